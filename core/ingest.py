@@ -1,0 +1,308 @@
+"""Ingest as a resumable job: stage the source, store every row at once, then embed in chunks.
+
+Phase 1 (:func:`start_ingest`) parses and validates the whole source and stores all rows in one
+transaction: after a crash the rows are either all there or none are. Phase 2
+(:func:`run_ingest`) embeds pending rows chunk by chunk; each chunk's vectors are upserted into
+Chroma by row id and then the rows are marked done in SQLite. A run killed at any point resumes
+from the rows not yet marked: upserting a row twice leaves one copy, so nothing is duplicated and
+nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
+from core.errors import ConflictError, InputError, NotFoundError
+from core.history import record_ingest
+from core.images import ImageProblem, load_image, thumbnail_jpeg
+from core.readers import Table, read_image_folder, read_table, safe_extract_zip
+from core.schema import ColumnMapping, build_rows
+from core.store import JobStatus, now
+from core.vectors import mirror_metadata
+from core.workspace import Workspace
+
+PENDING, EMBEDDED, SKIPPED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    job_id: int
+    done: int
+    total: int
+    rows_per_s: float
+    eta_s: float | None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def describe(self) -> str:
+        eta = "" if self.eta_s is None else f", about {format_duration(self.eta_s)} left"
+        return f"Embedded {self.done:,} of {self.total:,} rows ({self.rows_per_s:,.0f} rows/s{eta})"
+
+
+@dataclass(frozen=True)
+class JobReport:
+    job_id: int
+    dataset_id: int
+    status: str
+    total: int
+    embedded: int
+    skipped: int
+    computed: int  # vectors computed by the model in this run (the rest came from the cache)
+    seconds: float
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+# -- sources --------------------------------------------------------------------------------
+
+
+def stage_upload(ws: Workspace, filename: str, data: bytes, *, max_bytes: int | None = None) -> Path:
+    """Keep an uploaded file inside the workspace, so a resumed ingest can read it again."""
+    if max_bytes is not None and len(data) > max_bytes:
+        raise InputError(f"{filename} is {len(data) / 1e6:.1f} MB; the upload limit is {max_bytes / 1e6:.0f} MB.")
+    if not data:
+        raise InputError(f"{filename} is empty (0 bytes).")
+    safe = re.sub(r"[^\w.\-]+", "_", Path(filename).name).strip("._") or "upload"
+    folder = ws.uploads_dir / hashlib.sha1(data).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / safe
+    if not target.exists():
+        tmp = target.with_suffix(target.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    return target
+
+
+def load_source(ws: Workspace, path: Path, *, has_header: bool | None = None, display_name: str | None = None) -> Table:
+    """A table file, an image ZIP (extracted safely into the workspace) or an image folder."""
+    path = Path(path)
+    if path.is_dir():
+        return read_image_folder(path, display_name=display_name)
+    if path.suffix.lower() == ".zip":
+        # Extract once per distinct ZIP into the workspace; a half-extracted folder never counts.
+        dest = ws.media_dir / hashlib.sha1(path.read_bytes()).hexdigest()[:16]
+        notes: list[str] = []
+        if not dest.exists():
+            tmp = ws.media_dir / f".{dest.name}.part"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            try:
+                notes = safe_extract_zip(path, tmp)
+            except Exception:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            tmp.replace(dest)
+        table = _read_extracted(path, dest)
+        table.notes.extend(notes)
+        return table
+    return read_table(path, has_header=has_header, display_name=display_name)
+
+
+def _read_extracted(zip_path: Path, dest: Path) -> Table:
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    root = entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
+    return read_image_folder(root, display_name=zip_path.name)
+
+
+# -- phase 1 ---------------------------------------------------------------------------------
+
+
+def start_ingest(
+    ws: Workspace,
+    table: Table,
+    mapping: ColumnMapping,
+    dataset_name: str,
+    *,
+    source: str,
+    embedding_model: str | None = None,
+    append: bool = False,
+) -> int:
+    """Validate and store every row (one transaction); returns the job id to run."""
+    model_id = embedding_model or (DEFAULT_IMAGE_MODEL if mapping.modality == "image" else DEFAULT_TEXT_MODEL)
+    existing = {d.name: d for d in ws.store.datasets()}
+    prefix = ""
+    if append:
+        if dataset_name not in existing:
+            raise NotFoundError(f"No dataset '{dataset_name}' to add rows to.")
+        target = existing[dataset_name]
+        if target.modality != mapping.modality:
+            raise InputError(f"'{dataset_name}' holds {target.modality} rows; this file has {mapping.modality} rows.")
+        model_id = target.embedding_model
+        prefix = f"{int(time.time())}-" if not mapping.id_column else ""
+    rows = build_rows(table, mapping, id_prefix=prefix)
+    with ws.store.transaction() as conn:
+        if append:
+            dataset_id = existing[dataset_name].id
+        else:
+            dataset_id = ws.store.create_dataset(
+                conn, dataset_name, modality=mapping.modality, embedding_model=model_id,
+                info={"source": source, "mapping": mapping.to_dict()},
+            )
+        stamp = now()
+        job_id = int(
+            conn.execute(
+                "INSERT INTO jobs(dataset_id, kind, status, source, settings_json, total, created_at, updated_at)"
+                " VALUES(?,?,?,?,?,?,?,?)",
+                (dataset_id, "ingest", JobStatus.EMBEDDING, source, json.dumps({"mapping": mapping.to_dict(),
+                 "model_id": model_id}), len(rows), stamp, stamp),
+            ).lastrowid
+        )
+        ws.store.insert_rows(conn, dataset_id, job_id, rows)
+        conn.execute("UPDATE rows SET embedded = ? WHERE job_id = ? AND problem IS NOT NULL", (SKIPPED, job_id))
+        ws.store.set_classes(conn, dataset_id, "label", {r["label"] for r in rows if r["label"] is not None})
+        batch_id = record_ingest(conn, dataset_id, f"Ingest {len(rows):,} rows from {source}", len(rows))
+        conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
+    return job_id
+
+
+# -- phase 2 ---------------------------------------------------------------------------------
+
+
+def unfinished_jobs(ws: Workspace) -> list[dict]:
+    with ws.store.connect() as conn:
+        rows = conn.execute(
+            "SELECT jobs.*, datasets.name AS dataset FROM jobs JOIN datasets ON datasets.id = jobs.dataset_id"
+            " WHERE jobs.status IN (?, ?, ?) AND datasets.deleted_at IS NULL ORDER BY jobs.id",
+            (JobStatus.EMBEDDING, JobStatus.PAUSED, JobStatus.FAILED),
+        ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def job_counts(ws: Workspace, job_id: int) -> tuple[int, int, int]:
+    """(total, embedded, skipped) of one job, counted from the rows themselves."""
+    with ws.store.connect() as conn:
+        total, embedded, skipped = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0), COALESCE(SUM(embedded = 2), 0) FROM rows WHERE job_id = ?",
+            (job_id,),
+        ).fetchone()
+    return total, embedded, skipped
+
+
+def run_ingest(
+    ws: Workspace,
+    job_id: int,
+    embedder: Embedder,
+    *,
+    on_progress: Callable[[IngestProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    chunk_size: int = 512,
+) -> JobReport:
+    """Embed the job's pending rows; safe to call again after any interruption."""
+    with ws.store.connect() as conn:
+        job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if job is None:
+        raise NotFoundError(f"No ingest job {job_id}.")
+    dataset = ws.store.dataset(int(job["dataset_id"]))
+    if embedder.model_id != dataset.embedding_model:
+        raise ConflictError(
+            f"Dataset '{dataset.name}' is embedded with {dataset.embedding_model}, not {embedder.model_id}."
+        )
+    _set_status(ws, job_id, JobStatus.EMBEDDING)
+    with ws.store.connect() as conn:
+        pending = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM rows WHERE job_id = ? AND embedded = 0"
+                " ORDER BY length(COALESCE(text, '')) DESC, id",
+                (job_id,),
+            )
+        ]
+    total, done_before, skipped_before = job_counts(ws, job_id)
+    started = time.perf_counter()
+    computed = 0
+    done = done_before + skipped_before
+    try:
+        for start in range(0, len(pending), chunk_size):
+            if should_stop is not None and should_stop():
+                _set_status(ws, job_id, JobStatus.PAUSED, "paused by the user")
+                break
+            ids = pending[start : start + chunk_size]
+            computed += _embed_chunk(ws, dataset.id, embedder, ids)
+            done += len(ids)
+            if on_progress is not None:
+                elapsed = time.perf_counter() - started
+                rate = (start + len(ids)) / elapsed if elapsed > 0 else 0.0
+                eta = (total - done) / rate if rate > 0 else None
+                on_progress(IngestProgress(job_id, done, total, rate, eta))
+        else:
+            _set_status(ws, job_id, JobStatus.DONE)
+    except Exception as exc:
+        _set_status(ws, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    total, embedded, skipped = job_counts(ws, job_id)
+    with ws.store.connect() as conn:
+        status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    return JobReport(job_id, dataset.id, status, total, embedded, skipped, computed, time.perf_counter() - started)
+
+
+def _set_status(ws: Workspace, job_id: int, status: JobStatus, message: str | None = None) -> None:
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, now(), job_id)
+        )
+
+
+def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[int]) -> int:
+    """Embed one chunk (cache first), upsert into Chroma, then mark the rows done. Returns computed count."""
+    marks = ",".join("?" * len(ids))
+    with ws.store.connect() as conn:
+        rows = conn.execute(
+            f"SELECT id, modality, text, image_path, content_hash FROM rows WHERE id IN ({marks})", ids
+        ).fetchall()
+    model_id = embedder.model_id
+    cached = ws.cache.get(model_id, [r["content_hash"] for r in rows])
+    problems: dict[int, str] = {}
+    thumbs: dict[int, bytes] = {}
+    to_compute: dict[str, object] = {}  # content hash -> text or image, each distinct content once
+    for r in rows:
+        if r["modality"] == "image":
+            try:
+                image = load_image(r["image_path"])
+            except ImageProblem as exc:
+                problems[r["id"]] = str(exc)
+                continue
+            thumbs[r["id"]] = thumbnail_jpeg(image)
+            if r["content_hash"] not in cached:
+                to_compute[r["content_hash"]] = image
+        elif r["content_hash"] not in cached:
+            to_compute[r["content_hash"]] = r["text"]
+    if to_compute:
+        items = list(to_compute.values())
+        vectors = embedder.embed_images(items) if rows[0]["modality"] == "image" else embedder.embed_texts(items)
+        ws.cache.put(model_id, list(to_compute), vectors)
+        cached.update(zip(to_compute, vectors, strict=True))
+    good = [r for r in rows if r["id"] not in problems]
+    if good:
+        states = ws.store.row_states([r["id"] for r in good])
+        ws.vectors.upsert(
+            dataset_id,
+            model_id,
+            [r["id"] for r in good],
+            np.stack([cached[r["content_hash"]] for r in good]),
+            [mirror_metadata(states[r["id"]]) for r in good],
+        )
+    with ws.store.transaction() as conn:
+        conn.executemany(
+            "UPDATE rows SET embedded = 1, thumb = COALESCE(?, thumb) WHERE id = ?",
+            [(thumbs.get(r["id"]), r["id"]) for r in good],
+        )
+        conn.executemany(
+            "UPDATE rows SET embedded = 2, problem = ? WHERE id = ?", [(p, i) for i, p in problems.items()]
+        )
+        conn.execute("UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)", (now(), ids[0]))
+    return len(to_compute)

@@ -1,0 +1,378 @@
+"""Read a file, an image ZIP or an image folder into one table of strings.
+
+Every reader returns a :class:`Table`: a DataFrame whose cells are strings (so ids like "007"
+and labels like "1" stay as written) plus notes on what was detected. Problems raise
+:class:`InputError` with a message naming the file and the fix; nothing is stored here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from core.errors import InputError
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+SAMPLE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Bounds on what an uploaded ZIP may unpack to (against ZIP bombs)."""
+
+    max_members: int = 200_000
+    max_total_bytes: int = 4 * 1024**3
+    max_ratio: float = 200.0  # uncompressed / compressed, per member
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame
+    kind: str  # "table" | "images"
+    has_header: bool = True
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    base_dir: Path | None = None  # image paths are relative to this
+    class_names: list[str] | None = None  # from a classes.txt beside the file
+    notes: list[str] = field(default_factory=list)
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+def read_table(path: Path, *, has_header: bool | None = None, display_name: str | None = None) -> Table:
+    """Read CSV/TSV/TXT, JSONL, Parquet or Excel. ``has_header=None`` detects it for CSV."""
+    path = Path(path)
+    name = display_name or path.name
+    if not path.exists():
+        raise InputError(f"{name}: file not found.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{name} is empty (0 bytes).")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        table = Table(_read_parquet(path, name), kind="table")
+    elif suffix == ".xlsx":
+        table = Table(_read_excel(path, name), kind="table")
+    elif suffix in {".jsonl", ".ndjson", ".json"}:
+        table = Table(_read_jsonl(path, name), kind="table", encoding="utf-8")
+    else:
+        table = _read_delimited(path, name, has_header=has_header, tab=suffix == ".tsv")
+    if table.frame.empty:
+        raise InputError(f"{name} has a header but no data rows.")
+    table.class_names = sidecar_class_names(path)
+    table.base_dir = path.parent.resolve()  # relative image paths in a table are relative to it
+    return table
+
+
+def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
+    """Decode as UTF-8 (with or without BOM), UTF-16 with a BOM, else Latin-1; refuse binary."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16"), "utf-16"
+    sample = raw[:SAMPLE_BYTES]
+    if b"\x00" in sample or _looks_binary(sample):
+        raise InputError(
+            f"{name} looks like a binary file, not text. Upload a CSV, TSV, JSONL, Parquet or Excel file."
+        )
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(sample: bytes) -> bool:
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
+    return len(sample) > 0 and control / len(sample) > 0.05
+
+
+def _read_delimited(path: Path, name: str, *, has_header: bool | None, tab: bool) -> Table:
+    text, encoding = decode_bytes(path.read_bytes(), name)
+    if not text.strip():
+        raise InputError(f"{name} contains only whitespace.")
+    delimiter = "\t" if tab else _sniff_delimiter(text[:SAMPLE_BYTES])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        detail = re.sub(r"^Error tokenizing data\. C error: ", "", str(exc)).strip()
+        raise InputError(
+            f"{name}: rows have different numbers of fields ({detail}). "
+            "Check the delimiter and quoting."
+        ) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{name} has no rows.") from exc
+    notes = [f"encoding {encoding}", f"delimiter {delimiter!r}"]
+    if encoding == "latin-1":
+        notes.append("not valid UTF-8: read as Latin-1")
+    header = detect_header(frame) if has_header is None else has_header
+    if header:
+        names = _unique_names([str(v).strip() or f"column_{i + 1}" for i, v in enumerate(frame.iloc[0])])
+        frame = frame.iloc[1:].reset_index(drop=True)
+        frame.columns = names
+    else:
+        frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
+        notes.append("no header row: columns named column_1, column_2, ...")
+    if frame.shape[1] == 1 and len(frame) > 1 and delimiter == ",":
+        notes.append("only one column found: if that is wrong, the delimiter may not be a comma")
+    return Table(frame, kind="table", has_header=header, encoding=encoding, delimiter=delimiter, notes=notes)
+
+
+def _sniff_delimiter(sample: str) -> str:
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
+    except csv.Error:
+        # Sniffer gives up on quoted commas inside long text; count delimiters outside quotes.
+        counts = {d: sum(_split_count(ln, d) for ln in lines) for d in ",\t;|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _split_count(line: str, delimiter: str) -> int:
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter))) - 1
+    except (csv.Error, StopIteration):
+        return 0
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_header(frame: pd.DataFrame) -> bool:
+    """Guess whether the first row names the columns, by how it differs from the rows below."""
+    if len(frame) < 2:
+        return True
+    first = [str(v) for v in frame.iloc[0]]
+    rest = frame.iloc[1:201]
+    score = 0
+    for col, head in zip(frame.columns, first, strict=True):
+        values = [str(v) for v in rest[col]]
+        nonempty = [v for v in values if v.strip()]
+        if not head.strip():
+            score -= 1
+            continue
+        if not nonempty:
+            continue
+        numeric_share = sum(_is_number(v) for v in nonempty) / len(nonempty)
+        if numeric_share > 0.9:
+            score += -1 if _is_number(head) else 1
+        if head in set(values):
+            score -= 1
+        if len(head) > 50:
+            score -= 1
+        mean_len = sum(map(len, nonempty)) / len(nonempty)
+        if mean_len > 30 and len(head) <= 30 and re.fullmatch(r"[A-Za-z_][\w .\-/]*", head):
+            score += 1
+        digit_share = sum(any(c.isdigit() for c in v) for v in nonempty) / len(nonempty)
+        if digit_share > 0.9 and not any(c.isdigit() for c in head):
+            score += 1
+    return score > 0
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}_{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _stringify(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells become strings; nested values (lists, dicts) become JSON text."""
+
+    def cell(v: object) -> str:
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, dict | list | tuple):
+            return json.dumps(v, ensure_ascii=False, default=str)
+        if hasattr(v, "tolist"):  # numpy arrays from Parquet list columns
+            return json.dumps(v.tolist(), ensure_ascii=False, default=str)
+        return str(v)
+
+    out = pd.DataFrame({str(c): [cell(v) for v in frame[c].tolist()] for c in frame.columns})
+    return out
+
+
+def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
+    text, _ = decode_bytes(path.read_bytes(), name)
+    records = []
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a plain JSON array of objects is accepted too
+        try:
+            records = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{name}: line {number} is not valid JSON ({exc.msg}).") from exc
+    if not records:
+        raise InputError(f"{name} has no records.")
+    if not all(isinstance(r, dict) for r in records):
+        raise InputError(f"{name}: every line must be a JSON object like {{\"text\": ..., \"label\": ...}}.")
+    return _stringify(pd.DataFrame.from_records(records))
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    try:
+        return _stringify(pd.read_parquet(path))
+    except Exception as exc:  # pyarrow raises many types for a bad file
+        raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
+
+
+def _read_excel(path: Path, name: str) -> pd.DataFrame:
+    try:
+        return _stringify(pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl"))
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise InputError(f"{name} is not a readable Excel file ({type(exc).__name__}: {exc}).") from exc
+
+
+def sidecar_class_names(path: Path) -> list[str] | None:
+    """AG News style ``classes.txt`` beside the file: line i names class index i (1-based)."""
+    candidate = Path(path).with_name("classes.txt")
+    if not candidate.is_file():
+        return None
+    names = [ln.strip() for ln in candidate.read_text(encoding="utf-8", errors="replace").splitlines()]
+    names = [n for n in names if n]
+    return names or None
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+def safe_extract_zip(zip_path: Path, dest: Path, *, limits: ZipLimits = ZipLimits()) -> list[str]:
+    """Extract a ZIP without leaving ``dest`` and within size bounds; returns skipped member notes."""
+    name = Path(zip_path).name
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{name} is not a valid ZIP file.") from exc
+    skipped: list[str] = []
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > limits.max_members:
+            raise InputError(f"{name} has {len(members):,} files; the limit is {limits.max_members:,}.")
+        total = sum(m.file_size for m in members)
+        if total > limits.max_total_bytes:
+            raise InputError(
+                f"{name} would unpack to {total / 1e9:.1f} GB; the limit is {limits.max_total_bytes / 1e9:.1f} GB."
+            )
+        dest = dest.resolve()
+        for member in members:
+            parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+            if member.filename.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                skipped.append(f"{member.filename}: path leaves the archive, skipped")
+                continue
+            if parts and parts[0] == "__MACOSX" or PurePosixPath(member.filename).name.startswith("._"):
+                continue
+            if member.compress_size and member.file_size / member.compress_size > limits.max_ratio:
+                raise InputError(f"{name}: {member.filename} is compressed suspiciously well (a ZIP bomb?).")
+            target = (dest / Path(*parts)).resolve()
+            if not target.is_relative_to(dest):
+                skipped.append(f"{member.filename}: path leaves the archive, skipped")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(member) as src, open(target, "wb") as out:
+                written = 0
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > member.file_size or written > limits.max_total_bytes:
+                        raise InputError(f"{name}: {member.filename} is larger than its header says.")
+                    out.write(chunk)
+    return skipped
+
+
+def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
+    """Images in a folder: a labels CSV at the top (a path column + label), else folder-per-class
+    (the parent folder is the label), else a flat, unlabeled folder."""
+    root = Path(root).resolve()
+    name = display_name or root.name
+    if not root.is_dir():
+        raise InputError(f"{name}: no such folder on the server.")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    other = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES | {".csv", ".tsv", ".txt", ".md"}]
+    if not images:
+        raise InputError(f"{name} contains no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+    notes = [f"{len(images):,} images"]
+    if other:
+        notes.append(f"{len(other)} non-image files ignored (e.g. {other[0].relative_to(root)})")
+    labels_csv = _find_labels_csv(root)
+    if labels_csv is not None:
+        table = read_table(labels_csv)
+        frame = table.frame
+        path_col = _image_column(frame, root)
+        if path_col is None:
+            raise InputError(f"{labels_csv.name} has no column of image file names found in {name}.")
+        frame = frame.copy()
+        frame.insert(0, "image_path", [str((root / p).resolve()) for p in frame[path_col]])
+        notes.append(f"labels from {labels_csv.name} (column '{path_col}')")
+        return Table(frame, kind="images", base_dir=root, notes=notes)
+    rel = [p.relative_to(root) for p in images]
+    per_class = all(len(r.parts) >= 2 for r in rel)
+    frame = pd.DataFrame(
+        {
+            "image_path": [str(p) for p in images],
+            "filename": [str(r) for r in rel],
+            "label": [r.parts[-2] if per_class else "" for r in rel],
+        }
+    )
+    notes.append("folder-per-class: labels from folder names" if per_class else "flat folder: no labels")
+    return Table(frame, kind="images", base_dir=root, notes=notes)
+
+
+def _find_labels_csv(root: Path) -> Path | None:
+    for candidate in sorted(root.glob("*.csv")) + sorted(root.glob("*.tsv")):
+        return candidate
+    return None
+
+
+def _image_column(frame: pd.DataFrame, root: Path) -> str | None:
+    for col in frame.columns:
+        values = [v for v in frame[col].head(20) if v]
+        if values and all(PurePosixPath(v).suffix.lower() in IMAGE_SUFFIXES for v in values):
+            if any((root / v).exists() for v in values[:5]):
+                return col
+    return None
+
+
+def read_image_zip(zip_path: Path, dest: Path, *, limits: ZipLimits = ZipLimits()) -> Table:
+    """Extract a ZIP of images under ``dest`` (inside the workspace) and read it as a folder."""
+    skipped = safe_extract_zip(zip_path, dest, limits=limits)
+    root = dest
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir():  # a ZIP of one top folder
+        root = entries[0]
+    table = read_image_folder(root, display_name=Path(zip_path).name)
+    table.notes.extend(skipped)
+    return table

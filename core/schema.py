@@ -1,0 +1,232 @@
+"""Which column holds the text, the image, the label and the id: inferred, then overridable.
+
+:func:`infer_mapping` guesses; the user may change any part; :func:`validate_mapping` checks the
+result against the table and says plainly what is wrong; :func:`build_rows` turns the table into
+the rows the store keeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from core.errors import InputError
+from core.readers import IMAGE_SUFFIXES, Table
+from core.store import normalize_label
+from core.textclean import clean_text
+
+LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "polarity", "y", "topic", "tag")
+ID_NAMES = ("id", "uuid", "guid", "key", "row_id", "doc_id", "example_id", "index")
+MAX_CLASSES = 1000
+TEXT_JOINER = "\n"
+
+
+@dataclass
+class ColumnMapping:
+    """The user-facing choice of columns. ``label_names`` maps integer class indices to names."""
+
+    text_columns: list[str] = field(default_factory=list)
+    image_column: str | None = None
+    label_column: str | None = None
+    id_column: str | None = None
+    label_names: list[str] | None = None
+    clean_text: bool = True
+
+    @property
+    def modality(self) -> str:
+        return "image" if self.image_column else "text"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnMapping:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def _values(frame: pd.DataFrame, col: str, n: int = 500) -> list[str]:
+    return [str(v) for v in frame[col].head(n).tolist()]
+
+
+def _is_int(value: str) -> bool:
+    return bool(re.fullmatch(r"-?\d+", value.strip()))
+
+
+def _image_like(frame: pd.DataFrame, col: str) -> bool:
+    values = [v for v in _values(frame, col, 50) if v]
+    return bool(values) and sum(PurePosixPath(v).suffix.lower() in IMAGE_SUFFIXES for v in values) / len(values) > 0.8
+
+
+def infer_mapping(table: Table) -> ColumnMapping:
+    """Pick id, image, label and text columns by name first, then by what the values look like."""
+    frame = table.frame
+    cols = list(frame.columns)
+    lower = {c: c.lower().strip() for c in cols}
+    n = len(frame)
+
+    id_col = next(
+        (c for c in cols if lower[c] in ID_NAMES and frame[c].is_unique and (frame[c] != "").all()), None
+    )
+    image_col = "image_path" if "image_path" in cols else next((c for c in cols if _image_like(frame, c)), None)
+
+    def short_categorical(col: str) -> bool:
+        values = _values(frame, col)
+        distinct = set(frame[col].head(5000))
+        return bool(values) and max(map(len, values)) <= 40 and 1 <= len(distinct) <= max(2, min(MAX_CLASSES, n // 3))
+
+    taken = {id_col, image_col}
+    label_col = next((c for c in cols if lower[c] in LABEL_NAMES and c not in taken), None)
+    if label_col is None:
+        label_col = next((c for c in cols if c not in taken and short_categorical(c) and not _image_like(frame, c)), None)
+    # Prefer a class-name column that corresponds 1:1 with a numeric label column (SST-2's label_name).
+    if label_col is not None and all(_is_int(v) for v in _values(frame, label_col) if v):
+        for c in cols:
+            if c not in taken and c != label_col and lower[c].startswith(lower[label_col]) and short_categorical(c):
+                pairs = frame[[label_col, c]].drop_duplicates()
+                if pairs[label_col].is_unique and pairs[c].is_unique:
+                    label_col = c
+                    break
+    taken.add(label_col)
+
+    text_cols: list[str] = []
+    if image_col is None:
+        candidates = []
+        for c in cols:
+            if c in taken or lower[c] in ID_NAMES:
+                continue
+            values = [v for v in _values(frame, c) if v]
+            if not values or all(_is_number(v) for v in values):
+                continue
+            mean_len = sum(map(len, values)) / len(values)
+            candidates.append((c, mean_len))
+        text_cols = [c for c, mean in candidates if mean >= 15]
+        if not text_cols and candidates:
+            text_cols = [max(candidates, key=lambda item: item[1])[0]]
+
+    label_names = None
+    if label_col and table.class_names:
+        ints = {int(v) for v in frame[label_col] if _is_int(v)}
+        if ints and len(ints) == len(set(frame[label_col]) - {""}) and max(ints) <= len(table.class_names):
+            label_names = table.class_names
+    return ColumnMapping(
+        text_columns=text_cols,
+        image_column=image_col,
+        label_column=label_col,
+        id_column=id_col,
+        label_names=label_names,
+    )
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[str | None]:
+    """Given labels per row: empty / '-' / NaN mean unlabeled; integer indices map to names."""
+    if mapping.label_column is None:
+        return [None] * len(frame)
+    raw = [normalize_label(v) for v in frame[mapping.label_column].tolist()]
+    names = mapping.label_names
+    if not names:
+        return raw
+    ints = [int(v) for v in raw if v is not None and _is_int(v)]
+    base = 0 if ints and min(ints) == 0 else 1
+    out: list[str | None] = []
+    for v in raw:
+        if v is None:
+            out.append(None)
+        elif _is_int(v) and 0 <= int(v) - base < len(names):
+            out.append(names[int(v) - base])
+        else:
+            raise InputError(
+                f"Label '{v}' is not a class index 1..{len(names)} (or 0..{len(names) - 1}) for the class names given."
+            )
+    return out
+
+
+def validate_mapping(table: Table, mapping: ColumnMapping) -> None:
+    """Raise :class:`InputError` naming what is wrong with this choice of columns."""
+    cols = set(table.frame.columns)
+    chosen = [*mapping.text_columns, mapping.image_column, mapping.label_column, mapping.id_column]
+    missing = [c for c in chosen if c is not None and c not in cols]
+    if missing:
+        raise InputError(f"Column(s) {', '.join(map(repr, missing))} are not in the file.")
+    if not mapping.text_columns and not mapping.image_column:
+        raise InputError("Choose at least one text column or an image column.")
+    if mapping.text_columns and mapping.image_column:
+        raise InputError("A dataset holds either text or images: choose text columns or an image column, not both.")
+    if mapping.label_column and mapping.label_column in mapping.text_columns:
+        raise InputError(f"'{mapping.label_column}' cannot be both the label and a text column.")
+    frame = table.frame
+    if mapping.text_columns:
+        joined_empty = all(
+            not str(v).strip() for c in mapping.text_columns for v in frame[c].tolist()
+        )
+        if joined_empty:
+            raise InputError(f"The text column(s) {', '.join(mapping.text_columns)} are empty in every row.")
+    if mapping.label_column:
+        labels = resolve_labels(frame, mapping)
+        present = {v for v in labels if v is not None}
+        if not present:
+            raise InputError(
+                f"The label column '{mapping.label_column}' has no labels in any row. "
+                "Choose another column, or 'none' for an unlabeled dataset."
+            )
+        if len(present) > MAX_CLASSES:
+            raise InputError(
+                f"The label column '{mapping.label_column}' has {len(present):,} distinct values "
+                f"(the limit is {MAX_CLASSES:,} classes); it looks like text or an id, not a label."
+            )
+    if mapping.id_column:
+        ids = frame[mapping.id_column]
+        if (ids == "").any():
+            raise InputError(f"The id column '{mapping.id_column}' is empty in some rows.")
+        dupes = ids[ids.duplicated()].head(3).tolist()
+        if dupes:
+            raise InputError(f"The id column '{mapping.id_column}' repeats values (e.g. {dupes}); ids must be unique.")
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> list[dict[str, Any]]:
+    """Turn the table into rows for the store: original fields kept as written, text cleaned."""
+    validate_mapping(table, mapping)
+    frame = table.frame
+    labels = resolve_labels(frame, mapping)
+    records = frame.to_dict(orient="records")
+    rows = []
+    for i, (fields, label) in enumerate(zip(records, labels, strict=True)):
+        source_id = fields[mapping.id_column] if mapping.id_column else f"{id_prefix}{i + 1}"
+        row: dict[str, Any] = {"source_id": str(source_id), "fields": fields, "label": label}
+        if mapping.image_column:
+            row["modality"] = "image"
+            path = Path(fields[mapping.image_column])
+            if not path.is_absolute() and table.base_dir is not None:
+                path = table.base_dir / path
+            row["image_path"] = str(path)
+            try:
+                row["content_hash"] = content_hash(path.read_bytes())
+            except OSError:
+                row["content_hash"] = content_hash(str(path).encode())
+                row["problem"] = "image file not found"
+        else:
+            parts = [str(fields[c]) for c in mapping.text_columns if str(fields[c]).strip()]
+            text = TEXT_JOINER.join(clean_text(p) if mapping.clean_text else p for p in parts)
+            row["modality"] = "text"
+            row["text"] = text
+            row["content_hash"] = content_hash(text.encode("utf-8"))
+            if not text.strip():
+                row["problem"] = "empty text"
+        rows.append(row)
+    return rows

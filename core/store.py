@@ -1,0 +1,432 @@
+"""The workspace database: datasets, rows, labels, tags, jobs and the append-only history.
+
+SQLite is the one source of truth for everything but vectors (see docs/decisions.md): it gives
+atomic multi-row transactions, which is what makes a bulk action all-or-nothing after a kill -9
+and an undo exact. ChromaDB holds the vectors plus a derived copy of a few filter fields, kept
+in step through the ``mirror_pending`` outbox written in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConflictError, InputError, NotFoundError
+
+SCHEMA_VERSION = 1
+DEFAULT_LABEL_FIELD = "label"
+# SQLite's limit on bound variables is 32766 here; stay far below for IN (...) lists.
+CHUNK = 900
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS datasets(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    modality TEXT NOT NULL,
+    embedding_model TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    deleted_at TEXT,
+    version INTEGER NOT NULL DEFAULT 0,
+    info_json TEXT NOT NULL DEFAULT '{}'
+);
+-- One classification question per row of this table; the first is "label". Kind "multi" stores a
+-- JSON list as the value; class names may be hierarchical ("Shoes > Running").
+CREATE TABLE IF NOT EXISTS label_fields(
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'single',
+    classes_json TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY(dataset_id, name)
+);
+CREATE TABLE IF NOT EXISTS rows(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
+    source_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    modality TEXT NOT NULL,
+    text TEXT,
+    image_path TEXT,
+    fields_json TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    excluded INTEGER NOT NULL DEFAULT 0,
+    job_id INTEGER,
+    embedded INTEGER NOT NULL DEFAULT 0,
+    problem TEXT,
+    thumb BLOB,
+    UNIQUE(dataset_id, source_id)
+);
+CREATE INDEX IF NOT EXISTS rows_pending ON rows(job_id, embedded);
+CREATE INDEX IF NOT EXISTS rows_dataset ON rows(dataset_id, position);
+CREATE INDEX IF NOT EXISTS rows_hash ON rows(dataset_id, content_hash);
+CREATE TABLE IF NOT EXISTS labels(
+    row_id INTEGER NOT NULL REFERENCES rows(id),
+    field TEXT NOT NULL,
+    given TEXT,
+    value TEXT,
+    source TEXT,
+    confidence REAL,
+    model_id TEXT,
+    batch_id TEXT,
+    updated_at TEXT,
+    PRIMARY KEY(row_id, field)
+);
+CREATE INDEX IF NOT EXISTS labels_value ON labels(field, value);
+CREATE TABLE IF NOT EXISTS tags(
+    row_id INTEGER NOT NULL REFERENCES rows(id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY(row_id, tag)
+);
+CREATE TABLE IF NOT EXISTS batches(
+    id TEXT PRIMARY KEY,
+    dataset_id INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    description TEXT NOT NULL,
+    actor TEXT,
+    created_at TEXT NOT NULL,
+    n_events INTEGER NOT NULL DEFAULT 0,
+    undoes TEXT,
+    undone_by TEXT
+);
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    batch_id TEXT NOT NULL REFERENCES batches(id),
+    row_id INTEGER NOT NULL,
+    attr TEXT NOT NULL,
+    old TEXT,
+    new TEXT
+);
+CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
+CREATE TABLE IF NOT EXISTS jobs(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    settings_json TEXT NOT NULL,
+    total INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    message TEXT,
+    batch_id TEXT
+);
+CREATE TABLE IF NOT EXISTS mirror_pending(row_id INTEGER PRIMARY KEY);
+"""
+
+
+class LabelSource(StrEnum):
+    ORIGINAL = "original"
+    HUMAN = "human"
+    AUTO = "auto"
+    SUGGESTION_ACCEPTED = "suggestion_accepted"
+    BULK = "bulk"
+
+
+class JobStatus(StrEnum):
+    EMBEDDING = "embedding"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    id: int
+    name: str
+    modality: str
+    embedding_model: str
+    created_at: str
+    version: int
+    info: dict[str, Any]
+    deleted_at: str | None = None
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def normalize_label(value: Any) -> str | None:
+    """Empty, '-', NaN and None mean unlabeled; anything else is the label text, stripped."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    text = str(value).strip()
+    return None if text in {"", "-", "nan", "NaN", "NAN", "<NA>"} else text
+
+
+class Store:
+    """All durable state of one workspace, in one SQLite file opened per operation.
+
+    A connection per operation (cheap for SQLite) keeps the object safe to share between
+    Streamlit sessions, which run in different threads.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit: either everything inside is stored or nothing is."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- datasets -------------------------------------------------------------------------
+
+    def create_dataset(
+        self,
+        conn: sqlite3.Connection,
+        name: str,
+        *,
+        modality: str,
+        embedding_model: str,
+        info: dict[str, Any] | None = None,
+    ) -> int:
+        name = name.strip()
+        if not name:
+            raise InputError("Give the dataset a name.")
+        if len(name) > 100:
+            raise InputError("Dataset names are at most 100 characters.")
+        taken = conn.execute("SELECT deleted_at FROM datasets WHERE name = ?", (name,)).fetchone()
+        if taken is not None:
+            where = " (it is in the trash: restore it or pick another name)" if taken[0] else ""
+            raise ConflictError(f"A dataset named '{name}' already exists{where}.")
+        cur = conn.execute(
+            "INSERT INTO datasets(name, modality, embedding_model, created_at, info_json) VALUES(?,?,?,?,?)",
+            (name, modality, embedding_model, now(), json.dumps(info or {})),
+        )
+        dataset_id = int(cur.lastrowid)
+        conn.execute(
+            "INSERT INTO label_fields(dataset_id, name, kind) VALUES(?, ?, 'single')",
+            (dataset_id, DEFAULT_LABEL_FIELD),
+        )
+        return dataset_id
+
+    def datasets(self, *, include_deleted: bool = False) -> list[Dataset]:
+        sql = "SELECT * FROM datasets" + ("" if include_deleted else " WHERE deleted_at IS NULL")
+        with self.connect() as conn:
+            return [_dataset(r) for r in conn.execute(sql + " ORDER BY id")]
+
+    def dataset(self, key: int | str) -> Dataset:
+        column = "id" if isinstance(key, int) else "name"
+        with self.connect() as conn:
+            row = conn.execute(f"SELECT * FROM datasets WHERE {column} = ?", (key,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"No dataset '{key}' in this workspace.")
+        return _dataset(row)
+
+    def set_deleted(self, dataset_id: int, deleted: bool) -> None:
+        """Move a dataset to the trash or back; nothing is erased."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE datasets SET deleted_at = ? WHERE id = ?", (now() if deleted else None, dataset_id)
+            )
+
+    def update_info(self, conn: sqlite3.Connection, dataset_id: int, **info: Any) -> None:
+        row = conn.execute("SELECT info_json FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        merged = {**json.loads(row[0]), **info}
+        conn.execute("UPDATE datasets SET info_json = ? WHERE id = ?", (json.dumps(merged), dataset_id))
+
+    def set_classes(self, conn: sqlite3.Connection, dataset_id: int, field: str, classes: Iterable[str]) -> None:
+        row = conn.execute(
+            "SELECT classes_json FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field)
+        ).fetchone()
+        known = json.loads(row[0]) if row else []
+        merged = known + sorted(set(classes) - set(known))
+        conn.execute(
+            "UPDATE label_fields SET classes_json = ? WHERE dataset_id = ? AND name = ?",
+            (json.dumps(merged), dataset_id, field),
+        )
+
+    def classes(self, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> list[str]:
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT classes_json FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field)
+            ).fetchone()
+        return json.loads(row[0]) if row else []
+
+    # -- rows -----------------------------------------------------------------------------
+
+    def insert_rows(self, conn: sqlite3.Connection, dataset_id: int, job_id: int, rows: list[dict]) -> None:
+        """Insert parsed rows (one transaction, owned by the caller) with their given labels."""
+        start = conn.execute(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM rows WHERE dataset_id = ?", (dataset_id,)
+        ).fetchone()[0]
+        stamp = now()
+        for offset, row in enumerate(rows):
+            try:
+                cur = conn.execute(
+                    "INSERT INTO rows(dataset_id, source_id, position, modality, text, image_path, fields_json,"
+                    " content_hash, job_id, problem) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        dataset_id,
+                        row["source_id"],
+                        start + offset,
+                        row["modality"],
+                        row.get("text"),
+                        row.get("image_path"),
+                        json.dumps(row["fields"], ensure_ascii=False),
+                        row["content_hash"],
+                        job_id,
+                        row.get("problem"),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(
+                    f"Row id '{row['source_id']}' appears twice (or already exists in this dataset); "
+                    "ids must be unique. Pick another id column or none."
+                ) from exc
+            label = row.get("label")
+            if label is not None:
+                conn.execute(
+                    "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
+                    (cur.lastrowid, DEFAULT_LABEL_FIELD, label, label, LabelSource.ORIGINAL, stamp),
+                )
+
+    def counts(self, dataset_id: int) -> dict[str, int]:
+        """Row counts a status line needs: total, embedded, labeled, excluded, problems, tagged."""
+        with self.connect() as conn:
+            total, embedded, excluded, problems = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(embedded), 0), COALESCE(SUM(excluded), 0),"
+                " COALESCE(SUM(problem IS NOT NULL), 0) FROM rows WHERE dataset_id = ?",
+                (dataset_id,),
+            ).fetchone()
+            labeled = conn.execute(
+                "SELECT COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.value IS NOT NULL",
+                (dataset_id, DEFAULT_LABEL_FIELD),
+            ).fetchone()[0]
+            needs_review = conn.execute(
+                "SELECT COUNT(*) FROM tags JOIN rows ON rows.id = tags.row_id"
+                " WHERE rows.dataset_id = ? AND tags.tag = 'needs-review'",
+                (dataset_id,),
+            ).fetchone()[0]
+        return {
+            "rows": total,
+            "embedded": embedded,
+            "labeled": labeled,
+            "unlabeled": total - labeled,
+            "excluded": excluded,
+            "problems": problems,
+            "needs_review": needs_review,
+        }
+
+    def label_distribution(self, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> dict[str, int]:
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT labels.value, COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.value IS NOT NULL"
+                " GROUP BY labels.value ORDER BY COUNT(*) DESC",
+                (dataset_id, field),
+            ).fetchall()
+        return {value: n for value, n in rows}
+
+    def rows_page(
+        self,
+        dataset_id: int,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        label: str | None = None,
+        unlabeled_only: bool = False,
+        contains: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of rows with their current state, and how many rows match in all."""
+        where = ["rows.dataset_id = ?"]
+        args: list[Any] = [dataset_id]
+        if label is not None:
+            where.append("labels.value = ?")
+            args.append(label)
+        if unlabeled_only:
+            where.append("labels.value IS NULL")
+        if contains:
+            where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
+            pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern, pattern]
+        sql_from = (
+            " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label'"
+            " WHERE " + " AND ".join(where)
+        )
+        with self.connect() as conn:
+            total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
+            page = conn.execute(
+                "SELECT rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path,"
+                " rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
+                " labels.given, labels.value AS label, labels.source AS label_source, labels.confidence,"
+                " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
+                + sql_from
+                + " ORDER BY rows.position LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+        return [dict(r) for r in page], total
+
+    def row_states(self, row_ids: Sequence[int], field: str = DEFAULT_LABEL_FIELD) -> dict[int, dict[str, Any]]:
+        """Current label, source, excluded flag and tags of the given rows (for the vector mirror)."""
+        out: dict[int, dict[str, Any]] = {}
+        with self.connect() as conn:
+            for part in chunked(list(row_ids)):
+                marks = ",".join("?" * len(part))
+                for r in conn.execute(
+                    "SELECT rows.id, rows.excluded, labels.value, labels.source FROM rows"
+                    " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                    f" WHERE rows.id IN ({marks})",
+                    [field, *part],
+                ):
+                    out[r[0]] = {"excluded": bool(r[1]), "label": r[2], "label_source": r[3], "tags": []}
+                for row_id, tag in conn.execute(f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks})", part):
+                    out[row_id]["tags"].append(tag)
+        return out
+
+    def row_ids(self, dataset_id: int) -> list[int]:
+        with self.connect() as conn:
+            return [r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? ORDER BY position", (dataset_id,))]
+
+
+def _dataset(row: sqlite3.Row) -> Dataset:
+    return Dataset(
+        id=row["id"],
+        name=row["name"],
+        modality=row["modality"],
+        embedding_model=row["embedding_model"],
+        created_at=row["created_at"],
+        version=row["version"],
+        info=json.loads(row["info_json"]),
+        deleted_at=row["deleted_at"],
+    )

@@ -1,0 +1,136 @@
+"""ChromaDB as the vector store: embedded by default, a Chroma server when a host is set.
+
+One collection per (dataset, embedding model), ids are our row ids. We always pass our own
+embeddings: Chroma's default embedding function downloads a model and fails offline, so every
+collection is made with ``embedding_function=None``. Metadata carries a derived copy of the
+filter fields (label, source, excluded, tags) so filters can be pushed down into a query; the
+SQLite store stays the source of truth and :meth:`VectorStore.mirror` copies from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.config import ChromaSettings, chroma_auth_headers
+from core.errors import CuratorError
+
+
+def collection_name(dataset_id: int, model_id: str) -> str:
+    """Chroma wants 3-512 chars of [a-zA-Z0-9._-], starting and ending alphanumeric."""
+    slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", model_id).strip("-._")
+    return f"ds{dataset_id}-{slug}"[:200]
+
+
+def mirror_metadata(state: dict[str, Any]) -> dict[str, Any]:
+    """The filter fields as Chroma metadata (scalars only; tags as one '|a|b|' string)."""
+    label = state.get("label")
+    return {
+        "label": label if isinstance(label, str) else "",
+        "labeled": label is not None,
+        "label_source": state.get("label_source") or "",
+        "excluded": bool(state.get("excluded")),
+        "tags": "|" + "|".join(sorted(state.get("tags") or [])) + "|",
+    }
+
+
+class VectorStore:
+    def __init__(self, path: Path, settings: ChromaSettings | None = None):
+        import chromadb
+        from chromadb.config import Settings
+
+        self.settings = settings or ChromaSettings()
+        chroma_settings = Settings(anonymized_telemetry=False)
+        try:
+            if self.settings.server_mode:
+                self.client = chromadb.HttpClient(
+                    host=self.settings.host,
+                    port=self.settings.port,
+                    ssl=self.settings.ssl,
+                    headers=chroma_auth_headers(),
+                    settings=chroma_settings,
+                )
+                self.client.heartbeat()
+            else:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        except Exception as exc:  # connection errors come in many types; name the server, not secrets
+            raise CuratorError(f"Could not open {self.settings.describe()}: {type(exc).__name__}: {exc}") from exc
+        self.max_batch = int(self.client.get_max_batch_size())
+
+    def collection(self, dataset_id: int, model_id: str) -> Any:
+        return self.client.get_or_create_collection(
+            collection_name(dataset_id, model_id),
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine", "model_id": model_id, "dataset_id": dataset_id},
+        )
+
+    def upsert(
+        self,
+        dataset_id: int,
+        model_id: str,
+        row_ids: Sequence[int],
+        vectors: np.ndarray,
+        metadatas: Sequence[dict[str, Any]],
+    ) -> None:
+        """Idempotent by row id: writing the same rows twice leaves one copy (resume relies on it)."""
+        coll = self.collection(dataset_id, model_id)
+        for start in range(0, len(row_ids), self.max_batch):
+            stop = start + self.max_batch
+            coll.upsert(
+                ids=[str(r) for r in row_ids[start:stop]],
+                embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
+                metadatas=list(metadatas[start:stop]),
+            )
+
+    def update_metadata(self, dataset_id: int, model_id: str, states: dict[int, dict[str, Any]]) -> None:
+        coll = self.collection(dataset_id, model_id)
+        ids = [str(r) for r in states]
+        present = set(coll.get(ids=ids, include=[])["ids"]) if ids else set()
+        items = [(i, mirror_metadata(s)) for i, s in zip(ids, states.values(), strict=True) if i in present]
+        for start in range(0, len(items), self.max_batch):
+            part = items[start : start + self.max_batch]
+            coll.update(ids=[i for i, _ in part], metadatas=[m for _, m in part])
+
+    def count(self, dataset_id: int, model_id: str) -> int:
+        return self.collection(dataset_id, model_id).count()
+
+    def get_vectors(self, dataset_id: int, model_id: str, row_ids: Sequence[int]) -> dict[int, np.ndarray]:
+        coll = self.collection(dataset_id, model_id)
+        out: dict[int, np.ndarray] = {}
+        for start in range(0, len(row_ids), self.max_batch):
+            got = coll.get(ids=[str(r) for r in row_ids[start : start + self.max_batch]], include=["embeddings"])
+            for rid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                out[int(rid)] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def query(
+        self,
+        dataset_id: int,
+        model_id: str,
+        vector: np.ndarray,
+        *,
+        n: int = 10,
+        where: dict[str, Any] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Nearest rows as (row id, cosine similarity), best first."""
+        coll = self.collection(dataset_id, model_id)
+        total = coll.count()
+        if total == 0:
+            return []
+        result = coll.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=min(n, total),
+            where=where or None,
+            include=["distances"],
+        )
+        return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+    def drop(self, dataset_id: int, model_id: str) -> None:
+        name = collection_name(dataset_id, model_id)
+        if name in {c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(name)

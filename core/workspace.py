@@ -1,0 +1,115 @@
+"""A workspace: one folder holding the SQLite store, the embedding cache, uploads, extracted
+images and (in embedded mode) the Chroma database. Copy the folder to back it up.
+
+Layout::
+
+    workspace/
+      curator.sqlite          rows, labels, tags, history, jobs (the source of truth)
+      chroma/                 vectors (embedded mode; a Chroma server holds them otherwise)
+      cache/embeddings.sqlite vectors by (model, content hash), rebuildable
+      uploads/<sha>/<file>    uploaded files, kept so an ingest can resume
+      media/<sha>/...         images extracted from uploaded ZIPs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from core.config import ChromaSettings
+from core.embedcache import EmbeddingCache
+from core.history import Batch, UndoResult, open_batch, undo
+from core.store import Dataset, Store
+from core.vectors import VectorStore
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    dataset: Dataset
+    rows: int
+    embedded: int
+    labeled: int
+    excluded: int
+    problems: int
+    needs_review: int
+
+    @property
+    def labeled_share(self) -> float:
+        return self.labeled / self.rows if self.rows else 0.0
+
+    @property
+    def embedded_share(self) -> float:
+        return (self.embedded + self.problems) / self.rows if self.rows else 1.0
+
+
+class Workspace:
+    def __init__(self, root: Path, *, chroma: ChromaSettings | None = None):
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.chroma_settings = chroma or ChromaSettings()
+        self.store = Store(self.root / "curator.sqlite")
+        self.cache = EmbeddingCache(self.root / "cache" / "embeddings.sqlite")
+        self.uploads_dir = self.root / "uploads"
+        self.media_dir = self.root / "media"
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        """Opened on first use, so browsing the store never waits for Chroma."""
+        vectors = VectorStore(self.root / "chroma", self.chroma_settings)
+        self._flush_mirror(vectors)
+        return vectors
+
+    def datasets(self) -> list[Dataset]:
+        return self.store.datasets()
+
+    def dataset(self, key: int | str) -> Dataset:
+        return self.store.dataset(key)
+
+    def status(self, key: int | str) -> DatasetStatus:
+        dataset = self.store.dataset(key)
+        c = self.store.counts(dataset.id)
+        return DatasetStatus(
+            dataset=dataset,
+            rows=c["rows"],
+            embedded=c["embedded"],
+            labeled=c["labeled"],
+            excluded=c["excluded"],
+            problems=c["problems"],
+            needs_review=c["needs_review"],
+        )
+
+    @contextmanager
+    def batch(self, dataset_id: int, *, action: str, description: str, actor: str | None = None) -> Iterator[Batch]:
+        """One undoable user action (see :func:`core.history.open_batch`); Chroma follows after."""
+        with open_batch(self.store, dataset_id, action=action, description=description, actor=actor) as b:
+            yield b
+        self._flush_mirror(self.vectors)
+
+    def undo(self, batch_id: str, *, actor: str | None = None) -> UndoResult:
+        result = undo(self.store, batch_id, actor=actor)
+        self._flush_mirror(self.vectors)
+        return result
+
+    def _flush_mirror(self, vectors: VectorStore) -> None:
+        """Copy changed rows' filter fields into Chroma, then clear them from the outbox.
+
+        Runs after each batch and when the workspace opens, so a crash between the SQLite
+        commit and the Chroma update is repaired on the next start.
+        """
+        with self.store.connect() as conn:
+            pending = conn.execute(
+                "SELECT mirror_pending.row_id, rows.dataset_id, datasets.embedding_model FROM mirror_pending"
+                " JOIN rows ON rows.id = mirror_pending.row_id JOIN datasets ON datasets.id = rows.dataset_id"
+            ).fetchall()
+        if not pending:
+            return
+        by_collection: dict[tuple[int, str], list[int]] = {}
+        for row_id, dataset_id, model_id in pending:
+            by_collection.setdefault((dataset_id, model_id), []).append(row_id)
+        for (dataset_id, model_id), row_ids in by_collection.items():
+            vectors.update_metadata(dataset_id, model_id, self.store.row_states(row_ids))
+        with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r[0],) for r in pending])
