@@ -94,3 +94,9 @@ def parse_model_id(model_id: str) -> tuple[str, dict[str, str]]:
 
 
 EmbedderFactory = Callable[[str], Embedder]
+
+
+def load_embedder(model_id: str) -> Embedder:
+    """Create and load the embedder named by a stored model id (see ``Embedder.model_id``)."""
+    name, settings = parse_model_id(model_id)
+    return create_embedder(name, **settings).setup()
