@@ -1,0 +1,17 @@
+"""Entry point: routing and the shared sidebar only. Run with `streamlit run app.py`."""
+
+import streamlit as st
+
+from ui.resources import workspace
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Curator", page_icon=":material/dataset:", layout="wide")
+has_data = bool(workspace().datasets())
+pages = [
+    st.Page("pages/browse.py", title="Browse", icon=":material/table:", default=has_data),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:", default=not has_data),
+    st.Page("pages/history.py", title="History", icon=":material/history:"),
+]
+page = st.navigation(pages)
+render_sidebar()
+page.run()

@@ -1,0 +1,68 @@
+"""Browse: the stored rows of the current dataset, page by page, with counts and filters."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ui.charts import class_distribution, labeled_share
+from ui.grid import show_table, thumb_uri
+from ui.resources import current_dataset_id, workspace
+
+PAGE_SIZE = 100
+ws = workspace()
+dataset_id = current_dataset_id()
+if dataset_id is None:
+    st.title("Browse")
+    st.info("No dataset yet.")
+    st.page_link("pages/upload.py", label="Upload one or load a demo", icon=":material/upload:")
+    st.stop()
+
+status = ws.status(dataset_id)
+st.title(status.dataset.name)
+m = st.columns(5)
+m[0].metric("Rows", f"{status.rows:,}")
+m[1].metric("Labeled", f"{status.labeled:,}", f"{status.labeled_share:.0%}", delta_color="off")
+m[2].metric("Unlabeled", f"{status.rows - status.labeled:,}")
+m[3].metric("Excluded", f"{status.excluded:,}")
+m[4].metric("Problems", f"{status.problems:,}", help="Rows that could not be embedded (empty text, unreadable image)")
+
+distribution = ws.store.label_distribution(dataset_id)
+left, right = st.columns([3, 2])
+if distribution:
+    left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
+right.plotly_chart(labeled_share(status.labeled, status.rows - status.labeled), key="browse.share")
+
+f1, f2, f3 = st.columns([2, 1, 2])
+label = f1.selectbox("Label", ["(any)", *ws.store.classes(dataset_id)], key="browse.label")
+unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled")
+contains = f3.text_input("Text contains", key="browse.contains")
+page = st.session_state.get("browse.page", 1)
+rows, total = ws.store.rows_page(
+    dataset_id,
+    offset=(page - 1) * PAGE_SIZE,
+    limit=PAGE_SIZE,
+    label=None if label == "(any)" else label,
+    unlabeled_only=unlabeled,
+    contains=contains or None,
+)
+pages = max(1, -(-total // PAGE_SIZE))
+st.caption(f"{total:,} matching rows · page {page} of {pages}")
+frame = pd.DataFrame(
+    {
+        "id": [r["source_id"] for r in rows],
+        **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if status.dataset.modality == "image" else {}),
+        "text": [r["text"] or r["image_path"] for r in rows],
+        "label": [r["label"] or "" for r in rows],
+        "given label": [r["given"] or "" for r in rows],
+        "source": [r["label_source"] or "" for r in rows],
+        "tags": [r["tags"] or "" for r in rows],
+        "excluded": [bool(r["excluded"]) for r in rows],
+        "problem": [r["problem"] or "" for r in rows],
+    }
+)
+if status.dataset.modality == "image":
+    frame["text"] = [json.loads(r["fields_json"]).get("filepath") or r["image_path"] for r in rows]
+    frame = frame.rename(columns={"text": "file"})
+show_table(frame, key=f"browse.grid.{dataset_id}.{page}", thumbnail_column="thumbnail", height=560)
+st.number_input("Page", min_value=1, max_value=pages, step=1, key="browse.page")

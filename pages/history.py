@@ -1,0 +1,55 @@
+"""History: every action on the dataset, newest first; undo any of them; the dataset trash."""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import CuratorError
+from core.history import batch_events, history
+from ui.resources import current_dataset_id, workspace
+
+ws = workspace()
+st.title("History")
+dataset_id = current_dataset_id()
+if dataset_id is not None:
+    batches = history(ws.store, dataset_id)
+    frame = pd.DataFrame(
+        {
+            "when (UTC)": [b.created_at[:19].replace("T", " ") for b in batches],
+            "action": [b.action for b in batches],
+            "what": [b.description for b in batches],
+            "changes": [b.n_events for b in batches],
+            "state": ["undone" if b.undone_by else "" for b in batches],
+            "id": [b.id for b in batches],
+        }
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+    undoable = [b for b in batches if b.action != "ingest" and not b.undone_by]
+    if undoable:
+        labels = {b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({b.n_events} changes)" for b in undoable}
+        chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
+        with st.expander("Changes in this action"):
+            st.dataframe(pd.DataFrame(batch_events(ws.store, chosen, limit=200)).astype(str), hide_index=True)
+        if st.button("Undo this action", type="primary", key="history.undo"):
+            try:
+                result = ws.undo(chosen)
+            except CuratorError as exc:
+                st.error(str(exc))
+            else:
+                kept = f"; {result.skipped_changed_later} rows changed since were kept" if result.skipped_changed_later else ""
+                st.toast(f"Undone: {result.restored} changes restored{kept}")
+                st.rerun()
+    else:
+        st.caption("Nothing to undo yet: label, tag or exclude rows and the actions appear here.")
+
+st.subheader("Datasets")
+for d in ws.store.datasets(include_deleted=True):
+    c1, c2 = st.columns([4, 1])
+    c1.write(f"**{d.name}** · {d.modality} · created {d.created_at[:10]}" + (" · in the trash" if d.deleted_at else ""))
+    if d.deleted_at:
+        if c2.button("Restore", key=f"history.restore.{d.id}"):
+            ws.store.set_deleted(d.id, False)
+            st.rerun()
+    elif c2.button("Move to trash", key=f"history.trash.{d.id}"):
+        ws.store.set_deleted(d.id, True)
+        st.toast(f"'{d.name}' moved to the trash; restore it here any time.")
+        st.rerun()

@@ -1,0 +1,1 @@
+"""Streamlit components shared by pages. Pages stay thin; logic lives in core."""

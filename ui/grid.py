@@ -1,0 +1,57 @@
+"""AgGrid tables. Cell values are always rendered as text by AgGrid, never as HTML; the one
+custom renderer builds an <img> element and only sets its src to our own data: URI."""
+
+from __future__ import annotations
+
+import base64
+
+import pandas as pd
+from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
+
+THUMB_RENDERER = JsCode(
+    """
+class ThumbRenderer {
+  init(params) {
+    this.eGui = document.createElement('img');
+    const v = params.value;
+    if (typeof v === 'string' && v.startsWith('data:image/jpeg;base64,')) { this.eGui.src = v; }
+    this.eGui.style.height = '64px';
+    this.eGui.style.imageRendering = 'pixelated';
+    this.eGui.alt = '';
+  }
+  getGui() { return this.eGui; }
+}
+"""
+)
+
+
+def thumb_uri(jpeg: bytes | None) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
+
+
+def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_column: str | None = None) -> None:
+    """A read-only, sortable, resizable table; long text wraps to a few lines."""
+    builder = GridOptionsBuilder.from_dataframe(frame)
+    builder.configure_default_column(resizable=True, sortable=True, filter=True, wrapText=False, minWidth=90)
+    for col in frame.columns:
+        if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
+            longest = frame[col].astype(str).str.len().max() if len(frame) else 0
+            if longest and longest > 60:
+                builder.configure_column(col, wrapText=True, autoHeight=True, flex=3, minWidth=280)
+    if thumbnail_column and thumbnail_column in frame.columns:
+        builder.configure_column(
+            thumbnail_column, headerName="image", cellRenderer=THUMB_RENDERER, width=90, maxWidth=100,
+            sortable=False, filter=False, autoHeight=True, pinned="left",
+        )
+    builder.configure_grid_options(suppressCellFocus=False, enableCellTextSelection=True, ensureDomOrder=True)
+    AgGrid(
+        frame,
+        gridOptions=builder.build(),
+        height=height,
+        allow_unsafe_jscode=True,
+        theme="streamlit",
+        key=key,
+        show_toolbar=False,
+        show_download_button=False,
+        show_search=False,
+    )

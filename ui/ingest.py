@@ -1,0 +1,102 @@
+"""Upload-page components: the column-mapping editor and an ingest run with a progress bar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.embedders import available_models
+from core.errors import CuratorError
+from core.ingest import JobReport, run_ingest, unfinished_jobs
+from core.readers import Table
+from core.schema import ColumnMapping, infer_mapping
+from ui.resources import embedder, session, workspace
+
+NONE = "(none)"
+
+
+def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
+    """Detected columns shown as editable choices; returns the mapping and the embedding model."""
+    inferred = infer_mapping(table)
+    cols = list(table.frame.columns)
+    options = [NONE, *cols]
+    c1, c2, c3 = st.columns(3)
+    if table.kind == "images":
+        image_col = c1.selectbox("Image column", cols, index=cols.index(inferred.image_column or cols[0]), key=f"{key}.image")
+        text_cols: list[str] = []
+    else:
+        text_cols = c1.multiselect(
+            "Text column(s)", cols, default=inferred.text_columns, key=f"{key}.text",
+            help="Several columns are joined with a line break (e.g. title + description).",
+        )
+        image_col = None
+    label_col = c2.selectbox(
+        "Label column", options, index=options.index(inferred.label_column or NONE), key=f"{key}.label",
+        help="Empty cells, '-' and NaN mean unlabeled.",
+    )
+    id_col = c3.selectbox(
+        "Id column", options, index=options.index(inferred.id_column or NONE), key=f"{key}.id",
+        help="Unique row ids; without one, rows are numbered 1, 2, 3...",
+    )
+    label_names = inferred.label_names
+    c4, c5 = st.columns([2, 1])
+    if label_col != NONE and table.frame[label_col].str.fullmatch(r"\s*-?\d+\s*|").all():
+        names = c4.text_input(
+            "Class names for integer labels (comma-separated, in index order)",
+            value=", ".join(label_names or []), key=f"{key}.names",
+            help="E.g. 'World, Sports, Business, Sci/Tech' turns 1..4 into names. Leave empty to keep the numbers.",
+        )
+        label_names = [n.strip() for n in names.split(",") if n.strip()] or None
+    clean = c5.toggle(
+        "Repair text", value=True, key=f"{key}.clean", disabled=table.kind == "images",
+        help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
+        "The original fields are kept unchanged.",
+    )
+    modality = "image" if table.kind == "images" else "text"
+    models = available_models(modality)
+    model = c4.selectbox("Embedding model", models, key=f"{key}.model") if len(models) > 1 else models[0]
+    mapping = ColumnMapping(
+        text_columns=text_cols,
+        image_column=image_col,
+        label_column=None if label_col == NONE else label_col,
+        id_column=None if id_col == NONE else id_col,
+        label_names=label_names,
+        clean_text=clean,
+    )
+    return mapping, model
+
+
+def run_job_with_progress(job_id: int) -> JobReport | None:
+    """Embed in the page body with a live progress bar. Leaving the page pauses the job; it resumes."""
+    ws = workspace()
+    with ws.store.connect() as conn:
+        dataset_id = conn.execute("SELECT dataset_id FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    dataset = ws.dataset(int(dataset_id))
+    model = embedder(dataset.embedding_model)
+    bar = st.progress(0.0, text=f"Embedding '{dataset.name}' with {dataset.embedding_model}...")
+    st.caption("You can pause by leaving this page or pressing Stop; the ingest resumes where it stopped.")
+    try:
+        report = run_ingest(ws, job_id, model, on_progress=lambda p: bar.progress(p.fraction, text=p.describe()))
+    except CuratorError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return None
+    bar.empty()
+    session().last_job_id = job_id
+    return report
+
+
+def unfinished_jobs_panel() -> None:
+    jobs = unfinished_jobs(workspace())
+    if not jobs:
+        return
+    st.subheader("Unfinished ingests")
+    for job in jobs:
+        c1, c2 = st.columns([4, 1])
+        c1.write(
+            f"**{job['dataset']}** from `{job['source']}` · {job['status']}"
+            + (f" · {job['message']}" if job["message"] else "")
+        )
+        if c2.button("Resume", key=f"upload.resume.{job['id']}"):
+            report = run_job_with_progress(job["id"])
+            if report:
+                st.success(f"'{job['dataset']}': {report.embedded:,} of {report.total:,} rows embedded.")

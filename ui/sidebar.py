@@ -1,0 +1,38 @@
+"""The sidebar every page shares: dataset picker and a short status."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.resources import current_dataset_id, session, workspace
+
+
+def render_sidebar() -> None:
+    ws = workspace()
+    s = session()
+    datasets = ws.datasets()
+    with st.sidebar:
+        if not datasets:
+            st.info("No datasets yet. Upload one or load a demo on the Upload page.")
+            return
+        names = {d.id: d.name for d in datasets}
+        current = current_dataset_id()
+        chosen = st.selectbox(
+            "Dataset",
+            options=list(names),
+            index=list(names).index(current),
+            format_func=names.get,
+            key="sidebar.dataset",
+        )
+        s.dataset_id = chosen
+        status = ws.status(chosen)
+        col1, col2 = st.columns(2)
+        col1.metric("Rows", f"{status.rows:,}")
+        col2.metric("Labeled", f"{status.labeled_share:.0%}")
+        st.caption(
+            f"{status.dataset.modality.title()} · embeddings: `{status.dataset.embedding_model}`  \n"
+            f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled · {status.excluded:,} excluded"
+        )
+        if status.embedded_share < 1:
+            st.warning(f"Embedding unfinished: {status.embedded_share:.0%}. Resume it on the Upload page.")
+        st.caption(f"Storage: {ws.chroma_settings.describe()} · workspace `{ws.root.name}`")
