@@ -30,8 +30,10 @@ def load_image(path: str | Path) -> Any:
             return image.convert("RGB")
     except FileNotFoundError as exc:
         raise ImageProblem("image file not found") from exc
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageProblem(f"not a readable image ({type(exc).__name__})") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageProblem(f"image is over the {MAX_PIXELS:,}-pixel limit (a decompression bomb?)") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageProblem("not a readable image file") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise ImageProblem(f"corrupt or truncated image ({exc})") from exc
 

@@ -23,6 +23,10 @@ from core.errors import InputError
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SAMPLE_BYTES = 64 * 1024
+COMMON_COLUMN_NAMES = {
+    "id", "text", "label", "labels", "class", "category", "sentence", "title", "description", "body",
+    "content", "review", "tweet", "filepath", "file", "filename", "path", "image", "image_path", "target",
+}
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ def detect_header(frame: pd.DataFrame) -> bool:
         if not head.strip():
             score -= 1
             continue
+        if head.strip().lower() in COMMON_COLUMN_NAMES and head not in set(values):
+            score += 2
         if not nonempty:
             continue
         numeric_share = sum(_is_number(v) for v in nonempty) / len(nonempty)
@@ -340,13 +346,9 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
         return Table(frame, kind="images", base_dir=root, notes=notes)
     rel = [p.relative_to(root) for p in images]
     per_class = all(len(r.parts) >= 2 for r in rel)
-    frame = pd.DataFrame(
-        {
-            "image_path": [str(p) for p in images],
-            "filename": [str(r) for r in rel],
-            "label": [r.parts[-2] if per_class else "" for r in rel],
-        }
-    )
+    frame = pd.DataFrame({"image_path": [str(p) for p in images], "filename": [str(r) for r in rel]})
+    if per_class:
+        frame["label"] = [r.parts[-2] for r in rel]
     notes.append("folder-per-class: labels from folder names" if per_class else "flat folder: no labels")
     return Table(frame, kind="images", base_dir=root, notes=notes)
 

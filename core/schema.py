@@ -80,7 +80,11 @@ def infer_mapping(table: Table) -> ColumnMapping:
         return bool(values) and max(map(len, values)) <= 40 and 1 <= len(distinct) <= max(2, min(MAX_CLASSES, n // 3))
 
     taken = {id_col, image_col}
-    label_col = next((c for c in cols if lower[c] in LABEL_NAMES and c not in taken), None)
+
+    def has_labels(col: str) -> bool:
+        return any(normalize_label(v) is not None for v in frame[col].tolist())
+
+    label_col = next((c for c in cols if lower[c] in LABEL_NAMES and c not in taken and has_labels(c)), None)
     if label_col is None:
         label_col = next((c for c in cols if c not in taken and short_categorical(c) and not _image_like(frame, c)), None)
     # Prefer a class-name column that corresponds 1:1 with a numeric label column (SST-2's label_name).

@@ -1,0 +1,214 @@
+"""Journeys through the real app in headless Chromium: upload a CSV, reject a binary file, load the image demo.
+
+One Streamlit server (own workspace) serves the module; each journey opens a fresh browser session.
+Screenshots go to ``test-artifacts/browser/`` for a human to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright")
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+from core.workspace import Workspace  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle  # noqa: E402
+from tests.conftest import shared  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REVIEWS_ROWS = 300
+REVIEWS_NAME = "Reviews journey"
+IMAGES_DEMO = "Demo - CIFAR-10 (200)"
+INGEST_TIMEOUT_MS = 180_000
+
+
+@dataclass(frozen=True)
+class App:
+    url: str
+    workspace: Path
+
+    def dataset_names(self) -> list[str]:
+        return [d.name for d in Workspace(self.workspace).datasets()]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    root = tmp_path_factory.mktemp("browser-app")
+    workspace = root / "workspace"
+    with running_app(workspace, root / "streamlit.log") as url:
+        yield App(url, workspace)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    expect.set_options(timeout=30_000)  # a Streamlit rerun with charts and a grid takes a few seconds
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            expect.set_options(timeout=5_000)  # Playwright's default, for any other module
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context, so each journey gets its own Streamlit session."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def reviews_csv(tmp_path: Path) -> Path:
+    """The first 300 SST-2 dev reviews, written as a user would export them."""
+    with shared("sst2/sst2_glue_dev_872.csv").open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == ["sentence", "label", "label_name"]
+        rows = [row for _, row in zip(range(REVIEWS_ROWS), reader, strict=False)]
+    assert len(rows) == REVIEWS_ROWS
+    path = tmp_path / "reviews.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["sentence", "label", "label_name"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def sidebar(page: Page):
+    return page.get_by_test_id("stSidebar")
+
+
+def main(page: Page):
+    return page.get_by_test_id("stMain")
+
+
+def metric(scope, label: str):
+    """The value of the st.metric whose label is ``label`` inside ``scope``."""
+    return scope.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
+
+
+def aggrid(page: Page):
+    return page.frame_locator('iframe[title*="st_aggrid"]').first
+
+
+def go_to(page: Page, title: str) -> None:
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+
+
+def open_upload_page(page: Page, app: App) -> None:
+    page.goto(f"{app.url}/upload")
+    expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
+
+
+def choose_source(page: Page, source: str) -> None:
+    option = main(page).get_by_role("radio", name=source)
+    if not option.is_checked():
+        main(page).get_by_test_id("stRadioOption").filter(has_text=source).click()
+    expect(option).to_be_checked()
+
+
+def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None:
+    landing_on_upload = not app.dataset_names()
+    page.goto(app.url)
+    if landing_on_upload:  # an empty workspace sends a new user straight to Upload
+        expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
+        expect(sidebar(page).get_by_text("No datasets yet")).to_be_visible()
+    else:
+        go_to(page, "Upload")
+    choose_source(page, "Upload a file")
+
+    page.set_input_files("input[type=file]", str(reviews_csv))
+    expect(metric(main(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
+    expect(metric(main(page), "Classes")).to_have_text("2")
+    preview = aggrid(page)
+    expect(preview.get_by_role("columnheader", name="text")).to_be_visible()
+    expect(preview.get_by_text("it 's a charming and often affecting journey .").first).to_be_visible()
+
+    name = main(page).get_by_label("Dataset name")
+    expect(name).to_have_value("reviews")  # proposed from the file name
+    name.fill(REVIEWS_NAME)
+    name.press("Enter")
+    wait_until_idle(page)
+    expect(name).to_have_value(REVIEWS_NAME)
+    screenshot(page, "01_upload_preview.png")
+
+    main(page).get_by_role("button", name=f"Ingest {REVIEWS_ROWS:,} rows").click()
+    expect(main(page).get_by_text(f"'{REVIEWS_NAME}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    expect(main(page).get_by_text(f"{REVIEWS_ROWS:,} rows embedded")).to_be_visible()
+    wait_until_idle(page)
+    assert app.dataset_names() == [REVIEWS_NAME]
+    screenshot(page, "02_ingested.png")
+
+    go_to(page, "Browse")
+    expect(main(page).get_by_role("heading", name=REVIEWS_NAME)).to_be_visible()
+    expect(metric(main(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
+    expect(main(page).get_by_text(f"{REVIEWS_ROWS:,} matching rows")).to_be_visible()
+    expect(sidebar(page).get_by_test_id("stSelectbox")).to_contain_text(REVIEWS_NAME)
+    expect(metric(sidebar(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
+    grid = aggrid(page)
+    first = grid.get_by_role("row").filter(has_text="it 's a charming and often affecting journey .")
+    expect(first).to_contain_text("positive")  # the label_name column, picked as the label
+    wait_until_idle(page)
+    screenshot(page, "03_browse.png")
+
+
+def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
+    before = app.dataset_names()
+    rng = random.Random(20240611)
+    garbage = bytearray(rng.randbytes(2048))
+    garbage[:2] = b"PK"  # no UTF-16 byte-order mark by chance
+    for i in range(0, len(garbage), 97):
+        garbage[i] = 0
+    junk = tmp_path / "junk.csv"
+    junk.write_bytes(bytes(garbage))
+
+    open_upload_page(page, app)
+    choose_source(page, "Upload a file")
+    page.set_input_files("input[type=file]", str(junk))
+
+    error = main(page).locator('[data-testid="stAlert"], [data-testid="stException"]').filter(has_text="binary")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("junk.csv")
+    expect(main(page).get_by_role("button", name="Ingest")).to_have_count(0)
+    wait_until_idle(page)
+    screenshot(page, "05_binary_refused.png")
+    assert app.dataset_names() == before
+
+
+def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
+    open_upload_page(page, app)
+    choose_source(page, "Demo dataset")
+    row = main(page).get_by_test_id("stHorizontalBlock").filter(has_text=IMAGES_DEMO)
+    row.get_by_role("button", name="Load").click()
+    expect(main(page).get_by_text(f"'{IMAGES_DEMO}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    wait_until_idle(page)
+    assert IMAGES_DEMO in app.dataset_names()
+
+    go_to(page, "Browse")
+    picker = sidebar(page).get_by_test_id("stSelectbox")
+    expect(picker).to_be_visible()
+    if IMAGES_DEMO not in picker.inner_text():
+        picker.click()
+        page.get_by_role("option", name=IMAGES_DEMO).click()
+    expect(main(page).get_by_role("heading", name=IMAGES_DEMO)).to_be_visible()
+    expect(metric(main(page), "Rows")).to_have_text("200")
+
+    thumbs = aggrid(page).locator('img[src^="data:image/jpeg;base64,"]')
+    expect(thumbs.nth(4)).to_be_visible()
+    decoded = thumbs.evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
+    assert decoded >= 5, f"only {decoded} thumbnails decoded"
+    wait_until_idle(page)
+    screenshot(page, "04_images.png")

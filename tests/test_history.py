@@ -1,0 +1,118 @@
+"""Append-only history with batch ids; undo restores exactly; a failed batch leaves no trace."""
+
+import pytest
+
+from core.errors import ConflictError, InputError, NotFoundError
+from core.history import batch_events, history, open_batch, undo
+from core.readers import Table
+from core.schema import ColumnMapping, build_rows
+from core.store import LabelSource, Store
+
+
+@pytest.fixture
+def store_with_rows(tmp_path):
+    import pandas as pd
+
+    store = Store(tmp_path / "s.sqlite")
+    frame = pd.DataFrame({"text": [f"row number {i}" for i in range(6)], "label": ["a", "b", "", "-", "a", ""]})
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, "d", modality="text", embedding_model="m")
+        store.insert_rows(conn, dataset_id, 1, rows)
+    return store, dataset_id, store.row_ids(dataset_id)
+
+
+def snapshot(store, dataset_id):
+    page, _ = store.rows_page(dataset_id, limit=100)
+    return [(r["id"], r["label"], r["label_source"], r["confidence"], r["tags"], r["excluded"]) for r in page]
+
+
+def test_given_labels_and_unlabeled(store_with_rows):
+    store, dataset_id, _ = store_with_rows
+    counts = store.counts(dataset_id)
+    assert counts["labeled"] == 3 and counts["unlabeled"] == 3
+    assert store.label_distribution(dataset_id) == {"a": 2, "b": 1}
+
+
+def test_bulk_label_overwrite_vs_skip_and_exact_undo(store_with_rows):
+    store, dataset_id, ids = store_with_rows
+    before = snapshot(store, dataset_id)
+    with open_batch(store, dataset_id, action="bulk_label", description="label c, skip labeled") as b:
+        changed = b.set_label(ids, "c", source=LabelSource.BULK, overwrite=False)
+    assert changed == 3  # only the three unlabeled rows
+    with open_batch(store, dataset_id, action="bulk_label", description="label d everywhere") as b:
+        assert b.set_label(ids, "d", source=LabelSource.AUTO, confidence=0.9, model_id="m1") == 6
+        b.set_tag(ids[:2], "needs-review")
+        b.set_excluded(ids[-1:], True)
+    assert store.label_distribution(dataset_id) == {"d": 6}
+    batches = history(store, dataset_id)
+    assert [b.action for b in batches] == ["bulk_label", "bulk_label"]
+    assert batches[0].n_events == 6 + 2 + 1
+    undo(store, batches[0].id)
+    assert store.label_distribution(dataset_id) == {"c": 3, "a": 2, "b": 1}
+    undo(store, batches[1].id)
+    assert snapshot(store, dataset_id) == before
+    assert len(history(store, dataset_id)) == 4  # two actions, two undos: the history only grows
+
+
+def test_undo_keeps_rows_changed_later(store_with_rows):
+    store, dataset_id, ids = store_with_rows
+    with open_batch(store, dataset_id, action="bulk_label", description="first") as b:
+        b.set_label(ids[:2], "x")
+    first = history(store, dataset_id)[0].id
+    with open_batch(store, dataset_id, action="label", description="second") as b:
+        b.set_label(ids[:1], "y")
+    result = undo(store, first)
+    assert result.restored == 1 and result.skipped_changed_later == 1
+    page, _ = store.rows_page(dataset_id, limit=2)
+    assert [r["label"] for r in page] == ["y", "b"]
+    with pytest.raises(ConflictError, match="already undone"):
+        undo(store, first)
+
+
+def test_failed_batch_changes_nothing(store_with_rows):
+    store, dataset_id, ids = store_with_rows
+    before = snapshot(store, dataset_id)
+    with pytest.raises(NotFoundError), open_batch(store, dataset_id, action="bulk_label", description="bad") as b:
+        b.set_label(ids[:3], "zzz")
+        b.set_label([999999], "zzz")  # not a row of this dataset: the whole batch rolls back
+    assert snapshot(store, dataset_id) == before
+    assert history(store, dataset_id) == []
+    with pytest.raises(InputError), open_batch(store, dataset_id, action="x", description="x") as b:
+        b.set_label(ids, "   ")
+
+
+def test_empty_batch_leaves_no_trace_and_events_are_readable(store_with_rows):
+    store, dataset_id, ids = store_with_rows
+    with open_batch(store, dataset_id, action="bulk_label", description="confirm") as b:
+        b.set_label(ids[:1], "a")  # same value, but a person confirmed it: the source changes
+    with open_batch(store, dataset_id, action="bulk_label", description="no-op") as b:
+        b.set_label(ids[:1], "a")  # same value and source again: nothing changes
+    assert [h.description for h in history(store, dataset_id)] == ["confirm"]
+    with open_batch(store, dataset_id, action="label", description="one") as b:
+        b.set_label(ids[:1], ["p", "q"], field="topics")  # a second field, multi-label value
+    events = batch_events(store, history(store, dataset_id)[0].id)
+    assert events[0]["attribute"] == "label:topics" and events[0]["after"]["value"] == ["p", "q"]
+
+
+def test_ingest_is_not_undone_row_by_row(tmp_path):
+    from core.history import record_ingest
+
+    store = Store(tmp_path / "s.sqlite")
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, "d", modality="text", embedding_model="m")
+        batch_id = record_ingest(conn, dataset_id, "Ingest 0 rows", 0)
+    with pytest.raises(InputError, match="trash"):
+        undo(store, batch_id)
+
+
+def test_dataset_names_unique_and_trash(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    with store.transaction() as conn:
+        dataset_id = store.create_dataset(conn, "news", modality="text", embedding_model="m")
+    with pytest.raises(ConflictError), store.transaction() as conn:
+        store.create_dataset(conn, "news", modality="text", embedding_model="m")
+    store.set_deleted(dataset_id, True)
+    assert store.datasets() == [] and len(store.datasets(include_deleted=True)) == 1
+    store.set_deleted(dataset_id, False)
+    assert [d.name for d in store.datasets()] == ["news"]

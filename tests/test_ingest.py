@@ -1,0 +1,139 @@
+"""Ingest on real data: rows stored and embedded, cache reuse, problems flagged, bad input refused."""
+
+import io
+import shutil
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import ConflictError, InputError
+from core.ingest import load_source, run_ingest, stage_upload, start_ingest
+from core.readers import Table
+from core.schema import ColumnMapping, infer_mapping
+from tests.conftest import DEMO, shared
+
+
+def head(table: Table, n: int) -> Table:
+    return Table(table.frame.head(n).reset_index(drop=True), kind=table.kind, base_dir=table.base_dir,
+                 class_names=table.class_names)
+
+
+def test_text_ingest_stores_embeds_and_searches(ws, minilm):
+    table = head(load_source(ws, shared("ag_news/test.csv")), 300)
+    job = start_ingest(ws, table, infer_mapping(table), "news", source="test.csv")
+    seen = []
+    report = run_ingest(ws, job, minilm, on_progress=seen.append, chunk_size=128)
+    assert report.status == "done" and report.embedded == 300 and report.computed == 300
+    assert [p.done for p in seen] == [128, 256, 300] and seen[-1].eta_s == 0
+    status = ws.status("news")
+    assert (status.rows, status.embedded, status.labeled) == (300, 300, 300)
+    assert ws.vectors.count(status.dataset.id, minilm.model_id) == 300
+    row = ws.store.rows_page(status.dataset.id, limit=1)[0][0]
+    hits = ws.vectors.query(status.dataset.id, minilm.model_id, minilm.embed_texts([row["text"]])[0], n=3)
+    assert hits[0][0] == row["id"] and hits[0][1] > 0.99
+    sports = ws.vectors.query(status.dataset.id, minilm.model_id, minilm.embed_texts(["football match score"])[0],
+                              n=5, where={"label": "Sports"})
+    assert len(sports) == 5
+
+
+def test_cache_means_nothing_is_recomputed(ws, minilm):
+    table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 120)
+    first = run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "a", source="s"), minilm)
+    assert first.computed == 120
+    again = run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "b", source="s"), minilm)
+    assert again.computed == 0 and again.embedded == 120
+    more = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 150)
+    added = run_ingest(ws, start_ingest(ws, more, infer_mapping(more), "a", source="s", append=True), minilm)
+    assert added.computed == 30  # only the 30 new sentences
+    assert ws.status("a").rows == 270
+    vectors = ws.vectors.get_vectors(ws.dataset("a").id, minilm.model_id, ws.store.row_ids(ws.dataset("a").id)[:2])
+    assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in vectors.values())
+
+
+def test_rejected_ingest_leaves_workspace_unchanged(ws, minilm):
+    table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 20)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "taken", source="s"), minilm)
+    with pytest.raises(ConflictError, match="already exists"):
+        start_ingest(ws, table, infer_mapping(table), "taken", source="s")
+    bad = ColumnMapping(text_columns=["sentence"], label_column="nope")
+    with pytest.raises(InputError, match="not in the file"):
+        start_ingest(ws, table, bad, "new", source="s")
+    empty_label = table.frame.assign(empty="")
+    with pytest.raises(InputError, match="no labels"):
+        start_ingest(ws, Table(empty_label, kind="table"), ColumnMapping(["sentence"], label_column="empty"), "n", source="s")
+    dup_ids = table.frame.assign(key="same")
+    with pytest.raises(InputError, match="repeats values"):
+        start_ingest(ws, Table(dup_ids, kind="table"), ColumnMapping(["sentence"], id_column="key"), "n", source="s")
+    assert [d.name for d in ws.datasets()] == ["taken"] and ws.status("taken").rows == 20
+
+
+def test_upload_limit_and_staging(ws):
+    with pytest.raises(InputError, match="upload limit"):
+        stage_upload(ws, "big.csv", b"x" * 2048, max_bytes=1024)
+    path = stage_upload(ws, "../../evil name.csv", b"text,label\nhello,a\n")
+    assert path.is_relative_to(ws.uploads_dir) and path.name == "evil_name.csv"
+
+
+def _png_header(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.mark.slow
+def test_image_zip_with_bad_files_flags_rows_and_ingests_the_rest(ws, effnet, tmp_path):
+    src = DEMO / "cifar10_200" / "images"
+    archive = tmp_path / "photos.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for cls in ["cat", "ship"]:
+            for img in sorted((src / cls).glob("*.jpg"))[:10]:
+                z.write(img, f"photos/{cls}/{img.name}")
+        good = (src / "cat").glob("*.jpg").__next__().read_bytes()
+        z.writestr("photos/cat/truncated.jpg", good[: len(good) // 3])
+        z.writestr("photos/cat/garbage.png", b"not an image at all")
+        z.writestr("photos/ship/bomb.png", _png_header(50_000, 50_000))
+        z.writestr("photos/readme.pdf", b"%PDF-1.4 not an image")
+        z.writestr("../../outside.jpg", good)
+    table = load_source(ws, archive)
+    assert not (tmp_path / "outside.jpg").exists() and not (ws.root.parent / "outside.jpg").exists()
+    assert any("leaves the archive" in n for n in table.notes)
+    mapping = infer_mapping(table)
+    assert mapping.image_column == "image_path" and mapping.label_column == "label"
+    report = run_ingest(ws, start_ingest(ws, table, mapping, "photos", source="photos.zip"), effnet)
+    assert (report.total, report.embedded, report.skipped) == (23, 20, 3)
+    rows, _ = ws.store.rows_page(ws.dataset("photos").id, limit=100)
+    problems = {r["image_path"].rsplit("/", 1)[-1]: r["problem"] for r in rows if r["problem"]}
+    assert set(problems) == {"truncated.jpg", "garbage.png", "bomb.png"}
+    assert "pixel limit" in problems["bomb.png"]
+    thumbs = [r["thumb"] for r in rows if not r["problem"]]
+    assert all(Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)  # 32x32 upscaled
+    assert ws.vectors.count(ws.dataset("photos").id, effnet.model_id) == 20
+    assert ws.store.label_distribution(ws.dataset("photos").id) == {"cat": 12, "ship": 11}
+
+
+@pytest.mark.slow
+def test_server_folder_and_demo_images(ws, effnet, tmp_path):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for img in sorted((DEMO / "cifar10_200" / "images" / "dog").glob("*.jpg"))[:6]:
+        shutil.copy(img, folder / img.name)
+    table = load_source(ws, folder)
+    mapping = infer_mapping(table)
+    report = run_ingest(ws, start_ingest(ws, table, mapping, "flat", source=str(folder)), effnet)
+    assert report.embedded == 6 and ws.status("flat").labeled == 0  # flat folder: unlabeled
+    demo = load_source(ws, DEMO / "cifar10_200")
+    assert len(demo.frame) == 200
+    assert sum(1 for v in demo.frame["label"] if v) == 76
+
+
+def test_embedder_must_match_dataset_model(ws, minilm, effnet):
+    table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 5)
+    job = start_ingest(ws, table, infer_mapping(table), "t", source="s")
+    with pytest.raises(ConflictError, match="embedded with"):
+        run_ingest(ws, job, effnet)

@@ -1,0 +1,215 @@
+"""kill -9 of a real `curator ingest` process, then `curator resume`: nothing lost, nothing twice.
+
+The CLI runs as a subprocess (``python -m core.cli``) and is killed with SIGKILL, so no handler,
+``finally`` or atexit runs: what survives is exactly what SQLite and Chroma had made durable.
+The test only reads the workspace database (read-only) while the ingest runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.config import ChromaSettings
+from core.workspace import Workspace
+from tests.conftest import REPO, shared
+
+pytestmark = pytest.mark.slow
+
+N_ROWS = 2_500
+N_BIG = 100_000
+CHUNK = 512  # run_ingest's default chunk size: rows are marked embedded 512 at a time
+REPORT = re.compile(r"job (\d+): (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, the rest from cache\)")
+
+
+def cli_env() -> dict[str, str]:
+    """Embedded Chroma inside the workspace, offline models, whatever the caller's environment says."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CURATOR_CHROMA_")}
+    env.pop("CURATOR_WORKSPACE", None)
+    env["HF_HUB_OFFLINE"] = "1"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def curator(ws: Path, *args: str, stdout, stderr) -> subprocess.Popen:  # noqa: ANN001 (files)
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "--workspace", str(ws), *args],
+        cwd=REPO,
+        env=cli_env(),
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def query(db: Path, sql: str, args: tuple = ()) -> list[tuple]:
+    """Read the workspace database without writing to it (uncommitted work stays invisible)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def row_progress(db: Path) -> tuple[int, int] | None:
+    """(rows, embedded rows), or None while the database or its tables do not exist yet."""
+    if not db.exists():
+        return None
+    try:
+        total, embedded = query(db, "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0) FROM rows")[0]
+    except sqlite3.OperationalError:  # schema not created yet, or the file is still being set up
+        return None
+    return total, embedded
+
+
+def write_head(source: Path, target: Path, n: int) -> Path:
+    """The first ``n`` data rows of a CSV, text byte-for-byte as in the source."""
+    with source.open(newline="", encoding="utf-8") as src:
+        reader = csv.reader(src)
+        rows = [next(reader) for _ in range(n + 1)]
+    with target.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+    return target
+
+
+def tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_path):
+    csv_path = write_head(shared("sentiment140/sentiment140_8k.csv"), tmp_path / "tweets.csv", N_ROWS)
+    ws_dir = tmp_path / "workspace"
+    db = ws_dir / "curator.sqlite"
+    out_path, err_path = tmp_path / "ingest.out", tmp_path / "ingest.err"
+
+    started = time.monotonic()
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        proc = curator(ws_dir, "ingest", str(csv_path), "--dataset", "tweets", stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            progress = row_progress(db)
+            if progress is not None and CHUNK <= progress[1] < N_ROWS:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"ingest ended (code {proc.returncode}) before it could be killed mid-embedding: "
+                            f"progress {progress}\n{tail(err_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"no embedding progress within 600 s: {progress}\n{tail(err_path)}")
+            time.sleep(0.05)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    killed_after = time.monotonic() - started
+
+    # What the kill left: every row stored once (phase 1 is one transaction), the job unfinished.
+    total, embedded_at_kill = row_progress(db)
+    assert total == N_ROWS
+    assert CHUNK <= embedded_at_kill < N_ROWS
+    assert query(db, "SELECT COUNT(DISTINCT source_id), COUNT(DISTINCT position) FROM rows") == [(N_ROWS, N_ROWS)]
+    assert query(db, "SELECT status FROM jobs") == [("embedding",)]
+    assert query(db, "SELECT name FROM datasets") == [("tweets",)]
+
+    resume = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--workspace", str(ws_dir), "resume"],
+        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=900,
+    )
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    match = REPORT.search(resume.stdout)
+    assert match, resume.stdout
+    status, embedded, total_reported, computed = (
+        match[2], int(match[3].replace(",", "")), int(match[4].replace(",", "")), int(match[5].replace(",", ""))
+    )
+    assert (status, embedded, total_reported) == ("done", N_ROWS, N_ROWS)
+    # Rows embedded before the kill were not computed again; at most the pending ones were.
+    assert 0 < computed <= N_ROWS - embedded_at_kill
+
+    assert query(db, "SELECT COUNT(*), SUM(embedded = 1), COUNT(DISTINCT source_id) FROM rows") == [
+        (N_ROWS, N_ROWS, N_ROWS)
+    ]
+    assert query(db, "SELECT COUNT(*), MIN(status) FROM jobs") == [(1, "done")]
+
+    ws = Workspace(ws_dir, chroma=ChromaSettings())
+    ds = ws.dataset("tweets")
+    assert ws.vectors.count(ds.id, ds.embedding_model) == N_ROWS
+    stored_ids = ws.vectors.collection(ds.id, ds.embedding_model).get(include=[])["ids"]
+    assert sorted(map(int, stored_ids)) == sorted(ws.store.row_ids(ds.id))
+
+    again = subprocess.run(
+        [sys.executable, "-m", "core.cli", "--workspace", str(ws_dir), "resume"],
+        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert again.returncode == 0 and "nothing to resume" in again.stdout
+    print(f"killed after {killed_after:.1f} s with {embedded_at_kill} rows embedded; resume computed {computed}")
+
+
+def _kill_when_alive(seconds: float):  # noqa: ANN202
+    def ready(proc: subprocess.Popen, wal: Path, started: float) -> bool:  # noqa: ARG001
+        return time.monotonic() - started >= seconds
+
+    return ready
+
+
+def _kill_when_wal_grows(min_bytes: int):  # noqa: ANN202
+    """The rows transaction is being written: SQLite spills its pages to the WAL as it goes."""
+
+    def ready(proc: subprocess.Popen, wal: Path, started: float) -> bool:  # noqa: ARG001
+        return wal.exists() and wal.stat().st_size >= min_bytes
+
+    return ready
+
+
+@pytest.mark.parametrize(
+    "kill_when",
+    [_kill_when_alive(1.5), _kill_when_wal_grows(1_000_000)],
+    ids=["after-1.5s", "while-rows-are-written"],
+)
+def test_kill_9_during_phase_1_stores_all_rows_or_none(tmp_path, kill_when):
+    source = shared("sentiment140/sentiment140_100k.csv")
+    ws_dir = tmp_path / "workspace"
+    db = ws_dir / "curator.sqlite"
+    wal = db.with_name(db.name + "-wal")
+    err_path = tmp_path / "ingest.err"
+
+    started = time.monotonic()
+    with err_path.open("wb") as err:
+        proc = curator(ws_dir, "ingest", str(source), "--dataset", "tweets-100k", stdout=err, stderr=err)
+    try:
+        deadline = started + 300
+        while not kill_when(proc, wal, started):
+            if proc.poll() is not None:
+                pytest.fail(f"ingest ended (code {proc.returncode}) before the kill\n{tail(err_path)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"kill condition not reached within 300 s\n{tail(err_path)}")
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    progress = row_progress(db)
+    rows = 0 if progress is None else progress[0]
+    assert rows in (0, N_BIG), f"a killed phase 1 left {rows} rows"
+    if db.exists() and progress is not None:
+        datasets = query(db, "SELECT id FROM datasets WHERE name = 'tweets-100k'")
+        jobs = query(db, "SELECT COUNT(*) FROM jobs")[0][0]
+        if rows == 0:
+            assert datasets == [] and jobs == 0, "a dataset or job exists without its rows"
+        else:
+            (dataset_id,), = datasets
+            assert query(db, "SELECT COUNT(*) FROM rows WHERE dataset_id = ?", (dataset_id,)) == [(N_BIG,)]
+            assert jobs == 1
+    print(f"killed after {time.monotonic() - started:.1f} s: {rows} rows stored")

@@ -1,0 +1,175 @@
+"""Every file in ../shared/data parses whole, with its quirks handled; bad files are refused clearly."""
+
+import os
+import random
+
+import pytest
+
+from core.errors import InputError
+from core.readers import ZipLimits, decode_bytes, detect_header, read_image_folder, read_table, safe_extract_zip
+from core.schema import build_rows, infer_mapping
+from tests.conftest import shared
+
+# file, rows, has header, expected columns picked (text, label), expected class counts (subset)
+FILES = [
+    ("ag_news/test.csv", 7600, False, (["column_2", "column_3"], "column_1"), {"World": 1900, "Sci/Tech": 1900}),
+    ("ag_news/train_subset_10k.csv", 10001, True, (["description"], "label"), {"Sci/Tech": 2538, "World": 2509}),
+    ("sentiment140/sentiment140_8k.csv", 8000, True, (["text"], "label"), {"negative": 4000, "positive": 4000}),
+    ("sentiment140/sentiment140_100k.csv", 100000, True, (["text"], "label"), {"negative": 50000}),
+    ("sentiment140/sentiment140_test_manual_498.csv", 498, True, (["text"], "label"), {"neutral": 139}),
+    ("sst2/sst2_glue_dev_872.csv", 872, True, (["sentence"], "label_name"), {"negative": 428, "positive": 444}),
+    ("rt_polarity/rt_polarity.csv", 10662, True, (["text"], "label"), {"negative": 5331, "positive": 5331}),
+]
+
+
+@pytest.mark.parametrize(("relative", "n_rows", "header", "columns", "classes"), FILES)
+def test_shared_files_parse_whole(relative, n_rows, header, columns, classes):
+    table = read_table(shared(relative))
+    assert len(table.frame) == n_rows
+    assert table.has_header is header
+    mapping = infer_mapping(table)
+    assert (mapping.text_columns, mapping.label_column) == columns
+    rows = build_rows(table, mapping)
+    counts = {}
+    for row in rows:
+        counts[row["label"]] = counts.get(row["label"], 0) + 1
+    for label, n in classes.items():
+        assert counts[label] == n
+    assert len({r["source_id"] for r in rows}) == n_rows
+
+
+def test_ag_news_headerless_one_based_labels_named_from_classes_txt():
+    table = read_table(shared("ag_news/test.csv"))
+    mapping = infer_mapping(table)
+    assert mapping.label_names == ["World", "Sports", "Business", "Sci/Tech"]
+    first = build_rows(table, mapping)[0]
+    assert first["label"] == "Business"  # class index 3, 1-based
+    assert first["text"].startswith("Fears for T N pension after talks\nUnions representing workers")
+    assert first["fields"]["column_1"] == "3"  # the original value is kept as written
+
+
+def test_ag_news_quirks_repaired_in_text_but_kept_in_fields():
+    table = read_table(shared("ag_news/test.csv"))
+    rows = build_rows(table, infer_mapping(table))
+    second = rows[1]
+    assert "$10 million" in second["text"] and "#36;" not in second["text"]
+    assert "\\" not in second["text"] and "A second team" in second["text"]
+    assert "#36;10" in second["fields"]["column_3"]
+    texts = [r["text"] for r in rows]
+    assert not any("#39;" in t or " quot;" in t for t in texts)
+
+
+def test_sentiment140_mojibake_and_entities_repaired():
+    table = read_table(shared("sentiment140/sentiment140_100k.csv"))
+    rows = build_rows(table, infer_mapping(table))
+    texts = [r["text"] for r in rows]
+    assert sum("Ã©" in t for t in texts) == 0
+    assert any("eclético" in t for t in texts)
+    assert sum("&quot;" in t or "&amp;" in t for t in texts) == 0
+    raw = table.frame["text"].tolist()
+    assert sum("&quot;" in t or "&amp;" in t or "&lt;" in t for t in raw) > 5000  # originals untouched
+
+
+def test_cifar_folder_with_labels_csv():
+    table = read_image_folder(shared("cifar10_sample"))
+    mapping = infer_mapping(table)
+    assert mapping.image_column == "image_path" and mapping.label_column == "label"
+    rows = build_rows(table, mapping)
+    assert len(rows) == 500 and all(r["modality"] == "image" and "problem" not in r for r in rows)
+    assert len({r["content_hash"] for r in rows}) == 500
+
+
+def test_latin1_fallback_and_utf16(tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ncafé crème,pos\nnaïve,neg\n".encode("latin-1"))
+    table = read_table(latin)
+    assert table.encoding == "latin-1"
+    assert table.frame["text"].tolist() == ["café crème", "naïve"]
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_bytes("text,label\nhello there,pos\n".encode("utf-16"))
+    assert read_table(utf16).frame["text"].tolist() == ["hello there"]
+
+
+def test_tsv_jsonl_parquet_excel(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ["a1", "a2", "a3"], "text": ["one fine text", "two more", "three"], "label": ["x", "", "-"]})
+    frame.to_csv(tmp_path / "f.tsv", sep="\t", index=False)
+    frame.to_json(tmp_path / "f.jsonl", orient="records", lines=True)
+    frame.to_parquet(tmp_path / "f.parquet")
+    frame.to_excel(tmp_path / "f.xlsx", index=False)
+    for name in ["f.tsv", "f.jsonl", "f.parquet", "f.xlsx"]:
+        table = read_table(tmp_path / name)
+        mapping = infer_mapping(table)
+        assert mapping.id_column == "id", name
+        rows = build_rows(table, mapping)
+        assert [r["source_id"] for r in rows] == ["a1", "a2", "a3"]
+        assert [r["label"] for r in rows] == ["x", None, None], name  # '' and '-' are unlabeled
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "whitespace"),
+        (b"text,label\n", "no data rows"),
+        (bytes(random.Random(1).randrange(256) for _ in range(4096)) + b"\x00", "binary"),
+        (b'text,label\n"a",1\n"b",2,3,4\n"c",3\n', "different numbers of fields"),
+    ],
+)
+def test_bad_files_get_clear_messages(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_table(path)
+
+
+def test_header_detection():
+    import pandas as pd
+
+    with_header = pd.DataFrame([["text", "label"], ["a long sentence about things", "pos"], ["more words here too", "neg"]])
+    without = pd.DataFrame([["3", "Some title", "A long description of the news item"], ["1", "T", "Another one here"]])
+    assert detect_header(with_header) is True
+    assert detect_header(without) is False
+
+
+def test_decode_refuses_binary():
+    with pytest.raises(InputError, match="binary"):
+        decode_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00", "x.csv")
+
+
+def test_zip_extraction_blocks_traversal_and_bombs(tmp_path):
+    import zipfile
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../../escape.txt", "x")
+        z.writestr("ok/a.txt", "fine")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    skipped = safe_extract_zip(evil, dest)
+    assert any("escape" in s for s in skipped)
+    assert not (tmp_path / "escape.txt").exists() and (dest / "ok" / "a.txt").exists()
+
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.bin", b"\0" * (20 * 1024 * 1024))
+    with pytest.raises(InputError, match="ZIP bomb"):
+        safe_extract_zip(bomb, tmp_path / "out2")
+    with pytest.raises(InputError, match="limit"):
+        safe_extract_zip(evil, tmp_path / "out3", limits=ZipLimits(max_members=1))
+
+
+def test_nested_parquet_columns_become_json_text(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["a text here", "another text"], "meta": [{"k": 1}, {"k": 2}], "tags": [[1, 2], [3]]})
+    frame.to_parquet(tmp_path / "n.parquet")
+    table = read_table(tmp_path / "n.parquet")
+    assert table.frame["meta"].tolist() == ['{"k": 1}', '{"k": 2}']
+    assert table.frame["tags"].tolist() == ["[1, 2]", "[3]"]
+
+
+def test_file_not_found(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_table(tmp_path / os.urandom(4).hex())

@@ -1,0 +1,234 @@
+"""Server mode against a real Chroma server process (`chroma run`), not the embedded client.
+
+One server per module on a free local port; the workspace reaches it over HTTP exactly as a
+deployment with ``CURATOR_CHROMA_HOST`` would. Checks that vectors land on the server, that
+label changes and their undo are mirrored into the server's metadata, and that connection
+errors name the server but never the token.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from core.config import ChromaSettings
+from core.errors import CuratorError
+from core.ingest import load_source, run_ingest, start_ingest
+from core.schema import infer_mapping
+from core.vectors import VectorStore, collection_name
+from core.workspace import Workspace
+from tests.conftest import shared
+
+pytestmark = pytest.mark.slow
+
+HOST = "127.0.0.1"
+N_ROWS = 200
+SECRET = "s3cr3t-token-must-not-leak-7f3a"
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the OS picks it; closed again on return)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def raw_client(port: int):  # noqa: ANN201 (chromadb.HttpClient)
+    """A client of our own, independent of the workspace: what the server really holds."""
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.HttpClient(host=HOST, port=port, settings=Settings(anonymized_telemetry=False))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def chroma_port(tmp_path_factory):
+    """Start `chroma run` on a free port, wait for its heartbeat, stop the whole process group after."""
+    exe = shutil.which("chroma")
+    if exe is None:
+        pytest.fail("the `chroma` CLI (installed with chromadb) is not on PATH")
+    root = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [exe, "run", "--path", str(root / "chroma-server"), "--host", HOST, "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so the finalizer reaches any children
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"chroma server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                raw_client(port).heartbeat()
+                break
+            except Exception:  # not listening yet: connection refused comes in several types
+                if time.monotonic() > deadline:
+                    pytest.fail(f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.25)
+        yield port
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def no_chroma_env(monkeypatch):
+    for name in ("CURATOR_CHROMA_HOST", "CURATOR_CHROMA_PORT", "CURATOR_CHROMA_SSL", "CURATOR_CHROMA_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def write_sst2_head(path: Path, n: int = N_ROWS) -> Path:
+    """The first ``n`` rows of the SST-2 dev set, byte-for-byte the same text."""
+    with shared("sst2/sst2_glue_dev_872.csv").open(newline="", encoding="utf-8") as src:
+        reader = csv.reader(src)
+        rows = [next(reader) for _ in range(n + 1)]  # header + n rows
+    with path.open("w", newline="", encoding="utf-8") as out:
+        csv.writer(out).writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server_ws(chroma_port, minilm, tmp_path_factory):
+    """A workspace in server mode holding 200 embedded SST-2 rows."""
+    root = tmp_path_factory.mktemp("server-ws")
+    ws = Workspace(root / "workspace", chroma=ChromaSettings(host=HOST, port=chroma_port))
+    table = load_source(ws, write_sst2_head(root / "sst2_head.csv"))
+    job_id = start_ingest(ws, table, infer_mapping(table), "sst2-head", source="sst2_head.csv")
+    report = run_ingest(ws, job_id, minilm)
+    assert (report.status, report.embedded, report.skipped) == ("done", N_ROWS, 0)
+    return ws
+
+
+def label_map(coll, ids: list[str]) -> dict[str, dict]:  # noqa: ANN001 (a chromadb Collection)
+    got = coll.get(ids=ids, include=["metadatas"])
+    return dict(zip(got["ids"], got["metadatas"], strict=True))
+
+
+def test_ingest_lands_on_the_server(server_ws, chroma_port, minilm, no_chroma_env):
+    ws = server_ws
+    ds = ws.dataset("sst2-head")
+    assert ws.chroma_settings.server_mode
+    assert ws.vectors.count(ds.id, ds.embedding_model) == N_ROWS
+    # Nothing embedded went into the workspace folder: the server holds the vectors.
+    assert not (ws.root / "chroma").exists()
+
+    server = raw_client(chroma_port)
+    name = collection_name(ds.id, ds.embedding_model)
+    assert name in {c.name for c in server.list_collections()}
+    coll = server.get_collection(name)
+    assert coll.count() == N_ROWS
+    assert set(coll.get(include=[])["ids"]) == {str(r) for r in ws.store.row_ids(ds.id)}
+
+    # A row's own text finds that row first, at similarity ~1 (the text is unique in the set).
+    rows, _ = ws.store.rows_page(ds.id, limit=N_ROWS)
+    texts = [r["text"] for r in rows]
+    probe = next(r for r in rows[37:] if texts.count(r["text"]) == 1)
+    hits = ws.vectors.query(ds.id, ds.embedding_model, minilm.embed_texts([probe["text"]])[0], n=5)
+    assert hits[0][0] == probe["id"]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-3)
+    assert hits[1][1] < hits[0][1] - 1e-3
+
+
+def test_label_batch_and_undo_are_mirrored_to_the_server(server_ws, chroma_port, no_chroma_env):
+    ws = server_ws
+    ds = ws.dataset("sst2-head")
+    model = ds.embedding_model
+    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, model))
+    rows, _ = ws.store.rows_page(ds.id, limit=N_ROWS)
+    positives = {str(r["id"]) for r in rows if r["label"] == "positive"}
+    negatives = [r["id"] for r in rows if r["label"] == "negative"]
+    assert positives and len(negatives) >= 10
+    # The ingest already mirrored the original labels.
+    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives
+
+    flipped = negatives[:10]
+    flipped_ids = [str(r) for r in flipped]
+    with ws.batch(ds.id, action="bulk_label", description="t") as b:
+        assert b.set_label(flipped, "positive") == 10
+    batch_id = b.id
+
+    meta = label_map(coll, flipped_ids)
+    assert {m["label"] for m in meta.values()} == {"positive"}
+    assert {m["label_source"] for m in meta.values()} == {"human"}
+    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives | set(flipped_ids)
+    # The same filter pushed down through the workspace's own query.
+    hits = ws.vectors.query(
+        ds.id, model, coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
+        n=N_ROWS, where={"label": "positive"},
+    )
+    assert {str(i) for i, _ in hits} == positives | set(flipped_ids)
+    with ws.store.connect() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM mirror_pending").fetchone()[0] == 0
+
+    result = ws.undo(batch_id)
+    assert result.restored == 10
+    meta = label_map(coll, flipped_ids)
+    assert {m["label"] for m in meta.values()} == {"negative"}
+    assert {m["label_source"] for m in meta.values()} == {"original"}
+    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives
+    hits = ws.vectors.query(
+        ds.id, model, coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
+        n=N_ROWS, where={"label": "positive"},
+    )
+    assert {str(i) for i, _ in hits} == positives
+
+
+def test_unreachable_server_names_host_and_port_not_the_token(tmp_path, monkeypatch, no_chroma_env):
+    monkeypatch.setenv("CURATOR_CHROMA_TOKEN", SECRET)
+    port = free_port()  # bound then released: nothing listens there
+    settings = ChromaSettings(host=HOST, port=port)
+    with pytest.raises(CuratorError) as excinfo:
+        VectorStore(tmp_path / "unused", settings)
+    message = str(excinfo.value)
+    assert f"{HOST}:{port}" in message
+    assert SECRET not in message
+    assert SECRET not in repr(excinfo.value)
+
+    # The same through a workspace: browsing works, the vectors property raises the same error.
+    ws = Workspace(tmp_path / "workspace", chroma=settings)
+    assert ws.datasets() == []
+    with pytest.raises(CuratorError) as excinfo:
+        _ = ws.vectors
+    assert f"{HOST}:{port}" in str(excinfo.value)
+    assert SECRET not in str(excinfo.value)
+
+
+def test_settings_from_env_select_server_mode(tmp_path, chroma_port, monkeypatch, no_chroma_env):
+    assert not ChromaSettings.from_env().server_mode  # no host: embedded
+
+    monkeypatch.setenv("CURATOR_CHROMA_HOST", HOST)
+    monkeypatch.setenv("CURATOR_CHROMA_PORT", str(chroma_port))
+    settings = ChromaSettings.from_env()
+    assert settings == ChromaSettings(host=HOST, port=chroma_port, ssl=False)
+    assert settings.server_mode
+    assert settings.describe() == f"Chroma server {HOST}:{chroma_port}"
+
+    # And a workspace opened with them really talks to that server.
+    ws = Workspace(tmp_path / "workspace", chroma=settings)
+    ws.vectors.collection(999, "from-env-probe")
+    names = {c.name for c in raw_client(chroma_port).list_collections()}
+    assert collection_name(999, "from-env-probe") in names
+    assert not (ws.root / "chroma").exists()
+    ws.vectors.drop(999, "from-env-probe")
