@@ -17,7 +17,6 @@ from ui.resources import session, workspace
 
 ws, s = workspace(), session()
 st.title("Upload a dataset")
-unfinished_jobs_panel()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file...")
@@ -35,11 +34,17 @@ def ingest(table: Table, mapping, name: str, *, source: str, model: str | None =
     if report:
         s.dataset_id = report.dataset_id
         problems = f", {report.skipped:,} rows flagged with problems" if report.skipped else ""
-        st.success(f"'{name}' is ready: {report.embedded:,} rows embedded{problems}.")
-        st.toast(f"Ingested {report.total:,} rows into '{name}'")
-        st.page_link("pages/browse.py", label="Browse the dataset", icon=":material/table:")
+        s.notices.append(f"'{name}' is ready: {report.embedded:,} rows embedded{problems}.")
+        st.rerun()  # so the sidebar shows the new dataset
 
 
+for notice in s.notices:
+    st.success(notice)
+    st.page_link("pages/browse.py", label="Browse the dataset", icon=":material/table:")
+s.notices.clear()
+
+
+unfinished_jobs_panel()
 kind = st.radio("Source", ["Upload a file", "Path on the server", "Demo dataset"], horizontal=True, key="upload.kind")
 path: Path | None = None
 if kind == "Demo dataset":

@@ -95,6 +95,10 @@ def main(page: Page):
     return page.get_by_test_id("stMain")
 
 
+def dataset_picker(page: Page):
+    return sidebar(page).get_by_role("combobox", name="Dataset")
+
+
 def metric(scope, label: str):
     """The value of the st.metric whose label is ``label`` inside ``scope``."""
     return scope.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
@@ -156,7 +160,7 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     expect(main(page).get_by_role("heading", name=REVIEWS_NAME)).to_be_visible()
     expect(metric(main(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
     expect(main(page).get_by_text(f"{REVIEWS_ROWS:,} matching rows")).to_be_visible()
-    expect(sidebar(page).get_by_test_id("stSelectbox")).to_contain_text(REVIEWS_NAME)
+    expect(dataset_picker(page)).to_have_value(REVIEWS_NAME)
     expect(metric(sidebar(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
     grid = aggrid(page)
     first = grid.get_by_role("row").filter(has_text="it 's a charming and often affecting journey .")
@@ -196,13 +200,16 @@ def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
     expect(main(page).get_by_text(f"'{IMAGES_DEMO}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
     wait_until_idle(page)
     assert IMAGES_DEMO in app.dataset_names()
+    screenshot(page, "06_demo_loaded.png")
 
     go_to(page, "Browse")
-    picker = sidebar(page).get_by_test_id("stSelectbox")
+    picker = dataset_picker(page)
     expect(picker).to_be_visible()
-    if IMAGES_DEMO not in picker.inner_text():
+    print("PICKER BEFORE:", picker.input_value())
+    if picker.input_value() != IMAGES_DEMO:
         picker.click()
         page.get_by_role("option", name=IMAGES_DEMO).click()
+    expect(picker).to_have_value(IMAGES_DEMO)
     expect(main(page).get_by_role("heading", name=IMAGES_DEMO)).to_be_visible()
     expect(metric(main(page), "Rows")).to_have_text("200")
 

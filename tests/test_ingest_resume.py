@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,10 @@ pytestmark = pytest.mark.slow
 N_ROWS = 2_500
 N_BIG = 100_000
 CHUNK = 512  # run_ingest's default chunk size: rows are marked embedded 512 at a time
-REPORT = re.compile(r"job (\d+): (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, the rest from cache\)")
+# The summary line `curator ingest` / `curator resume` prints for each job.
+REPORT = re.compile(
+    r"job \d+: (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, the rest from cache\)"
+)
 
 
 def cli_env() -> dict[str, str]:
@@ -40,7 +44,8 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def curator(ws: Path, *args: str, stdout, stderr) -> subprocess.Popen:  # noqa: ANN001 (files)
+def curator(ws: Path, *args: str, stdout, stderr) -> subprocess.Popen:
+    """Start the CLI in the background on one workspace (stdout/stderr: open files)."""
     return subprocess.Popen(
         [sys.executable, "-m", "core.cli", "--workspace", str(ws), *args],
         cwd=REPO,
@@ -80,6 +85,18 @@ def write_head(source: Path, target: Path, n: int) -> Path:
     return target
 
 
+def curator_run(ws: Path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run the CLI to completion."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", "--workspace", str(ws), *args],
+        cwd=REPO,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def tail(path: Path) -> str:
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
@@ -101,8 +118,10 @@ def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_pat
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             if proc.poll() is not None:
-                pytest.fail(f"ingest ended (code {proc.returncode}) before it could be killed mid-embedding: "
-                            f"progress {progress}\n{tail(err_path)}")
+                pytest.fail(
+                    f"ingest ended (code {proc.returncode}) before it could be killed mid-embedding: "
+                    f"progress {progress}\n{tail(err_path)}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"no embedding progress within 600 s: {progress}\n{tail(err_path)}")
             time.sleep(0.05)
@@ -117,20 +136,17 @@ def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_pat
     total, embedded_at_kill = row_progress(db)
     assert total == N_ROWS
     assert CHUNK <= embedded_at_kill < N_ROWS
-    assert query(db, "SELECT COUNT(DISTINCT source_id), COUNT(DISTINCT position) FROM rows") == [(N_ROWS, N_ROWS)]
+    distinct = "SELECT COUNT(DISTINCT source_id), COUNT(DISTINCT position) FROM rows"
+    assert query(db, distinct) == [(N_ROWS, N_ROWS)]
     assert query(db, "SELECT status FROM jobs") == [("embedding",)]
     assert query(db, "SELECT name FROM datasets") == [("tweets",)]
 
-    resume = subprocess.run(
-        [sys.executable, "-m", "core.cli", "--workspace", str(ws_dir), "resume"],
-        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=900,
-    )
+    resume = curator_run(ws_dir, "resume", timeout=900)
     assert resume.returncode == 0, resume.stderr[-3000:]
     match = REPORT.search(resume.stdout)
     assert match, resume.stdout
-    status, embedded, total_reported, computed = (
-        match[2], int(match[3].replace(",", "")), int(match[4].replace(",", "")), int(match[5].replace(",", ""))
-    )
+    status = match[1]
+    embedded, total_reported, computed = (int(g.replace(",", "")) for g in match.groups()[1:])
     assert (status, embedded, total_reported) == ("done", N_ROWS, N_ROWS)
     # Rows embedded before the kill were not computed again; at most the pending ones were.
     assert 0 < computed <= N_ROWS - embedded_at_kill
@@ -146,33 +162,23 @@ def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_pat
     stored_ids = ws.vectors.collection(ds.id, ds.embedding_model).get(include=[])["ids"]
     assert sorted(map(int, stored_ids)) == sorted(ws.store.row_ids(ds.id))
 
-    again = subprocess.run(
-        [sys.executable, "-m", "core.cli", "--workspace", str(ws_dir), "resume"],
-        cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=300,
-    )
+    again = curator_run(ws_dir, "resume", timeout=300)
     assert again.returncode == 0 and "nothing to resume" in again.stdout
-    print(f"killed after {killed_after:.1f} s with {embedded_at_kill} rows embedded; resume computed {computed}")
+    print(f"killed after {killed_after:.1f} s, {embedded_at_kill} rows embedded; resume computed {computed}")
 
 
-def _kill_when_alive(seconds: float):  # noqa: ANN202
-    def ready(proc: subprocess.Popen, wal: Path, started: float) -> bool:  # noqa: ARG001
-        return time.monotonic() - started >= seconds
-
-    return ready
+def _alive_for(seconds: float) -> Callable[[Path, float], bool]:
+    return lambda wal, started: time.monotonic() - started >= seconds
 
 
-def _kill_when_wal_grows(min_bytes: int):  # noqa: ANN202
-    """The rows transaction is being written: SQLite spills its pages to the WAL as it goes."""
-
-    def ready(proc: subprocess.Popen, wal: Path, started: float) -> bool:  # noqa: ARG001
-        return wal.exists() and wal.stat().st_size >= min_bytes
-
-    return ready
+def _wal_at_least(min_bytes: int) -> Callable[[Path, float], bool]:
+    """The rows transaction is being written: SQLite spills its uncommitted pages to the WAL."""
+    return lambda wal, started: wal.exists() and wal.stat().st_size >= min_bytes
 
 
 @pytest.mark.parametrize(
     "kill_when",
-    [_kill_when_alive(1.5), _kill_when_wal_grows(1_000_000)],
+    [_alive_for(1.5), _wal_at_least(1_000_000)],
     ids=["after-1.5s", "while-rows-are-written"],
 )
 def test_kill_9_during_phase_1_stores_all_rows_or_none(tmp_path, kill_when):
@@ -187,7 +193,7 @@ def test_kill_9_during_phase_1_stores_all_rows_or_none(tmp_path, kill_when):
         proc = curator(ws_dir, "ingest", str(source), "--dataset", "tweets-100k", stdout=err, stderr=err)
     try:
         deadline = started + 300
-        while not kill_when(proc, wal, started):
+        while not kill_when(wal, started):
             if proc.poll() is not None:
                 pytest.fail(f"ingest ended (code {proc.returncode}) before the kill\n{tail(err_path)}")
             if time.monotonic() > deadline:
@@ -200,16 +206,21 @@ def test_kill_9_during_phase_1_stores_all_rows_or_none(tmp_path, kill_when):
             proc.kill()
             proc.wait()
 
-    progress = row_progress(db)
-    rows = 0 if progress is None else progress[0]
+    if not db.exists():  # killed before the workspace was even created
+        print(f"killed after {time.monotonic() - started:.1f} s: no workspace yet")
+        return
+    # Reopen as the next run would (SQLite discards the uncommitted part of the WAL here).
+    ws = Workspace(ws_dir, chroma=ChromaSettings())
+    with ws.store.connect() as conn:
+        rows = conn.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+        datasets = conn.execute("SELECT id FROM datasets").fetchall()
+        jobs = conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
     assert rows in (0, N_BIG), f"a killed phase 1 left {rows} rows"
-    if db.exists() and progress is not None:
-        datasets = query(db, "SELECT id FROM datasets WHERE name = 'tweets-100k'")
-        jobs = query(db, "SELECT COUNT(*) FROM jobs")[0][0]
-        if rows == 0:
-            assert datasets == [] and jobs == 0, "a dataset or job exists without its rows"
-        else:
-            (dataset_id,), = datasets
-            assert query(db, "SELECT COUNT(*) FROM rows WHERE dataset_id = ?", (dataset_id,)) == [(N_BIG,)]
-            assert jobs == 1
+    if rows == 0:
+        assert (datasets, jobs) == ([], 0), "a dataset or job exists without its rows"
+        assert ws.datasets() == []
+    else:
+        [(dataset_id,)] = datasets
+        assert ws.status(dataset_id).rows == N_BIG
+        assert jobs == 1
     print(f"killed after {time.monotonic() - started:.1f} s: {rows} rows stored")

@@ -41,7 +41,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def raw_client(port: int):  # noqa: ANN201 (chromadb.HttpClient)
+def raw_client(port: int):  # -> chromadb.HttpClient (imported lazily)
     """A client of our own, independent of the workspace: what the server really holds."""
     import chromadb
     from chromadb.config import Settings
@@ -86,7 +86,9 @@ def chroma_port(tmp_path_factory):
                 break
             except Exception:  # not listening yet: connection refused comes in several types
                 if time.monotonic() > deadline:
-                    pytest.fail(f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}")
+                    pytest.fail(
+                        f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}"
+                    )
                 time.sleep(0.25)
         yield port
     finally:
@@ -121,7 +123,8 @@ def server_ws(chroma_port, minilm, tmp_path_factory):
     return ws
 
 
-def label_map(coll, ids: list[str]) -> dict[str, dict]:  # noqa: ANN001 (a chromadb Collection)
+def label_map(coll, ids: list[str]) -> dict[str, dict]:
+    """Server-side metadata of the given ids of one collection."""
     got = coll.get(ids=ids, include=["metadatas"])
     return dict(zip(got["ids"], got["metadatas"], strict=True))
 
@@ -175,8 +178,11 @@ def test_label_batch_and_undo_are_mirrored_to_the_server(server_ws, chroma_port,
     assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives | set(flipped_ids)
     # The same filter pushed down through the workspace's own query.
     hits = ws.vectors.query(
-        ds.id, model, coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
-        n=N_ROWS, where={"label": "positive"},
+        ds.id,
+        model,
+        coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
+        n=N_ROWS,
+        where={"label": "positive"},
     )
     assert {str(i) for i, _ in hits} == positives | set(flipped_ids)
     with ws.store.connect() as conn:
@@ -189,8 +195,11 @@ def test_label_batch_and_undo_are_mirrored_to_the_server(server_ws, chroma_port,
     assert {m["label_source"] for m in meta.values()} == {"original"}
     assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives
     hits = ws.vectors.query(
-        ds.id, model, coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
-        n=N_ROWS, where={"label": "positive"},
+        ds.id,
+        model,
+        coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
+        n=N_ROWS,
+        where={"label": "positive"},
     )
     assert {str(i) for i, _ in hits} == positives
 
