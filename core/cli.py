@@ -65,9 +65,11 @@ def _run_job(ws, job_id: int) -> int:  # noqa: ANN001
         print("\nInterrupted: run `curator resume` to continue where it stopped.", file=sys.stderr)
         return 130
     print(file=sys.stderr)
+    before = f", {report.embedded_before:,} already embedded before" if report.embedded_before else ""
     print(
         f"job {report.job_id}: {report.status}; {report.embedded:,} of {report.total:,} rows embedded"
-        f" ({report.computed:,} computed, the rest from cache), {report.skipped:,} skipped, {report.seconds:.1f} s"
+        f" ({report.computed:,} computed, {report.from_cache:,} from cache{before}),"
+        f" {report.skipped:,} skipped, {report.seconds:.1f} s"
     )
     return 0
 

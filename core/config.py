@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import InputError
+
 DEFAULT_WORKSPACE = Path("workspace")
 
 
@@ -23,7 +25,10 @@ class ChromaSettings:
     @classmethod
     def from_env(cls) -> ChromaSettings:
         host = os.environ.get("CURATOR_CHROMA_HOST") or None
-        port = int(os.environ.get("CURATOR_CHROMA_PORT", "8000"))
+        raw_port = os.environ.get("CURATOR_CHROMA_PORT", "8000")
+        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+            raise InputError(f"CURATOR_CHROMA_PORT must be a port number, not '{raw_port}'.")
+        port = int(raw_port)
         ssl = os.environ.get("CURATOR_CHROMA_SSL", "").lower() in {"1", "true", "yes"}
         return cls(host=host, port=port, ssl=ssl)
 

@@ -59,7 +59,9 @@ class JobReport:
     total: int
     embedded: int
     skipped: int
-    computed: int  # vectors computed by the model in this run (the rest came from the cache)
+    computed: int  # vectors computed by the model in this run
+    from_cache: int  # rows of this run whose vector was already cached
+    embedded_before: int  # rows embedded by an earlier, interrupted run
     seconds: float
 
 
@@ -225,6 +227,7 @@ def run_ingest(
     total, done_before, skipped_before = job_counts(ws, job_id)
     started = time.perf_counter()
     computed = 0
+    processed = 0
     done = done_before + skipped_before
     try:
         for start in range(0, len(pending), chunk_size):
@@ -234,6 +237,7 @@ def run_ingest(
             ids = pending[start : start + chunk_size]
             computed += _embed_chunk(ws, dataset.id, embedder, ids)
             done += len(ids)
+            processed += len(ids)
             if on_progress is not None:
                 elapsed = time.perf_counter() - started
                 rate = (start + len(ids)) / elapsed if elapsed > 0 else 0.0
@@ -247,7 +251,12 @@ def run_ingest(
     total, embedded, skipped = job_counts(ws, job_id)
     with ws.store.connect() as conn:
         status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
-    return JobReport(job_id, dataset.id, status, total, embedded, skipped, computed, time.perf_counter() - started)
+    newly_embedded = embedded - done_before
+    return JobReport(
+        job_id, dataset.id, status, total, embedded, skipped, computed,
+        from_cache=max(0, newly_embedded - computed), embedded_before=done_before,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _set_status(ws: Workspace, job_id: int, status: JobStatus, message: str | None = None) -> None:

@@ -112,7 +112,6 @@ CREATE TABLE IF NOT EXISTS jobs(
     source TEXT NOT NULL,
     settings_json TEXT NOT NULL,
     total INTEGER NOT NULL DEFAULT 0,
-    done INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     message TEXT,

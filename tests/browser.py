@@ -53,8 +53,14 @@ def running_app(workspace: Path, log: Path, *, timeout: float = 60.0) -> Iterato
     port = free_port()
     env = {**os.environ, "CURATOR_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless=true", "--server.address=127.0.0.1", f"--server.port={port}",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless=true",
+        "--server.address=127.0.0.1",
+        f"--server.port={port}",
         "--browser.gatherUsageStats=false",
     ]
     with log.open("wb") as out:
@@ -96,12 +102,10 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def wait_until_idle(page, *, timeout: float = 30_000) -> None:
-    """Wait for the current script run to finish (Streamlit shows a status widget while it runs)."""
+def wait_until_idle(page, *, timeout: float = 60_000) -> None:
+    """Wait until no script run is in progress (Streamlit exposes its state on the app root)."""
     page.wait_for_function(
-        """() => {
-            const w = document.querySelector('[data-testid="stStatusWidget"]');
-            return !w || !/running/i.test(w.innerText);
-        }""",
+        """() => document.querySelector('[data-testid="stApp"]')
+                 ?.getAttribute('data-test-script-state') === 'notRunning'""",
         timeout=timeout,
     )

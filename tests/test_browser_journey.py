@@ -1,4 +1,4 @@
-"""Journeys through the real app in headless Chromium: upload a CSV, reject a binary file, load the image demo.
+"""Journeys in headless Chromium through the real app: upload a CSV, refuse a binary file, load image demo.
 
 One Streamlit server (own workspace) serves the module; each journey opens a fresh browser session.
 Screenshots go to ``test-artifacts/browser/`` for a human to look at.
@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-pytest.importorskip("playwright")
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
-
-from core.workspace import Workspace  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle  # noqa: E402
-from tests.conftest import shared  # noqa: E402
+from core.workspace import Workspace
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle
+from tests.conftest import shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,7 +47,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        pytest.fail(f"no Chromium at {CHROMIUM}; deselect these tests with -m 'not browser'")
     expect.set_options(timeout=30_000)  # a Streamlit rerun with charts and a grid takes a few seconds
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -113,7 +111,8 @@ def go_to(page: Page, title: str) -> None:
 
 
 def open_upload_page(page: Page, app: App) -> None:
-    page.goto(f"{app.url}/upload")
+    page.goto(app.url)  # Upload's address depends on whether it is the default page, so use the nav link
+    go_to(page, "Upload")
     expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
 
 
@@ -131,7 +130,7 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
         expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
         expect(sidebar(page).get_by_text("No datasets yet")).to_be_visible()
     else:
-        go_to(page, "Upload")
+        open_upload_page(page, app)
     choose_source(page, "Upload a file")
 
     page.set_input_files("input[type=file]", str(reviews_csv))
@@ -154,6 +153,8 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     expect(main(page).get_by_text(f"{REVIEWS_ROWS:,} rows embedded")).to_be_visible()
     wait_until_idle(page)
     assert app.dataset_names() == [REVIEWS_NAME]
+    expect(dataset_picker(page)).to_have_value(REVIEWS_NAME)  # the sidebar follows without a click
+    expect(metric(sidebar(page), "Rows")).to_have_text(f"{REVIEWS_ROWS:,}")
     screenshot(page, "02_ingested.png")
 
     go_to(page, "Browse")
@@ -173,8 +174,7 @@ def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     before = app.dataset_names()
     rng = random.Random(20240611)
     garbage = bytearray(rng.randbytes(2048))
-    garbage[:2] = b"PK"  # no UTF-16 byte-order mark by chance
-    for i in range(0, len(garbage), 97):
+    for i in range(0, len(garbage), 97):  # NULs, starting at byte 0 so it never opens with a UTF-16 BOM
         garbage[i] = 0
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(garbage))
@@ -183,7 +183,9 @@ def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     choose_source(page, "Upload a file")
     page.set_input_files("input[type=file]", str(junk))
 
-    error = main(page).locator('[data-testid="stAlert"], [data-testid="stException"]').filter(has_text="binary")
+    error = (
+        main(page).locator('[data-testid="stAlert"], [data-testid="stException"]').filter(has_text="binary")
+    )
     expect(error).to_be_visible()
     expect(error).to_contain_text("junk.csv")
     expect(main(page).get_by_role("button", name="Ingest")).to_have_count(0)
@@ -205,8 +207,7 @@ def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
     go_to(page, "Browse")
     picker = dataset_picker(page)
     expect(picker).to_be_visible()
-    print("PICKER BEFORE:", picker.input_value())
-    if picker.input_value() != IMAGES_DEMO:
+    if picker.input_value() != IMAGES_DEMO:  # the picker keeps an earlier choice over a newly loaded dataset
         picker.click()
         page.get_by_role("option", name=IMAGES_DEMO).click()
     expect(picker).to_have_value(IMAGES_DEMO)

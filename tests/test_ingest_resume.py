@@ -31,7 +31,8 @@ N_BIG = 100_000
 CHUNK = 512  # run_ingest's default chunk size: rows are marked embedded 512 at a time
 # The summary line `curator ingest` / `curator resume` prints for each job.
 REPORT = re.compile(
-    r"job \d+: (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, the rest from cache\)"
+    r"job \d+: (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, [\d,]+ from cache"
+    r"(?:, ([\d,]+) already embedded before)?\)"
 )
 
 
@@ -146,8 +147,9 @@ def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_pat
     match = REPORT.search(resume.stdout)
     assert match, resume.stdout
     status = match[1]
-    embedded, total_reported, computed = (int(g.replace(",", "")) for g in match.groups()[1:])
+    embedded, total_reported, computed = (int(g.replace(",", "")) for g in match.groups()[1:4])
     assert (status, embedded, total_reported) == ("done", N_ROWS, N_ROWS)
+    assert int(match[5].replace(",", "")) == embedded_at_kill
     # Rows embedded before the kill were not computed again; at most the pending ones were.
     assert 0 < computed <= N_ROWS - embedded_at_kill
 

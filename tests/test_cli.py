@@ -1,0 +1,59 @@
+"""The headless CLI: ingest a real file, list datasets, show counts, history, undo, errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from core.cli import main
+from core.workspace import Workspace
+from tests.conftest import REPO, shared
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_ingest_list_counts_history_undo(tmp_path):
+    ws_dir = str(tmp_path / "ws")
+    csv = tmp_path / "manual.csv"
+    lines = shared("sentiment140/sentiment140_test_manual_498.csv").read_text(encoding="utf-8").splitlines()
+    csv.write_text("\n".join(lines[:201]) + "\n", encoding="utf-8")
+    out = run_cli("--workspace", ws_dir, "ingest", str(csv), "--dataset", "manual")
+    assert out.returncode == 0, out.stderr
+    assert "200 of 200 rows embedded" in out.stdout
+    listing = run_cli("--workspace", ws_dir, "datasets")
+    assert "manual\ttext\t200 rows\t100% labeled\tminilm-l6-v2" in listing.stdout
+    counts = run_cli("--workspace", ws_dir, "counts", "manual")
+    assert "rows:        200" in counts.stdout and "neutral" in counts.stdout
+
+    ws = Workspace(tmp_path / "ws")
+    dataset = ws.dataset("manual")
+    with ws.batch(dataset.id, action="bulk_label", description="mark 3") as b:
+        b.set_tag(ws.store.row_ids(dataset.id)[:3], "needs-review")
+    history = run_cli("--workspace", ws_dir, "history", "manual")
+    batch_id = history.stdout.splitlines()[0].split("\t")[0]
+    assert run_cli("--workspace", ws_dir, "undo", batch_id).returncode == 0
+    assert ws.status("manual").needs_review == 0
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
+    ws_dir = str(tmp_path / "ws")
+    assert main(["--workspace", ws_dir, "counts", "nope"]) == 2
+    assert "No dataset 'nope'" in capsys.readouterr().err
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert main(["--workspace", ws_dir, "ingest", str(empty), "--dataset", "x"]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["--workspace", ws_dir, "datasets"]) == 0
+    assert "no datasets yet" in capsys.readouterr().out
+
+
+def test_schema_dry_run_stores_nothing(tmp_path, capsys):
+    ws_dir = str(tmp_path / "ws")
+    assert main(["--workspace", ws_dir, "schema", str(shared("ag_news/test.csv"))]) == 0
+    out = capsys.readouterr().out
+    assert "label_names:   ['World', 'Sports', 'Business', 'Sci/Tech']" in out
+    assert Workspace(tmp_path / "ws").datasets() == []
