@@ -45,7 +45,8 @@ s.notices.clear()
 
 
 unfinished_jobs_panel()
-kind = st.radio("Source", ["Upload a file", "Path on the server", "Demo dataset"], horizontal=True, key="upload.kind")
+sources = ["Upload a file", "Path on the server", "Demo dataset"]
+kind = st.radio("Source", sources, index=0 if ws.datasets() else 2, horizontal=True, key="upload.kind")
 path: Path | None = None
 if kind == "Demo dataset":
     existing = {d.name for d in ws.datasets()}

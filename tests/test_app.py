@@ -38,6 +38,7 @@ def test_empty_workspace_opens_on_upload(app_env):
     assert not at.exception
     assert at.title[0].value == "Upload a dataset"
     assert any("No datasets yet" in i.value for i in at.sidebar.info)
+    assert at.radio(key="upload.kind").value == "Demo dataset"  # first start offers the demo
     for page in ["pages/browse.py", "pages/history.py"]:
         at.switch_page(page).run()
         assert not at.exception, page
