@@ -76,15 +76,19 @@ def rss_child() -> None:
         wall = time.perf_counter() - t0
         disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "rows": report.embedded,
-        "distinct_texts_computed": report.computed,
-        "phase1_store_s": round(stored_s, 1),
-        "wall_s": round(wall, 1),
-        "rows_per_s": round(report.embedded / wall, 1),
-        "peak_rss_gb": round(peak_kb / 1024**2, 2),
-        "workspace_disk_mb": round(disk / 1e6),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": report.embedded,
+                "distinct_texts_computed": report.computed,
+                "phase1_store_s": round(stored_s, 1),
+                "wall_s": round(wall, 1),
+                "rows_per_s": round(report.embedded / wall, 1),
+                "peak_rss_gb": round(peak_kb / 1024**2, 2),
+                "workspace_disk_mb": round(disk / 1e6),
+            }
+        )
+    )
 
 
 def rss() -> dict:
@@ -101,13 +105,17 @@ def main() -> None:
         return
     if part in ("all", "ratio"):
         r = ratio()
-        print(f"AG News 10k: raw encode {r['raw_encode_rows_per_s']} rows/s, ingest {r['ingest_rows_per_s']} rows/s,"
-              f" ratio {r['ratio']} (target >= 0.9)")
+        print(
+            f"AG News 10k: raw encode {r['raw_encode_rows_per_s']} rows/s, ingest {r['ingest_rows_per_s']} rows/s,"
+            f" ratio {r['ratio']} (target >= 0.9)"
+        )
     if part in ("all", "rss"):
         r = rss()
-        print(f"sentiment140 100k: {r['rows']:,} rows in {r['wall_s']} s ({r['rows_per_s']} rows/s;"
-              f" {r['distinct_texts_computed']:,} distinct texts encoded; rows stored in {r['phase1_store_s']} s),"
-              f" peak RSS {r['peak_rss_gb']} GB (target < 3 GB), workspace {r['workspace_disk_mb']} MB on disk")
+        print(
+            f"sentiment140 100k: {r['rows']:,} rows in {r['wall_s']} s ({r['rows_per_s']} rows/s;"
+            f" {r['distinct_texts_computed']:,} distinct texts encoded; rows stored in {r['phase1_store_s']} s),"
+            f" peak RSS {r['peak_rss_gb']} GB (target < 3 GB), workspace {r['workspace_disk_mb']} MB on disk"
+        )
 
 
 if __name__ == "__main__":

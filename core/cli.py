@@ -1,13 +1,13 @@
 """``curator``: the same curation steps headless, for pipelines and servers.
 
-    curator ingest FILE --dataset NAME [--text-col C ...] [--label-col C | --no-label] ...
-    curator resume [JOB_ID]
-    curator datasets
-    curator counts NAME
-    curator history NAME
-    curator undo BATCH_ID
-    curator demo [news|images|all]
-    curator schema FILE          (what would be detected, without storing anything)
+curator ingest FILE --dataset NAME [--text-col C ...] [--label-col C | --no-label] ...
+curator resume [JOB_ID]
+curator datasets
+curator counts NAME
+curator history NAME
+curator undo BATCH_ID
+curator demo [news|images|all]
+curator schema FILE          (what would be detected, without storing anything)
 """
 
 from __future__ import annotations
@@ -82,7 +82,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     table = load_source(ws, Path(args.path), has_header=header)
     mapping = _mapping(args, table)
     job_id = start_ingest(
-        ws, table, mapping, args.dataset, source=Path(args.path).name, embedding_model=args.model, append=args.append
+        ws,
+        table,
+        mapping,
+        args.dataset,
+        source=Path(args.path).name,
+        embedding_model=args.model,
+        append=args.append,
     )
     print(f"stored {len(table.frame):,} rows in '{args.dataset}' (job {job_id}); embedding...", file=sys.stderr)
     return _run_job(ws, job_id)

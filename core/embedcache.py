@@ -49,7 +49,10 @@ class EmbeddingCache:
             conn.execute("BEGIN")
             conn.executemany(
                 "INSERT OR IGNORE INTO vectors(model_id, content_hash, vector) VALUES(?,?,?)",
-                [(model_id, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in zip(hashes, vectors, strict=True)],
+                [
+                    (model_id, h, np.asarray(v, dtype=np.float32).tobytes())
+                    for h, v in zip(hashes, vectors, strict=True)
+                ],
             )
             conn.execute("COMMIT")
         finally:

@@ -57,7 +57,8 @@ class Batch:
         for part in chunked(ids):
             marks = ",".join("?" * len(part))
             found = self.conn.execute(
-                f"SELECT COUNT(*) FROM rows WHERE dataset_id = ? AND id IN ({marks})", [self.dataset_id, *part]
+                f"SELECT COUNT(*) FROM rows WHERE dataset_id = ? AND id IN ({marks})",
+                [self.dataset_id, *part],
             ).fetchone()[0]
             if found != len(part):
                 raise NotFoundError("Some selected rows are not in this dataset; nothing was changed.")
@@ -133,7 +134,8 @@ class Batch:
 
 def read_label(conn: sqlite3.Connection, row_id: int, field: str) -> LabelState:
     r = conn.execute(
-        "SELECT value, source, confidence, model_id FROM labels WHERE row_id = ? AND field = ?", (row_id, field)
+        "SELECT value, source, confidence, model_id FROM labels WHERE row_id = ? AND field = ?",
+        (row_id, field),
     ).fetchone()
     if r is None or r[0] is None:
         return None
@@ -240,8 +242,7 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         ).fetchall()
         new_id = uuid.uuid4().hex[:12]
         conn.execute(
-            "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes)"
-            " VALUES(?,?,?,?,?,?,?)",
+            "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes) VALUES(?,?,?,?,?,?,?)",
             (new_id, info["dataset_id"], "undo", f"Undo: {info['description']}", actor, now(), batch_id),
         )
         batch = Batch(conn, new_id, info["dataset_id"])
@@ -261,7 +262,9 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         _close_batch(conn, batch)
         if batch.n_events:
             conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (new_id, batch_id))
-    return UndoResult(batch_id=new_id if batch.n_events else None, restored=batch.n_events, skipped_changed_later=skipped)
+    return UndoResult(
+        batch_id=new_id if batch.n_events else None, restored=batch.n_events, skipped_changed_later=skipped
+    )
 
 
 def record_ingest(conn: sqlite3.Connection, dataset_id: int, description: str, n_rows: int) -> str:

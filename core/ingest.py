@@ -152,7 +152,10 @@ def start_ingest(
             dataset_id = existing[dataset_name].id
         else:
             dataset_id = ws.store.create_dataset(
-                conn, dataset_name, modality=mapping.modality, embedding_model=model_id,
+                conn,
+                dataset_name,
+                modality=mapping.modality,
+                embedding_model=model_id,
                 info={"source": source, "mapping": mapping.to_dict()},
             )
         stamp = now()
@@ -160,8 +163,16 @@ def start_ingest(
             conn.execute(
                 "INSERT INTO jobs(dataset_id, kind, status, source, settings_json, total, created_at, updated_at)"
                 " VALUES(?,?,?,?,?,?,?,?)",
-                (dataset_id, "ingest", JobStatus.EMBEDDING, source, json.dumps({"mapping": mapping.to_dict(),
-                 "model_id": model_id}), len(rows), stamp, stamp),
+                (
+                    dataset_id,
+                    "ingest",
+                    JobStatus.EMBEDDING,
+                    source,
+                    json.dumps({"mapping": mapping.to_dict(), "model_id": model_id}),
+                    len(rows),
+                    stamp,
+                    stamp,
+                ),
             ).lastrowid
         )
         ws.store.insert_rows(conn, dataset_id, job_id, rows)
@@ -189,7 +200,8 @@ def job_counts(ws: Workspace, job_id: int) -> tuple[int, int, int]:
     """(total, embedded, skipped) of one job, counted from the rows themselves."""
     with ws.store.connect() as conn:
         total, embedded, skipped = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0), COALESCE(SUM(embedded = 2), 0) FROM rows WHERE job_id = ?",
+            "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0), COALESCE(SUM(embedded = 2), 0)"
+            " FROM rows WHERE job_id = ?",
             (job_id,),
         ).fetchone()
     return total, embedded, skipped
@@ -219,8 +231,7 @@ def run_ingest(
         pending = [
             r[0]
             for r in conn.execute(
-                "SELECT id FROM rows WHERE job_id = ? AND embedded = 0"
-                " ORDER BY length(COALESCE(text, '')) DESC, id",
+                "SELECT id FROM rows WHERE job_id = ? AND embedded = 0 ORDER BY length(COALESCE(text, '')) DESC, id",
                 (job_id,),
             )
         ]
@@ -253,8 +264,15 @@ def run_ingest(
         status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     newly_embedded = embedded - done_before
     return JobReport(
-        job_id, dataset.id, status, total, embedded, skipped, computed,
-        from_cache=max(0, newly_embedded - computed), embedded_before=done_before,
+        job_id,
+        dataset.id,
+        status,
+        total,
+        embedded,
+        skipped,
+        computed,
+        from_cache=max(0, newly_embedded - computed),
+        embedded_before=done_before,
         seconds=time.perf_counter() - started,
     )
 
@@ -262,7 +280,8 @@ def run_ingest(
 def _set_status(ws: Workspace, job_id: int, status: JobStatus, message: str | None = None) -> None:
     with ws.store.transaction() as conn:
         conn.execute(
-            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?", (status, message, now(), job_id)
+            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ?",
+            (status, message, now(), job_id),
         )
 
 
@@ -313,5 +332,8 @@ def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[i
         conn.executemany(
             "UPDATE rows SET embedded = 2, problem = ? WHERE id = ?", [(p, i) for i, p in problems.items()]
         )
-        conn.execute("UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)", (now(), ids[0]))
+        conn.execute(
+            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)",
+            (now(), ids[0]),
+        )
     return len(to_compute)

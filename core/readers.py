@@ -24,8 +24,26 @@ TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parque
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SAMPLE_BYTES = 64 * 1024
 COMMON_COLUMN_NAMES = {
-    "id", "text", "label", "labels", "class", "category", "sentence", "title", "description", "body",
-    "content", "review", "tweet", "filepath", "file", "filename", "path", "image", "image_path", "target",
+    "id",
+    "text",
+    "label",
+    "labels",
+    "class",
+    "category",
+    "sentence",
+    "title",
+    "description",
+    "body",
+    "content",
+    "review",
+    "tweet",
+    "filepath",
+    "file",
+    "filename",
+    "path",
+    "image",
+    "image_path",
+    "target",
 }
 
 
@@ -83,9 +101,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
         return raw.decode("utf-16"), "utf-16"
     sample = raw[:SAMPLE_BYTES]
     if b"\x00" in sample or _looks_binary(sample):
-        raise InputError(
-            f"{name} looks like a binary file, not text. Upload a CSV, TSV, JSONL, Parquet or Excel file."
-        )
+        raise InputError(f"{name} looks like a binary file, not text. Upload a CSV, TSV, JSONL, Parquet or Excel file.")
     try:
         return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -116,8 +132,7 @@ def _read_delimited(path: Path, name: str, *, has_header: bool | None, tab: bool
     except pd.errors.ParserError as exc:
         detail = re.sub(r"^Error tokenizing data\. C error: ", "", str(exc)).strip()
         raise InputError(
-            f"{name}: rows have different numbers of fields ({detail}). "
-            "Check the delimiter and quoting."
+            f"{name}: rows have different numbers of fields ({detail}). Check the delimiter and quoting."
         ) from exc
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{name} has no rows.") from exc
@@ -245,7 +260,7 @@ def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
     if not records:
         raise InputError(f"{name} has no records.")
     if not all(isinstance(r, dict) for r in records):
-        raise InputError(f"{name}: every line must be a JSON object like {{\"text\": ..., \"label\": ...}}.")
+        raise InputError(f'{name}: every line must be a JSON object like {{"text": ..., "label": ...}}.')
     return _stringify(pd.DataFrame.from_records(records))
 
 
@@ -362,9 +377,9 @@ def _find_labels_csv(root: Path) -> Path | None:
 def _image_column(frame: pd.DataFrame, root: Path) -> str | None:
     for col in frame.columns:
         values = [v for v in frame[col].head(20) if v]
-        if values and all(PurePosixPath(v).suffix.lower() in IMAGE_SUFFIXES for v in values):
-            if any((root / v).exists() for v in values[:5]):
-                return col
+        image_like = values and all(PurePosixPath(v).suffix.lower() in IMAGE_SUFFIXES for v in values)
+        if image_like and any((root / v).exists() for v in values[:5]):
+            return col
     return None
 
 

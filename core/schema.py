@@ -69,9 +69,7 @@ def infer_mapping(table: Table) -> ColumnMapping:
     lower = {c: c.lower().strip() for c in cols}
     n = len(frame)
 
-    id_col = next(
-        (c for c in cols if lower[c] in ID_NAMES and frame[c].is_unique and (frame[c] != "").all()), None
-    )
+    id_col = next((c for c in cols if lower[c] in ID_NAMES and frame[c].is_unique and (frame[c] != "").all()), None)
     image_col = "image_path" if "image_path" in cols else next((c for c in cols if _image_like(frame, c)), None)
 
     def short_categorical(col: str) -> bool:
@@ -86,7 +84,9 @@ def infer_mapping(table: Table) -> ColumnMapping:
 
     label_col = next((c for c in cols if lower[c] in LABEL_NAMES and c not in taken and has_labels(c)), None)
     if label_col is None:
-        label_col = next((c for c in cols if c not in taken and short_categorical(c) and not _image_like(frame, c)), None)
+        label_col = next(
+            (c for c in cols if c not in taken and short_categorical(c) and not _image_like(frame, c)), None
+        )
     # Prefer a class-name column that corresponds 1:1 with a numeric label column (SST-2's label_name).
     if label_col is not None and all(_is_int(v) for v in _values(frame, label_col) if v):
         for c in cols:
@@ -172,9 +172,7 @@ def validate_mapping(table: Table, mapping: ColumnMapping) -> None:
         raise InputError(f"'{mapping.label_column}' cannot be both the label and a text column.")
     frame = table.frame
     if mapping.text_columns:
-        joined_empty = all(
-            not str(v).strip() for c in mapping.text_columns for v in frame[c].tolist()
-        )
+        joined_empty = all(not str(v).strip() for c in mapping.text_columns for v in frame[c].tolist())
         if joined_empty:
             raise InputError(f"The text column(s) {', '.join(mapping.text_columns)} are empty in every row.")
     if mapping.label_column:

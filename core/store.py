@@ -180,9 +180,7 @@ class Store:
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -254,9 +252,7 @@ class Store:
     def set_deleted(self, dataset_id: int, deleted: bool) -> None:
         """Move a dataset to the trash or back; nothing is erased."""
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE datasets SET deleted_at = ? WHERE id = ?", (now() if deleted else None, dataset_id)
-            )
+            conn.execute("UPDATE datasets SET deleted_at = ? WHERE id = ?", (now() if deleted else None, dataset_id))
 
     def update_info(self, conn: sqlite3.Connection, dataset_id: int, **info: Any) -> None:
         row = conn.execute("SELECT info_json FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
@@ -415,7 +411,9 @@ class Store:
 
     def row_ids(self, dataset_id: int) -> list[int]:
         with self.connect() as conn:
-            return [r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? ORDER BY position", (dataset_id,))]
+            return [
+                r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? ORDER BY position", (dataset_id,))
+            ]
 
 
 def _dataset(row: sqlite3.Row) -> Dataset:

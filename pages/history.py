@@ -25,7 +25,9 @@ if dataset_id is not None:
     st.dataframe(frame, hide_index=True, width="stretch")
     undoable = [b for b in batches if b.action != "ingest" and not b.undone_by]
     if undoable:
-        labels = {b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({b.n_events} changes)" for b in undoable}
+        labels = {
+            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({b.n_events} changes)" for b in undoable
+        }
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
         with st.expander("Changes in this action"):
             st.dataframe(pd.DataFrame(batch_events(ws.store, chosen, limit=200)).astype(str), hide_index=True)
@@ -35,7 +37,11 @@ if dataset_id is not None:
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                kept = f"; {result.skipped_changed_later} rows changed since were kept" if result.skipped_changed_later else ""
+                kept = (
+                    f"; {result.skipped_changed_later} rows changed since were kept"
+                    if result.skipped_changed_later
+                    else ""
+                )
                 st.toast(f"Undone: {result.restored} changes restored{kept}")
                 st.rerun()
     else:

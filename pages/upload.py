@@ -61,7 +61,8 @@ if kind == "Demo dataset":
 elif kind == "Upload a file":
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
-        f"CSV, TSV, JSONL, Parquet, Excel, or a ZIP of images (up to {limit_mb} MB; larger image sets: use a server path)",
+        f"CSV, TSV, JSONL, Parquet, Excel, or a ZIP of images (up to {limit_mb} MB; "
+        "larger sets: use a server path)",
         type=["csv", "tsv", "txt", "jsonl", "ndjson", "json", "parquet", "xlsx", "zip"],
         key="upload.file",
     )

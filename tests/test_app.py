@@ -23,7 +23,10 @@ def app_env(tmp_path, monkeypatch):
 
 def small_csv(tmp_path, n=60):
     path = tmp_path / "reviews.csv"
-    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src, open(path, "w", newline="") as out:
+    with (
+        open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src,
+        open(path, "w", newline="") as out,
+    ):
         rows = list(csv.reader(src))[: n + 1]
         csv.writer(out).writerows(rows)
     return path
@@ -96,7 +99,7 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     at.switch_page("pages/browse.py").run()
     assert not at.exception
     assert at.title[0].value == "Demo - AG News (1,500)"
-    assert [m.value for m in at.metric][:3] == ["1,500", "425", "1,075"]
+    assert [m.value for m in at.metric][:3] == ["1,500", "425 (28%)", "1,075"]
     assert any("1,500 matching rows" in c.value for c in at.caption)
     at.selectbox(key="browse.label").set_value("Sports").run()
     assert any("107 matching rows" in c.value for c in at.caption)

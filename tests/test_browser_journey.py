@@ -183,9 +183,7 @@ def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     choose_source(page, "Upload a file")
     page.set_input_files("input[type=file]", str(junk))
 
-    error = (
-        main(page).locator('[data-testid="stAlert"], [data-testid="stException"]').filter(has_text="binary")
-    )
+    error = main(page).locator('[data-testid="stAlert"], [data-testid="stException"]').filter(has_text="binary")
     expect(error).to_be_visible()
     expect(error).to_contain_text("junk.csv")
     expect(main(page).get_by_role("button", name="Ingest")).to_have_count(0)

@@ -22,8 +22,12 @@ def test_registry_and_model_ids(monkeypatch):
 
 
 def test_minilm_vectors_are_unit_and_meaningful(minilm):
-    texts = ["The striker scored twice in the final", "Shares fell after the earnings report",
-             "The goalkeeper saved a penalty", "Stocks rallied on Wall Street"]
+    texts = [
+        "The striker scored twice in the final",
+        "Shares fell after the earnings report",
+        "The goalkeeper saved a penalty",
+        "Stocks rallied on Wall Street",
+    ]
     vectors = minilm.embed_texts(texts)
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
@@ -51,5 +55,7 @@ def test_efficientnet_features_separate_cifar_classes(effnet):
 
     truth = pd.read_csv(DEMO / "cifar10_200_answers.csv")
     vectors = effnet.embed_images([DEMO / "cifar10_200" / p for p in truth["filepath"]])
-    accuracy = cross_val_score(KNeighborsClassifier(5, metric="cosine"), vectors, truth["label"].to_numpy(), cv=5).mean()
+    accuracy = cross_val_score(
+        KNeighborsClassifier(5, metric="cosine"), vectors, truth["label"].to_numpy(), cv=5
+    ).mean()
     assert accuracy > 0.45  # chance is 0.10

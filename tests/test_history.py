@@ -73,7 +73,10 @@ def test_undo_keeps_rows_changed_later(store_with_rows):
 def test_failed_batch_changes_nothing(store_with_rows):
     store, dataset_id, ids = store_with_rows
     before = snapshot(store, dataset_id)
-    with pytest.raises(NotFoundError), open_batch(store, dataset_id, action="bulk_label", description="bad") as b:
+    with (
+        pytest.raises(NotFoundError),
+        open_batch(store, dataset_id, action="bulk_label", description="bad") as b,
+    ):
         b.set_label(ids[:3], "zzz")
         b.set_label([999999], "zzz")  # not a row of this dataset: the whole batch rolls back
     assert snapshot(store, dataset_id) == before

@@ -18,8 +18,12 @@ from tests.conftest import DEMO, shared
 
 
 def head(table: Table, n: int) -> Table:
-    return Table(table.frame.head(n).reset_index(drop=True), kind=table.kind, base_dir=table.base_dir,
-                 class_names=table.class_names)
+    return Table(
+        table.frame.head(n).reset_index(drop=True),
+        kind=table.kind,
+        base_dir=table.base_dir,
+        class_names=table.class_names,
+    )
 
 
 def test_text_ingest_stores_embeds_and_searches(ws, minilm):
@@ -35,8 +39,13 @@ def test_text_ingest_stores_embeds_and_searches(ws, minilm):
     row = ws.store.rows_page(status.dataset.id, limit=1)[0][0]
     hits = ws.vectors.query(status.dataset.id, minilm.model_id, minilm.embed_texts([row["text"]])[0], n=3)
     assert hits[0][0] == row["id"] and hits[0][1] > 0.99
-    sports = ws.vectors.query(status.dataset.id, minilm.model_id, minilm.embed_texts(["football match score"])[0],
-                              n=5, where={"label": "Sports"})
+    sports = ws.vectors.query(
+        status.dataset.id,
+        minilm.model_id,
+        minilm.embed_texts(["football match score"])[0],
+        n=5,
+        where={"label": "Sports"},
+    )
     assert len(sports) == 5
 
 
@@ -64,7 +73,13 @@ def test_rejected_ingest_leaves_workspace_unchanged(ws, minilm):
         start_ingest(ws, table, bad, "new", source="s")
     empty_label = table.frame.assign(empty="")
     with pytest.raises(InputError, match="no labels"):
-        start_ingest(ws, Table(empty_label, kind="table"), ColumnMapping(["sentence"], label_column="empty"), "n", source="s")
+        start_ingest(
+            ws,
+            Table(empty_label, kind="table"),
+            ColumnMapping(["sentence"], label_column="empty"),
+            "n",
+            source="s",
+        )
     dup_ids = table.frame.assign(key="same")
     with pytest.raises(InputError, match="repeats values"):
         start_ingest(ws, Table(dup_ids, kind="table"), ColumnMapping(["sentence"], id_column="key"), "n", source="s")

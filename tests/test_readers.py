@@ -6,18 +6,49 @@ import random
 import pytest
 
 from core.errors import InputError
-from core.readers import ZipLimits, decode_bytes, detect_header, read_image_folder, read_table, safe_extract_zip
+from core.readers import (
+    ZipLimits,
+    decode_bytes,
+    detect_header,
+    read_image_folder,
+    read_table,
+    safe_extract_zip,
+)
 from core.schema import build_rows, infer_mapping
 from tests.conftest import shared
 
 # file, rows, has header, expected columns picked (text, label), expected class counts (subset)
 FILES = [
-    ("ag_news/test.csv", 7600, False, (["column_2", "column_3"], "column_1"), {"World": 1900, "Sci/Tech": 1900}),
-    ("ag_news/train_subset_10k.csv", 10001, True, (["description"], "label"), {"Sci/Tech": 2538, "World": 2509}),
-    ("sentiment140/sentiment140_8k.csv", 8000, True, (["text"], "label"), {"negative": 4000, "positive": 4000}),
+    (
+        "ag_news/test.csv",
+        7600,
+        False,
+        (["column_2", "column_3"], "column_1"),
+        {"World": 1900, "Sci/Tech": 1900},
+    ),
+    (
+        "ag_news/train_subset_10k.csv",
+        10001,
+        True,
+        (["description"], "label"),
+        {"Sci/Tech": 2538, "World": 2509},
+    ),
+    (
+        "sentiment140/sentiment140_8k.csv",
+        8000,
+        True,
+        (["text"], "label"),
+        {"negative": 4000, "positive": 4000},
+    ),
     ("sentiment140/sentiment140_100k.csv", 100000, True, (["text"], "label"), {"negative": 50000}),
     ("sentiment140/sentiment140_test_manual_498.csv", 498, True, (["text"], "label"), {"neutral": 139}),
-    ("sst2/sst2_glue_dev_872.csv", 872, True, (["sentence"], "label_name"), {"negative": 428, "positive": 444}),
+    (
+        "sst2/sst2_glue_dev_872.csv",
+        872,
+        True,
+        (["sentence"], "label_name"),
+        {"negative": 428, "positive": 444},
+    ),
     ("rt_polarity/rt_polarity.csv", 10662, True, (["text"], "label"), {"negative": 5331, "positive": 5331}),
 ]
 
@@ -93,7 +124,9 @@ def test_latin1_fallback_and_utf16(tmp_path):
 def test_tsv_jsonl_parquet_excel(tmp_path):
     import pandas as pd
 
-    frame = pd.DataFrame({"id": ["a1", "a2", "a3"], "text": ["one fine text", "two more", "three"], "label": ["x", "", "-"]})
+    frame = pd.DataFrame(
+        {"id": ["a1", "a2", "a3"], "text": ["one fine text", "two more", "three"], "label": ["x", "", "-"]}
+    )
     frame.to_csv(tmp_path / "f.tsv", sep="\t", index=False)
     frame.to_json(tmp_path / "f.jsonl", orient="records", lines=True)
     frame.to_parquet(tmp_path / "f.parquet")
@@ -127,7 +160,9 @@ def test_bad_files_get_clear_messages(tmp_path, content, message):
 def test_header_detection():
     import pandas as pd
 
-    with_header = pd.DataFrame([["text", "label"], ["a long sentence about things", "pos"], ["more words here too", "neg"]])
+    with_header = pd.DataFrame(
+        [["text", "label"], ["a long sentence about things", "pos"], ["more words here too", "neg"]]
+    )
     without = pd.DataFrame([["3", "Some title", "A long description of the news item"], ["1", "T", "Another one here"]])
     assert detect_header(with_header) is True
     assert detect_header(without) is False

@@ -86,9 +86,7 @@ def chroma_port(tmp_path_factory):
                 break
             except Exception:  # not listening yet: connection refused comes in several types
                 if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}"
-                    )
+                    pytest.fail(f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.25)
         yield port
     finally:

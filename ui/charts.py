@@ -15,14 +15,19 @@ def class_distribution(counts: dict[str, int], *, title: str = "Labels per class
             y=[c for c, _ in items],
             orientation="h",
             text=[f"{n:,}" for _, n in items],
-            textposition="auto",
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
             marker_color="#4C78A8",
             hovertemplate="%{y}: %{x:,} rows<extra></extra>",
         )
     )
     fig.update_layout(
-        title=title, height=max(HEIGHT, 26 * len(items) + 80), margin=dict(l=10, r=10, t=40, b=10),
-        xaxis_title="rows", yaxis=dict(type="category"),
+        title=title,
+        height=max(HEIGHT, 26 * len(items) + 80),
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="rows",
+        yaxis=dict(type="category"),
     )
     return fig
 
@@ -35,7 +40,7 @@ def labeled_share(labeled: int, unlabeled: int) -> go.Figure:
             hole=0.55,
             sort=False,
             marker_colors=["#4C78A8", "#D8DEE6"],
-            textinfo="value+percent",
+            texttemplate="%{value:,}<br>%{percent:.0%}",
             hovertemplate="%{label}: %{value:,} rows<extra></extra>",
         )
     )

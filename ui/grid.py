@@ -40,8 +40,15 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
                 builder.configure_column(col, wrapText=True, autoHeight=True, flex=3, minWidth=280)
     if thumbnail_column and thumbnail_column in frame.columns:
         builder.configure_column(
-            thumbnail_column, headerName="image", cellRenderer=THUMB_RENDERER, width=90, maxWidth=100,
-            sortable=False, filter=False, autoHeight=True, pinned="left",
+            thumbnail_column,
+            headerName="image",
+            cellRenderer=THUMB_RENDERER,
+            width=90,
+            maxWidth=100,
+            sortable=False,
+            filter=False,
+            autoHeight=True,
+            pinned="left",
         )
     builder.configure_grid_options(suppressCellFocus=False, enableCellTextSelection=True, ensureDomOrder=True)
     AgGrid(

@@ -21,20 +21,31 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
     options = [NONE, *cols]
     c1, c2, c3 = st.columns(3)
     if table.kind == "images":
-        image_col = c1.selectbox("Image column", cols, index=cols.index(inferred.image_column or cols[0]), key=f"{key}.image")
+        image_col = c1.selectbox(
+            "Image column", cols, index=cols.index(inferred.image_column or cols[0]), key=f"{key}.image"
+        )
         text_cols: list[str] = []
     else:
         text_cols = c1.multiselect(
-            "Text column(s)", cols, default=inferred.text_columns, key=f"{key}.text",
+            "Text column(s)",
+            cols,
+            default=inferred.text_columns,
+            key=f"{key}.text",
             help="Several columns are joined with a line break (e.g. title + description).",
         )
         image_col = None
     label_col = c2.selectbox(
-        "Label column", options, index=options.index(inferred.label_column or NONE), key=f"{key}.label",
+        "Label column",
+        options,
+        index=options.index(inferred.label_column or NONE),
+        key=f"{key}.label",
         help="Empty cells, '-' and NaN mean unlabeled.",
     )
     id_col = c3.selectbox(
-        "Id column", options, index=options.index(inferred.id_column or NONE), key=f"{key}.id",
+        "Id column",
+        options,
+        index=options.index(inferred.id_column or NONE),
+        key=f"{key}.id",
         help="Unique row ids; without one, rows are numbered 1, 2, 3...",
     )
     label_names = inferred.label_names
@@ -42,12 +53,16 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
     if label_col != NONE and table.frame[label_col].str.fullmatch(r"\s*-?\d+\s*|").all():
         names = c4.text_input(
             "Class names for integer labels (comma-separated, in index order)",
-            value=", ".join(label_names or []), key=f"{key}.names",
+            value=", ".join(label_names or []),
+            key=f"{key}.names",
             help="E.g. 'World, Sports, Business, Sci/Tech' turns 1..4 into names. Leave empty to keep the numbers.",
         )
         label_names = [n.strip() for n in names.split(",") if n.strip()] or None
     clean = c5.toggle(
-        "Repair text", value=True, key=f"{key}.clean", disabled=table.kind == "images",
+        "Repair text",
+        value=True,
+        key=f"{key}.clean",
+        disabled=table.kind == "images",
         help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
         "The original fields are kept unchanged.",
     )

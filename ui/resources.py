@@ -34,6 +34,8 @@ def current_dataset_id() -> int | None:
     """The dataset picked in the sidebar, if it still exists."""
     s = session()
     ids = {d.id for d in workspace().datasets()}
+    if s.dataset_id is None and st.query_params.get("dataset", "").isdigit():
+        s.dataset_id = int(st.query_params["dataset"])
     if s.dataset_id not in ids:
         s.dataset_id = min(ids) if ids else None
     return s.dataset_id

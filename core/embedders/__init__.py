@@ -1,8 +1,8 @@
 """Registered embedders. Importing this package registers the built-in ones."""
 
-from core.embedders import clip, efficientnet, minilm  # noqa: F401  (registration side effect)
 import os
 
+from core.embedders import clip, efficientnet, minilm  # noqa: F401  (registration side effect)
 from core.embedders.base import (
     EMBEDDERS,
     Embedder,
@@ -14,7 +14,6 @@ from core.embedders.base import (
 
 DEFAULT_TEXT_MODEL = "minilm-l6-v2"
 DEFAULT_IMAGE_MODEL = "efficientnet-lite0(size=160)"
-
 
 
 def available_models(modality: str) -> list[str]:
