@@ -21,13 +21,13 @@ DEMOS = (
         "news",
         "Demo - AG News (1,500)",
         DEMO_DIR / "ag_news_1500.csv",
-        "1,500 news items in 4 topics, 30% labeled; title + description joined",
+        "1,500 news items in 4 topics, 28% labeled; title + description joined",
     ),
     DemoDataset(
         "images",
         "Demo - CIFAR-10 (200)",
         DEMO_DIR / "cifar10_200",
-        "200 tiny photos in 10 classes, 40% labeled",
+        "200 tiny photos in 10 classes, 38% labeled",
     ),
 )
 

@@ -43,7 +43,7 @@ def preview_frame(table: Table, mapping: ColumnMapping, *, limit: int = 100) -> 
     out["problem"] = [r.get("problem") or "" for r in rows]
     for col in head.frame.columns:
         if col not in used and col != "image_path":
-            out[col] = head.frame[col]
+            out[col if col not in out.columns else f"{col} (in file)"] = head.frame[col]
     return out if out["problem"].any() else out.drop(columns="problem")
 
 

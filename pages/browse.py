@@ -22,7 +22,7 @@ status = ws.status(dataset_id)
 st.title(status.dataset.name)
 m = st.columns(5)
 m[0].metric("Rows", f"{status.rows:,}")
-m[1].metric("Labeled", f"{status.labeled:,} ({status.labeled_share:.0%})")
+m[1].metric(f"Labeled · {status.labeled_share:.0%}", f"{status.labeled:,}")
 m[2].metric("Unlabeled", f"{status.rows - status.labeled:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
 m[4].metric("Problems", f"{status.problems:,}", help="Rows that could not be embedded (empty text, unreadable image)")
@@ -64,5 +64,6 @@ frame = pd.DataFrame(
 if status.dataset.modality == "image":
     frame["text"] = [json.loads(r["fields_json"]).get("filepath") or r["image_path"] for r in rows]
     frame = frame.rename(columns={"text": "file"})
+frame = frame.drop(columns=[c for c in ("tags", "problem") if not frame[c].any()])
 show_table(frame, key=f"browse.grid.{dataset_id}.{page}", thumbnail_column="thumbnail", height=560)
-st.number_input("Page", min_value=1, max_value=pages, step=1, key="browse.page")
+st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="browse.page")

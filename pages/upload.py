@@ -32,7 +32,8 @@ def ingest(table: Table, mapping, name: str, *, source: str, model: str | None =
         return
     report = run_job_with_progress(job_id)
     if report:
-        s.dataset_id = report.dataset_id
+        s.select_dataset = report.dataset_id
+        s.upload_round += 1
         problems = f", {report.skipped:,} rows flagged with problems" if report.skipped else ""
         s.notices.append(f"'{name}' is ready: {report.embedded:,} rows embedded{problems}.")
         st.rerun()  # so the sidebar shows the new dataset
@@ -61,10 +62,9 @@ if kind == "Demo dataset":
 elif kind == "Upload a file":
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
-        f"CSV, TSV, JSONL, Parquet, Excel, or a ZIP of images (up to {limit_mb} MB; "
-        "larger sets: use a server path)",
+        f"CSV, TSV, JSONL, Parquet, Excel, or a ZIP of images (up to {limit_mb} MB; larger sets: use a server path)",
         type=["csv", "tsv", "txt", "jsonl", "ndjson", "json", "parquet", "xlsx", "zip"],
-        key="upload.file",
+        key=f"upload.file.{s.upload_round}",
     )
     if upload is not None:
         try:
@@ -72,7 +72,9 @@ elif kind == "Upload a file":
         except CuratorError as exc:
             st.error(str(exc))
 else:
-    typed = st.text_input("File or image folder on the server", key="upload.path", placeholder="/data/images")
+    typed = st.text_input(
+        "File or image folder on the server", key=f"upload.path.{s.upload_round}", placeholder="/data/images"
+    )
     path = Path(typed).expanduser() if typed.strip() else None
 if path is None:
     st.stop()

@@ -40,7 +40,8 @@ def labeled_share(labeled: int, unlabeled: int) -> go.Figure:
             hole=0.55,
             sort=False,
             marker_colors=["#4C78A8", "#D8DEE6"],
-            texttemplate="%{value:,}<br>%{percent:.0%}",
+            text=[f"{v:,}<br>{v / max(1, labeled + unlabeled):.0%}" if v else "" for v in (labeled, unlabeled)],
+            textinfo="text",
             hovertemplate="%{label}: %{value:,} rows<extra></extra>",
         )
     )

@@ -32,12 +32,14 @@ def thumb_uri(jpeg: bytes | None) -> str:
 def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_column: str | None = None) -> None:
     """A read-only, sortable, resizable table; long text wraps to a few lines."""
     builder = GridOptionsBuilder.from_dataframe(frame)
-    builder.configure_default_column(resizable=True, sortable=True, filter=True, wrapText=False, minWidth=90)
+    builder.configure_default_column(resizable=True, sortable=True, filter=True, wrapText=False, minWidth=110)
     for col in frame.columns:
         if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
             longest = frame[col].astype(str).str.len().max() if len(frame) else 0
             if longest and longest > 60:
                 builder.configure_column(col, wrapText=True, autoHeight=True, flex=3, minWidth=280)
+            elif longest and longest > 24:
+                builder.configure_column(col, flex=2, minWidth=200)
     if thumbnail_column and thumbnail_column in frame.columns:
         builder.configure_column(
             thumbnail_column,

@@ -16,6 +16,9 @@ def render_sidebar() -> None:
             st.info("No datasets yet. Upload one or load a demo on the Upload page.")
             return
         names = {d.id: d.name for d in datasets}
+        if s.select_dataset in names:
+            st.session_state["sidebar.dataset"] = s.select_dataset
+            s.dataset_id, s.select_dataset = s.select_dataset, None
         current = current_dataset_id()
         chosen = st.selectbox(
             "Dataset",
@@ -31,8 +34,8 @@ def render_sidebar() -> None:
         col1.metric("Rows", f"{status.rows:,}")
         col2.metric("Labeled", f"{status.labeled_share:.0%}")
         st.caption(
-            f"{status.dataset.modality.title()} · embeddings: `{status.dataset.embedding_model}`  \n"
             f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled · {status.excluded:,} excluded"
+            f"  \n{status.dataset.modality.title()} embeddings:  \n`{status.dataset.embedding_model}`"
         )
         if status.embedded_share < 1:
             st.warning(f"Embedding unfinished: {status.embedded_share:.0%}. Resume it on the Upload page.")
