@@ -53,14 +53,15 @@ def _mapping(args: argparse.Namespace, table):  # noqa: ANN001, ANN202
 
 
 def _run_job(ws, job_id: int) -> int:  # noqa: ANN001
-    from core.embedders import load_embedder
+    from core.embedders import DEFAULT_TEXT_MODEL, load_embedder
     from core.ingest import run_ingest
 
     with ws.store.connect() as conn:
         dataset_id = conn.execute("SELECT dataset_id FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     embedder = load_embedder(ws.dataset(int(dataset_id)).embedding_model)
+    text_embedder = load_embedder(DEFAULT_TEXT_MODEL) if embedder.text_queries_via_class_names else None
     try:
-        report = run_ingest(ws, job_id, embedder, on_progress=_progress)
+        report = run_ingest(ws, job_id, embedder, text_embedder=text_embedder, on_progress=_progress)
     except KeyboardInterrupt:
         print("\nInterrupted: run `curator resume` to continue where it stopped.", file=sys.stderr)
         return 130

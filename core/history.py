@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +20,12 @@ from core.errors import ConflictError, InputError, NotFoundError
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now
 
 LabelState = dict[str, Any] | None  # {"value", "source", "confidence", "model_id"} or None
+Progress = Callable[[int, int], None]  # (rows done, rows in all)
+
+
+def _tick(on_progress: Progress | None, i: int, total: int) -> None:
+    if on_progress is not None and (i % 500 == 0 or i == total - 1):
+        on_progress(i + 1, total)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class Batch:
         confidence: float | None = None,
         model_id: str | None = None,
         overwrite: bool = True,
+        on_progress: Progress | None = None,
     ) -> int:
         """Set (or with ``value=None`` clear) the current label; returns how many rows changed.
 
@@ -95,7 +102,9 @@ class Batch:
             else {"value": value, "source": str(source), "confidence": confidence, "model_id": model_id}
         )
         changed = 0
-        for row_id in self._check_rows(row_ids):
+        ids = self._check_rows(row_ids)
+        for i, row_id in enumerate(ids):
+            _tick(on_progress, i, len(ids))
             old = read_label(self.conn, row_id, field)
             if old is not None and not overwrite:
                 continue
@@ -106,12 +115,43 @@ class Batch:
             changed += 1
         return changed
 
-    def set_tag(self, row_ids: Sequence[int], tag: str, present: bool = True) -> int:
+    def set_suggestion(
+        self,
+        row_ids: Sequence[int],
+        value: str | None,
+        *,
+        field: str = DEFAULT_LABEL_FIELD,
+        confidence: float | None = None,
+        model_id: str | None = None,
+        overwrite: bool = True,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Set (or clear) a pre-label that the review queue offers for acceptance."""
+        if isinstance(value, str) and not value.strip():
+            raise InputError("A suggestion cannot be empty.")
+        new = None if value is None else {"value": value, "confidence": confidence, "model_id": model_id}
+        changed = 0
+        ids = self._check_rows(row_ids)
+        for i, row_id in enumerate(ids):
+            _tick(on_progress, i, len(ids))
+            old = read_suggestion(self.conn, row_id, field)
+            if (old is not None and not overwrite) or old == new:
+                continue
+            write_suggestion(self.conn, row_id, field, new, self.id)
+            self._record(row_id, f"suggestion:{field}", old, new)
+            changed += 1
+        return changed
+
+    def set_tag(
+        self, row_ids: Sequence[int], tag: str, present: bool = True, *, on_progress: Progress | None = None
+    ) -> int:
         tag = tag.strip()
         if not tag:
             raise InputError("A tag cannot be empty.")
         changed = 0
-        for row_id in self._check_rows(row_ids):
+        ids = self._check_rows(row_ids)
+        for i, row_id in enumerate(ids):
+            _tick(on_progress, i, len(ids))
             old = read_tag(self.conn, row_id, tag)
             if old == present:
                 continue
@@ -120,9 +160,13 @@ class Batch:
             changed += 1
         return changed
 
-    def set_excluded(self, row_ids: Sequence[int], excluded: bool = True) -> int:
+    def set_excluded(
+        self, row_ids: Sequence[int], excluded: bool = True, *, on_progress: Progress | None = None
+    ) -> int:
         changed = 0
-        for row_id in self._check_rows(row_ids):
+        ids = self._check_rows(row_ids)
+        for i, row_id in enumerate(ids):
+            _tick(on_progress, i, len(ids))
             old = read_excluded(self.conn, row_id)
             if old == excluded:
                 continue
@@ -159,6 +203,27 @@ def write_label(conn: sqlite3.Connection, row_id: int, field: str, state: LabelS
     )
 
 
+def read_suggestion(conn: sqlite3.Connection, row_id: int, field: str) -> LabelState:
+    r = conn.execute(
+        "SELECT suggested, suggested_confidence, suggested_by FROM labels WHERE row_id = ? AND field = ?",
+        (row_id, field),
+    ).fetchone()
+    if r is None or r[0] is None:
+        return None
+    return {"value": r[0], "confidence": r[1], "model_id": r[2]}
+
+
+def write_suggestion(conn: sqlite3.Connection, row_id: int, field: str, state: LabelState, batch_id: str) -> None:
+    values = (None, None, None) if state is None else (state["value"], state["confidence"], state["model_id"])
+    conn.execute(
+        "INSERT INTO labels(row_id, field, suggested, suggested_confidence, suggested_by, updated_at)"
+        " VALUES(?,?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET suggested = excluded.suggested,"
+        " suggested_confidence = excluded.suggested_confidence, suggested_by = excluded.suggested_by,"
+        " updated_at = excluded.updated_at",
+        (row_id, field, *values, now()),
+    )
+
+
 def read_tag(conn: sqlite3.Connection, row_id: int, tag: str) -> bool:
     return conn.execute("SELECT 1 FROM tags WHERE row_id = ? AND tag = ?", (row_id, tag)).fetchone() is not None
 
@@ -181,6 +246,8 @@ def write_excluded(conn: sqlite3.Connection, row_id: int, excluded: bool) -> Non
 def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
     if attr.startswith("label:"):
         return read_label(conn, row_id, attr.removeprefix("label:"))
+    if attr.startswith("suggestion:"):
+        return read_suggestion(conn, row_id, attr.removeprefix("suggestion:"))
     if attr.startswith("tag:"):
         return read_tag(conn, row_id, attr.removeprefix("tag:"))
     if attr == "excluded":
@@ -191,6 +258,8 @@ def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
 def _write(conn: sqlite3.Connection, row_id: int, attr: str, value: Any, batch_id: str) -> None:
     if attr.startswith("label:"):
         write_label(conn, row_id, attr.removeprefix("label:"), value, batch_id)
+    elif attr.startswith("suggestion:"):
+        write_suggestion(conn, row_id, attr.removeprefix("suggestion:"), value, batch_id)
     elif attr.startswith("tag:"):
         write_tag(conn, row_id, attr.removeprefix("tag:"), bool(value))
     elif attr == "excluded":

@@ -212,11 +212,16 @@ def run_ingest(
     job_id: int,
     embedder: Embedder,
     *,
+    text_embedder: Embedder | None = None,
     on_progress: Callable[[IngestProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     chunk_size: int = 512,
 ) -> JobReport:
-    """Embed the job's pending rows; safe to call again after any interruption."""
+    """Embed the job's pending rows; safe to call again after any interruption.
+
+    For image datasets embedded without CLIP, pass ``text_embedder`` (MiniLM) so each image also
+    gets a concept vector for text search (see core/concepts.py).
+    """
     with ws.store.connect() as conn:
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     if job is None:
@@ -237,6 +242,7 @@ def run_ingest(
         ]
     total, done_before, skipped_before = job_counts(ws, job_id)
     started = time.perf_counter()
+    concepts = _concepts_for(ws, embedder, text_embedder) if pending else None
     computed = 0
     processed = 0
     done = done_before + skipped_before
@@ -246,7 +252,7 @@ def run_ingest(
                 _set_status(ws, job_id, JobStatus.PAUSED, "paused by the user")
                 break
             ids = pending[start : start + chunk_size]
-            computed += _embed_chunk(ws, dataset.id, embedder, ids)
+            computed += _embed_chunk(ws, dataset.id, embedder, ids, concepts)
             done += len(ids)
             processed += len(ids)
             if on_progress is not None:
@@ -285,7 +291,27 @@ def _set_status(ws: Workspace, job_id: int, status: JobStatus, message: str | No
         )
 
 
-def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[int]) -> int:
+@dataclass
+class _Concepts:
+    """What image chunks need to also store ConSE concept vectors (text search without CLIP)."""
+
+    space: str
+    cache_id: str
+    class_vectors: np.ndarray
+
+
+def _concepts_for(ws: Workspace, embedder: Embedder, text_embedder: Embedder | None) -> _Concepts | None:
+    if text_embedder is None or not embedder.text_queries_via_class_names:
+        return None
+    from core.concepts import class_name_vectors, concept_space_id
+
+    space = concept_space_id(embedder.model_id)
+    return _Concepts(space, f"{space}|{text_embedder.model_id}", class_name_vectors(text_embedder, ws.cache))
+
+
+def _embed_chunk(
+    ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[int], concepts: _Concepts | None = None
+) -> int:
     """Embed one chunk (cache first), upsert into Chroma, then mark the rows done. Returns computed count."""
     marks = ",".join("?" * len(ids))
     with ws.store.connect() as conn:
@@ -293,11 +319,14 @@ def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[i
             f"SELECT id, modality, text, image_path, content_hash FROM rows WHERE id IN ({marks})", ids
         ).fetchall()
     model_id = embedder.model_id
-    cached = ws.cache.get(model_id, [r["content_hash"] for r in rows])
+    hashes = [r["content_hash"] for r in rows]
+    cached = ws.cache.get(model_id, hashes)
+    cached_concepts = ws.cache.get(concepts.cache_id, hashes) if concepts else {}
     problems: dict[int, str] = {}
     thumbs: dict[int, bytes] = {}
     to_compute: dict[str, object] = {}  # content hash -> text or image, each distinct content once
     for r in rows:
+        h = r["content_hash"]
         if r["modality"] == "image":
             try:
                 image = load_image(r["image_path"])
@@ -305,25 +334,43 @@ def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[i
                 problems[r["id"]] = str(exc)
                 continue
             thumbs[r["id"]] = thumbnail_jpeg(image)
-            if r["content_hash"] not in cached:
-                to_compute[r["content_hash"]] = image
-        elif r["content_hash"] not in cached:
-            to_compute[r["content_hash"]] = r["text"]
+            if h not in cached or (concepts and h not in cached_concepts):
+                to_compute[h] = image
+        elif h not in cached:
+            to_compute[h] = r["text"]
     if to_compute:
         items = list(to_compute.values())
-        vectors = embedder.embed_images(items) if rows[0]["modality"] == "image" else embedder.embed_texts(items)
+        if concepts:
+            from core.concepts import concept_vectors
+
+            vectors, probabilities = embedder.embed_images_and_probabilities(items)
+            mixed = concept_vectors(probabilities, concepts.class_vectors)
+            ws.cache.put(concepts.cache_id, list(to_compute), mixed)
+            cached_concepts.update(zip(to_compute, mixed, strict=True))
+        elif rows[0]["modality"] == "image":
+            vectors = embedder.embed_images(items)
+        else:
+            vectors = embedder.embed_texts(items)
         ws.cache.put(model_id, list(to_compute), vectors)
         cached.update(zip(to_compute, vectors, strict=True))
     good = [r for r in rows if r["id"] not in problems]
     if good:
         states = ws.store.row_states([r["id"] for r in good])
+        good_ids = [r["id"] for r in good]
+        metadatas = [mirror_metadata(states[r["id"]]) for r in good]
+        documents = [r["text"] if r["text"] is not None else Path(r["image_path"]).name for r in good]
         ws.vectors.upsert(
-            dataset_id,
-            model_id,
-            [r["id"] for r in good],
-            np.stack([cached[r["content_hash"]] for r in good]),
-            [mirror_metadata(states[r["id"]]) for r in good],
+            dataset_id, model_id, good_ids, np.stack([cached[r["content_hash"]] for r in good]), metadatas, documents
         )
+        if concepts:
+            ws.vectors.upsert(
+                dataset_id,
+                concepts.space,
+                good_ids,
+                np.stack([cached_concepts[r["content_hash"]] for r in good]),
+                metadatas,
+                documents,
+            )
     with ws.store.transaction() as conn:
         conn.executemany(
             "UPDATE rows SET embedded = 1, thumb = COALESCE(?, thumb) WHERE id = ?",
@@ -333,7 +380,6 @@ def _embed_chunk(ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[i
             "UPDATE rows SET embedded = 2, problem = ? WHERE id = ?", [(p, i) for i, p in problems.items()]
         )
         conn.execute(
-            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)",
-            (now(), ids[0]),
+            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)", (now(), ids[0])
         )
     return len(to_compute)

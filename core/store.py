@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS labels(
     model_id TEXT,
     batch_id TEXT,
     updated_at TEXT,
+    suggested TEXT,
+    suggested_confidence REAL,
+    suggested_by TEXT,
     PRIMARY KEY(row_id, field)
 );
 CREATE INDEX IF NOT EXISTS labels_value ON labels(field, value);
@@ -385,6 +388,7 @@ class Store:
                 "SELECT rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path,"
                 " rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
                 " labels.given, labels.value AS label, labels.source AS label_source, labels.confidence,"
+                " labels.suggested, labels.suggested_confidence,"
                 " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
                 + sql_from
                 + " ORDER BY rows.position LIMIT ? OFFSET ?",

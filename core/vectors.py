@@ -27,14 +27,15 @@ def collection_name(dataset_id: int, model_id: str) -> str:
 
 
 def mirror_metadata(state: dict[str, Any]) -> dict[str, Any]:
-    """The filter fields as Chroma metadata (scalars only; tags as one '|a|b|' string)."""
+    """The filter fields as Chroma metadata. Tags are a list (Chroma wants it non-empty, so it
+    always holds ""), matched with ``{"tags": {"$contains": tag}}``."""
     label = state.get("label")
     return {
         "label": label if isinstance(label, str) else "",
         "labeled": label is not None,
         "label_source": state.get("label_source") or "",
         "excluded": bool(state.get("excluded")),
-        "tags": "|" + "|".join(sorted(state.get("tags") or [])) + "|",
+        "tags": ["", *sorted(state.get("tags") or [])],
     }
 
 
@@ -76,8 +77,12 @@ class VectorStore:
         row_ids: Sequence[int],
         vectors: np.ndarray,
         metadatas: Sequence[dict[str, Any]],
+        documents: Sequence[str] | None = None,
     ) -> None:
-        """Idempotent by row id: writing the same rows twice leaves one copy (resume relies on it)."""
+        """Idempotent by row id: writing the same rows twice leaves one copy (resume relies on it).
+
+        ``documents`` (the text, or an image's file name) let a keyword filter run inside Chroma.
+        """
         coll = self.collection(dataset_id, model_id)
         for start in range(0, len(row_ids), self.max_batch):
             stop = start + self.max_batch
@@ -85,6 +90,7 @@ class VectorStore:
                 ids=[str(r) for r in row_ids[start:stop]],
                 embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
                 metadatas=list(metadatas[start:stop]),
+                documents=list(documents[start:stop]) if documents is not None else None,
             )
 
     def update_metadata(self, dataset_id: int, model_id: str, states: dict[int, dict[str, Any]]) -> None:
@@ -116,6 +122,7 @@ class VectorStore:
         *,
         n: int = 10,
         where: dict[str, Any] | None = None,
+        where_document: dict[str, Any] | None = None,
     ) -> list[tuple[int, float]]:
         """Nearest rows as (row id, cosine similarity), best first."""
         coll = self.collection(dataset_id, model_id)
@@ -126,6 +133,7 @@ class VectorStore:
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=min(n, total),
             where=where or None,
+            where_document=where_document or None,
             include=["distances"],
         )
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]

@@ -152,3 +152,21 @@ def test_embedder_must_match_dataset_model(ws, minilm, effnet):
     job = start_ingest(ws, table, infer_mapping(table), "t", source="s")
     with pytest.raises(ConflictError, match="embedded with"):
         run_ingest(ws, job, effnet)
+
+
+def test_flat_zip_with_labels_csv(ws, tmp_path):
+    """A flat ZIP of images plus a labels CSV: labels come from the CSV; unlisted images are not rows."""
+    src = sorted((DEMO / "cifar10_200" / "images" / "frog").glob("*.jpg"))[:4]
+    archive = tmp_path / "flat.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for img in src:
+            z.write(img, img.name)
+        z.writestr(
+            "labels.csv", "file,label\n" + "".join(f"{p.name},{'frog' if i % 2 else ''}\n" for i, p in enumerate(src))
+        )
+    table = load_source(ws, archive)
+    mapping = infer_mapping(table)
+    assert (mapping.image_column, mapping.label_column) == ("image_path", "label")
+    rows = table.frame.to_dict(orient="records")
+    assert len(rows) == 4 and [r["label"] for r in rows] == ["", "frog", "", "frog"]
+    assert all(r["image_path"].startswith(str(ws.media_dir)) for r in rows)

@@ -40,6 +40,8 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
                 builder.configure_column(col, wrapText=True, autoHeight=True, flex=3, minWidth=280)
             elif longest and longest > 24:
                 builder.configure_column(col, flex=2, minWidth=200)
+    if "id" in frame.columns:
+        builder.configure_column("id", flex=0, width=130, minWidth=90)
     if thumbnail_column and thumbnail_column in frame.columns:
         builder.configure_column(
             thumbnail_column,

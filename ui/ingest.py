@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.embedders import available_models
+from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
 from core.ingest import JobReport, run_ingest, unfinished_jobs
 from core.readers import Table
@@ -87,10 +87,17 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
         dataset_id = conn.execute("SELECT dataset_id FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     dataset = ws.dataset(int(dataset_id))
     model = embedder(dataset.embedding_model)
+    text_model = embedder(DEFAULT_TEXT_MODEL) if model.text_queries_via_class_names else None
     bar = st.progress(0.0, text=f"Embedding '{dataset.name}' with {dataset.embedding_model}...")
     st.caption("You can pause by leaving this page or pressing Stop; the ingest resumes where it stopped.")
     try:
-        report = run_ingest(ws, job_id, model, on_progress=lambda p: bar.progress(p.fraction, text=p.describe()))
+        report = run_ingest(
+            ws,
+            job_id,
+            model,
+            text_embedder=text_model,
+            on_progress=lambda p: bar.progress(p.fraction, text=p.describe()),
+        )
     except CuratorError as exc:
         bar.empty()
         st.error(str(exc))

@@ -70,6 +70,21 @@ class EfficientNetLite0Embedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         return normalize_rows(np.concatenate(out))
 
+    def embed_images_and_probabilities(
+        self, images: Sequence[Any], *, batch_size: int = 32
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Features (as :meth:`embed_images`) and ImageNet probabilities from one forward pass."""
+        self.setup()
+        features, probs = [], []
+        with self._torch.inference_mode():
+            for start in range(0, len(images), batch_size):
+                pooled = self.model_.extract_features(self._batch(images[start : start + batch_size])).mean((2, 3))
+                features.append(pooled.numpy())
+                probs.append(self._torch.softmax(self.model_._fc(pooled), dim=1).numpy())
+        if not features:
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, 1000), dtype=np.float32)
+        return normalize_rows(np.concatenate(features)), np.concatenate(probs)
+
     def imagenet_probabilities(self, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
         """ImageNet-1k class probabilities (n, 1000), for text search through class names."""
         self.setup()

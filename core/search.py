@@ -1,0 +1,178 @@
+"""Natural-language and similarity search over a dataset, with filters pushed down to Chroma.
+
+Text rows are searched in the text embedder's space. Image rows are searched with CLIP's text
+tower when the dataset is embedded with CLIP; otherwise through ImageNet class names (ConSE,
+Norouzi et al. 2014): each image's concept vector is stored at ingest (see core/concepts.py) and a
+query is embedded by the same text model. Filters (label, labeled, source, tags, excluded) become a
+Chroma ``where``; a keyword becomes a case-insensitive ``where_document`` regex.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.embedders import EMBEDDERS, Embedder, parse_model_id
+from core.errors import InputError
+from core.store import Dataset
+from core.workspace import Workspace
+
+
+@dataclass
+class Filters:
+    """Which rows a search or a listing may return. Empty lists mean "any"."""
+
+    labels: list[str] = field(default_factory=list)
+    labeled: bool | None = None  # True: labeled only; False: unlabeled only
+    sources: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)  # rows having all of these
+    excluded: bool | None = False  # by default excluded rows are hidden; None shows both
+    keyword: str | None = None
+
+    def chroma_where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = []
+        if self.labels:
+            clauses.append({"label": {"$in": list(self.labels)}})
+        if self.labeled is not None:
+            clauses.append({"labeled": self.labeled})
+        if self.sources:
+            clauses.append({"label_source": {"$in": list(self.sources)}})
+        clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
+        if self.excluded is not None:
+            clauses.append({"excluded": self.excluded})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+    def chroma_where_document(self) -> dict[str, Any] | None:
+        keyword = (self.keyword or "").strip()
+        return {"$regex": "(?i)" + re.escape(keyword)} if keyword else None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The same filter as SQL over ``rows`` LEFT JOIN ``labels`` (for listings and select-all)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if self.labels:
+            where.append(f"labels.value IN ({','.join('?' * len(self.labels))})")
+            args += list(self.labels)
+        if self.labeled is True:
+            where.append("labels.value IS NOT NULL")
+        elif self.labeled is False:
+            where.append("labels.value IS NULL")
+        if self.sources:
+            where.append(f"labels.source IN ({','.join('?' * len(self.sources))})")
+            args += list(self.sources)
+        for tag in self.tags:
+            where.append("EXISTS (SELECT 1 FROM tags WHERE tags.row_id = rows.id AND tags.tag = ?)")
+            args.append(tag)
+        if self.excluded is not None:
+            where.append("rows.excluded = ?")
+            args.append(int(self.excluded))
+        keyword = (self.keyword or "").strip()
+        if keyword:
+            where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
+            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern, pattern]
+        return " AND ".join(where) or "1 = 1", args
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    row_ids: list[int]
+    scores: list[float]
+    how: str  # shown in the UI: which space and model answered
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+
+def query_space(dataset: Dataset, embedder: Embedder) -> tuple[str, str]:
+    """(collection model id, description) that a text query is answered in for this dataset."""
+    name, _ = parse_model_id(dataset.embedding_model)
+    if dataset.modality == "text" or "text" in EMBEDDERS[name].modalities:  # text rows, or CLIP images
+        return dataset.embedding_model, f"{embedder.name} text embedding"
+    from core.concepts import concept_space_id
+
+    return concept_space_id(dataset.embedding_model), "ImageNet class names (ConSE), offline fallback"
+
+
+def search_text(
+    ws: Workspace,
+    dataset: Dataset,
+    query: str,
+    *,
+    text_embedder: Embedder,
+    filters: Filters | None = None,
+    n: int = 100,
+) -> SearchResult:
+    """Rank rows by how well they match a natural-language query.
+
+    ``text_embedder`` embeds the query: the dataset's own model for text (or CLIP), the
+    class-name text model for images embedded without CLIP.
+    """
+    query = query.strip()
+    if not query:
+        raise InputError("Type something to search for.")
+    space, how = query_space(dataset, text_embedder)
+    vector = text_embedder.embed_texts([query])[0]
+    return _query(ws, dataset, space, vector, filters or Filters(), n, how)
+
+
+def search_vector(
+    ws: Workspace, dataset: Dataset, vector: np.ndarray, *, filters: Filters | None = None, n: int = 100, how: str
+) -> SearchResult:
+    """Rank rows by cosine similarity to a vector in the dataset's own embedding space."""
+    return _query(ws, dataset, dataset.embedding_model, vector, filters or Filters(), n, how)
+
+
+def search_similar(
+    ws: Workspace,
+    dataset: Dataset,
+    row_ids: list[int],
+    *,
+    mode: str = "centroid",
+    filters: Filters | None = None,
+    n: int = 100,
+) -> SearchResult:
+    """ "More like these": the centroid of the examples, or the union of each one's neighbours
+    (a row's score is its best similarity to any example)."""
+    if not row_ids:
+        raise InputError("Select one or more rows to find more like them.")
+    vectors = ws.vectors.get_vectors(dataset.id, dataset.embedding_model, row_ids)
+    if not vectors:
+        raise InputError("The selected rows have no embeddings yet (is the ingest finished?).")
+    filters = filters or Filters()
+    if mode == "centroid":
+        centroid = np.mean(np.stack(list(vectors.values())), axis=0)
+        return _query(
+            ws, dataset, dataset.embedding_model, centroid, filters, n, f"centroid of {len(vectors)} example rows"
+        )
+    if mode != "union":
+        raise InputError(f"Unknown similarity mode '{mode}' (use 'centroid' or 'union').")
+    best: dict[int, float] = {}
+    for vector in vectors.values():
+        result = _query(ws, dataset, dataset.embedding_model, vector, filters, n, "")
+        for row_id, score in zip(result.row_ids, result.scores, strict=True):
+            best[row_id] = max(score, best.get(row_id, -1.0))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])[:n]
+    return SearchResult([r for r, _ in ranked], [s for _, s in ranked], f"neighbours of {len(vectors)} example rows")
+
+
+def _query(
+    ws: Workspace, dataset: Dataset, space: str, vector: np.ndarray, filters: Filters, n: int, how: str
+) -> SearchResult:
+    norm = float(np.linalg.norm(vector))
+    if norm == 0 or not np.isfinite(norm):
+        raise InputError("The query has no usable embedding.")
+    hits = ws.vectors.query(
+        dataset.id,
+        space,
+        np.asarray(vector, dtype=np.float32) / norm,
+        n=n,
+        where=filters.chroma_where(),
+        where_document=filters.chroma_where_document(),
+    )
+    return SearchResult([r for r, _ in hits], [s for _, s in hits], how)

@@ -1,0 +1,106 @@
+"""Search on real data: natural-language ranking, filters pushed down, similarity, images via ConSE."""
+
+import pytest
+
+from core.errors import InputError
+from core.ingest import load_source, run_ingest, start_ingest
+from core.readers import Table
+from core.schema import infer_mapping
+from core.search import Filters, search_similar, search_text
+from core.workspace import Workspace
+from tests.conftest import DEMO, shared
+
+N_NEWS = 1200
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory, minilm):
+    ws = Workspace(tmp_path_factory.mktemp("search") / "ws")
+    table = load_source(ws, shared("ag_news/test.csv"))
+    table = Table(table.frame.head(N_NEWS).reset_index(drop=True), kind="table", class_names=table.class_names)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source="test.csv"), minilm)
+    return ws, ws.dataset("news")
+
+
+def labels_of(ws, row_ids):
+    states = ws.store.row_states(row_ids)
+    return [states[r]["label"] for r in row_ids]
+
+
+def test_sports_query_top10_mostly_sports(news, minilm):
+    ws, ds = news
+    result = search_text(ws, ds, "football team wins the championship game", text_embedder=minilm, n=10)
+    assert len(result) == 10 and result.scores == sorted(result.scores, reverse=True)
+    assert labels_of(ws, result.row_ids).count("Sports") >= 8
+    business = search_text(ws, ds, "quarterly profit and shares fall", text_embedder=minilm, n=10)
+    assert labels_of(ws, business.row_ids).count("Business") >= 6
+
+
+def test_filters_are_pushed_down(news, minilm):
+    ws, ds = news
+    world = search_text(ws, ds, "election results", text_embedder=minilm, filters=Filters(labels=["World"]), n=20)
+    assert set(labels_of(ws, world.row_ids)) == {"World"}
+    oil = search_text(ws, ds, "energy prices", text_embedder=minilm, filters=Filters(keyword="OIL"), n=15)
+    texts = {r["id"]: r["text"] for r in ws.store.rows_page(ds.id, limit=N_NEWS)[0]}
+    assert len(oil) > 0 and all("oil" in texts[r].lower() for r in oil.row_ids)
+
+    ids = ws.store.row_ids(ds.id)
+    with ws.batch(ds.id, action="bulk", description="prepare") as b:
+        b.set_label(ids[:50], None)  # 50 rows become unlabeled
+        b.set_tag(ids[50:60], "needs-review")
+        b.set_excluded(ids[60:70], True)
+    unlabeled = search_text(ws, ds, "news", text_embedder=minilm, filters=Filters(labeled=False), n=100)
+    assert sorted(unlabeled.row_ids) == ids[:50]
+    tagged = search_text(ws, ds, "news", text_embedder=minilm, filters=Filters(tags=["needs-review"]), n=100)
+    assert sorted(tagged.row_ids) == ids[50:60]
+    hidden = search_text(ws, ds, "news", text_embedder=minilm, n=N_NEWS)
+    assert not set(hidden.row_ids) & set(ids[60:70]) and len(hidden) == N_NEWS - 10
+    only_excluded = search_text(ws, ds, "news", text_embedder=minilm, filters=Filters(excluded=True), n=100)
+    assert sorted(only_excluded.row_ids) == ids[60:70]
+
+
+def test_sql_and_chroma_filters_agree(news, minilm):
+    ws, ds = news
+    for filters in [Filters(labels=["Sports", "World"]), Filters(labeled=True, keyword="game"), Filters(excluded=None)]:
+        where, args = filters.sql()
+        with ws.store.connect() as conn:
+            expected = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT rows.id FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label'"
+                    f" WHERE rows.dataset_id = ? AND {where}",
+                    [ds.id, *args],
+                )
+            }
+        found = search_text(ws, ds, "anything", text_embedder=minilm, filters=filters, n=N_NEWS)
+        assert set(found.row_ids) == expected
+
+
+def test_more_like_these(news):
+    ws, ds = news
+    ids = ws.store.row_ids(ds.id)[100:]  # rows untouched by the filter test
+    sports = [r for r, label in zip(ids, labels_of(ws, ids), strict=True) if label == "Sports"]
+    centroid = search_similar(ws, ds, sports[:3], mode="centroid", n=20)
+    assert labels_of(ws, centroid.row_ids).count("Sports") >= 16
+    union = search_similar(ws, ds, sports[:3], mode="union", n=20)
+    assert set(sports[:3]) <= set(union.row_ids[:3]) and union.scores[0] > 0.99
+    with pytest.raises(InputError):
+        search_similar(ws, ds, [], n=5)
+    with pytest.raises(InputError):
+        search_text(ws, ds, "   ", text_embedder=None, n=5)
+
+
+@pytest.mark.slow
+def test_text_to_image_through_class_names(ws, effnet, minilm):
+    table = load_source(ws, DEMO / "cifar10_200")
+    mapping = infer_mapping(table)
+    run_ingest(ws, start_ingest(ws, table, mapping, "cifar", source="demo"), effnet, text_embedder=minilm)
+    ds = ws.dataset("cifar")
+    truth = dict(zip(table.frame["image_path"], table.frame["filepath"].str.split("/").str[1], strict=True))
+    rows = {r["id"]: truth[r["image_path"]] for r in ws.store.rows_page(ds.id, limit=200)[0]}
+    hits = {}
+    for query, cls in [("a ship at sea", "ship"), ("a truck", "truck"), ("an airplane", "airplane")]:
+        result = search_text(ws, ds, query, text_embedder=minilm, n=10)
+        assert "ConSE" in result.how
+        hits[cls] = sum(rows[r] == cls for r in result.row_ids)
+    assert sum(hits.values()) >= 15, hits  # 30 results, 10% would be chance
