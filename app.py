@@ -9,6 +9,7 @@ st.set_page_config(page_title="Curator", page_icon=":material/dataset:", layout=
 has_data = bool(workspace().datasets())
 pages = [
     st.Page("pages/browse.py", title="Browse", icon=":material/table:", default=has_data),
+    st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/upload.py", title="Upload", icon=":material/upload:", default=not has_data),
     st.Page("pages/history.py", title="History", icon=":material/history:"),
 ]

@@ -15,3 +15,8 @@ class Session:
     notices: list[str] = field(default_factory=list)  # shown once on the next run
     select_dataset: int | None = None  # a page asks the sidebar picker to switch (applied before it draws)
     upload_round: int = 0  # bumped after an ingest so the upload form starts empty
+    selected: set[int] = field(default_factory=set)  # Search page selection (row ids), kept across reruns
+    selected_dataset: int | None = None  # the dataset that selection belongs to
+    selection_epoch: int = 0  # bumped when the selection is set by a button, so the grid redraws it
+    grid_preselected: set[int] = field(default_factory=set)  # the selection as of that epoch
+    last_batch: tuple[str, str] | None = None  # (batch id, what it did) for the Undo button

@@ -183,6 +183,7 @@ class Store:
         with self.connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
@@ -272,6 +273,10 @@ class Store:
             "UPDATE label_fields SET classes_json = ? WHERE dataset_id = ? AND name = ?",
             (json.dumps(merged), dataset_id, field),
         )
+
+    def add_class(self, conn: sqlite3.Connection, dataset_id: int, field: str, name: str) -> None:
+        """A class typed in by a user joins the field's class list (kept in first-seen order)."""
+        self.set_classes(conn, dataset_id, field, [name])
 
     def classes(self, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> list[str]:
         with self.connect() as conn:
@@ -396,6 +401,23 @@ class Store:
             ).fetchall()
         return [dict(r) for r in page], total
 
+    def rows_by_ids(self, row_ids: Sequence[int]) -> list[dict[str, Any]]:
+        """Rows with their current label state, in the order of ``row_ids``."""
+        found: dict[int, dict[str, Any]] = {}
+        with self.connect() as conn:
+            for part in chunked(list(row_ids)):
+                marks = ",".join("?" * len(part))
+                for r in conn.execute(
+                    "SELECT rows.id, rows.source_id, rows.text, rows.image_path, rows.thumb, rows.excluded,"
+                    " rows.problem, labels.value AS label, labels.source AS label_source, labels.suggested,"
+                    " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
+                    " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label'"
+                    f" WHERE rows.id IN ({marks})",
+                    part,
+                ):
+                    found[r["id"]] = dict(r)
+        return [found[r] for r in row_ids if r in found]
+
     def row_states(self, row_ids: Sequence[int], field: str = DEFAULT_LABEL_FIELD) -> dict[int, dict[str, Any]]:
         """Current label, source, excluded flag and tags of the given rows (for the vector mirror)."""
         out: dict[int, dict[str, Any]] = {}
@@ -418,6 +440,22 @@ class Store:
             return [
                 r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? ORDER BY position", (dataset_id,))
             ]
+
+
+# Columns added after a workspace may have been created: (table, column, declaration).
+_ADDED_COLUMNS = [
+    ("labels", "suggested", "TEXT"),
+    ("labels", "suggested_confidence", "REAL"),
+    ("labels", "suggested_by", "TEXT"),
+]
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Upgrade an older workspace in place (SQLite adds a nullable column instantly)."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
 def _dataset(row: sqlite3.Row) -> Dataset:

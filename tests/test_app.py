@@ -116,3 +116,37 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     at.button(key="history.undo").click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id)["World"] == 96
+
+
+@pytest.mark.slow
+def test_search_select_all_matching_bulk_label_and_undo(app_env):
+    path = small_csv(app_env, n=80)
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    at.selectbox(key=f"upload.map.{path}.label").set_value("(none)").run()  # ingest unlabeled
+    at.text_input(key=f"upload.name.{path}").set_value("Reviews").run()
+    at.button(key="upload.go").click().run()
+    ws = Workspace(app_env / "workspace")
+    dataset = ws.dataset("Reviews")
+
+    at = new_app()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception and at.title[0].value == "Search"
+    at.text_input(key="search.query").set_value("a moving and beautiful film").run()
+    assert not at.exception
+    assert any("answered by minilm-l6-v2 text embedding" in c.value for c in at.caption)
+    at.text_input(key="search.f.keyword").set_value("film").run()
+    keyword_rows = sum("film" in r["text"].lower() for r in ws.store.rows_page(dataset.id, limit=100)[0])
+    at.button(key="search.selectall").click().run()
+    assert any(f"**{keyword_rows:,} rows selected**" in m.value for m in at.markdown)
+    at.selectbox(key="search.bulk.class").set_value("New class...").run()
+    at.text_input(key="search.bulk.new").set_value("about film").run()
+    at.button(key="search.bulk.classify").click().run()
+    assert not at.exception
+    assert ws.store.label_distribution(dataset.id) == {"about film": keyword_rows}
+    undo = at.button(key="search.undo")
+    assert undo.label.startswith("Undo: Changed")
+    undo.click().run()
+    assert not at.exception
+    assert ws.store.label_distribution(dataset.id) == {}

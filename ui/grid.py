@@ -16,6 +16,7 @@ class ThumbRenderer {
     const v = params.value;
     if (typeof v === 'string' && v.startsWith('data:image/jpeg;base64,')) { this.eGui.src = v; }
     this.eGui.style.height = '64px';
+    this.eGui.style.marginTop = '3px';
     this.eGui.style.imageRendering = 'pixelated';
     this.eGui.alt = '';
   }
@@ -37,7 +38,9 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
         if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
             longest = frame[col].astype(str).str.len().max() if len(frame) else 0
             if longest and longest > 60:
-                builder.configure_column(col, wrapText=True, autoHeight=True, flex=3, minWidth=280)
+                # Fixed-height rows (3 lines, full text in the tooltip): autoHeight re-measures late and
+                # rows overlap while the grid settles.
+                builder.configure_column(col, wrapText=True, flex=3, minWidth=280, tooltipField=col)
             elif longest and longest > 24:
                 builder.configure_column(col, flex=2, minWidth=200)
     if "id" in frame.columns:
@@ -54,7 +57,19 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
             autoHeight=True,
             pinned="left",
         )
-    builder.configure_grid_options(suppressCellFocus=False, enableCellTextSelection=True, ensureDomOrder=True)
+    row_height = (
+        72
+        if thumbnail_column in frame.columns
+        or any(frame[c].astype(str).str.len().max() > 60 for c in frame.columns if len(frame))
+        else 36
+    )
+    builder.configure_grid_options(
+        suppressCellFocus=False,
+        enableCellTextSelection=True,
+        ensureDomOrder=True,
+        rowHeight=row_height,
+        tooltipShowDelay=300,
+    )
     AgGrid(
         frame,
         gridOptions=builder.build(),

@@ -1,0 +1,119 @@
+"""Search: find rows by meaning or by example, filter, select any way, act on them in bulk, undo."""
+
+import pandas as pd
+import streamlit as st
+
+from core.actions import matching_row_ids
+from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
+from core.errors import CuratorError
+from core.search import search_similar, search_text, search_vector
+from ui.grid import thumb_uri
+from ui.resources import current_dataset_id, embedder, session, workspace
+from ui.selection import bulk_panel, filters_panel, results_grid
+
+ws, s = workspace(), session()
+dataset_id = current_dataset_id()
+st.title("Search")
+if dataset_id is None:
+    st.info("No dataset yet: upload one or load a demo first.")
+    st.stop()
+dataset = ws.dataset(dataset_id)
+if s.selected_dataset != dataset_id:
+    s.selected, s.selected_dataset = set(), dataset_id
+own_model_reads_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
+
+mode = st.radio(
+    "Find rows by", ["meaning", "similarity to the selection", "an example"], horizontal=True, key="search.mode"
+)
+filters = filters_panel(dataset_id)
+limit = st.select_slider("Results", [50, 100, 200, 500, 1000], value=200, key="search.limit")
+result = None
+try:
+    if mode == "meaning":
+        query = st.text_input(
+            "Describe what you are looking for",
+            key="search.query",
+            placeholder="e.g. a football match result" if dataset.modality == "text" else "e.g. a red sports car",
+        )
+        if query.strip():
+            model = embedder(dataset.embedding_model if own_model_reads_text else DEFAULT_TEXT_MODEL)
+            result = search_text(ws, dataset, query, text_embedder=model, filters=filters, n=limit)
+    elif mode == "similarity to the selection":
+        how = st.radio(
+            "Combine the examples by",
+            ["centroid", "union"],
+            horizontal=True,
+            key="search.simmode",
+            help="centroid: rows like the average example; union: rows close to any one example",
+        )
+        if s.selected:
+            result = search_similar(ws, dataset, sorted(s.selected), mode=how, filters=filters, n=limit)
+        else:
+            st.caption("Select rows below first (search by meaning, or browse with filters).")
+    elif dataset.modality == "text":
+        example = st.text_area("Paste an example text", key="search.example")
+        if example.strip():
+            vector = embedder(dataset.embedding_model).embed_texts([example])[0]
+            result = search_vector(ws, dataset, vector, filters=filters, n=limit, how="similarity to the pasted text")
+    else:
+        upload = st.file_uploader("An example image", type=["jpg", "jpeg", "png", "webp", "bmp"], key="search.img")
+        if upload is not None:
+            from core.images import load_image
+
+            vector = embedder(dataset.embedding_model).embed_images([load_image(upload)])[0]
+            result = search_vector(ws, dataset, vector, filters=filters, n=limit, how="similarity to the example image")
+except CuratorError as exc:
+    st.error(str(exc))
+
+if result is not None:
+    st.caption(f"{len(result):,} results, best first · answered by {result.how}")
+    rows, scores = ws.store.rows_by_ids(result.row_ids), dict(zip(result.row_ids, result.scores, strict=True))
+else:
+    where_ids = matching_row_ids(ws, dataset_id, filters)
+    st.caption(f"{len(where_ids):,} rows match the filters (showing the first {min(limit, len(where_ids)):,})")
+    rows, scores = ws.store.rows_by_ids(where_ids[:limit]), {}
+frame = pd.DataFrame(
+    {
+        "row": [r["id"] for r in rows],
+        **({"score": [round(scores[r["id"]], 4) for r in rows]} if scores else {}),
+        "id": [r["source_id"] for r in rows],
+        **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if dataset.modality == "image" else {}),
+        "text": [r["text"] or r["image_path"].rsplit("/", 1)[-1] for r in rows],
+        "label": [r["label"] or "" for r in rows],
+        "suggested": [r["suggested"] or "" for r in rows],
+        "source": [r["label_source"] or "" for r in rows],
+        "tags": [r["tags"] or "" for r in rows],
+    }
+)
+c1, c2, c3 = st.columns([1.3, 1.3, 3])
+if c1.button(
+    f"Select all {len(matching_row_ids(ws, dataset_id, filters)):,} matching",
+    key="search.selectall",
+    help="Every row matching the filters, not only the rows shown",
+):
+    s.selected = set(matching_row_ids(ws, dataset_id, filters))
+if c2.button("Clear selection", key="search.clear", disabled=not s.selected):
+    s.selected = set()
+chosen = results_grid(
+    frame, key=f"search.grid.{dataset_id}.{len(s.selected)}.{hash(tuple(frame['row']))}", selected=s.selected
+)
+if chosen is not None:
+    shown = set(frame["row"])
+    s.selected = (s.selected - shown) | chosen
+c3.markdown(f"**{len(s.selected):,} rows selected**")
+
+done = bulk_panel(dataset_id, sorted(s.selected))
+if done is not None and done.batch_id:
+    s.last_batch = (done.batch_id, done.describe("Changed"))
+    s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
+    st.rerun()
+if s.last_batch:
+    batch_id, what = s.last_batch
+    if st.button(f"Undo: {what}", key="search.undo", icon=":material/undo:"):
+        try:
+            undone = ws.undo(batch_id)
+            st.toast(f"Undone: {undone.restored:,} changes restored")
+        except CuratorError as exc:
+            st.error(str(exc))
+        s.last_batch = None
+        st.rerun()

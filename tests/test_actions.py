@@ -1,0 +1,67 @@
+"""Bulk actions: classify as label or suggestion, overwrite vs skip, tag, exclude; undo is exact."""
+
+import pandas as pd
+import pytest
+
+from core.actions import bulk_classify, bulk_exclude, bulk_tag, matching_row_ids
+from core.errors import InputError
+from core.history import history
+from core.readers import Table
+from core.schema import ColumnMapping, build_rows
+from core.search import Filters
+
+
+@pytest.fixture
+def dataset(ws):
+    frame = pd.DataFrame({"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]})
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        ws.store.set_classes(conn, dataset_id, "label", ["a", "b"])
+    return dataset_id, ws.store.row_ids(dataset_id)
+
+
+def state(ws, dataset_id):
+    rows, _ = ws.store.rows_page(dataset_id, limit=100)
+    return [(r["label"], r["label_source"], r["suggested"], r["tags"], r["excluded"]) for r in rows]
+
+
+def test_classify_skip_then_overwrite_then_undo_exactly(ws, dataset):
+    dataset_id, ids = dataset
+    before = state(ws, dataset_id)
+    seen = []
+    skip = bulk_classify(ws, dataset_id, ids, "c", overwrite=False, on_progress=lambda d, t: seen.append((d, t)))
+    assert (skip.changed, skip.selected) == (5, 8) and seen[-1] == (8, 8)
+    assert ws.store.label_distribution(dataset_id) == {"c": 5, "a": 2, "b": 1}
+    over = bulk_classify(ws, dataset_id, ids, "d", overwrite=True)
+    assert over.changed == 8 and ws.store.classes(dataset_id) == ["a", "b", "c", "d"]
+    assert {s[1] for s in state(ws, dataset_id)} == {"bulk"}
+    ws.undo(over.batch_id)
+    ws.undo(skip.batch_id)
+    assert state(ws, dataset_id) == before
+
+
+def test_suggestions_tags_and_exclusion(ws, dataset):
+    dataset_id, ids = dataset
+    sugg = bulk_classify(ws, dataset_id, ids[:4], "b", as_suggestion=True)
+    assert sugg.changed == 4
+    assert [s[2] for s in state(ws, dataset_id)][:5] == ["b", "b", "b", "b", None]
+    assert ws.store.label_distribution(dataset_id) == {"a": 2, "b": 1}  # labels untouched
+    assert bulk_tag(ws, dataset_id, ids[:3], "needs-review").changed == 3
+    assert bulk_exclude(ws, dataset_id, ids[5:], excluded=True).changed == 3
+    assert matching_row_ids(ws, dataset_id, Filters(tags=["needs-review"])) == ids[:3]
+    assert matching_row_ids(ws, dataset_id, Filters()) == ids[:5]  # excluded hidden by default
+    assert matching_row_ids(ws, dataset_id, Filters(labeled=False, excluded=None)) == [ids[i] for i in (1, 3, 4, 6, 7)]
+    again = bulk_tag(ws, dataset_id, ids[:3], "needs-review")
+    assert again.changed == 0 and again.batch_id is None  # no-op: no history entry
+    assert [b.action for b in history(ws.store, dataset_id)] == ["bulk_exclude", "bulk_tag", "bulk_suggestion"]
+
+
+def test_bad_bulk_input(ws, dataset):
+    dataset_id, ids = dataset
+    with pytest.raises(InputError, match="Choose a class"):
+        bulk_classify(ws, dataset_id, ids, "  ")
+    with pytest.raises(InputError, match="Select some rows"):
+        bulk_classify(ws, dataset_id, [], "a")
+    assert history(ws.store, dataset_id) == []

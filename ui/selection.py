@@ -1,0 +1,139 @@
+"""Search-page components: filters, a selectable results grid and the bulk-action panel."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from st_aggrid import AgGrid, GridOptionsBuilder, GridUpdateMode, JsCode
+
+from core.actions import BulkResult, bulk_classify, bulk_exclude, bulk_tag
+from core.errors import CuratorError
+from core.search import Filters
+from core.store import LabelSource
+from ui.grid import THUMB_RENDERER
+from ui.resources import workspace
+
+NEW_CLASS = "New class..."
+ROW_ID = JsCode("function(params) { return String(params.data.row); }")
+
+
+def filters_panel(dataset_id: int) -> Filters:
+    ws = workspace()
+    with st.expander("Filters", expanded=False):
+        c1, c2, c3 = st.columns(3)
+        labels = c1.multiselect("Label", ws.store.classes(dataset_id), key="search.f.labels")
+        state = c2.radio("Labeled", ["any", "labeled", "unlabeled"], horizontal=True, key="search.f.labeled")
+        sources = c3.multiselect("Label source", [s.value for s in LabelSource], key="search.f.sources")
+        c4, c5, c6 = st.columns(3)
+        tags = c4.multiselect("Tags", ["needs-review"], key="search.f.tags")
+        excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
+        keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
+    return Filters(
+        labels=labels,
+        labeled={"any": None, "labeled": True, "unlabeled": False}[state],
+        sources=sources,
+        tags=tags,
+        excluded={"hide": False, "show": None, "only": True}[excluded],
+        keyword=keyword or None,
+    )
+
+
+def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[int] | None:
+    """A grid with checkbox multi-select (shift-click selects ranges). Returns the selected row ids
+    among the shown rows, or None if the grid has not reported yet."""
+    frame = frame[[c for c in frame.columns if c != "row"] + ["row"]]  # the checkbox goes in the first column
+    builder = GridOptionsBuilder.from_dataframe(frame)
+    builder.configure_default_column(resizable=True, sortable=True, filter=True, minWidth=100)
+    builder.configure_column("row", hide=True)
+    if "text" in frame:
+        builder.configure_column("text", wrapText=True, flex=3, minWidth=300, tooltipField="text")
+    if "thumbnail" in frame:
+        builder.configure_column("thumbnail", headerName="image", cellRenderer=THUMB_RENDERER, width=90, filter=False)
+    if "score" in frame:
+        builder.configure_column("score", type=["numericColumn"], valueFormatter="x.value.toFixed(3)", width=100)
+    preselected = [i for i, row_id in enumerate(frame["row"]) if row_id in selected]
+    builder.configure_selection(
+        "multiple",
+        use_checkbox=True,
+        header_checkbox=True,
+        pre_selected_rows=preselected,
+        suppressRowClickSelection=True,
+    )
+    builder.configure_grid_options(rowHeight=72, tooltipShowDelay=300)
+    response = AgGrid(
+        frame,
+        gridOptions=builder.build(),
+        height=520,
+        update_mode=GridUpdateMode.SELECTION_CHANGED,
+        allow_unsafe_jscode=True,
+        theme="streamlit",
+        key=key,
+        show_toolbar=False,
+        show_download_button=False,
+        show_search=False,
+    )
+    rows = response.selected_rows
+    if rows is None:
+        return None if response.grid_response in (None, {}) else set()
+    return {int(r) for r in pd.DataFrame(rows)["row"]}
+
+
+def bulk_panel(dataset_id: int, selected: list[int]) -> BulkResult | None:
+    """Classify / tag / exclude the selection as one undoable batch with a progress bar."""
+    ws = workspace()
+    c1, c2, c3 = st.columns([2, 1.4, 1.4])
+    classes = ws.store.classes(dataset_id)
+    choice = c1.selectbox("Class", [*classes, NEW_CLASS], key="search.bulk.class")
+    value = c1.text_input("New class name", key="search.bulk.new") if choice == NEW_CLASS else choice
+    as_what = c2.radio(
+        "Apply as",
+        ["label", "suggestion"],
+        horizontal=True,
+        key="search.bulk.as",
+        help="A suggestion is a pre-label that the review queue offers for acceptance.",
+    )
+    existing = c3.radio(
+        "Rows that already have one", ["overwrite", "skip"], horizontal=True, key="search.bulk.overwrite"
+    )
+    b1, b2, b3, b4 = st.columns(4)
+    n = len(selected)
+    action = None
+    if b1.button(f"Classify {n:,} rows", type="primary", disabled=not n, key="search.bulk.classify"):
+        action = "classify"
+    if b2.button("Tag needs-review", disabled=not n, key="search.bulk.tag"):
+        action = "tag"
+    if b3.button("Exclude", disabled=not n, key="search.bulk.exclude"):
+        action = "exclude"
+    if b4.button("Include again", disabled=not n, key="search.bulk.include"):
+        action = "include"
+    if action is None:
+        return None
+    bar = st.progress(0.0, text="Applying...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{done:,} of {total:,} rows")
+
+    try:
+        if action == "classify":
+            result = bulk_classify(
+                ws,
+                dataset_id,
+                selected,
+                value or "",
+                as_suggestion=as_what == "suggestion",
+                overwrite=existing == "overwrite",
+                on_progress=progress,
+            )
+            verb = f"Set '{value}' as {as_what} on"
+        elif action == "tag":
+            result, verb = bulk_tag(ws, dataset_id, selected, "needs-review", on_progress=progress), "Tagged"
+        else:
+            result = bulk_exclude(ws, dataset_id, selected, excluded=action == "exclude", on_progress=progress)
+            verb = "Excluded" if action == "exclude" else "Included"
+    except CuratorError as exc:
+        bar.empty()
+        st.error(str(exc))
+        return None
+    bar.empty()
+    st.toast(result.describe(verb))
+    return result
