@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from st_aggrid import AgGrid, GridOptionsBuilder, GridUpdateMode, JsCode
+from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
 
 from core.actions import BulkResult, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
@@ -64,7 +64,7 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
         frame,
         gridOptions=builder.build(),
         height=520,
-        update_mode=GridUpdateMode.SELECTION_CHANGED,
+        update_on=["selectionChanged"],
         allow_unsafe_jscode=True,
         theme="streamlit",
         key=key,
