@@ -86,17 +86,21 @@ frame = pd.DataFrame(
     }
 )
 c1, c2, c3 = st.columns([1.3, 1.3, 3])
+n_matching = len(matching_row_ids(ws, dataset_id, filters))
 if c1.button(
-    f"Select all {len(matching_row_ids(ws, dataset_id, filters)):,} matching",
+    f"Select all {n_matching:,} matching",
     key="search.selectall",
     help="Every row matching the filters, not only the rows shown",
 ):
     s.selected = set(matching_row_ids(ws, dataset_id, filters))
+    s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
 if c2.button("Clear selection", key="search.clear", disabled=not s.selected):
     s.selected = set()
-chosen = results_grid(
-    frame, key=f"search.grid.{dataset_id}.{len(s.selected)}.{hash(tuple(frame['row']))}", selected=s.selected
-)
+    s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set()
+# The grid keeps its own ticks between clicks; it is redrawn (new key) only when a button sets the
+# selection, with that selection pre-ticked.
+grid_key = f"search.grid.{dataset_id}.{s.selection_epoch}.{hash(tuple(frame['row']))}"
+chosen = results_grid(frame, key=grid_key, selected=s.grid_preselected)
 if chosen is not None:
     shown = set(frame["row"])
     s.selected = (s.selected - shown) | chosen

@@ -28,7 +28,8 @@ def render_sidebar() -> None:
             key="sidebar.dataset",
         )
         s.dataset_id = chosen
-        st.query_params["dataset"] = str(chosen)  # a reload or a shared link keeps the dataset
+        if st.query_params.get("dataset") != str(chosen):  # a reload or a shared link keeps the dataset
+            st.query_params["dataset"] = str(chosen)
         status = ws.status(chosen)
         col1, col2 = st.columns(2)
         col1.metric("Rows", f"{status.rows:,}")
