@@ -13,7 +13,9 @@ from core.search import Filters
 
 @pytest.fixture
 def dataset(ws):
-    frame = pd.DataFrame({"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]})
+    frame = pd.DataFrame(
+        {"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]}
+    )
     rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
     with ws.store.transaction() as conn:
         dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
