@@ -262,6 +262,9 @@ def run_ingest(
                 on_progress(IngestProgress(job_id, done, total, rate, eta))
         else:
             _set_status(ws, job_id, JobStatus.DONE)
+            from core.saved import rescore
+
+            rescore(ws, dataset.id)  # saved searches cover the new rows too
     except Exception as exc:
         _set_status(ws, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise

@@ -20,6 +20,11 @@ from core.errors import InputError
 from core.store import Dataset
 from core.workspace import Workspace
 
+SAVED_SEARCH_SQL = (
+    "EXISTS (SELECT 1 FROM saved_search_scores sc JOIN saved_searches ss ON ss.id = sc.search_id"
+    " WHERE sc.search_id = ? AND sc.row_id = rows.id AND sc.score >= ss.threshold)"
+)
+
 
 @dataclass
 class Filters:
@@ -31,6 +36,7 @@ class Filters:
     tags: list[str] = field(default_factory=list)  # rows having all of these
     excluded: bool | None = False  # by default excluded rows are hidden; None shows both
     keyword: str | None = None
+    saved_search: int | None = None  # rows at or above a saved search's threshold (core/saved.py)
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -71,6 +77,9 @@ class Filters:
         if self.excluded is not None:
             where.append("rows.excluded = ?")
             args.append(int(self.excluded))
+        if self.saved_search is not None:
+            where.append(SAVED_SEARCH_SQL)
+            args.append(self.saved_search)
         keyword = (self.keyword or "").strip()
         if keyword:
             where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
@@ -167,6 +176,18 @@ def _query(
     norm = float(np.linalg.norm(vector))
     if norm == 0 or not np.isfinite(norm):
         raise InputError("The query has no usable embedding.")
+    only_ids = None
+    if filters.saved_search is not None:  # not expressible as Chroma metadata: restrict by ids
+        with ws.store.connect() as conn:
+            only_ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT rows.id FROM rows WHERE rows.dataset_id = ? AND {SAVED_SEARCH_SQL}",
+                    (dataset.id, filters.saved_search),
+                )
+            ]
+        if not only_ids:
+            return SearchResult([], [], how)
     hits = ws.vectors.query(
         dataset.id,
         space,
@@ -174,5 +195,6 @@ def _query(
         n=n,
         where=filters.chroma_where(),
         where_document=filters.chroma_where_document(),
+        ids=only_ids,
     )
     return SearchResult([r for r, _ in hits], [s for _, s in hits], how)

@@ -121,6 +121,24 @@ CREATE TABLE IF NOT EXISTS jobs(
     batch_id TEXT
 );
 CREATE TABLE IF NOT EXISTS mirror_pending(row_id INTEGER PRIMARY KEY);
+-- Saved searches (core/saved.py): a query vector + threshold, and every row's score against it.
+CREATE TABLE IF NOT EXISTS saved_searches(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    space TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    threshold REAL NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE(dataset_id, name)
+);
+CREATE TABLE IF NOT EXISTS saved_search_scores(
+    search_id INTEGER NOT NULL,
+    row_id INTEGER NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY(search_id, row_id)
+);
 """
 
 

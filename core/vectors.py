@@ -123,6 +123,7 @@ class VectorStore:
         n: int = 10,
         where: dict[str, Any] | None = None,
         where_document: dict[str, Any] | None = None,
+        ids: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
         """Nearest rows as (row id, cosine similarity), best first."""
         coll = self.collection(dataset_id, model_id)
@@ -131,9 +132,10 @@ class VectorStore:
             return []
         result = coll.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-            n_results=min(n, total),
+            n_results=min(n, total if ids is None else len(ids)),
             where=where or None,
             where_document=where_document or None,
+            ids=[str(i) for i in ids] if ids is not None else None,
             include=["distances"],
         )
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
