@@ -20,3 +20,4 @@ class Session:
     selection_epoch: int = 0  # bumped when the selection is set by a button, so the grid redraws it
     grid_preselected: set[int] = field(default_factory=set)  # the selection as of that epoch
     last_batch: tuple[str, str] | None = None  # (batch id, what it did) for the Undo button
+    saved_filter: int | None = None  # a saved search picked in the sidebar, applied as a filter

@@ -9,7 +9,7 @@ from core.errors import CuratorError
 from core.search import search_similar, search_text, search_vector
 from ui.grid import thumb_uri
 from ui.resources import current_dataset_id, embedder, session, workspace
-from ui.selection import bulk_panel, filters_panel, results_grid
+from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form
 
 ws, s = workspace(), session()
 dataset_id = current_dataset_id()
@@ -65,8 +65,18 @@ try:
 except CuratorError as exc:
     st.error(str(exc))
 
+if s.saved_filter is not None:
+    st.caption("Filtered by the saved search chosen in the sidebar.")
 if result is not None:
     st.caption(f"{len(result):,} results, best first · answered by {result.how}")
+    if mode == "meaning" or (mode == "similarity to the selection" and s.selected):
+        save_search_form(
+            dataset,
+            result,
+            query=query if mode == "meaning" else None,
+            examples=None if mode == "meaning" else sorted(s.selected),
+            text_embedder=model if mode == "meaning" else None,
+        )
     rows, scores = ws.store.rows_by_ids(result.row_ids), dict(zip(result.row_ids, result.scores, strict=True))
 else:
     where_ids = matching_row_ids(ws, dataset_id, filters)

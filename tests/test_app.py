@@ -136,6 +136,16 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     at.text_input(key="search.query").set_value("a moving and beautiful film").run()
     assert not at.exception
     assert any("answered by minilm-l6-v2 text embedding" in c.value for c in at.caption)
+    at.text_input(key="search.save.name").set_value("moving films").run()
+    at.button(key="search.save.go").click().run()
+    assert not at.exception
+    from core.saved import saved_searches
+
+    saved = saved_searches(ws, dataset.id)
+    assert [x.name for x in saved] == ["moving films"] and saved[0].matches >= 50
+    fresh = new_app().run()  # AppTest keeps the sidebar only in a session's first run
+    picker = fresh.sidebar.radio(key=f"sidebar.saved.{dataset.id}")
+    assert picker.options == ["(none)", f"moving films ({saved[0].matches:,})"]
     at.text_input(key="search.f.keyword").set_value("film").run()
     keyword_rows = sum("film" in r["text"].lower() for r in ws.store.rows_page(dataset.id, limit=100)[0])
     at.button(key="search.selectall").click().run()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
 
 from core.actions import BulkResult, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
+from core.saved import save_search
 from core.search import Filters
 from core.store import LabelSource
 from ui.grid import THUMB_RENDERER
-from ui.resources import workspace
+from ui.resources import session, workspace
 
 NEW_CLASS = "New class..."
 ROW_ID = JsCode("function(params) { return String(params.data.row); }")
@@ -35,6 +38,7 @@ def filters_panel(dataset_id: int) -> Filters:
         tags=tags,
         excluded={"hide": False, "show": None, "only": True}[excluded],
         keyword=keyword or None,
+        saved_search=session().saved_filter,
     )
 
 
@@ -137,3 +141,37 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> BulkResult | None:
     bar.empty()
     st.toast(result.describe(verb))
     return result
+
+
+def save_search_form(dataset, result, *, query: str | None, examples: list[int] | None, text_embedder) -> None:  # noqa: ANN001
+    """Name the current search and a score threshold; it becomes a sidebar filter that also covers
+    rows added later."""
+    with st.expander("Save this search as a filter"):
+        default = result.scores[min(len(result.scores), 50) - 1] if result.scores else 0.5
+        c1, c2, c3 = st.columns([2, 1, 1])
+        name = c1.text_input("Name", key="search.save.name", placeholder="e.g. late delivery complaints")
+        threshold = c2.number_input(
+            "Min score",
+            -1.0,
+            1.0,
+            value=math.floor(float(default) * 1000) / 1000,
+            step=0.01,
+            key="search.save.threshold",
+            help="Cosine similarity; the 50th result scores this.",
+        )
+        if c3.button("Save", key="search.save.go"):
+            try:
+                saved = save_search(
+                    workspace(),
+                    dataset,
+                    name,
+                    query=query,
+                    example_row_ids=examples,
+                    text_embedder=text_embedder,
+                    threshold=threshold,
+                )
+            except CuratorError as exc:
+                st.error(str(exc))
+            else:
+                st.toast(f"Saved '{saved.name}': {saved.matches:,} matching rows")
+                st.rerun()

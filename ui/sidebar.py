@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.saved import saved_searches
 from ui.resources import current_dataset_id, session, workspace
 
 
@@ -40,4 +41,25 @@ def render_sidebar() -> None:
         )
         if status.embedded_share < 1:
             st.warning(f"Embedding unfinished: {status.embedded_share:.0%}. Resume it on the Upload page.")
+        saved_filter_picker(chosen)
         st.caption(f"Storage: {ws.chroma_settings.describe()} · workspace `{ws.root.name}`")
+
+
+def saved_filter_picker(dataset_id: int) -> None:
+    """Saved searches as filters, with their match counts (applied on the Search page)."""
+    s = session()
+    searches = saved_searches(workspace(), dataset_id)
+    if not searches:
+        s.saved_filter = None
+        return
+    options = {None: "(none)", **{x.id: f"{x.name} ({x.matches:,})" for x in searches}}
+    if s.saved_filter not in options:
+        s.saved_filter = None
+    s.saved_filter = st.radio(
+        "Saved searches",
+        list(options),
+        format_func=options.get,
+        index=list(options).index(s.saved_filter),
+        key=f"sidebar.saved.{dataset_id}",
+        help="Rows scoring at or above the saved threshold; used as a filter on Search.",
+    )
