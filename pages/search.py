@@ -7,6 +7,7 @@ from core.actions import matching_row_ids
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.search import search_similar, search_text, search_vector
+from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
 from ui.resources import current_dataset_id, embedder, session, workspace
 from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form
@@ -95,6 +96,8 @@ frame = pd.DataFrame(
         "tags": [r["tags"] or "" for r in rows],
     }
 )
+if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the dataset; select by box or lasso"):
+    embedding_map(dataset_id, scores)
 c1, c2, c3 = st.columns([1.3, 1.3, 3])
 n_matching = len(matching_row_ids(ws, dataset_id, filters))
 if c1.button(

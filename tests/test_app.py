@@ -160,3 +160,20 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     undo.click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id) == {}
+
+
+@pytest.mark.slow
+def test_search_page_embedding_map(app_env):
+    path = small_csv(app_env, n=120)
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    at.button(key="upload.go").click().run()
+    at = new_app()
+    at.switch_page("pages/search.py").run()
+    at.toggle(key="search.map.show").set_value(True).run()
+    at.button(key="search.map.compute").click().run()
+    assert not at.exception
+    assert any("t-SNE" in c.value or "PCA" in c.value for c in at.caption)
+    at.radio(key="search.map.color").set_value("label source").run()
+    assert not at.exception
