@@ -37,6 +37,7 @@ class Filters:
     excluded: bool | None = False  # by default excluded rows are hidden; None shows both
     keyword: str | None = None
     saved_search: int | None = None  # rows at or above a saved search's threshold (core/saved.py)
+    suggested: list[str] = field(default_factory=list)  # pre-label (suggestion) in
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -46,6 +47,8 @@ class Filters:
             clauses.append({"labeled": self.labeled})
         if self.sources:
             clauses.append({"label_source": {"$in": list(self.sources)}})
+        if self.suggested:
+            clauses.append({"suggested": {"$in": list(self.suggested)}})
         clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
         if self.excluded is not None:
             clauses.append({"excluded": self.excluded})
@@ -71,6 +74,9 @@ class Filters:
         if self.sources:
             where.append(f"labels.source IN ({','.join('?' * len(self.sources))})")
             args += list(self.sources)
+        if self.suggested:
+            where.append(f"labels.suggested IN ({','.join('?' * len(self.suggested))})")
+            args += list(self.suggested)
         for tag in self.tags:
             where.append("EXISTS (SELECT 1 FROM tags WHERE tags.row_id = rows.id AND tags.tag = ?)")
             args.append(tag)

@@ -443,12 +443,18 @@ class Store:
             for part in chunked(list(row_ids)):
                 marks = ",".join("?" * len(part))
                 for r in conn.execute(
-                    "SELECT rows.id, rows.excluded, labels.value, labels.source FROM rows"
+                    "SELECT rows.id, rows.excluded, labels.value, labels.source, labels.suggested FROM rows"
                     " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.id IN ({marks})",
                     [field, *part],
                 ):
-                    out[r[0]] = {"excluded": bool(r[1]), "label": r[2], "label_source": r[3], "tags": []}
+                    out[r[0]] = {
+                        "excluded": bool(r[1]),
+                        "label": r[2],
+                        "label_source": r[3],
+                        "suggested": r[4],
+                        "tags": [],
+                    }
                 for row_id, tag in conn.execute(f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks})", part):
                     out[row_id]["tags"].append(tag)
         return out

@@ -34,6 +34,7 @@ def mirror_metadata(state: dict[str, Any]) -> dict[str, Any]:
         "label": label if isinstance(label, str) else "",
         "labeled": label is not None,
         "label_source": state.get("label_source") or "",
+        "suggested": state.get("suggested") or "",
         "excluded": bool(state.get("excluded")),
         "tags": ["", *sorted(state.get("tags") or [])],
     }

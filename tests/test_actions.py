@@ -50,6 +50,7 @@ def test_suggestions_tags_and_exclusion(ws, dataset):
     assert sugg.changed == 4
     assert [s[2] for s in state(ws, dataset_id)][:5] == ["b", "b", "b", "b", None]
     assert ws.store.label_distribution(dataset_id) == {"a": 2, "b": 1}  # labels untouched
+    assert matching_row_ids(ws, dataset_id, Filters(suggested=["b"])) == ids[:4]
     assert bulk_tag(ws, dataset_id, ids[:3], "needs-review").changed == 3
     assert bulk_exclude(ws, dataset_id, ids[5:], excluded=True).changed == 3
     assert matching_row_ids(ws, dataset_id, Filters(tags=["needs-review"])) == ids[:3]

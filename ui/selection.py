@@ -31,6 +31,7 @@ def filters_panel(dataset_id: int) -> Filters:
         tags = c4.multiselect("Tags", ["needs-review"], key="search.f.tags")
         excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
         keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
+        suggested = c4.multiselect("Suggested label", ws.store.classes(dataset_id), key="search.f.suggested")
     return Filters(
         labels=labels,
         labeled={"any": None, "labeled": True, "unlabeled": False}[state],
@@ -39,6 +40,7 @@ def filters_panel(dataset_id: int) -> Filters:
         excluded={"hide": False, "show": None, "only": True}[excluded],
         keyword=keyword or None,
         saved_search=session().saved_filter,
+        suggested=suggested,
     )
 
 
