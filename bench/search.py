@@ -198,7 +198,9 @@ def main() -> None:
     dataset = open_dataset(ws, embedder)
     print(f"dataset ready in {time.perf_counter() - t0:.1f} s: {ws.status(dataset.id).rows:,} rows", file=sys.stderr)
     undo_leftover_bulk_labels(ws, dataset)
-    rows = f"{ws.status(dataset.id).rows // 1000}k rows"
+    rows = f"{ws.status(dataset.id).rows:,} rows"
+    # Other processes on the machine inflate every figure below; say how busy it was.
+    print(f"machine: {os.cpu_count()} cores, 1-min load average {os.getloadavg()[0]:.1f} before timing", flush=True)
 
     plain = query_latency(ws, dataset, embedder, Filters())
     print(describe_query(f"natural-language query ({rows})", plain), flush=True)

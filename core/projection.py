@@ -30,6 +30,7 @@ ProjectionProgress = Callable[[float, str], None]  # (fraction done, what is hap
 
 TSNE_SAMPLE_SIZE = 10_000  # rows laid out by t-SNE itself; ~1 min on 2 cores (see docs/decisions.md)
 MIN_TSNE_ROWS = 50  # below this t-SNE has too few neighbours to mean anything; PCA is shown instead
+SERIAL_TSNE_BELOW = 5_000  # smaller samples gain nothing from threads (see compute_projection)
 PCA_DIMENSIONS = 50
 PERPLEXITY = 30.0
 PLACEMENT_NEIGHBOURS = 10
@@ -108,13 +109,15 @@ def compute_projection(
         report(1.0, "Done")
         return _principal_components(x, 2), f"PCA (cosine; {n} rows are too few for t-SNE)"
 
-    report(0.0, f"Reducing {n:,} vectors to {PCA_DIMENSIONS} dimensions (PCA)")
-    reduced = _principal_components(x, min(PCA_DIMENSIONS, x.shape[1]))
+    dimensions = min(PCA_DIMENSIONS, x.shape[1])
+    report(0.0, f"Reducing {n:,} vectors to {dimensions} dimensions (PCA)")
+    reduced = _principal_components(x, dimensions)
     if not reduced.any():  # every vector identical: t-SNE's PCA start would divide by zero
         report(1.0, "Done")
         return np.zeros((n, 2), np.float32), "single point (all vectors are identical)"
 
     from sklearn.manifold import TSNE  # imported here: only a map needs it
+    from threadpoolctl import threadpool_limits
 
     if n > sample_size:
         sample = np.sort(np.random.default_rng(random_state).choice(n, sample_size, replace=False))
@@ -124,8 +127,11 @@ def compute_projection(
     report(0.05, f"Laying out {len(sample):,} rows with t-SNE")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state, n_jobs=-1)
     xy = np.zeros((n, 2), np.float32)
-    xy[sample] = tsne.fit_transform(reduced[sample])
-    method = f"t-SNE (cosine, perplexity {perplexity:g}, after PCA to {reduced.shape[1]})"
+    # Small layouts run on one OpenMP thread: same coordinates, and on a busy 2-core server the
+    # threads' spin-waiting made 2,000 rows 2.5x slower (docs/decisions.md).
+    with threadpool_limits(limits=1 if len(sample) < SERIAL_TSNE_BELOW else None, user_api="openmp"):
+        xy[sample] = tsne.fit_transform(reduced[sample])
+    method = f"t-SNE (cosine, perplexity {perplexity:g}, after PCA to {dimensions})"
     if len(sample) < n:
         rest = np.setdiff1d(np.arange(n), sample)
         report(0.9, f"Placing the other {len(rest):,} rows by their {PLACEMENT_NEIGHBOURS} nearest neighbours")

@@ -86,7 +86,7 @@ else:
 frame = pd.DataFrame(
     {
         "row": [r["id"] for r in rows],
-        **({"score": [round(scores[r["id"]], 4) for r in rows]} if scores else {}),
+        **({"score": [round(scores[r["id"]], 3) for r in rows]} if scores else {}),
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if dataset.modality == "image" else {}),
         "text": [r["text"] or r["image_path"].rsplit("/", 1)[-1] for r in rows],
@@ -117,11 +117,11 @@ chosen = results_grid(frame, key=grid_key, selected=s.grid_preselected)
 if chosen is not None:
     shown = set(frame["row"])
     s.selected = (s.selected - shown) | chosen
-c3.markdown(f"**{len(s.selected):,} rows selected**")
+c3.markdown(f"**{len(s.selected):,} {'row' if len(s.selected) == 1 else 'rows'} selected**")
 
 done = bulk_panel(dataset_id, sorted(s.selected))
-if done is not None and done.batch_id:
-    s.last_batch = (done.batch_id, done.describe("Changed"))
+if done is not None and done[0].batch_id:
+    s.last_batch = (done[0].batch_id, done[1])
     s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
     st.rerun()
 if s.last_batch:

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,3 +109,14 @@ def wait_until_idle(page, *, timeout: float = 60_000) -> None:
                  ?.getAttribute('data-test-script-state') === 'notRunning'""",
         timeout=timeout,
     )
+
+
+def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: float = 0.5) -> object:
+    """Poll ``check()`` until it returns something truthy or ``timeout`` seconds pass; returns its last value.
+
+    For state the app writes from its own process (the workspace on disk), where ``expect`` cannot wait.
+    """
+    deadline = time.monotonic() + timeout
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return value

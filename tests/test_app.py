@@ -156,7 +156,7 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     assert not at.exception
     assert ws.store.label_distribution(dataset.id) == {"about film": keyword_rows}
     undo = at.button(key="search.undo")
-    assert undo.label.startswith("Undo: Changed")
+    assert undo.label.startswith("Undo: Set 'about film' as label on")
     undo.click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id) == {}

@@ -1,4 +1,5 @@
-"""Journeys in headless Chromium through the real app: upload a CSV, refuse a binary file, load image demo.
+"""Journeys in headless Chromium through the real app: upload a CSV, refuse a binary file, load image demo,
+search and label a selection in bulk, then undo it.
 
 One Streamlit server (own workspace) serves the module; each journey opens a fresh browser session.
 Screenshots go to ``test-artifacts/browser/`` for a human to look at.
@@ -16,7 +17,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from core.workspace import Workspace
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    eventually,
+    running_app,
+    screenshot,
+    wait_until_idle,
+)
 from tests.conftest import shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,6 +34,11 @@ REVIEWS_ROWS = 300
 REVIEWS_NAME = "Reviews journey"
 IMAGES_DEMO = "Demo - CIFAR-10 (200)"
 INGEST_TIMEOUT_MS = 180_000
+SEARCH_ROWS = 150
+SEARCH_NAME = "Search journey"
+SEARCH_QUERY = "a funny and charming film"
+SEARCH_KEYWORD = "FiLm"  # mixed case on purpose: the filter is case-insensitive
+NEW_CLASS = "about film"
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,24 @@ def reviews_csv(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def unlabeled_csv(tmp_path: Path) -> Path:
+    """The first 150 SST-2 dev reviews with their class names; the journey ingests them without labels."""
+    with shared("sst2/sst2_glue_dev_872.csv").open(newline="", encoding="utf-8") as f:
+        rows = [{"sentence": r["sentence"], "label_name": r["label_name"]} for r in csv.DictReader(f)]
+    path = tmp_path / "search_journey.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["sentence", "label_name"])
+        writer.writeheader()
+        writer.writerows(rows[:SEARCH_ROWS])
+    return path
+
+
+def csv_rows_containing(path: Path, keyword: str) -> int:
+    with path.open(newline="", encoding="utf-8") as f:
+        return sum(keyword.lower() in row["sentence"].lower() for row in csv.DictReader(f))
+
+
 def sidebar(page: Page):
     return page.get_by_test_id("stSidebar")
 
@@ -108,13 +140,25 @@ def aggrid(page: Page):
 
 
 def go_to(page: Page, title: str) -> None:
-    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    # exact: until app.py's first run ends, Streamlit shows its own nav of pages/ ("search", "upload", ...),
+    # whose links open a page without app.py (no sidebar); the app's own links are capitalised.
+    sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
 
 
 def open_upload_page(page: Page, app: App) -> None:
     page.goto(app.url)  # Upload's address depends on whether it is the default page, so use the nav link
     go_to(page, "Upload")
     expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
+
+
+def choose_option(page: Page, combobox, option: str) -> None:
+    """Pick ``option`` in a Streamlit selectbox (a BaseWeb combobox with a popover list)."""
+    if combobox.input_value() == option:
+        return
+    combobox.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(combobox).to_have_value(option)
+    wait_until_idle(page)
 
 
 def choose_source(page: Page, source: str) -> None:
@@ -216,3 +260,106 @@ def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
     assert decoded >= 5, f"only {decoded} thumbnails decoded"
     wait_until_idle(page)
     screenshot(page, "04_images.png")
+
+
+def ingest_unlabeled_from_server_path(page: Page, app: App, path: Path, name: str, rows: int) -> None:
+    """Upload page -> "Path on the server", no label column, ingest, wait until it is ready."""
+    open_upload_page(page, app)
+    choose_source(page, "Path on the server")
+    where = main(page).get_by_label("File or image folder on the server")
+    where.fill(str(path))
+    where.press("Enter")
+    expect(metric(main(page), "Rows")).to_have_text(f"{rows:,}")
+    wait_until_idle(page)
+    choose_option(page, main(page).get_by_role("combobox", name="Label column", exact=True), "(none)")
+    expect(metric(main(page), "Labeled")).to_have_text("0")
+    expect(metric(main(page), "Unlabeled")).to_have_text(f"{rows:,}")
+    dataset_name = main(page).get_by_label("Dataset name")
+    dataset_name.fill(name)
+    dataset_name.press("Enter")
+    wait_until_idle(page)
+    expect(dataset_name).to_have_value(name)
+    main(page).get_by_role("button", name=f"Ingest {rows:,} rows").click()
+    expect(main(page).get_by_text(f"'{name}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    wait_until_idle(page)
+    assert name in app.dataset_names()
+
+
+def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_csv: Path) -> None:
+    if SEARCH_NAME not in app.dataset_names():  # independent of the other journeys and their order
+        ingest_unlabeled_from_server_path(page, app, unlabeled_csv, SEARCH_NAME, SEARCH_ROWS)
+    ws = Workspace(app.workspace)
+    dataset_id = ws.dataset(SEARCH_NAME).id
+    before = ws.store.label_distribution(dataset_id)
+    assert before == {}, f"the journey's dataset should start unlabeled, has {before}"
+    n = csv_rows_containing(unlabeled_csv, SEARCH_KEYWORD)
+    assert 5 <= n < SEARCH_ROWS, f"pick a keyword in some but not all rows ({n} of {SEARCH_ROWS})"
+
+    page.goto(app.url)
+    go_to(page, "Search")
+    expect(main(page).get_by_role("heading", name="Search")).to_be_visible()
+    choose_option(page, dataset_picker(page), SEARCH_NAME)
+    expect(metric(sidebar(page), "Rows")).to_have_text(f"{SEARCH_ROWS:,}")
+    expect(main(page).get_by_text(f"{SEARCH_ROWS:,} rows match the filters")).to_be_visible()
+
+    query = main(page).get_by_label("Describe what you are looking for")
+    query.fill(SEARCH_QUERY)
+    query.press("Enter")
+    caption = main(page).get_by_text("results, best first · answered by minilm-l6-v2 text embedding")
+    expect(caption).to_be_visible(timeout=INGEST_TIMEOUT_MS)  # the first query loads the model
+    expect(caption).to_have_text(f"{SEARCH_ROWS:,} results, best first · answered by minilm-l6-v2 text embedding")
+    expect(aggrid(page).get_by_role("columnheader", name="score")).to_be_visible()
+    wait_until_idle(page)
+    screenshot(page, "07_search_results.png")
+
+    main(page).get_by_text("Filters", exact=True).click()
+    keyword = main(page).get_by_label("Keyword (case-insensitive)")
+    keyword.fill(SEARCH_KEYWORD)
+    keyword.press("Enter")
+    wait_until_idle(page)
+    expect(caption).to_have_text(f"{n:,} results, best first · answered by minilm-l6-v2 text embedding")
+    select_all = main(page).get_by_role("button", name=f"Select all {n:,} matching")
+    expect(select_all).to_be_visible()
+    expect(main(page).get_by_text("0 rows selected", exact=True)).to_be_visible()
+    select_all.click()
+    wait_until_idle(page)
+    expect(main(page).get_by_text(f"{n:,} rows selected", exact=True)).to_be_visible()
+    # The redrawn grid shows the selection ticked, and a click in it adds to / removes from that selection.
+    grid = page.frame_locator('iframe[title*="st_aggrid"]')
+    expect(grid.locator(".ag-row input[type=checkbox]:checked").first).to_be_visible()
+    assert grid.locator(".ag-row input[type=checkbox]:checked").count() >= 5
+    grid.locator(".ag-row input[type=checkbox]").first.click()
+    wait_until_idle(page)
+    expect(main(page).get_by_text(f"{n - 1:,} rows selected", exact=True)).to_be_visible()
+    grid.locator(".ag-row input[type=checkbox]").first.click()
+    wait_until_idle(page)
+    expect(main(page).get_by_text(f"{n:,} rows selected", exact=True)).to_be_visible()
+
+    bulk_class = main(page).get_by_role("combobox", name="Class", exact=True)
+    choose_option(page, bulk_class, "New class...")
+    new_class = main(page).get_by_label("New class name")
+    new_class.fill(NEW_CLASS)
+    new_class.press("Enter")
+    wait_until_idle(page)
+    expect(main(page).get_by_role("radio", name="label", exact=True)).to_be_checked()
+    expect(main(page).get_by_role("radio", name="overwrite", exact=True)).to_be_checked()
+    main(page).get_by_role("button", name=f"Classify {n:,} rows").click()
+    undo = main(page).get_by_role("button", name=f"Undo: Set 'about film' as label on {n:,} of {n:,} rows")
+    expect(undo).to_be_visible(timeout=60_000)
+    wait_until_idle(page)
+    labeled = eventually(lambda: ws.store.label_distribution(dataset_id) == {NEW_CLASS: n})
+    assert labeled, f"expected {n} rows labeled '{NEW_CLASS}', got {ws.store.label_distribution(dataset_id)}"
+    expect(aggrid(page).get_by_role("gridcell", name=NEW_CLASS, exact=True).first).to_be_visible()
+    expect(metric(sidebar(page), "Labeled")).to_have_text(f"{n / SEARCH_ROWS:.0%}")
+    undo.scroll_into_view_if_needed()  # below the fold of the 1,700 px viewport otherwise
+    screenshot(page, "08_bulk_labeled.png")
+
+    undo.click()
+    expect(undo).to_have_count(0)
+    expect(page.get_by_test_id("stToast").filter(has_text=f"Undone: {n:,} changes restored")).to_be_visible()
+    wait_until_idle(page)
+    restored = eventually(lambda: ws.store.label_distribution(dataset_id) == before)
+    assert restored, f"undo should restore {before}, got {ws.store.label_distribution(dataset_id)}"
+    expect(aggrid(page).get_by_role("gridcell", name=NEW_CLASS, exact=True)).to_have_count(0)
+    expect(metric(sidebar(page), "Labeled")).to_have_text("0%")
+    screenshot(page, "09_undone.png")

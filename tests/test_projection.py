@@ -44,6 +44,7 @@ def five_nn_accuracy(xy: np.ndarray, labels: list[str]) -> float:
     return float(cross_val_score(KNeighborsClassifier(n_neighbors=5), xy, labels, cv=5).mean())
 
 
+@pytest.mark.slow
 def test_map_is_stored_kept_on_label_edits_and_replaced_when_rows_are_added(ws, minilm, monkeypatch):
     ds = ingest_news(ws, minilm, 0, 400)
     assert stored_projection(ws, ds) is None
@@ -77,6 +78,7 @@ def test_map_is_stored_kept_on_label_edits_and_replaced_when_rows_are_added(ws, 
         assert conn.execute("SELECT COUNT(*) FROM projections WHERE dataset_id = ?", (ds,)).fetchone()[0] == 1
 
 
+@pytest.mark.slow
 def test_map_separates_news_topics_with_and_without_sampling(ws, minilm):
     ds = ingest_news(ws, minilm, 0, 400)
     page, _ = ws.store.rows_page(ds, limit=1000)

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 import streamlit as st
-from st_aggrid import AgGrid, GridOptionsBuilder, JsCode
+from st_aggrid import AgGrid, GridOptionsBuilder
 
 from core.actions import BulkResult, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
@@ -17,7 +17,6 @@ from ui.grid import THUMB_RENDERER
 from ui.resources import session, workspace
 
 NEW_CLASS = "New class..."
-ROW_ID = JsCode("function(params) { return String(params.data.row); }")
 
 
 def filters_panel(dataset_id: int) -> Filters:
@@ -52,17 +51,22 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
     builder.configure_default_column(resizable=True, sortable=True, filter=True, minWidth=100)
     builder.configure_column("row", hide=True)
     if "text" in frame:
-        builder.configure_column("text", wrapText=True, flex=3, minWidth=300, tooltipField="text")
+        builder.configure_column("text", wrapText=True, flex=5, minWidth=360, tooltipField="text")
     if "thumbnail" in frame:
         builder.configure_column("thumbnail", headerName="image", cellRenderer=THUMB_RENDERER, width=90, filter=False)
     if "score" in frame:
-        builder.configure_column("score", type=["numericColumn"], valueFormatter="x.value.toFixed(3)", width=100)
-    preselected = [i for i, row_id in enumerate(frame["row"]) if row_id in selected]
+        builder.configure_column("score", type=["numericColumn"], width=90, maxWidth=100)
+    for col in ("id", "label", "suggested", "source", "tags"):
+        if col in frame:
+            builder.configure_column(col, flex=1, minWidth=90, maxWidth=170)
+    # AG Grid's row ids are the frame's index as text; ``selected`` must stay the same between clicks
+    # (it is the selection as of the last button that set it), or the grid would rebuild and forget.
+    preselected = [str(i) for i, row_id in enumerate(frame["row"]) if row_id in selected]
     builder.configure_selection(
         "multiple",
         use_checkbox=True,
         header_checkbox=True,
-        pre_selected_rows=preselected,
+        pre_selected_rows=preselected or None,
         suppressRowClickSelection=True,
     )
     builder.configure_grid_options(rowHeight=72, tooltipShowDelay=300)
@@ -84,7 +88,7 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
     return {int(r) for r in pd.DataFrame(rows)["row"]}
 
 
-def bulk_panel(dataset_id: int, selected: list[int]) -> BulkResult | None:
+def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] | None:
     """Classify / tag / exclude the selection as one undoable batch with a progress bar."""
     ws = workspace()
     c1, c2, c3 = st.columns([2, 1.4, 1.4])
@@ -141,8 +145,9 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> BulkResult | None:
         st.error(str(exc))
         return None
     bar.empty()
-    st.toast(result.describe(verb))
-    return result
+    message = result.describe(verb)
+    st.toast(message)
+    return result, message
 
 
 def save_search_form(dataset, result, *, query: str | None, examples: list[int] | None, text_embedder) -> None:  # noqa: ANN001
