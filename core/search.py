@@ -10,7 +10,7 @@ Chroma ``where``; a keyword becomes a case-insensitive ``where_document`` regex.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -176,6 +176,16 @@ def search_similar(
     return SearchResult([r for r, _ in ranked], [s for _, s in ranked], f"neighbours of {len(vectors)} example rows")
 
 
+def _any_excluded(ws: Workspace, dataset_id: int) -> bool:
+    with ws.store.connect() as conn:
+        return (
+            conn.execute(
+                "SELECT EXISTS(SELECT 1 FROM rows WHERE dataset_id = ? AND excluded = 1)", (dataset_id,)
+            ).fetchone()[0]
+            == 1
+        )
+
+
 def _query(
     ws: Workspace, dataset: Dataset, space: str, vector: np.ndarray, filters: Filters, n: int, how: str
 ) -> SearchResult:
@@ -194,6 +204,9 @@ def _query(
             ]
         if not only_ids:
             return SearchResult([], [], how)
+    if filters.excluded is False and not _any_excluded(ws, dataset.id):
+        # A no-op filter is not free: Chroma then scans every id that passes it (~20x slower on 100k).
+        filters = replace(filters, excluded=None)
     hits = ws.vectors.query(
         dataset.id,
         space,

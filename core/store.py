@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS rows(
 CREATE INDEX IF NOT EXISTS rows_pending ON rows(job_id, embedded);
 CREATE INDEX IF NOT EXISTS rows_dataset ON rows(dataset_id, position);
 CREATE INDEX IF NOT EXISTS rows_hash ON rows(dataset_id, content_hash);
+CREATE INDEX IF NOT EXISTS rows_excluded ON rows(dataset_id, excluded);
 CREATE TABLE IF NOT EXISTS labels(
     row_id INTEGER NOT NULL REFERENCES rows(id),
     field TEXT NOT NULL,
