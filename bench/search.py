@@ -14,6 +14,7 @@ rows; and a bulk label of 10,000 rows and its undo.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import random
 import sys
@@ -141,10 +142,11 @@ def undo_leftover_bulk_labels(ws, dataset) -> None:
 
 def query_latency(ws, dataset, embedder, filters) -> dict:
     """Per query: the whole search_text call, then its two parts timed on their own."""
-    from core.search import query_space, search_text
+    from core.search import effective_filters, query_space, search_text
 
     space, _ = query_space(dataset, embedder)
-    where, where_document = filters.chroma_where(), filters.chroma_where_document()
+    pushed = effective_filters(ws, dataset.id, filters)  # what search_text sends to Chroma
+    where, where_document = pushed.chroma_where(), pushed.chroma_where_document()
 
     def chroma(vector):
         return ws.vectors.query(dataset.id, space, vector, n=N_RESULTS, where=where, where_document=where_document)
@@ -211,6 +213,14 @@ def main() -> None:
     from core.search import Filters
     from core.workspace import Workspace
 
+    # Two runs on one workspace would undo each other's bulk label: the second waits.
+    args.workspace.mkdir(parents=True, exist_ok=True)
+    lock = (args.workspace / ".bench-search.lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"waiting for another bench/search.py run on {args.workspace}", file=sys.stderr, flush=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
     embedder = create_embedder("minilm-l6-v2").setup()
     ws = Workspace(args.workspace)
     t0 = time.perf_counter()
