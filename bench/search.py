@@ -237,7 +237,7 @@ def main() -> None:
     print(describe_query("  + label filter (labels=['positive'])", r), flush=True)
     r = query_latency(ws, dataset, embedder, Filters(keyword="work"))
     print(describe_query("  + keyword filter (keyword='work')", r), flush=True)
-    # The app always sends excluded=False; this shows what that default filter costs in Chroma.
+    # Control: no where clause at all (effective_filters already drops 'hide excluded' while none is).
     r = query_latency(ws, dataset, embedder, Filters(excluded=None))
     print(describe_query("  no filter at all (excluded=None)", r), flush=True)
 
