@@ -18,6 +18,12 @@ from core.search import query_space
 from core.store import Dataset, chunked, now
 from core.workspace import Workspace
 
+# A saved search with how many rows score at or above its threshold.
+_WITH_MATCHES = (
+    "SELECT ss.*, (SELECT COUNT(*) FROM saved_search_scores sc WHERE sc.search_id = ss.id"
+    " AND sc.score >= ss.threshold) AS matches FROM saved_searches ss"
+)
+
 
 @dataclass(frozen=True)
 class SavedSearch:
@@ -111,8 +117,7 @@ def rescore(ws: Workspace, dataset_id: int) -> int:
 def saved_searches(ws: Workspace, dataset_id: int) -> list[SavedSearch]:
     with ws.store.transaction() as conn:
         rows = conn.execute(
-            "SELECT ss.*, (SELECT COUNT(*) FROM saved_search_scores sc WHERE sc.search_id = ss.id"
-            " AND sc.score >= ss.threshold) AS matches FROM saved_searches ss WHERE dataset_id = ? ORDER BY ss.name",
+            _WITH_MATCHES + " WHERE dataset_id = ? ORDER BY ss.name",
             (dataset_id,),
         ).fetchall()
     return [_saved(r) for r in rows]
@@ -121,8 +126,7 @@ def saved_searches(ws: Workspace, dataset_id: int) -> list[SavedSearch]:
 def saved_search(ws: Workspace, search_id: int) -> SavedSearch:
     with ws.store.transaction() as conn:
         row = conn.execute(
-            "SELECT ss.*, (SELECT COUNT(*) FROM saved_search_scores sc WHERE sc.search_id = ss.id"
-            " AND sc.score >= ss.threshold) AS matches FROM saved_searches ss WHERE id = ?",
+            _WITH_MATCHES + " WHERE id = ?",
             (search_id,),
         ).fetchone()
     if row is None:
