@@ -6,8 +6,8 @@
 The first run ingests the whole file with MiniLM (6-10 min on 2 cores, progress on stderr) into a
 persistent workspace; later runs reuse it (an interrupted ingest is resumed). Then, after one
 warm-up call each: ~50 natural-language queries through ``search_text`` (n=100), split into query
-embedding and Chroma query time, unfiltered, with a label filter and with a keyword filter, all
-pushed down into Chroma; "more like these" (centroid of 5 rows); select-all-N-matching over 100k
+embedding and Chroma query time, unfiltered, with a label filter and with a keyword filter (planned:
+over-fetch, id-restricted or Chroma ``where``, see core/search.py); "more like these" (centroid of 5 rows); select-all-N-matching over 100k
 rows; and a bulk label of 10,000 rows and its undo.
 """
 
@@ -142,14 +142,13 @@ def undo_leftover_bulk_labels(ws, dataset) -> None:
 
 def query_latency(ws, dataset, embedder, filters) -> dict:
     """Per query: the whole search_text call, then its two parts timed on their own."""
-    from core.search import effective_filters, query_space, search_text
+    from core.search import _query, query_space, search_text
 
     space, _ = query_space(dataset, embedder)
-    pushed = effective_filters(ws, dataset.id, filters)  # what search_text sends to Chroma
-    where, where_document = pushed.chroma_where(), pushed.chroma_where_document()
 
     def chroma(vector):
-        return ws.vectors.query(dataset.id, space, vector, n=N_RESULTS, where=where, where_document=where_document)
+        """Everything after the query embedding: the filter plan (SQLite candidates, Chroma)."""
+        return _query(ws, dataset, space, vector, filters, N_RESULTS, "")
 
     search_text(ws, dataset, "warm up", text_embedder=embedder, filters=filters, n=N_RESULTS)
     chroma(embedder.embed_texts(["warm up"])[0])
@@ -208,9 +207,9 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=REPO / "bench" / ".cache" / "search-100k")
     args = parser.parse_args()
 
-    from core.actions import bulk_classify, matching_row_ids
+    from core.actions import bulk_classify
     from core.embedders import create_embedder
-    from core.search import Filters
+    from core.search import Filters, matching_row_ids
     from core.workspace import Workspace
 
     # Two runs on one workspace would undo each other's bulk label: the second waits.

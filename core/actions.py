@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError
-from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.workspace import Workspace
 
@@ -26,20 +25,6 @@ class BulkResult:
         skipped = self.selected - self.changed
         extra = f"; {skipped:,} already so or skipped" if skipped else ""
         return f"{verb} {self.changed:,} of {self.selected:,} rows{extra}"
-
-
-def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters) -> list[int]:
-    """Every row matching the filters (not just a visible page): "select all N matching"."""
-    where, args = filters.sql()
-    with ws.store.connect() as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT rows.id FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
-                f" WHERE rows.dataset_id = ? AND {where} ORDER BY rows.position",
-                [DEFAULT_LABEL_FIELD, dataset_id, *args],
-            )
-        ]
 
 
 def bulk_classify(

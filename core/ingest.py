@@ -385,4 +385,6 @@ def _embed_chunk(
         conn.execute(
             "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)", (now(), ids[0])
         )
+        # Newly embedded rows are searchable: values derived from the dataset are stale.
+        conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
     return len(to_compute)

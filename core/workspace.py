@@ -13,17 +13,23 @@ Layout::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from core.config import ChromaSettings
 from core.embedcache import EmbeddingCache
 from core.history import Batch, UndoResult, open_batch, undo
 from core.store import Dataset, Store
 from core.vectors import VectorStore
+
+T = TypeVar("T")
+DERIVED_ENTRIES = 8  # a candidate set of 100k row ids is ~8 MB
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,10 @@ class Workspace:
         self.cache = EmbeddingCache(self.root / "cache" / "embeddings.sqlite")
         self.uploads_dir = self.root / "uploads"
         self.media_dir = self.root / "media"
+        # Values derived from a dataset's rows, keyed by its version: safe to share between users
+        # (the same data gives the same value), so one lock guards them.
+        self._derived: OrderedDict[Hashable, object] = OrderedDict()
+        self._derived_lock = threading.Lock()
 
     @cached_property
     def vectors(self) -> VectorStore:
@@ -61,6 +71,23 @@ class Workspace:
         vectors = VectorStore(self.root / "chroma", self.chroma_settings)
         self._flush_mirror(vectors)
         return vectors
+
+    def derived(self, dataset_id: int, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, reused until the dataset changes (every batch and ingest chunk bumps
+        its version). Keeps the few most recent values."""
+        with self.store.connect() as conn:
+            row = conn.execute("SELECT version FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        full_key = (dataset_id, row[0] if row else None, key)
+        with self._derived_lock:
+            if full_key in self._derived:
+                self._derived.move_to_end(full_key)
+                return self._derived[full_key]  # type: ignore[return-value]
+        value = compute()
+        with self._derived_lock:
+            self._derived[full_key] = value
+            while len(self._derived) > DERIVED_ENTRIES:
+                self._derived.popitem(last=False)
+        return value
 
     def datasets(self) -> list[Dataset]:
         return self.store.datasets()

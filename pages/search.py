@@ -3,10 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from core.actions import matching_row_ids
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
-from core.search import search_similar, search_text, search_vector
+from core.search import matching_row_ids, search_similar, search_text, search_vector
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
 from ui.resources import current_dataset_id, embedder, session, workspace

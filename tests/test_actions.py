@@ -3,12 +3,12 @@
 import pandas as pd
 import pytest
 
-from core.actions import bulk_classify, bulk_exclude, bulk_tag, matching_row_ids
+from core.actions import bulk_classify, bulk_exclude, bulk_tag
 from core.errors import InputError
 from core.history import history
 from core.readers import Table
 from core.schema import ColumnMapping, build_rows
-from core.search import Filters
+from core.search import Filters, matching_row_ids
 
 
 @pytest.fixture

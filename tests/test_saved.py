@@ -2,13 +2,12 @@
 
 import pytest
 
-from core.actions import matching_row_ids
 from core.errors import ConflictError, InputError
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.saved import delete_saved_search, save_search, saved_searches
 from core.schema import infer_mapping
-from core.search import Filters, search_text
+from core.search import Filters, matching_row_ids, search_text
 from tests.conftest import shared
 
 

@@ -6,7 +6,7 @@ from core.errors import InputError
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.schema import infer_mapping
-from core.search import Filters, search_similar, search_text
+from core.search import Filters, matching_row_ids, search_similar, search_text
 from core.workspace import Workspace
 from tests.conftest import DEMO, shared
 
@@ -74,6 +74,45 @@ def test_sql_and_chroma_filters_agree(news, minilm):
             }
         found = search_text(ws, ds, "anything", text_embedder=minilm, filters=filters, n=N_NEWS)
         assert set(found.row_ids) == expected
+
+
+@pytest.mark.parametrize(
+    "plan, settings",
+    [
+        ("over-fetch", {"OVERFETCH_MIN_SHARE": 0.0}),
+        ("ids", {"OVERFETCH_MIN_SHARE": 2.0}),
+        ("chroma where", {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}),
+    ],
+)
+def test_every_filter_plan_gives_the_exact_filtered_top_n(news, minilm, monkeypatch, plan, settings):
+    import numpy as np
+
+    import core.search
+    from core.projection import dataset_vectors
+
+    ws, ds = news
+    for name, value in settings.items():
+        monkeypatch.setattr(core.search, name, value)
+    row_ids, matrix = dataset_vectors(ws, ds.id)
+    query = minilm.embed_texts(["stock market and oil prices"])[0]
+    order = [row_ids[i] for i in np.argsort(-(matrix @ query))]
+    for filters in [Filters(labels=["Sports"]), Filters(labels=["Business"], keyword="oil")]:
+        allowed = set(matching_row_ids(ws, ds.id, filters))
+        expected = [r for r in order if r in allowed][:10]
+        found = search_text(ws, ds, "stock market and oil prices", text_embedder=minilm, filters=filters, n=10)
+        assert found.row_ids == expected, plan
+
+
+def test_filter_candidates_follow_label_changes(news, minilm):
+    ws, ds = news
+    query, only_tech = "new software release", Filters(labels=["Sci/Tech"])
+    before = search_text(ws, ds, query, text_embedder=minilm, filters=only_tech, n=5)
+    with ws.batch(ds.id, action="bulk", description="relabel") as b:
+        b.set_label(before.row_ids[:1], "Business")
+    after = search_text(ws, ds, query, text_embedder=minilm, filters=only_tech, n=5)
+    assert before.row_ids[0] not in after.row_ids and after.row_ids[:4] == before.row_ids[1:]
+    with ws.batch(ds.id, action="bulk", description="relabel back") as b:
+        b.set_label(before.row_ids[:1], "Sci/Tech")
 
 
 def test_more_like_these(news):
