@@ -59,3 +59,20 @@ def test_efficientnet_features_separate_cifar_classes(effnet):
         KNeighborsClassifier(5, metric="cosine"), vectors, truth["label"].to_numpy(), cv=5
     ).mean()
     assert accuracy > 0.45  # chance is 0.10
+
+
+def test_small_batches_run_on_one_thread_and_restore_it(minilm):
+    import torch
+
+    from core.embedders.base import threads_for
+
+    before = torch.get_num_threads()
+    with threads_for(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with threads_for(1000):
+        assert torch.get_num_threads() == before
+    one = minilm.embed_texts(["a query"])[0]
+    assert torch.get_num_threads() == before
+    batch = minilm.embed_texts(["a query", "b", "c", "d", "e", "f"])[0]
+    assert abs(float(one @ batch) - 1.0) < 1e-5  # same vector on one thread or many

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from core.embedders.base import Embedder, normalize_rows, register_embedder
+from core.embedders.base import Embedder, normalize_rows, register_embedder, threads_for
 from core.embedders.efficientnet import to_rgb
 from core.errors import ModelError
 
@@ -78,7 +78,7 @@ class ClipEmbedder(Embedder):
         """Projected text features, L2-normalised, so a dot product with image vectors is cosine."""
         self.setup()
         out = []
-        with self._torch.inference_mode():
+        with self._torch.inference_mode(), threads_for(len(texts)):
             for start in range(0, len(texts), batch_size):
                 batch = self.tokenizer_(
                     list(texts[start : start + batch_size]),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.embedders.base import Embedder, register_embedder
+from core.embedders.base import Embedder, register_embedder, threads_for
 
 
 @register_embedder
@@ -29,7 +29,8 @@ class MiniLMEmbedder(Embedder):
 
     def embed_texts(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         self.setup()
-        vectors = self.model_.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        with threads_for(len(texts)):
+            vectors = self.model_.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
         return np.asarray(vectors, dtype=np.float32)
