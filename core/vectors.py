@@ -95,10 +95,9 @@ class VectorStore:
             )
 
     def update_metadata(self, dataset_id: int, model_id: str, states: dict[int, dict[str, Any]]) -> None:
+        """Rows not in the collection (not embedded yet) are skipped by Chroma itself."""
         coll = self.collection(dataset_id, model_id)
-        ids = [str(r) for r in states]
-        present = set(coll.get(ids=ids, include=[])["ids"]) if ids else set()
-        items = [(i, mirror_metadata(s)) for i, s in zip(ids, states.values(), strict=True) if i in present]
+        items = [(str(r), mirror_metadata(s)) for r, s in states.items()]
         for start in range(0, len(items), self.max_batch):
             part = items[start : start + self.max_batch]
             coll.update(ids=[i for i, _ in part], metadatas=[m for _, m in part])
