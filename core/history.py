@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -101,19 +101,7 @@ class Batch:
             if value is None
             else {"value": value, "source": str(source), "confidence": confidence, "model_id": model_id}
         )
-        changed = 0
-        ids = self._check_rows(row_ids)
-        for i, row_id in enumerate(ids):
-            _tick(on_progress, i, len(ids))
-            old = read_label(self.conn, row_id, field)
-            if old is not None and not overwrite:
-                continue
-            if old == new:
-                continue
-            write_label(self.conn, row_id, field, new, self.id)
-            self._record(row_id, f"label:{field}", old, new)
-            changed += 1
-        return changed
+        return self._set_each(row_ids, f"label:{field}", lambda _: new, overwrite=overwrite, on_progress=on_progress)
 
     def set_suggestion(
         self,
@@ -130,17 +118,41 @@ class Batch:
         if isinstance(value, str) and not value.strip():
             raise InputError("A suggestion cannot be empty.")
         new = None if value is None else {"value": value, "confidence": confidence, "model_id": model_id}
-        changed = 0
-        ids = self._check_rows(row_ids)
-        for i, row_id in enumerate(ids):
-            _tick(on_progress, i, len(ids))
-            old = read_suggestion(self.conn, row_id, field)
-            if (old is not None and not overwrite) or old == new:
-                continue
-            write_suggestion(self.conn, row_id, field, new, self.id)
-            self._record(row_id, f"suggestion:{field}", old, new)
-            changed += 1
-        return changed
+        return self._set_each(
+            row_ids, f"suggestion:{field}", lambda _: new, overwrite=overwrite, on_progress=on_progress
+        )
+
+    def set_predictions(
+        self,
+        predictions: Mapping[int, tuple[str, float]],
+        *,
+        model_id: str,
+        as_suggestion: bool,
+        field: str = DEFAULT_LABEL_FIELD,
+        overwrite: bool = True,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Write a model's (class, confidence) per row, as auto labels or as suggestions."""
+        if as_suggestion:
+            return self._set_each(
+                list(predictions),
+                f"suggestion:{field}",
+                lambda r: {"value": predictions[r][0], "confidence": predictions[r][1], "model_id": model_id},
+                overwrite=overwrite,
+                on_progress=on_progress,
+            )
+        return self._set_each(
+            list(predictions),
+            f"label:{field}",
+            lambda r: {
+                "value": predictions[r][0],
+                "source": str(LabelSource.AUTO),
+                "confidence": predictions[r][1],
+                "model_id": model_id,
+            },
+            overwrite=overwrite,
+            on_progress=on_progress,
+        )
 
     def set_tag(
         self, row_ids: Sequence[int], tag: str, present: bool = True, *, on_progress: Progress | None = None
@@ -148,30 +160,35 @@ class Batch:
         tag = tag.strip()
         if not tag:
             raise InputError("A tag cannot be empty.")
-        changed = 0
-        ids = self._check_rows(row_ids)
-        for i, row_id in enumerate(ids):
-            _tick(on_progress, i, len(ids))
-            old = read_tag(self.conn, row_id, tag)
-            if old == present:
-                continue
-            write_tag(self.conn, row_id, tag, present)
-            self._record(row_id, f"tag:{tag}", old, present)
-            changed += 1
-        return changed
+        return self._set_each(row_ids, f"tag:{tag}", lambda _: present, on_progress=on_progress)
 
     def set_excluded(
         self, row_ids: Sequence[int], excluded: bool = True, *, on_progress: Progress | None = None
     ) -> int:
+        return self._set_each(row_ids, "excluded", lambda _: excluded, on_progress=on_progress)
+
+    def _set_each(
+        self,
+        row_ids: Sequence[int],
+        attr: str,
+        new_for: Callable[[int], Any],
+        *,
+        overwrite: bool = True,
+        on_progress: Progress | None = None,
+    ) -> int:
+        """Write ``new_for(row)`` into one attribute of each row and record the old state.
+
+        ``overwrite=False`` leaves rows whose attribute is already set. Returns rows changed."""
         changed = 0
         ids = self._check_rows(row_ids)
         for i, row_id in enumerate(ids):
             _tick(on_progress, i, len(ids))
-            old = read_excluded(self.conn, row_id)
-            if old == excluded:
+            old = _read(self.conn, row_id, attr)
+            new = new_for(row_id)
+            if old == new or (old is not None and not overwrite):
                 continue
-            write_excluded(self.conn, row_id, excluded)
-            self._record(row_id, "excluded", old, excluded)
+            _write(self.conn, row_id, attr, new, self.id)
+            self._record(row_id, attr, old, new)
             changed += 1
         return changed
 
