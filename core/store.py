@@ -134,6 +134,28 @@ CREATE TABLE IF NOT EXISTS saved_searches(
     created_at TEXT NOT NULL,
     UNIQUE(dataset_id, name)
 );
+-- Saved runs (core/runs.py): a model's output over a dataset; arrays live in runs/<id>.npz.
+CREATE TABLE IF NOT EXISTS runs(
+    id TEXT PRIMARY KEY,
+    dataset_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    dataset_version INTEGER NOT NULL,
+    settings_json TEXT NOT NULL,
+    summary_json TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- Audits (core/audit.py): a person's verdict on an auto label, to measure the promised precision.
+CREATE TABLE IF NOT EXISTS audits(
+    dataset_id INTEGER NOT NULL,
+    row_id INTEGER NOT NULL,
+    predicted TEXT NOT NULL,
+    model_id TEXT,
+    correct INTEGER NOT NULL,
+    corrected_to TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY(dataset_id, row_id)
+);
 CREATE TABLE IF NOT EXISTS saved_search_scores(
     search_id INTEGER NOT NULL,
     row_id INTEGER NOT NULL,

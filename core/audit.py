@@ -1,0 +1,94 @@
+"""Audit: a person checks a random sample of auto labels, and the measured precision is shown
+next to the one the wizard promised.
+
+The sample is uniform over rows whose current label came from the auto-labeler, so the share
+found correct estimates the precision of all of them; the interval is Wilson's 95% score interval.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from core.errors import InputError
+from core.review import ReviewAction, review_row
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, now
+from core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    checked: int
+    correct: int
+
+    @property
+    def precision(self) -> float | None:
+        return self.correct / self.checked if self.checked else None
+
+    def interval(self, z: float = 1.96) -> tuple[float, float] | None:
+        """Wilson score interval for the precision (None before any verdict)."""
+        if not self.checked:
+            return None
+        n, p = self.checked, self.correct / self.checked
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return max(0.0, centre - half), min(1.0, centre + half)
+
+    def describe(self) -> str:
+        if not self.checked:
+            return "No auto labels checked yet."
+        low, high = self.interval()
+        return (
+            f"{self.correct} of {self.checked} checked auto labels were right: measured precision"
+            f" {self.precision:.0%} (95% interval {low:.0%}-{high:.0%})."
+        )
+
+
+def audit_sample(ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0) -> list[int]:
+    """``k`` auto-labeled rows nobody has checked yet, drawn uniformly at random (seeded)."""
+    if k < 1:
+        raise InputError("Choose how many auto labels to check (1 or more).")
+    with ws.store.connect() as conn:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
+                " AND rows.id NOT IN (SELECT row_id FROM audits WHERE dataset_id = ?) ORDER BY rows.id",
+                (DEFAULT_LABEL_FIELD, dataset_id, str(LabelSource.AUTO), dataset_id),
+            )
+        ]
+    return sorted(random.Random(seed).sample(ids, min(k, len(ids))))
+
+
+def record_verdict(
+    ws: Workspace, dataset_id: int, row_id: int, *, correct: bool, corrected_to: str | None = None
+) -> None:
+    """Store a verdict on one auto label; a wrong one is relabeled with ``corrected_to`` (undoable)."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
+            " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
+            (row_id, DEFAULT_LABEL_FIELD, dataset_id),
+        ).fetchone()
+    if row is None or row[1] != str(LabelSource.AUTO):
+        raise InputError(f"Row {row_id} has no auto label to check (it may have been relabeled since).")
+    if not correct and not (corrected_to or "").strip():
+        raise InputError("Choose the right class for this row.")
+    if not correct:
+        review_row(ws, dataset_id, row_id, ReviewAction.LABEL, value=corrected_to)
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO audits(dataset_id, row_id, predicted, model_id, correct, corrected_to, created_at)"
+            " VALUES(?,?,?,?,?,?,?)",
+            (dataset_id, row_id, row[0], row[2], int(correct), None if correct else corrected_to, now()),
+        )
+
+
+def audit_summary(ws: Workspace, dataset_id: int) -> AuditSummary:
+    with ws.store.connect() as conn:
+        checked, correct = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM audits WHERE dataset_id = ?", (dataset_id,)
+        ).fetchone()
+    return AuditSummary(checked=checked, correct=correct)

@@ -1,0 +1,99 @@
+"""Row-by-row review: the actions behind the keyboard shortcuts, and which rows to show next.
+
+Every action is its own history batch, so "Undo" after a wrong key press restores the row exactly.
+The same actions serve the auto-label wizard's review panel and the Issues page.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+
+from core.errors import InputError
+from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.workspace import Workspace
+
+NEEDS_REVIEW = "needs-review"
+
+
+class ReviewAction(StrEnum):
+    LABEL = "label"  # 1-9: a class chosen by the reviewer
+    ACCEPT = "accept"  # W: take the model's suggestion
+    NEEDS_REVIEW = "needs_review"  # N: tag for a second look
+    KEEP_GIVEN = "keep_given"  # Q: the label the file came with is right
+    EXCLUDE = "exclude"  # E: leave the row out of the dataset
+
+
+def review_row(
+    ws: Workspace, dataset_id: int, row_id: int, action: ReviewAction | str, *, value: str | None = None
+) -> str | None:
+    """Apply one review decision to one row as one undoable batch; returns its batch id (None if
+    the row already was in that state).
+
+    Raises
+    ------
+    InputError
+        If the decision does not apply to the row (no suggestion to accept, no given label to keep,
+        no class chosen).
+    """
+    action = ReviewAction(action)
+    state = ws.store.row_states([row_id]).get(row_id)
+    if state is None:
+        raise InputError(f"Row {row_id} is not in this dataset.")
+    with ws.store.connect() as conn:
+        given, suggested, suggested_confidence, suggested_by = conn.execute(
+            "SELECT given, suggested, suggested_confidence, suggested_by FROM labels WHERE row_id = ? AND field = ?",
+            (row_id, DEFAULT_LABEL_FIELD),
+        ).fetchone() or (None, None, None, None)
+    if action is ReviewAction.LABEL and not (value or "").strip():
+        raise InputError("Choose a class for this row.")
+    if action is ReviewAction.ACCEPT and suggested is None:
+        raise InputError("This row has no suggestion to accept; choose a class instead.")
+    if action is ReviewAction.KEEP_GIVEN and given is None:
+        raise InputError("This row came without a label, so there is none to keep; choose a class instead.")
+    what = {
+        ReviewAction.LABEL: f"label '{value}'",
+        ReviewAction.ACCEPT: f"accept suggestion '{suggested}'",
+        ReviewAction.NEEDS_REVIEW: "mark needs-review",
+        ReviewAction.KEEP_GIVEN: f"keep given label '{given}'",
+        ReviewAction.EXCLUDE: "exclude",
+    }[action]
+    with ws.batch(dataset_id, action=f"review_{action}", description=f"Review: {what} (row {row_id})") as batch:
+        if action is ReviewAction.LABEL:
+            batch.set_label([row_id], value.strip(), source=LabelSource.HUMAN)
+            ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value.strip())
+        elif action is ReviewAction.ACCEPT:
+            batch.set_label(
+                [row_id],
+                suggested,
+                source=LabelSource.SUGGESTION_ACCEPTED,
+                confidence=suggested_confidence,
+                model_id=suggested_by,
+            )
+        elif action is ReviewAction.KEEP_GIVEN:
+            batch.set_label([row_id], given, source=LabelSource.HUMAN)
+        elif action is ReviewAction.NEEDS_REVIEW:
+            batch.set_tag([row_id], NEEDS_REVIEW)
+        else:
+            batch.set_excluded([row_id], True)
+    return batch.id if batch.n_events else None
+
+
+def still_to_review(ws: Workspace, row_ids: list[int]) -> list[int]:
+    """The rows (order kept) that are still open: no label, not excluded, not tagged needs-review."""
+    states = ws.store.row_states(row_ids)
+    return [
+        r
+        for r in row_ids
+        if r in states
+        and states[r]["label"] is None
+        and not states[r]["excluded"]
+        and NEEDS_REVIEW not in (states[r]["tags"] or [])
+    ]
+
+
+def top_choices(probabilities: np.ndarray, classes: list[str], *, k: int = 9) -> list[tuple[str, float]]:
+    """The ``k`` most probable classes of one row, best first: what keys 1-9 choose between."""
+    order = np.argsort(-np.asarray(probabilities))[: min(k, len(classes))]
+    return [(classes[i], float(probabilities[i])) for i in order]

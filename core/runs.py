@@ -1,0 +1,121 @@
+"""Saved runs: a model's output over a dataset, stored once and reloaded (house style).
+
+A run has a kind ("autolabel", later "issues"), the settings it was made with, a small JSON
+summary (thresholds, counts, curves) and its arrays (row ids, probabilities) in an ``.npz`` file
+under ``workspace/runs/``. Its key names what it was computed from (dataset version + model +
+settings): a page shows the newest run of a kind and says when the data has changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.errors import NotFoundError
+from core.store import now
+
+if TYPE_CHECKING:
+    from core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    dataset_id: int
+    kind: str
+    key: str
+    dataset_version: int
+    settings: dict[str, Any]
+    summary: dict[str, Any]
+    created_at: str
+    path: Path
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The run's arrays (read from disk each call; keep the result rather than calling again)."""
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"The results of run {self.id} are missing ({self.path}); run it again.") from exc
+
+
+def run_key(dataset_version: int, settings: dict[str, Any]) -> str:
+    """Same data version and settings, same key."""
+    blob = json.dumps(settings, sort_keys=True, default=str)
+    return f"v{dataset_version}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def save_run(
+    ws: Workspace,
+    dataset_id: int,
+    kind: str,
+    *,
+    dataset_version: int,
+    settings: dict[str, Any],
+    summary: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+) -> Run:
+    """Store a run: arrays first (a file nobody points to is harmless), then its row."""
+    run_id = uuid.uuid4().hex[:12]
+    folder = ws.root / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.npz"
+    tmp = folder / f"{run_id}.tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+    created = now()
+    key = run_key(dataset_version, settings)
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO runs(id, dataset_id, kind, key, dataset_version, settings_json, summary_json, created_at)"
+            " VALUES(?,?,?,?,?,?,?,?)",
+            (run_id, dataset_id, kind, key, dataset_version, json.dumps(settings), json.dumps(summary), created),
+        )
+    return Run(run_id, dataset_id, kind, key, dataset_version, settings, summary, created, path)
+
+
+def latest_run(ws: Workspace, dataset_id: int, kind: str) -> Run | None:
+    """The newest run of a kind for a dataset, or None."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT * FROM runs WHERE dataset_id = ? AND kind = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (dataset_id, kind),
+        ).fetchone()
+    return _run(ws, row) if row else None
+
+
+def get_run(ws: Workspace, run_id: str) -> Run:
+    with ws.store.connect() as conn:
+        row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"No stored run with id {run_id}.")
+    return _run(ws, row)
+
+
+def update_summary(ws: Workspace, run: Run, **changes: Any) -> Run:
+    """Merge ``changes`` into a run's summary (e.g. a threshold the user moved)."""
+    summary = {**run.summary, **changes}
+    with ws.store.transaction() as conn:
+        conn.execute("UPDATE runs SET summary_json = ? WHERE id = ?", (json.dumps(summary), run.id))
+    return Run(**{**run.__dict__, "summary": summary})
+
+
+def _run(ws: Workspace, row: sqlite3.Row) -> Run:
+    return Run(
+        id=row["id"],
+        dataset_id=row["dataset_id"],
+        kind=row["kind"],
+        key=row["key"],
+        dataset_version=row["dataset_version"],
+        settings=json.loads(row["settings_json"]),
+        summary=json.loads(row["summary_json"]),
+        created_at=row["created_at"],
+        path=ws.root / "runs" / f"{row['id']}.npz",
+    )

@@ -1,0 +1,111 @@
+"""Row-by-row review actions, the audit of auto labels, and saved runs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.audit import audit_sample, audit_summary, record_verdict
+from core.errors import InputError
+from core.readers import Table
+from core.review import NEEDS_REVIEW, ReviewAction, review_row, still_to_review, top_choices
+from core.runs import latest_run, save_run, update_summary
+from core.schema import ColumnMapping, build_rows
+
+
+@pytest.fixture
+def dataset(ws):
+    frame = pd.DataFrame(
+        {"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]}
+    )
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        ws.store.set_classes(conn, dataset_id, "label", ["a", "b"])
+    return dataset_id, ws.store.row_ids(dataset_id)
+
+
+def snapshot(ws, dataset_id):
+    rows, _ = ws.store.rows_page(dataset_id, limit=100)
+    return [(r["label"], r["label_source"], r["suggested"], r["tags"], r["excluded"]) for r in rows]
+
+
+def test_each_key_action_is_one_undoable_batch(ws, dataset):
+    dataset_id, ids = dataset
+    before = snapshot(ws, dataset_id)
+    with ws.batch(dataset_id, action="suggest", description="model") as b:
+        b.set_predictions({ids[1]: ("b", 0.8), ids[3]: ("a", 0.6)}, model_id="m1", as_suggestion=True)
+        b.set_label([ids[0]], None)  # row 0 keeps its given label "a" but is unlabeled now
+    mid = snapshot(ws, dataset_id)
+    batches = [
+        review_row(ws, dataset_id, ids[1], ReviewAction.ACCEPT),
+        review_row(ws, dataset_id, ids[3], ReviewAction.LABEL, value="c"),
+        review_row(ws, dataset_id, ids[0], ReviewAction.KEEP_GIVEN),
+        review_row(ws, dataset_id, ids[4], ReviewAction.NEEDS_REVIEW),
+        review_row(ws, dataset_id, ids[6], ReviewAction.EXCLUDE),
+    ]
+    states = ws.store.row_states(ids)
+    assert (states[ids[1]]["label"], states[ids[1]]["label_source"]) == ("b", "suggestion_accepted")
+    assert states[ids[3]]["label"] == "c" and "c" in ws.store.classes(dataset_id)
+    assert (states[ids[0]]["label"], states[ids[0]]["label_source"]) == ("a", "human")
+    assert states[ids[4]]["tags"] == [NEEDS_REVIEW] and states[ids[6]]["excluded"]
+    assert still_to_review(ws, ids) == [ids[7]]
+    for batch_id in reversed(batches):
+        ws.undo(batch_id)
+    assert snapshot(ws, dataset_id) == mid
+    assert mid != before
+
+
+def test_review_actions_that_do_not_apply_change_nothing(ws, dataset):
+    dataset_id, ids = dataset
+    before = snapshot(ws, dataset_id)
+    with pytest.raises(InputError, match="no suggestion"):
+        review_row(ws, dataset_id, ids[1], ReviewAction.ACCEPT)
+    with pytest.raises(InputError, match="without a label"):
+        review_row(ws, dataset_id, ids[1], ReviewAction.KEEP_GIVEN)
+    with pytest.raises(InputError, match="Choose a class"):
+        review_row(ws, dataset_id, ids[1], ReviewAction.LABEL, value="  ")
+    assert snapshot(ws, dataset_id) == before
+
+
+def test_top_choices_best_first():
+    assert top_choices(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], k=2) == [("b", 0.7), ("c", 0.2)]
+
+
+def test_audit_measures_precision_of_auto_labels(ws, dataset):
+    dataset_id, ids = dataset
+    with ws.batch(dataset_id, action="auto_label", description="auto") as b:
+        b.set_predictions({r: ("a", 0.97) for r in ids[1:5]}, model_id="m1", as_suggestion=False)
+    sample = audit_sample(ws, dataset_id, k=3, seed=1)
+    assert len(sample) == 3 and set(sample) <= set(ids[1:5])
+    record_verdict(ws, dataset_id, sample[0], correct=True)
+    record_verdict(ws, dataset_id, sample[1], correct=False, corrected_to="b")
+    with pytest.raises(InputError):
+        record_verdict(ws, dataset_id, sample[2], correct=False)
+    summary = audit_summary(ws, dataset_id)
+    assert (summary.checked, summary.correct, summary.precision) == (2, 1, 0.5)
+    low, high = summary.interval()
+    assert 0 < low < 0.5 < high < 1
+    assert ws.store.row_states([sample[1]])[sample[1]]["label"] == "b"
+    assert set(audit_sample(ws, dataset_id, k=10)) == set(ids[1:5]) - {sample[0], sample[1]}  # checked rows left out
+    with pytest.raises(InputError, match="no auto label"):
+        record_verdict(ws, dataset_id, ids[0], correct=True)
+
+
+def test_runs_are_stored_and_reloaded(ws, dataset):
+    dataset_id, _ = dataset
+    assert latest_run(ws, dataset_id, "autolabel") is None
+    run = save_run(
+        ws,
+        dataset_id,
+        "autolabel",
+        dataset_version=3,
+        settings={"labeler": "x"},
+        summary={"threshold": 0.9},
+        arrays={"row_ids": np.arange(4), "probabilities": np.eye(4, 2, dtype=np.float32)},
+    )
+    loaded = latest_run(ws, dataset_id, "autolabel")
+    assert loaded.id == run.id and loaded.summary == {"threshold": 0.9} and loaded.key == run.key
+    assert np.array_equal(loaded.arrays()["row_ids"], np.arange(4))
+    moved = update_summary(ws, loaded, threshold=0.8)
+    assert latest_run(ws, dataset_id, "autolabel").summary["threshold"] == 0.8 == moved.summary["threshold"]
