@@ -183,12 +183,15 @@ def _place_by_neighbours(sample_x: np.ndarray, sample_xy: np.ndarray, rest_x: np
 # -- a dataset's vectors and its stored map ---------------------------------------------------
 
 
-def dataset_vectors(ws: Workspace, dataset_id: int) -> tuple[list[int], np.ndarray]:
+def dataset_vectors(
+    ws: Workspace, dataset_id: int, *, space: str | None = None, cache_id: str | None = None
+) -> tuple[list[int], np.ndarray]:
     """Row ids (in dataset order) and vectors of every embedded row of a dataset.
 
     Vectors come from the workspace's embedding cache (local SQLite, much faster than Chroma);
     rows whose vector is missing there (the cache is rebuildable and may have been left out of a
-    backup) are read from Chroma.
+    backup) are read from Chroma. ``space`` / ``cache_id`` name another vector space of the same
+    rows (an image dataset's ConSE concept vectors); by default the dataset's own model.
 
     Raises
     ------
@@ -204,11 +207,12 @@ def dataset_vectors(ws: Workspace, dataset_id: int) -> tuple[list[int], np.ndarr
     if not rows:
         return [], np.zeros((0, 0), np.float32)
     row_ids = [r[0] for r in rows]
-    by_hash = ws.cache.get(dataset.embedding_model, [r[1] for r in rows])
+    space = space or dataset.embedding_model
+    by_hash = ws.cache.get(cache_id or space, [r[1] for r in rows])
     by_row = {r[0]: by_hash[r[1]] for r in rows if r[1] in by_hash}
     missing = [rid for rid in row_ids if rid not in by_row]
     if missing:
-        by_row.update(ws.vectors.get_vectors(dataset_id, dataset.embedding_model, missing))
+        by_row.update(ws.vectors.get_vectors(dataset_id, space, missing))
         lost = [rid for rid in missing if rid not in by_row]
         if lost:
             raise NotFoundError(

@@ -1,0 +1,103 @@
+"""One row at a time with keyboard shortcuts: 1-9 choose a class, W accept the suggestion,
+N needs-review, Q keep the given label, E exclude, S skip, U undo the last decision.
+
+Streamlit's own ``st.button(shortcut=...)`` handles the keys (no custom JavaScript); they do not
+fire while the cursor is in a text box.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import streamlit as st
+
+from core.errors import CuratorError
+from core.review import ReviewAction, review_row, still_to_review
+from ui.resources import workspace
+
+Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
+
+
+def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: str) -> None:
+    """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons."""
+    ws = workspace()
+    skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
+    open_rows = [r for r in still_to_review(ws, queue) if r not in skipped]
+    done = len(queue) - len(still_to_review(ws, queue))
+    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
+    decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
+    if not open_rows:
+        st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
+        _undo_button(decided, key)
+        return
+    row_id = open_rows[0]
+    row = ws.store.rows_by_ids([row_id])[0]
+    with ws.store.connect() as conn:
+        given, suggested, confidence = conn.execute(
+            "SELECT given, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = 'label'", (row_id,)
+        ).fetchone() or (None, None, None)
+    with st.container(border=True):
+        if row["image_path"]:
+            st.image(row["image_path"], width=256)
+            st.caption(row["image_path"].rsplit("/", 1)[-1])
+        else:
+            st.markdown(f"#### {_quote(row['text'] or '')}")
+        facts = [f"row {row['source_id']}"]
+        if given:
+            facts.append(f"given label **{_quote(given)}**")
+        if suggested:
+            facts.append(f"suggested **{_quote(suggested)}**" + (f" ({confidence:.0%})" if confidence is not None else ""))
+        st.markdown(" · ".join(facts))
+
+    decision: tuple[ReviewAction, str | None] | None = None
+    top = choices(row_id)[:9]
+    cols = st.columns(max(3, min(len(top), 5)))
+    for i, (name, p) in enumerate(top):
+        label = f"{name} · {p:.0%}"
+        if cols[i % len(cols)].button(label, key=f"{key}.c{i}", shortcut=str(i + 1), use_container_width=True):
+            decision = (ReviewAction.LABEL, name)
+    a = st.columns(6)
+    if a[0].button("Accept", key=f"{key}.w", shortcut="W", type="primary", disabled=not suggested):
+        decision = (ReviewAction.ACCEPT, None)
+    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
+        decision = (ReviewAction.NEEDS_REVIEW, None)
+    if a[2].button("Keep given", key=f"{key}.q", shortcut="Q", disabled=not given):
+        decision = (ReviewAction.KEEP_GIVEN, None)
+    if a[3].button("Exclude", key=f"{key}.e", shortcut="E"):
+        decision = (ReviewAction.EXCLUDE, None)
+    if a[4].button("Skip", key=f"{key}.s", shortcut="S"):
+        skipped.add(row_id)
+        st.rerun()
+    _undo_button(decided, key, column=a[5])
+    other = st.selectbox(
+        "Another class", ["", *ws.store.classes(dataset_id)], key=f"{key}.other.{row_id}", placeholder="..."
+    )
+    if other:
+        decision = (ReviewAction.LABEL, other)
+    if decision is not None:
+        try:
+            batch_id = review_row(ws, dataset_id, row_id, decision[0], value=decision[1])
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        if batch_id:
+            decided.append(batch_id)
+        st.rerun()
+
+
+def _undo_button(decided: list[str], key: str, *, column=None) -> None:
+    """Undo the decisions of this queue one by one, newest first."""
+    target = column or st
+    if target.button("Undo", key=f"{key}.u", shortcut="U", disabled=not decided, icon=":material/undo:"):
+        try:
+            workspace().undo(decided.pop())
+            st.toast("Last decision undone")
+        except CuratorError as exc:
+            st.error(str(exc))
+        st.rerun()
+
+
+def _quote(text: str) -> str:
+    """Row text shown as text: every markdown control character escaped (no HTML is rendered)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", text)
