@@ -177,3 +177,57 @@ def test_search_page_embedding_map(app_env):
     assert any("t-SNE" in c.value or "PCA" in c.value for c in at.caption)
     at.radio(key="search.map.color").set_value("label source").run()
     assert not at.exception
+
+
+def load_demo(workspace_dir, key: str, minilm):
+    from core.demo import demo
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(workspace_dir)
+    d = demo(key)
+    table = load_source(ws, d.path)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), d.name, source=d.path.name), minilm)
+    return ws, ws.dataset(d.name)
+
+
+@pytest.mark.slow
+def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
+    ws, dataset = load_demo(app_env / "workspace", "news", minilm)
+    at = new_app()
+    at.switch_page("pages/autolabel.py").run()
+    assert not at.exception and at.title[0].value == "Auto-label"
+    at.button(key="autolabel.train").click().run()
+    assert not at.exception and not at.error
+    promise = [s.value for s in [*at.success, *at.warning] if "will be auto-labeled" in s.value]
+    assert promise, [s.value for s in [*at.success, *at.warning]]
+    n_auto = int(promise[0].split(" of ")[0].replace(",", ""))
+    accept = next(b for b in at.button if b.label.startswith("Accept "))
+    assert accept.label == f"Accept {n_auto:,} auto-labels"
+    accept.click().run()
+    assert not at.exception
+    sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
+    assert sources.count("auto") == n_auto and n_auto > 300
+
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception
+    first_choice = next(b for b in at.button if b.key and b.key.endswith(".c0"))
+    first_choice.click().run()
+    assert not at.exception
+    assert sources.count("human") + 1 == [
+        s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()
+    ].count("human")
+    next(b for b in at.button if b.key and b.key.endswith(".u")).click().run()  # undo the key press
+    assert [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()] == sources
+
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    at.button(key="autolabel.audit.draw").click().run()
+    at.button(key="autolabel.audit.ok").click().run()
+    assert not at.exception
+    assert any("1 of 1 checked auto labels were right" in c.value for c in at.caption)
+
+    at.segmented_control(key="autolabel.step").set_value("1 · Predict and accept").run()
+    at.button(key="autolabel.undo").click().run()  # undo the whole accept
+    assert not at.exception
+    sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
+    assert "auto" not in sources

@@ -47,3 +47,91 @@ def labeled_share(labeled: int, unlabeled: int) -> go.Figure:
     )
     fig.update_layout(title="Labeled vs unlabeled", height=HEIGHT, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def precision_coverage(curve: dict, *, threshold: float, target: float | None) -> go.Figure:
+    """Expected precision against the share of rows auto-labeled, the chosen threshold marked."""
+    step = max(1, len(curve["rows"]) // 2000)  # a smooth line needs no more points than pixels
+    fig = go.Figure(
+        go.Scatter(
+            x=curve["coverage"][::step],
+            y=curve["precision"][::step],
+            customdata=list(zip(curve["rows"][::step], curve["threshold"][::step], strict=True)),
+            mode="lines",
+            line=dict(color="#4C78A8", width=2),
+            hovertemplate="%{customdata[0]:,} rows (%{x:.0%}) at confidence ≥ %{customdata[1]:.3f}:"
+            " expected precision %{y:.1%}<extra></extra>",
+        )
+    )
+    chosen = curve["threshold"] >= threshold
+    if chosen.any():
+        i = int(chosen.sum()) - 1
+        fig.add_trace(
+            go.Scatter(
+                x=[curve["coverage"][i]],
+                y=[curve["precision"][i]],
+                mode="markers",
+                marker=dict(size=11, color="#E45756"),
+                hovertemplate="threshold: %{x:.0%} of rows, %{y:.1%} expected precision<extra></extra>",
+            )
+        )
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dot", line_color="#888", annotation_text=f"target {target:.0%}")
+    fig.update_layout(
+        title="Expected precision vs coverage",
+        height=HEIGHT + 40,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="share of unlabeled rows auto-labeled", tickformat=".0%", range=[0, 1]),
+        yaxis=dict(title="expected precision", tickformat=".0%"),
+        showlegend=False,
+    )
+    return fig
+
+
+def confidence_histogram(confidence, *, threshold: float, title: str = "Confidence of the predictions") -> go.Figure:
+    fig = go.Figure(
+        go.Histogram(
+            x=confidence,
+            xbins=dict(start=0, end=1.0001, size=0.02),
+            marker_color="#4C78A8",
+            hovertemplate="confidence %{x}: %{y:,} rows<extra></extra>",
+        )
+    )
+    fig.add_vline(x=threshold, line_color="#E45756", line_width=2, annotation_text=f"threshold {threshold:.3f}")
+    fig.update_layout(
+        title=title,
+        height=HEIGHT + 40,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="confidence", range=[0, 1.01]),
+        yaxis_title="rows",
+        bargap=0.05,
+    )
+    return fig
+
+
+def learning_curves(curves: dict) -> go.Figure:
+    """Model quality against labels used, one line per sampling strategy."""
+    colours = ["#9D9D9D", "#4C78A8", "#F58518", "#54A24B", "#B279A2"]
+    fig = go.Figure()
+    ordered = sorted(curves.items(), key=lambda kv: kv[0] != "random")
+    for (name, curve), colour in zip(ordered, colours * 2, strict=False):  # more strategies than colours: reuse
+        fig.add_trace(
+            go.Scatter(
+                x=curve.n_labels,
+                y=curve.quality,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=colour, dash="dash" if name == "random" else "solid"),
+                hovertemplate=f"{name}: %{{x:,}} labels → {curve.metric} %{{y:.3f}}<extra></extra>",
+            )
+        )
+    metric = next(iter(curves.values())).metric if curves else ""
+    fig.update_layout(
+        title="Learning curve (on the rows labeled so far)",
+        height=HEIGHT + 40,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="labels used",
+        yaxis_title=metric.replace("_", "-"),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig

@@ -47,7 +47,8 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
         if given:
             facts.append(f"given label **{_quote(given)}**")
         if suggested:
-            facts.append(f"suggested **{_quote(suggested)}**" + (f" ({confidence:.0%})" if confidence is not None else ""))
+            sure = f" ({confidence:.0%})" if confidence is not None else ""
+            facts.append(f"suggested **{_quote(suggested)}**{sure}")
         st.markdown(" · ".join(facts))
 
     decision: tuple[ReviewAction, str | None] | None = None

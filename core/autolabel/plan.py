@@ -1,0 +1,213 @@
+"""One call from labels to a promise: choose a labeler by cross-validation, fit it, calibrate it
+out of fold and pick the threshold for a target precision.
+
+``fit_for_wizard`` adapts this to the wizard's training data (core/wizard.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from core.autolabel.base import AutoLabelData, AutoLabeler, check_labels, create_autolabeler
+from core.autolabel.supervised import SupervisedLabeler
+from core.autolabel.threshold import ThresholdEstimate, cross_val_proba, estimate_threshold, fit_temperature
+from core.autolabel.zeroshot import ZeroShotLabeler
+from core.errors import InputError
+
+Progress = Callable[[float, str], None]
+MIN_LABELED_FOR_PROMISE = 10
+
+
+def default_labelers(data: AutoLabelData, y: np.ndarray) -> list[AutoLabeler]:
+    """Candidates for "automatic": semi-supervised and plain supervised when every class has at
+    least two labeled rows (cross-validation picks), else zero-shot refined over the graph."""
+    y = check_labels(y, data)
+    counts = np.bincount(y[y >= 0], minlength=data.n_classes)
+    if counts.min() >= 2:
+        return [SupervisedLabeler(), SupervisedLabeler(semi_supervised=False)]
+    if data.class_embeddings is not None:
+        return [ZeroShotLabeler(refine=data.n_rows >= 200)]
+    missing = [data.class_names[c] for c in np.flatnonzero(counts < 2)][:5]
+    raise InputError(
+        f"Label at least two rows of every class (missing: {', '.join(missing)}), or describe the classes"
+        " so the zero-shot labeler can start."
+    )
+
+
+@dataclass(frozen=True)
+class AutoLabelPlan:
+    """A fitted labeler, calibrated probabilities for every row and the promise for the candidates."""
+
+    labeler: AutoLabeler
+    proba: np.ndarray  # (n_rows, n_classes); calibrated when ``estimate`` is not None
+    prediction: np.ndarray  # suggested class, -1 where the labeler abstains
+    candidates: np.ndarray  # rows that may be auto-labeled: unlabeled and not abstained
+    estimate: ThresholdEstimate | None  # None: no labeled rows to measure precision on
+    oof_rows: np.ndarray
+    oof_proba: np.ndarray
+    labels: np.ndarray  # the y the plan was made from
+    scores: dict[str, float] = field(default_factory=dict)  # calibrated out-of-fold log loss per candidate
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def auto_rows(self) -> np.ndarray:
+        """Rows to auto-label (indices into all rows)."""
+        return self.candidates[self.estimate.selected] if self.estimate else np.zeros(0, np.int64)
+
+    @property
+    def auto_classes(self) -> np.ndarray:
+        return self.prediction[self.auto_rows]
+
+    @property
+    def oof_accuracy(self) -> float | None:
+        if len(self.oof_rows) == 0:
+            return None
+        return float(np.mean(self.oof_proba.argmax(axis=1) == self.labels[self.oof_rows]))
+
+
+def _log_loss(proba: np.ndarray, labels: np.ndarray) -> float:
+    calibrated = fit_temperature(proba, labels).calibrate(proba)
+    return float(-np.mean(np.log(np.clip(calibrated[np.arange(len(labels)), labels], 1e-12, 1.0))))
+
+
+def plan_autolabel(
+    data: AutoLabelData,
+    y: np.ndarray | Sequence[int],
+    *,
+    labelers: Sequence[AutoLabeler] | None = None,
+    target_precision: float = 0.95,
+    credibility: float = 0.8,
+    per_class: bool = False,
+    n_folds: int = 5,
+    seed: int = 0,
+    on_progress: Progress | None = None,
+) -> AutoLabelPlan:
+    """Fit the best of ``labelers`` (default: ``default_labelers``) and estimate the threshold.
+
+    Each candidate is cross-validated on the labeled rows; the one with the lowest calibrated
+    out-of-fold log loss is refitted on all labels. Its out-of-fold predictions calibrate the
+    probabilities and set the threshold (``estimate_threshold``). With fewer than
+    ``MIN_LABELED_FOR_PROMISE`` labeled rows nothing is promised: ``estimate`` is None and the
+    probabilities are the labeler's own.
+    """
+    progress = on_progress or (lambda f, m: None)
+    y = check_labels(y, data)
+    candidates = list(labelers) if labelers else default_labelers(data, y)
+    n_labeled = int((y >= 0).sum())
+    can_promise = n_labeled >= MIN_LABELED_FOR_PROMISE and len(np.unique(y[y >= 0])) >= 2
+    notes: list[str] = []
+    scores: dict[str, float] = {}
+    oof: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    best = 0
+    if can_promise:
+        for i, labeler in enumerate(candidates):
+            progress(0.1 + 0.6 * i / len(candidates), f"Cross-validating {labeler.model_id}")
+            oof[i] = cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed)
+            scores[labeler.model_id] = _log_loss(oof[i][1], y[oof[i][0]])
+        best = min(scores, key=scores.get)
+        best = [c.model_id for c in candidates].index(best)
+        if len(candidates) > 1:
+            ranked = ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
+            notes.append(f"Chosen by out-of-fold log loss ({ranked}).")
+    elif n_labeled:
+        notes.append(f"Only {n_labeled} labeled rows: too few to estimate precision (need {MIN_LABELED_FOR_PROMISE}).")
+    else:
+        notes.append("No labeled rows: confidences are the model's own, not a measured precision.")
+    progress(0.75, f"Fitting {candidates[best].model_id} on all labels")
+    labeler = clone(candidates[best]).fit(data, y)
+    prediction = labeler.prediction_
+    eligible = np.flatnonzero((y < 0) & (prediction >= 0))
+    if not can_promise:
+        empty = np.zeros(0, np.int64)
+        return AutoLabelPlan(
+            labeler, labeler.proba_, prediction, eligible, None, empty, np.zeros((0, data.n_classes)), y, scores, notes
+        )
+    rows, oof_proba = oof[best]
+    progress(0.9, "Estimating the threshold")
+    estimate = estimate_threshold(
+        oof_proba,
+        y[rows],
+        labeler.proba_[eligible],
+        target_precision=target_precision,
+        credibility=credibility,
+        per_class=per_class,
+    )
+    proba = fit_temperature(oof_proba, y[rows]).calibrate(labeler.proba_)
+    return AutoLabelPlan(labeler, proba, prediction, eligible, estimate, rows, oof_proba, y, scores, notes)
+
+
+@dataclass(frozen=True)
+class WizardFit:
+    """What core/wizard.py stores: calibrated probabilities and how they were made."""
+
+    probabilities: np.ndarray
+    suggested: np.ndarray  # -1 where the labeler abstains
+    labeler: str
+    model_id: str
+    calibrated: bool
+    oof_accuracy: float | None
+    notes: str
+    threshold: float
+    estimate: ThresholdEstimate | None
+    plan: AutoLabelPlan
+
+
+def class_texts(class_names: Sequence[str], descriptions: Mapping[str, str]) -> list[str]:
+    """The strings to embed per class: "name: description" when a description is given."""
+    return [f"{c}: {descriptions[c]}" if descriptions.get(c) else c for c in class_names]
+
+
+def fit_for_wizard(
+    data: Any,
+    *,
+    labeler: str = "auto",
+    target_precision: float = 0.95,
+    settings: Mapping[str, Any] | None = None,
+    class_descriptions: Mapping[str, str] | None = None,
+    text_embedder: Any = None,
+    credibility: float = 0.8,
+    on_progress: Progress | None = None,
+    **_context: Any,
+) -> WizardFit:
+    """Adapter for the wizard: ``data`` has ``vectors``, ``y``, ``classes`` and ``texts``.
+
+    Class names (with their descriptions) are embedded with ``text_embedder`` when its vectors
+    live in the rows' space, which turns on the zero-shot labeler and the class-name prior.
+    ``_context`` (workspace, dataset) is accepted and unused: nothing here touches the store.
+    """
+    progress = on_progress or (lambda f, m: None)
+    class_embeddings, notes = None, []
+    if text_embedder is not None:
+        progress(0.05, "Embedding the class names")
+        vectors = np.asarray(text_embedder.embed_texts(class_texts(data.classes, class_descriptions or {})))
+        if vectors.shape[1] == np.asarray(data.vectors).shape[1]:
+            class_embeddings = vectors
+        else:
+            notes.append("Class names live in another vector space than the rows: no zero-shot prior.")
+    auto_data = AutoLabelData(data.vectors, data.classes, texts=data.texts, class_embeddings=class_embeddings)
+    labelers = None if labeler == "auto" else [create_autolabeler(labeler, **dict(settings or {}))]
+    plan = plan_autolabel(
+        auto_data,
+        data.y,
+        labelers=labelers,
+        target_precision=target_precision,
+        credibility=credibility,
+        on_progress=progress,
+    )
+    return WizardFit(
+        probabilities=plan.proba,
+        suggested=plan.prediction,
+        labeler=plan.labeler.name,
+        model_id=plan.labeler.model_id,
+        calibrated=plan.estimate is not None,
+        oof_accuracy=plan.oof_accuracy,
+        notes=" ".join(notes + plan.notes),
+        threshold=plan.estimate.threshold if plan.estimate else 1.0,
+        estimate=plan.estimate,
+        plan=plan,
+    )

@@ -1,0 +1,338 @@
+"""How many rows can be auto-labeled at a target precision, and how sure we are of it.
+
+The promise ("N rows will be auto-labeled; we expect about M of them to be wrong") rests on
+calibrated confidences. Calibration is learned from OUT-OF-FOLD predictions on the labeled rows
+(``cross_val_proba``: each fold's rows are hidden, i.e. treated as unlabeled, while the labeler is
+refitted), with one parameter, a softmax temperature.
+
+With ~80 labeled rows the temperature is uncertain, and the precision of the top rows moves a lot
+with it, so the temperature gets a posterior on a grid (a weak log-normal prior times the
+out-of-fold likelihood). Every quantity below is averaged over that posterior:
+
+- each row's calibrated confidence is its posterior-mean probability of being right;
+- the expected precision of the rows above a threshold is the mean of their calibrated
+  confidences, with a credible interval from the posterior's spread;
+- the threshold is the lowest one at which the posterior probability that the precision reaches
+  the target is at least ``credibility`` (0.8 by default: a conservative choice, because
+  over-reaching costs far more precision than under-reaching costs coverage).
+
+The promise is only as good as the labeled rows are representative: rows a person picked by
+searching are not a random sample. Say so in the UI; an audit of accepted rows checks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+
+from core.autolabel.base import AutoLabelData, AutoLabeler, check_labels, softmax
+from core.errors import InputError
+
+LOG_TEMPERATURES = np.linspace(-2.5, 3.5, 61)  # T from 0.08 (sharpen) to 33 (flatten)
+
+
+def cross_val_proba(
+    labeler: AutoLabeler, data: AutoLabelData, y: np.ndarray, *, n_folds: int = 5, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities for the labeled rows.
+
+    Folds are stratified by class. For each fold a fresh copy of ``labeler`` is fitted on all rows
+    with that fold's labels removed (so semi-supervised labelers see those rows as unlabeled, as
+    they will see the rows they auto-label). A labeler that ignores labels is fitted once.
+
+    Returns
+    -------
+    rows, proba
+        Indices of the labeled rows and their (n_labeled, n_classes) out-of-fold probabilities.
+    """
+    y = check_labels(y, data)
+    rows = np.flatnonzero(y >= 0)
+    if len(rows) < 2:
+        raise InputError("Estimating precision needs at least two labeled rows.")
+    if not labeler.uses_labels:
+        return rows, clone(labeler).fit(data, y).proba_[rows]
+    rng = np.random.default_rng(seed)
+    n_folds = int(min(n_folds, len(rows)))
+    fold = np.empty(len(rows), dtype=np.int64)
+    for c in np.unique(y[rows]):
+        members = np.flatnonzero(y[rows] == c)
+        rng.shuffle(members)
+        fold[members] = (np.arange(len(members)) + rng.integers(n_folds)) % n_folds
+    proba = np.zeros((len(rows), data.n_classes))
+    for f in range(n_folds):
+        held = fold == f
+        if not held.any():
+            continue
+        y_fold = y.copy()
+        y_fold[rows[held]] = -1
+        proba[held] = clone(labeler).fit(data, y_fold).proba_[rows[held]]
+    return rows, proba
+
+
+@dataclass(frozen=True)
+class TemperaturePosterior:
+    """Posterior weights over a grid of log-temperatures."""
+
+    log_temperatures: np.ndarray
+    weights: np.ndarray
+    n_labeled: int
+
+    @property
+    def temperature(self) -> float:
+        """Posterior mean temperature (for display)."""
+        return float(self.weights @ np.exp(self.log_temperatures))
+
+    def sample_log_temperatures(self, n_samples: int = 100) -> np.ndarray:
+        """Grid indices of ``n_samples`` stratified draws (inverse CDF at evenly spaced quantiles)."""
+        quantiles = (np.arange(n_samples) + 0.5) / n_samples
+        return np.searchsorted(np.cumsum(self.weights), quantiles).clip(0, len(self.weights) - 1)
+
+    def calibrate(self, proba: np.ndarray, *, n_samples: int = 100) -> np.ndarray:
+        """Posterior-mean calibrated probabilities (same shape as ``proba``), averaged over the
+        same draws ``estimate_threshold`` uses, so both agree on every row's confidence."""
+        logp = np.log(np.clip(proba, 1e-12, 1.0))
+        draws = self.sample_log_temperatures(n_samples)
+        out = np.zeros_like(logp)
+        for g, count in zip(*np.unique(draws, return_counts=True), strict=True):
+            out += (count / n_samples) * softmax(logp / np.exp(self.log_temperatures[g]))
+        return out
+
+
+def fit_temperature(oof_proba: np.ndarray, oof_labels: np.ndarray, *, prior_sd: float = 1.0) -> TemperaturePosterior:
+    """Posterior over the softmax temperature from out-of-fold predictions.
+
+    Prior: log T ~ Normal(0, prior_sd) (T = 1 trusts the model as it is). Likelihood: the
+    out-of-fold probability of each row's true class after dividing the log-probabilities by T.
+    """
+    oof_labels = np.asarray(oof_labels, dtype=np.int64)
+    logp = np.log(np.clip(np.asarray(oof_proba, dtype=np.float64), 1e-12, 1.0))
+    rows = np.arange(len(oof_labels))
+    loglik = np.array([np.log(softmax(logp / np.exp(lt))[rows, oof_labels] + 1e-12).sum() for lt in LOG_TEMPERATURES])
+    logpost = loglik - 0.5 * (LOG_TEMPERATURES / prior_sd) ** 2
+    w = np.exp(logpost - logpost.max())
+    return TemperaturePosterior(LOG_TEMPERATURES, w / w.sum(), len(oof_labels))
+
+
+@dataclass(frozen=True)
+class PrecisionCurve:
+    """Expected precision vs coverage, most confident rows first (for the wizard's plot)."""
+
+    coverage: np.ndarray
+    rows: np.ndarray
+    threshold: np.ndarray
+    expected_precision: np.ndarray
+    lower: np.ndarray  # 10% posterior quantile
+    upper: np.ndarray  # 90% posterior quantile
+
+
+@dataclass(frozen=True)
+class ThresholdEstimate:
+    """The promise at a target precision; row indices refer to the ``proba`` rows given."""
+
+    target_precision: float
+    threshold: float  # calibrated confidence at or above which rows are auto-labeled
+    n_candidates: int
+    n_auto: int
+    expected_precision: float | None  # None when nothing can be auto-labeled
+    precision_interval: tuple[float, float] | None
+    temperature: float
+    n_labeled: int
+    selected: np.ndarray
+    calibrated_confidence: np.ndarray
+    curve: PrecisionCurve
+    labeled_curve: dict[str, np.ndarray]  # out-of-fold: threshold, rows, precision
+    per_class: dict[int, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float:
+        return self.n_auto / self.n_candidates if self.n_candidates else 0.0
+
+    @property
+    def expected_wrong(self) -> int:
+        return 0 if self.expected_precision is None else round(self.n_auto * (1 - self.expected_precision))
+
+    @property
+    def wrong_interval(self) -> tuple[int, int] | None:
+        if self.precision_interval is None:
+            return None
+        low, high = self.precision_interval
+        return round(self.n_auto * (1 - high)), round(self.n_auto * (1 - low))
+
+    def describe(self) -> str:
+        if not self.n_auto:
+            return (
+                f"No rows reach {self.target_precision:.0%} precision with confidence: label more rows"
+                f" (estimated from {self.n_labeled} labeled rows) or lower the target."
+            )
+        low, high = self.wrong_interval or (0, 0)
+        return (
+            f"{self.n_auto:,} of {self.n_candidates:,} rows ({self.coverage:.0%}) will be auto-labeled;"
+            f" we expect about {self.expected_wrong:,} of them to be wrong (likely {low:,} to {high:,};"
+            f" estimated from {self.n_labeled} labeled rows)."
+        )
+
+
+def _prefix_precision(conf: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """(samples, len(order)) precision of the top-k rows of ``order`` under each posterior sample."""
+    return np.cumsum(conf[:, order], axis=1) / np.arange(1, len(order) + 1)
+
+
+def _largest_prefix(cum: np.ndarray, target: float, credibility: float) -> int:
+    """Longest prefix whose precision reaches ``target`` in at least ``credibility`` of the samples."""
+    ok = np.flatnonzero((cum >= target).mean(axis=0) >= credibility)
+    return int(ok.max()) + 1 if len(ok) else 0
+
+
+def _sample_confidences(
+    posteriors: dict[int, TemperaturePosterior], default: TemperaturePosterior, proba: np.ndarray, n_samples: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated confidence of each row's predicted class: (n_samples, n_rows) per posterior
+    sample (float32), and its mean over the samples (float64, summed in the same order as
+    ``TemperaturePosterior.calibrate`` so both give identical numbers).
+
+    Temperatures are drawn by stratified inverse-CDF sampling of the grid posterior; a class with
+    its own posterior gets an independent (shuffled, seeded) draw, the others share the default's.
+    """
+    logp = np.log(np.clip(proba, 1e-12, 1.0))
+    pred = proba.argmax(axis=1)
+    grid_index = np.tile(default.sample_log_temperatures(n_samples)[:, None], (1, proba.shape[1]))
+    rng = np.random.default_rng(0)
+    for c, post in posteriors.items():
+        grid_index[:, c] = rng.permutation(post.sample_log_temperatures(n_samples))
+    conf = np.zeros((n_samples, len(proba)), dtype=np.float32)
+    mean = np.zeros(len(proba))
+    rows = np.arange(len(proba))
+    by_class = [np.flatnonzero(pred == c) for c in range(proba.shape[1])]
+    for g in np.unique(grid_index):
+        at_g = softmax(logp / np.exp(LOG_TEMPERATURES[g]))[rows, pred]
+        for c, members in enumerate(by_class):
+            samples = np.flatnonzero(grid_index[:, c] == g)
+            if len(samples) and len(members):
+                conf[np.ix_(samples, members)] = at_g[members]
+                mean[members] += (len(samples) / n_samples) * at_g[members]
+    return conf, mean
+
+
+def _threshold_between(calibrated: np.ndarray, selected: np.ndarray) -> float:
+    """A threshold halfway between the least confident selected row and the most confident other
+    row, so storing the confidences as float32 does not move a row across it."""
+    if len(selected) == 0:
+        return 1.0
+    lowest_in = float(calibrated[selected].min())
+    rest = np.delete(calibrated, selected)
+    below = rest[rest < lowest_in]
+    return (lowest_in + float(below.max())) / 2 if len(below) else lowest_in
+
+
+def estimate_threshold(
+    oof_proba: np.ndarray,
+    oof_labels: np.ndarray,
+    proba: np.ndarray,
+    *,
+    target_precision: float = 0.95,
+    credibility: float = 0.8,
+    per_class: bool = False,
+    min_labeled_per_class: int = 50,
+    prior_sd: float = 1.0,
+    n_samples: int = 100,
+    n_curve_points: int = 101,
+) -> ThresholdEstimate:
+    """Choose the confidence threshold for a target precision and say what it promises.
+
+    Parameters
+    ----------
+    oof_proba, oof_labels
+        Out-of-fold probabilities of the labeled rows and their labels (``cross_val_proba``).
+    proba
+        Probabilities of the rows that may be auto-labeled (the unlabeled ones).
+    target_precision
+        Share of auto labels that should be right.
+    credibility
+        Posterior probability with which the chosen rows must reach the target (0.5: the
+        expected precision meets it; higher: more conservative).
+    per_class
+        One threshold per predicted class, each class meeting the target on its own. A class with
+        at least ``min_labeled_per_class`` out-of-fold rows predicted as it is also calibrated
+        with its own temperature; smaller classes share the global one.
+    prior_sd
+        Standard deviation of the log-temperature prior.
+    n_samples
+        Posterior samples of the temperature used for expectations and intervals.
+
+    Returns
+    -------
+    ThresholdEstimate
+        Threshold, rows auto-labeled (``selected``), expected precision and wrong labels with a
+        10-90% credible interval, and the curves to draw.
+    """
+    if not 0.5 <= target_precision < 1:
+        raise InputError("Choose a target precision between 50% and 99.9%.")
+    if not 0 < credibility < 1:
+        raise InputError("Credibility is a probability between 0 and 1.")
+    oof_proba, proba = np.asarray(oof_proba, dtype=np.float64), np.asarray(proba, dtype=np.float64)
+    oof_labels = np.asarray(oof_labels, dtype=np.int64)
+    if len(oof_proba) == 0:
+        raise InputError("Estimating precision needs labeled rows; label a few rows of each class.")
+    posterior = fit_temperature(oof_proba, oof_labels, prior_sd=prior_sd)
+    own: dict[int, TemperaturePosterior] = {}
+    if per_class:
+        oof_pred = oof_proba.argmax(axis=1)
+        for c in range(proba.shape[1]):
+            if (oof_pred == c).sum() >= min_labeled_per_class:
+                own[c] = fit_temperature(oof_proba[oof_pred == c], oof_labels[oof_pred == c], prior_sd=prior_sd)
+    conf, calibrated = _sample_confidences(own, posterior, proba, n_samples)
+    order = np.argsort(-calibrated, kind="stable")
+    cum = _prefix_precision(conf, order)
+    classes: dict[int, dict[str, float]] = {}
+    if per_class:
+        pred = proba.argmax(axis=1)
+        parts = []
+        for c in np.unique(pred):
+            members = order[pred[order] == c]
+            kc = _largest_prefix(_prefix_precision(conf, members), target_precision, credibility)
+            parts.append(members[:kc])
+            classes[int(c)] = {
+                "n_auto": kc,
+                "threshold": float(calibrated[members[kc - 1]]) if kc else 1.0,
+                "expected_precision": float(conf[:, members[:kc]].mean()) if kc else float("nan"),
+                "own_calibration": float(c in own),
+            }
+        selected = np.concatenate(parts)
+    else:
+        selected = order[: _largest_prefix(cum, target_precision, credibility)]
+    k = len(selected)
+    sel_prec = conf[:, selected].mean(axis=1) if k else None
+    idx = np.unique(np.linspace(0, len(order) - 1, n_curve_points).round().astype(int)) if len(order) else []
+    cols = cum[:, idx]
+    curve = PrecisionCurve(
+        coverage=(np.asarray(idx) + 1) / max(len(order), 1),
+        rows=np.asarray(idx) + 1,
+        threshold=calibrated[order[idx]],
+        expected_precision=cols.mean(axis=0),
+        lower=np.quantile(cols, 0.1, axis=0) if cols.size else np.zeros(0),
+        upper=np.quantile(cols, 0.9, axis=0) if cols.size else np.zeros(0),
+    )
+    oof_conf = posterior.calibrate(oof_proba, n_samples=n_samples).max(axis=1)
+    oof_order = np.argsort(-oof_conf, kind="stable")
+    hits = (oof_proba.argmax(axis=1) == oof_labels)[oof_order]
+    return ThresholdEstimate(
+        target_precision=float(target_precision),
+        threshold=_threshold_between(calibrated, selected),
+        n_candidates=len(proba),
+        n_auto=k,
+        expected_precision=float(sel_prec.mean()) if k else None,
+        precision_interval=(float(np.quantile(sel_prec, 0.1)), float(np.quantile(sel_prec, 0.9))) if k else None,
+        temperature=posterior.temperature,
+        n_labeled=posterior.n_labeled,
+        selected=np.sort(selected),
+        calibrated_confidence=calibrated,
+        curve=curve,
+        labeled_curve={
+            "threshold": oof_conf[oof_order],
+            "rows": np.arange(1, len(oof_order) + 1),
+            "precision": np.cumsum(hits) / np.arange(1, len(oof_order) + 1),
+        },
+        per_class=classes,
+    )

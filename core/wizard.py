@@ -1,0 +1,357 @@
+"""The auto-label wizard over a dataset: train, promise a precision, accept, review, retrain.
+
+``train`` fits a registered auto-labeler (core/autolabel.py) on the rows people labeled, predicts
+every other row, estimates from out-of-fold predictions the confidence threshold that meets the
+target precision, and stores all of it as a saved run (core/runs.py). The page reloads the newest
+run instead of training again. ``accept`` writes the rows above the threshold as auto labels and
+the rest as suggestions, in one undoable batch.
+
+Training labels are the current labels whose source is not the auto-labeler itself (given,
+human, bulk, accepted suggestions): a model never learns from its own guesses. Excluded rows
+take no part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from core.actions import BulkResult
+from core.errors import InputError
+from core.projection import dataset_vectors
+from core.runs import Run, latest_run, save_run, update_summary
+from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.workspace import Workspace
+
+KIND = "autolabel"
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Every embedded, not excluded row of a dataset, with its training label (or -1)."""
+
+    row_ids: np.ndarray
+    vectors: np.ndarray
+    y: np.ndarray  # index into classes, -1 where no person-given label
+    classes: list[str]
+    texts: list[str] | None  # for text datasets: the lexical (TF-IDF) view
+    auto_labeled: np.ndarray  # current label came from the auto-labeler
+
+    @property
+    def n_labeled(self) -> int:
+        return int((self.y >= 0).sum())
+
+
+def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
+    """What the auto-labelers see (rows in dataset order)."""
+    dataset = ws.store.dataset(dataset_id)
+    row_ids, vectors = dataset_vectors(ws, dataset_id)
+    with ws.store.connect() as conn:
+        info = {
+            r[0]: (r[1], r[2], r[3], r[4])
+            for r in conn.execute(
+                "SELECT rows.id, rows.excluded, rows.text, labels.value, labels.source FROM rows"
+                " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ? WHERE rows.dataset_id = ?",
+                (DEFAULT_LABEL_FIELD, dataset_id),
+            )
+        }
+    keep = [i for i, r in enumerate(row_ids) if not info[r][0]]
+    row_ids = np.asarray(row_ids, dtype=np.int64)[keep]
+    vectors = vectors[keep] if len(keep) else np.zeros((0, 0), np.float32)
+    classes = list(ws.store.classes(dataset_id))
+    for r in row_ids:  # a label outside the class list (typed in bulk) still counts
+        value, source = info[int(r)][2], info[int(r)][3]
+        if value is not None and source != LabelSource.AUTO and value not in classes and not value.startswith("["):
+            classes.append(value)
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array(
+        [
+            index.get(info[int(r)][2], -1) if info[int(r)][3] != LabelSource.AUTO else -1
+            for r in row_ids
+        ],
+        dtype=np.int64,
+    )
+    auto = np.array([info[int(r)][3] == LabelSource.AUTO for r in row_ids], dtype=bool)
+    texts = [info[int(r)][1] or "" for r in row_ids] if dataset.modality == "text" else None
+    return TrainingData(row_ids, vectors, y, classes, texts, auto)
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What accepting at a threshold means, in the words the page uses."""
+
+    threshold: float
+    rows: int  # rows that get an auto label
+    expected_precision: float | None  # None: no labeled rows to measure it on
+    candidates: int  # rows without a person-given label
+
+    @property
+    def expected_wrong(self) -> int | None:
+        if self.expected_precision is None:
+            return None
+        return round(self.rows * (1 - self.expected_precision))
+
+    @property
+    def coverage(self) -> float:
+        return self.rows / self.candidates if self.candidates else 0.0
+
+    def describe(self) -> str:
+        if self.expected_precision is None:
+            return (
+                f"{self.rows:,} rows will be auto-labeled. Their precision cannot be estimated without"
+                " labeled rows: label a few rows of each class and train again."
+            )
+        return (
+            f"{self.rows:,} of {self.candidates:,} rows ({self.coverage:.0%}) will be auto-labeled;"
+            f" we expect about {self.expected_wrong:,} of them to be wrong"
+            f" (estimated precision {self.expected_precision:.1%})."
+        )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A stored auto-label run, ready to draw and to accept."""
+
+    run: Run
+    row_ids: np.ndarray
+    probabilities: np.ndarray  # (rows, classes), calibrated
+    trained: np.ndarray  # rows whose label the model learned from
+    arrays: dict[str, np.ndarray]  # everything stored with the run (suggested, precision band)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.run.summary["classes"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.run.summary["threshold"])
+
+    @property
+    def target_precision(self) -> float:
+        return float(self.run.summary["target_precision"])
+
+    @cached_property
+    def suggested(self) -> np.ndarray:
+        """Class index per row; -1 where the labeler abstains (reference set below its similarity)."""
+        return self.arrays.get("suggested", self.probabilities.argmax(axis=1))
+
+    @cached_property
+    def confidence(self) -> np.ndarray:
+        """Calibrated probability of the suggested class; 0 where the labeler abstains."""
+        return np.where(self.suggested >= 0, self.probabilities.max(axis=1), 0.0)
+
+    @cached_property
+    def candidates(self) -> np.ndarray:
+        """Rows the wizard may label: no person-given label at training time, and a suggestion."""
+        return np.flatnonzero(~self.trained & (self.suggested >= 0))
+
+    @cached_property
+    def abstained(self) -> int:
+        return int((~self.trained & (self.suggested < 0)).sum())
+
+    def promise(self, threshold: float | None = None) -> Promise:
+        """Rows above ``threshold`` (default: the run's) and their expected precision: the mean
+        calibrated confidence of those rows (probabilities are calibrated on out-of-fold
+        predictions, so each one is the chance that row is right)."""
+        threshold = self.threshold if threshold is None else float(threshold)
+        conf = self.confidence[self.candidates]
+        chosen = conf >= threshold
+        summary = self.run.summary
+        if not summary.get("calibrated"):
+            precision = None
+        elif threshold == summary.get("estimated_threshold") and summary.get("expected_precision") is not None:
+            precision = float(summary["expected_precision"])  # the estimate itself (posterior mean)
+        else:
+            precision = float(conf[chosen].mean()) if chosen.any() else 1.0
+        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained)
+
+    def curve(self) -> dict[str, np.ndarray]:
+        """Expected precision vs coverage over every possible threshold (most confident first)."""
+        conf = np.sort(self.confidence[self.candidates])[::-1]
+        k = np.arange(1, len(conf) + 1)
+        eligible = max(len(conf) + self.abstained, 1)
+        return {"threshold": conf, "rows": k, "coverage": k / eligible, "precision": np.cumsum(conf) / k}
+
+    def row_confidence(self) -> dict[int, float]:
+        return dict(zip(self.row_ids.tolist(), self.confidence.tolist(), strict=True))
+
+
+def train(
+    ws: Workspace,
+    dataset_id: int,
+    *,
+    labeler: str = "auto",
+    target_precision: float = 0.95,
+    settings: dict[str, Any] | None = None,
+    class_descriptions: dict[str, str] | None = None,
+    text_embedder: Any = None,
+    on_progress: Progress | None = None,
+) -> Prediction:
+    """Fit an auto-labeler, calibrate it out of fold, choose the threshold, store the run.
+
+    Parameters
+    ----------
+    labeler
+        A registered auto-labeler name, or "auto": supervised when every class has labeled rows,
+        zero-shot from class names otherwise.
+    target_precision
+        The share of auto labels that should be right; the threshold is chosen to meet it.
+    class_descriptions
+        Optional short descriptions per class, used by the zero-shot labeler.
+    text_embedder
+        Embeds class names for zero-shot (the dataset's text model, or MiniLM for images).
+    """
+    from core import autolabel
+
+    progress = on_progress or (lambda f, m: None)
+    progress(0.02, "Reading vectors and labels")
+    data = training_data(ws, dataset_id)
+    if len(data.row_ids) == 0:
+        raise InputError("This dataset has no embedded rows yet; wait for the ingest to finish.")
+    if len(data.classes) < 2:
+        raise InputError("Auto-labeling needs at least two classes: add class names or label a few rows.")
+    version = ws.store.dataset(dataset_id).version
+    fitted = autolabel.fit_for_wizard(
+        data,
+        labeler=labeler,
+        target_precision=target_precision,
+        settings=settings or {},
+        class_descriptions=class_descriptions or {},
+        text_embedder=text_embedder,
+        dataset=ws.store.dataset(dataset_id),
+        ws=ws,
+        on_progress=progress,
+    )
+    progress(0.97, "Storing the predictions")
+    trained = data.y >= 0
+    estimate = fitted.estimate
+    summary = {
+        "classes": data.classes,
+        "labeler": fitted.labeler,
+        "model_id": fitted.model_id,
+        "target_precision": target_precision,
+        "threshold": float(fitted.threshold),
+        "estimated_threshold": float(fitted.threshold),
+        "expected_precision": estimate.expected_precision if estimate is not None else None,
+        "precision_interval": list(estimate.precision_interval or []) if estimate is not None else None,
+        "calibrated": fitted.calibrated,
+        "n_labeled": data.n_labeled,
+        "oof_accuracy": fitted.oof_accuracy,
+        "notes": fitted.notes,
+    }
+    run = save_run(
+        ws,
+        dataset_id,
+        KIND,
+        dataset_version=version,
+        settings={"labeler": labeler, "target_precision": target_precision, **(settings or {})},
+        summary=summary,
+        arrays={
+            "row_ids": data.row_ids,
+            "probabilities": fitted.probabilities.astype(np.float32),
+            "suggested": np.asarray(fitted.suggested, dtype=np.int64),
+            "trained": trained,
+            **_band(estimate),
+        },
+    )
+    progress(1.0, "Done")
+    return _prediction(run)
+
+
+def _band(estimate: Any) -> dict[str, np.ndarray]:
+    """The 10-90% posterior band of the precision curve, when the estimate has one."""
+    if estimate is None:
+        return {}
+    curve = estimate.curve
+    return {"band_rows": np.asarray(curve.rows), "band_lower": curve.lower, "band_upper": curve.upper}
+
+
+def latest_prediction(ws: Workspace, dataset_id: int) -> Prediction | None:
+    run = latest_run(ws, dataset_id, KIND)
+    return None if run is None else _prediction(run)
+
+
+def _prediction(run: Run) -> Prediction:
+    arrays = run.arrays()
+    return Prediction(run, arrays["row_ids"], arrays["probabilities"], arrays["trained"], arrays)
+
+
+def move_threshold(ws: Workspace, prediction: Prediction, threshold: float) -> Prediction:
+    """Keep a threshold the user chose (it is what ``accept`` and new rows use)."""
+    if not 0 <= threshold <= 1:
+        raise InputError("A confidence threshold is between 0 and 1.")
+    run = update_summary(ws, prediction.run, threshold=float(threshold))
+    return Prediction(run, prediction.row_ids, prediction.probabilities, prediction.trained, prediction.arrays)
+
+
+def accept(
+    ws: Workspace,
+    dataset_id: int,
+    prediction: Prediction,
+    *,
+    threshold: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """Auto-label the rows above the threshold; the others get the prediction as a suggestion.
+
+    One batch, undoable as a whole. Rows labeled by a person since training are left alone;
+    earlier auto labels are replaced by the new prediction.
+    """
+    threshold = prediction.threshold if threshold is None else float(threshold)
+    states = ws.store.row_states(prediction.row_ids.tolist())
+    labels, suggestions = {}, {}
+    classes, model_id = prediction.classes, prediction.run.summary["model_id"]
+    for i in prediction.candidates:
+        row_id = int(prediction.row_ids[i])
+        state = states.get(row_id)
+        if state is None or state["excluded"] or (state["label"] is not None and state["label_source"] != "auto"):
+            continue
+        guess = (classes[int(prediction.suggested[i])], round(float(prediction.confidence[i]), 4))
+        if prediction.confidence[i] >= threshold:
+            labels[row_id] = guess
+        elif state["label"] is None:
+            suggestions[row_id] = guess
+    if not labels and not suggestions:
+        raise InputError("No row is left to auto-label: every row has a label from a person.")
+    total = len(labels) + len(suggestions)
+
+    def tick(offset: int) -> Callable[[int, int], None] | None:
+        return None if on_progress is None else (lambda done, _: on_progress(offset + done, total))
+
+    with ws.batch(
+        dataset_id,
+        action="auto_label",
+        description=f"Auto-label {len(labels):,} rows at confidence >= {threshold:.3f} ({model_id});"
+        f" {len(suggestions):,} suggestions",
+    ) as batch:
+        changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, on_progress=tick(0))
+        changed += batch.set_predictions(
+            suggestions, model_id=model_id, as_suggestion=True, on_progress=tick(len(labels))
+        )
+    return BulkResult(batch.id if changed else None, changed, total)
+
+
+def review_queue(
+    ws: Workspace, prediction: Prediction, *, strategy: str = "margin", n: int = 20, seed: int = 0
+) -> list[int]:
+    """The ``n`` open rows a person should label next, most informative first."""
+    from core.review import still_to_review
+    from core.sampling import create_strategy
+
+    sampler = create_strategy(strategy)
+    open_rows = set(still_to_review(ws, prediction.row_ids.tolist()))
+    pool = np.array([int(r) in open_rows for r in prediction.row_ids])
+    if not pool.any():
+        return []
+    embeddings = None
+    if sampler.needs_embeddings:
+        row_ids, vectors = dataset_vectors(ws, prediction.run.dataset_id)
+        position = {r: i for i, r in enumerate(row_ids)}
+        embeddings = vectors[[position[int(r)] for r in prediction.row_ids]]
+    picked = sampler.query(prediction.probabilities, n, embeddings=embeddings, labeled_mask=~pool, rng=seed)
+    return [int(prediction.row_ids[i]) for i in picked]

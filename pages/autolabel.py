@@ -1,0 +1,60 @@
+"""Auto-label: predict every unlabeled row, accept those above a threshold that keeps a promised
+precision, review the most informative rows with keys, retrain, and audit the result."""
+
+import streamlit as st
+
+from core.errors import CuratorError
+from core.wizard import latest_prediction
+from ui.autolabel import learning_curve_panel, monitor_step, review_step, threshold_step, train_controls
+from ui.resources import current_dataset_id, session, workspace
+
+ws, s = workspace(), session()
+dataset_id = current_dataset_id()
+st.title("Auto-label")
+if dataset_id is None:
+    st.info("No dataset yet: upload one or load a demo first.")
+    st.stop()
+for notice in s.notices:
+    st.toast(notice)
+s.notices.clear()
+
+status = ws.status(dataset_id)
+m = st.columns(4)
+m[0].metric("Rows", f"{status.rows:,}")
+m[1].metric("Labeled", f"{status.labeled:,}", help="By people, by the file, or auto-labeled")
+m[2].metric("Unlabeled", f"{status.rows - status.labeled - status.excluded:,}")
+m[3].metric("Excluded", f"{status.excluded:,}")
+
+try:
+    prediction = latest_prediction(ws, dataset_id)
+except CuratorError as exc:
+    st.error(str(exc))
+    prediction = None
+step = st.segmented_control(
+    "Step",
+    ["1 · Predict and accept", "2 · Review", "3 · Monitor and audit"],
+    default="1 · Predict and accept",
+    key="autolabel.step",
+)
+if step == "2 · Review":
+    if prediction is None:
+        st.info("Train first (step 1): the queue shows the rows the model is least sure about.")
+    else:
+        review_step(dataset_id, prediction)
+    learning_curve_panel(dataset_id)
+elif step == "3 · Monitor and audit":
+    monitor_step(dataset_id, prediction)
+else:
+    train_controls(dataset_id, prediction)
+    if prediction is not None:
+        threshold_step(dataset_id, prediction)
+
+if s.last_batch:
+    batch_id, what = s.last_batch
+    if st.button(f"Undo: {what}", key="autolabel.undo", icon=":material/undo:"):
+        try:
+            st.toast(f"Undone: {ws.undo(batch_id).restored:,} changes restored")
+        except CuratorError as exc:
+            st.error(str(exc))
+        s.last_batch = None
+        st.rerun()

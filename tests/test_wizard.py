@@ -1,0 +1,76 @@
+"""The auto-label wizard on real data: labels hidden, the promise kept, accept and undo, the queue."""
+
+import numpy as np
+import pytest
+
+from core.ingest import load_source, run_ingest, start_ingest
+from core.readers import Table
+from core.review import still_to_review
+from core.schema import infer_mapping
+from core.wizard import accept, latest_prediction, move_threshold, review_queue, train, training_data
+from core.workspace import Workspace
+from tests.conftest import shared
+
+N_ROWS = 1500
+KEEP_PER_CLASS = 20
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory, minilm):
+    """AG News rows with every label but 20 per class hidden (the file's label stays as `given`)."""
+    ws = Workspace(tmp_path_factory.mktemp("wizard") / "ws")
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    table = Table(table.frame.head(N_ROWS).reset_index(drop=True), kind="table", class_names=table.class_names)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source="train.csv"), minilm)
+    ds = ws.dataset("news")
+    states = ws.store.row_states(ws.store.row_ids(ds.id))
+    rng = np.random.default_rng(0)
+    keep = []
+    for label in sorted({s["label"] for s in states.values()}):
+        ids = sorted(r for r, s in states.items() if s["label"] == label)
+        keep += rng.choice(ids, KEEP_PER_CLASS, replace=False).tolist()
+    with ws.batch(ds.id, action="hide", description="hide labels") as b:
+        b.set_label([r for r in states if r not in set(keep)], None)
+    truth = {r: s["label"] for r, s in states.items()}
+    return ws, ds, truth
+
+
+def test_training_data_uses_only_labels_people_gave(news):
+    ws, ds, _ = news
+    data = training_data(ws, ds.id)
+    assert len(data.row_ids) == N_ROWS and data.n_labeled == 4 * KEEP_PER_CLASS
+    assert sorted(data.classes) == ["Business", "Sci/Tech", "Sports", "World"]
+
+
+def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
+    ws, ds, truth = news
+    seen = []
+    prediction = train(ws, ds.id, target_precision=0.9, text_embedder=minilm, on_progress=lambda f, m: seen.append(f))
+    assert seen[-1] == 1.0 and latest_prediction(ws, ds.id).run.id == prediction.run.id
+    promise = prediction.promise()
+    assert promise.rows > 0.3 * N_ROWS, promise.describe()  # 80 labels should label a good share
+    before = ws.store.row_states(ws.store.row_ids(ds.id))
+    result = accept(ws, ds.id, prediction)
+    after = ws.store.row_states(ws.store.row_ids(ds.id))
+    auto = [r for r, s in after.items() if s["label_source"] == "auto"]
+    assert len(auto) == promise.rows
+    actual = np.mean([after[r]["label"] == truth[r] for r in auto])
+    assert actual >= promise.expected_precision - 0.05, (actual, promise.describe())
+    suggested = [r for r, s in after.items() if s["label"] is None and s["suggested"]]
+    assert len(suggested) == N_ROWS - 4 * KEEP_PER_CLASS - promise.rows
+    ws.undo(result.batch_id)
+    assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
+
+
+def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm):
+    ws, ds, _ = news
+    prediction = latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm)
+    higher = move_threshold(ws, prediction, 0.99)
+    assert latest_prediction(ws, ds.id).threshold == 0.99 and higher.promise().rows <= prediction.promise().rows
+    queue = review_queue(ws, prediction, strategy="margin", n=10)
+    assert len(queue) == 10 and still_to_review(ws, queue) == queue
+    position = {int(r): i for i, r in enumerate(prediction.row_ids)}
+    top2 = np.sort(prediction.probabilities, axis=1)[:, -2:]
+    margins = top2[:, 1] - top2[:, 0]
+    open_margins = [margins[position[r]] for r in still_to_review(ws, prediction.row_ids.tolist())]
+    assert max(margins[position[r]] for r in queue) <= np.quantile(open_margins, 0.05)
