@@ -26,10 +26,19 @@ class ReviewAction(StrEnum):
 
 
 def review_row(
-    ws: Workspace, dataset_id: int, row_id: int, action: ReviewAction | str, *, value: str | None = None
+    ws: Workspace,
+    dataset_id: int,
+    row_id: int,
+    action: ReviewAction | str,
+    *,
+    value: str | None = None,
+    model_suggestion: tuple[str, float, str] | None = None,
 ) -> str | None:
     """Apply one review decision to one row as one undoable batch; returns its batch id (None if
     the row already was in that state).
+
+    ``model_suggestion`` (class, confidence, model id) is what ACCEPT takes when the row has no
+    stored suggestion: the wizard's current prediction.
 
     Raises
     ------
@@ -46,6 +55,8 @@ def review_row(
             "SELECT given, suggested, suggested_confidence, suggested_by FROM labels WHERE row_id = ? AND field = ?",
             (row_id, DEFAULT_LABEL_FIELD),
         ).fetchone() or (None, None, None, None)
+    if suggested is None and model_suggestion is not None:
+        suggested, suggested_confidence, suggested_by = model_suggestion
     if action is ReviewAction.LABEL and not (value or "").strip():
         raise InputError("Choose a class for this row.")
     if action is ReviewAction.ACCEPT and suggested is None:

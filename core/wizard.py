@@ -70,10 +70,7 @@ def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
             classes.append(value)
     index = {c: i for i, c in enumerate(classes)}
     y = np.array(
-        [
-            index.get(info[int(r)][2], -1) if info[int(r)][3] != LabelSource.AUTO else -1
-            for r in row_ids
-        ],
+        [index.get(info[int(r)][2], -1) if info[int(r)][3] != LabelSource.AUTO else -1 for r in row_ids],
         dtype=np.int64,
     )
     auto = np.array([info[int(r)][3] == LabelSource.AUTO for r in row_ids], dtype=bool)
@@ -89,6 +86,7 @@ class Promise:
     rows: int  # rows that get an auto label
     expected_precision: float | None  # None: no labeled rows to measure it on
     candidates: int  # rows without a person-given label
+    interval: tuple[float, float] | None = None  # 10-90% credible precision, at the estimated threshold
 
     @property
     def expected_wrong(self) -> int | None:
@@ -106,9 +104,13 @@ class Promise:
                 f"{self.rows:,} rows will be auto-labeled. Their precision cannot be estimated without"
                 " labeled rows: label a few rows of each class and train again."
             )
+        likely = ""
+        if self.interval:
+            low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))
+            likely = f", likely {low:,} to {high:,}"
         return (
             f"{self.rows:,} of {self.candidates:,} rows ({self.coverage:.0%}) will be auto-labeled;"
-            f" we expect about {self.expected_wrong:,} of them to be wrong"
+            f" we expect about {self.expected_wrong:,} of them to be wrong{likely}"
             f" (estimated precision {self.expected_precision:.1%})."
         )
 
@@ -162,13 +164,15 @@ class Prediction:
         conf = self.confidence[self.candidates]
         chosen = conf >= threshold
         summary = self.run.summary
+        interval = None
         if not summary.get("calibrated"):
             precision = None
         elif threshold == summary.get("estimated_threshold") and summary.get("expected_precision") is not None:
             precision = float(summary["expected_precision"])  # the estimate itself (posterior mean)
+            interval = tuple(summary["precision_interval"]) if summary.get("precision_interval") else None
         else:
             precision = float(conf[chosen].mean()) if chosen.any() else 1.0
-        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained)
+        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval)
 
     def curve(self) -> dict[str, np.ndarray]:
         """Expected precision vs coverage over every possible threshold (most confident first)."""

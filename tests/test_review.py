@@ -109,3 +109,12 @@ def test_runs_are_stored_and_reloaded(ws, dataset):
     assert np.array_equal(loaded.arrays()["row_ids"], np.arange(4))
     moved = update_summary(ws, loaded, threshold=0.8)
     assert latest_run(ws, dataset_id, "autolabel").summary["threshold"] == 0.8 == moved.summary["threshold"]
+
+
+def test_accept_takes_the_models_suggestion_when_none_is_stored(ws, dataset):
+    dataset_id, ids = dataset
+    batch_id = review_row(ws, dataset_id, ids[1], ReviewAction.ACCEPT, model_suggestion=("b", 0.7, "m2"))
+    state = ws.store.row_states([ids[1]])[ids[1]]
+    assert (state["label"], state["label_source"]) == ("b", "suggestion_accepted")
+    ws.undo(batch_id)
+    assert ws.store.row_states([ids[1]])[ids[1]]["label"] is None

@@ -13,7 +13,6 @@ from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
 from core.wizard import Prediction, accept, move_threshold, review_queue, train, training_data
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
-from ui.grid import show_table
 from ui.resources import embedder, session, workspace
 from ui.review import review_panel
 
@@ -95,9 +94,14 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             key=f"{key}.rows",
         )
         threshold = float(curve["threshold"][int(rows) - 1]) if len(curve["rows"]) else 1.0
+    if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
+        threshold = prediction.threshold
     promise = prediction.promise(threshold)
     (st.success if promise.expected_precision and promise.expected_precision >= 0.9 else st.warning)(promise.describe())
     left, right = st.columns(2)
+    band = prediction.arrays
+    if "band_rows" in band:
+        curve = {**curve, "lower": band["band_lower"], "upper": band["band_upper"]}
     left.plotly_chart(
         precision_coverage(curve, threshold=threshold, target=prediction.target_precision), key=f"{key}.curve"
     )
@@ -105,13 +109,15 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         confidence_histogram(prediction.confidence[prediction.candidates], threshold=threshold), key=f"{key}.hist"
     )
     above, below = _around_threshold(prediction, threshold)
+    columns = {
+        "text": st.column_config.TextColumn("text", width="medium", help="hover a cell for the whole text"),
+        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
+    }
     a, b = st.columns(2)
-    with a:
-        st.markdown("**Just above the threshold** (would be auto-labeled)")
-        show_table(above, key=f"{key}.above.{threshold}", height=260)
-    with b:
-        st.markdown("**Just below** (stay unlabeled, shown as suggestions)")
-        show_table(below, key=f"{key}.below.{threshold}", height=260)
+    a.markdown("**Just above the threshold** (would be auto-labeled)")
+    a.dataframe(above, column_config=columns, hide_index=True, key=f"{key}.above")
+    b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
+    b.dataframe(below, column_config=columns, hide_index=True, key=f"{key}.below")
     accept_label = f"Accept {promise.rows:,} auto-labels"
     if st.button(accept_label, type="primary", key=f"{key}.accept", disabled=not promise.rows):
         move_threshold(ws, prediction, threshold)
@@ -165,7 +171,7 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
     strategies = dict(describe_strategies())
     strategy = c1.selectbox(
         "Show first",
-        [n for n in STRATEGIES if n != "random"] + ["random"],
+        sorted(STRATEGIES, key=lambda n: (n != "margin", n == "random", n)),  # margin first (bench)
         format_func=lambda n: f"{n}: {strategies[n]}",
         key="autolabel.strategy",
     )
@@ -181,6 +187,7 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
         st.session_state[qkey],
         choices=lambda r: top_choices(prediction.probabilities[position[r]], classes),
         key=f"autolabel.review.{prediction.run.id}",
+        model_id=prediction.run.summary["model_id"],
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggestion · N needs review · Q keep the given label ·"

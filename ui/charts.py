@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 HEIGHT = 280
@@ -63,6 +64,19 @@ def precision_coverage(curve: dict, *, threshold: float, target: float | None) -
             " expected precision %{y:.1%}<extra></extra>",
         )
     )
+    if "lower" in curve and len(curve["lower"]) == len(curve["rows"]):
+        x = curve["coverage"][::step]
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([x, x[::-1]]),
+                y=np.concatenate([curve["upper"][::step], curve["lower"][::step][::-1]]),
+                fill="toself",
+                fillcolor="rgba(76,120,168,0.18)",
+                line=dict(width=0),
+                hoverinfo="skip",
+                name="10-90% band",
+            )
+        )
     chosen = curve["threshold"] >= threshold
     if chosen.any():
         i = int(chosen.sum()) - 1

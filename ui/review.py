@@ -19,8 +19,10 @@ from ui.resources import workspace
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
 
 
-def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: str) -> None:
-    """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons."""
+def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: str, model_id: str | None = None) -> None:
+    """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons.
+
+    Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``)."""
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
     open_rows = [r for r in still_to_review(ws, queue) if r not in skipped]
@@ -53,13 +55,16 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
 
     decision: tuple[ReviewAction, str | None] | None = None
     top = choices(row_id)[:9]
+    fallback = (top[0][0], round(top[0][1], 4), model_id or "model") if top and not suggested else None
+    if fallback:
+        st.caption(f"Model's suggestion: **{_quote(fallback[0])}** ({fallback[1]:.0%}), W accepts it.")
     cols = st.columns(max(3, min(len(top), 5)))
     for i, (name, p) in enumerate(top):
         label = f"{name} · {p:.0%}"
         if cols[i % len(cols)].button(label, key=f"{key}.c{i}", shortcut=str(i + 1), use_container_width=True):
             decision = (ReviewAction.LABEL, name)
     a = st.columns(6)
-    if a[0].button("Accept", key=f"{key}.w", shortcut="W", type="primary", disabled=not suggested):
+    if a[0].button("Accept", key=f"{key}.w", shortcut="W", type="primary", disabled=not (suggested or fallback)):
         decision = (ReviewAction.ACCEPT, None)
     if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
         decision = (ReviewAction.NEEDS_REVIEW, None)
@@ -78,7 +83,7 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
         decision = (ReviewAction.LABEL, other)
     if decision is not None:
         try:
-            batch_id = review_row(ws, dataset_id, row_id, decision[0], value=decision[1])
+            batch_id = review_row(ws, dataset_id, row_id, decision[0], value=decision[1], model_suggestion=fallback)
         except CuratorError as exc:
             st.error(str(exc))
             return
