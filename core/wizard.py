@@ -237,6 +237,7 @@ def train(
     summary = {
         "classes": data.classes,
         "labeler": fitted.labeler,
+        "labeler_params": _json_params(fitted.plan.labeler.get_params()),
         "model_id": fitted.model_id,
         "target_precision": target_precision,
         "threshold": float(fitted.threshold),
@@ -265,6 +266,11 @@ def train(
     )
     progress(1.0, "Done")
     return _prediction(run)
+
+
+def _json_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The labeler's settings that can be stored and passed back (scalars only)."""
+    return {k: v for k, v in params.items() if isinstance(v, str | int | float | bool) or v is None}
 
 
 def _band(estimate: Any) -> dict[str, np.ndarray]:
@@ -299,12 +305,13 @@ def accept(
     prediction: Prediction,
     *,
     threshold: float | None = None,
+    only_rows: set[int] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> BulkResult:
     """Auto-label the rows above the threshold; the others get the prediction as a suggestion.
 
     One batch, undoable as a whole. Rows labeled by a person since training are left alone;
-    earlier auto labels are replaced by the new prediction.
+    earlier auto labels are replaced by the new prediction. ``only_rows`` limits it to those rows.
     """
     threshold = prediction.threshold if threshold is None else float(threshold)
     states = ws.store.row_states(prediction.row_ids.tolist())
@@ -312,6 +319,8 @@ def accept(
     classes, model_id = prediction.classes, prediction.run.summary["model_id"]
     for i in prediction.candidates:
         row_id = int(prediction.row_ids[i])
+        if only_rows is not None and row_id not in only_rows:
+            continue
         state = states.get(row_id)
         if state is None or state["excluded"] or (state["label"] is not None and state["label_source"] != "auto"):
             continue
@@ -359,3 +368,47 @@ def review_queue(
         embeddings = vectors[[position[int(r)] for r in prediction.row_ids]]
     picked = sampler.query(prediction.probabilities, n, embeddings=embeddings, labeled_mask=~pool, rng=seed)
     return [int(prediction.row_ids[i]) for i in picked]
+
+
+def new_rows(ws: Workspace, dataset_id: int, prediction: Prediction) -> list[int]:
+    """Embedded, unlabeled, not excluded rows added after the prediction was made."""
+    known = set(prediction.row_ids.tolist())
+    with ws.store.connect() as conn:
+        embedded = conn.execute(
+            "SELECT id FROM rows WHERE dataset_id = ? AND embedded = 1 AND excluded = 0 ORDER BY position, id",
+            (dataset_id,),
+        ).fetchall()
+    fresh = [r[0] for r in embedded if r[0] not in known]
+    states = ws.store.row_states(fresh)
+    return [r for r in fresh if states[r]["label"] is None and not states[r]["excluded"]]
+
+
+def label_new_rows(
+    ws: Workspace,
+    dataset_id: int,
+    prediction: Prediction,
+    *,
+    text_embedder: Any = None,
+    on_progress: Progress | None = None,
+) -> tuple[Prediction, BulkResult]:
+    """Predict rows added since ``prediction`` with the same labeler and labels, and auto-label
+    them at that prediction's threshold (the one the user accepted); one undoable batch.
+
+    The labeler is fitted again because the semi-supervised one learns from the rows themselves;
+    with unchanged labels the model is the same, and the threshold is kept as it was.
+    """
+    fresh = new_rows(ws, dataset_id, prediction)
+    if not fresh:
+        raise InputError("No new unlabeled rows since the model was trained.")
+    summary = prediction.run.summary
+    updated = train(
+        ws,
+        dataset_id,
+        labeler=summary["labeler"],
+        settings=summary.get("labeler_params") or {},
+        target_precision=prediction.target_precision,
+        text_embedder=text_embedder,
+        on_progress=on_progress,
+    )
+    updated = move_threshold(ws, updated, prediction.threshold)
+    return updated, accept(ws, dataset_id, updated, only_rows=set(fresh))

@@ -5,7 +5,14 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.wizard import latest_prediction
-from ui.autolabel import learning_curve_panel, monitor_step, review_step, threshold_step, train_controls
+from ui.autolabel import (
+    learning_curve_panel,
+    monitor_step,
+    new_rows_panel,
+    review_step,
+    threshold_step,
+    train_controls,
+)
 from ui.resources import current_dataset_id, session, workspace
 
 ws, s = workspace(), session()
@@ -48,6 +55,7 @@ else:
     train_controls(dataset_id, prediction)
     if prediction is not None:
         threshold_step(dataset_id, prediction)
+        new_rows_panel(dataset_id, prediction)
 
 if s.last_batch:
     batch_id, what = s.last_batch

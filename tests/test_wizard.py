@@ -7,7 +7,16 @@ from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.review import still_to_review
 from core.schema import infer_mapping
-from core.wizard import accept, latest_prediction, move_threshold, review_queue, train, training_data
+from core.wizard import (
+    accept,
+    label_new_rows,
+    latest_prediction,
+    move_threshold,
+    new_rows,
+    review_queue,
+    train,
+    training_data,
+)
 from core.workspace import Workspace
 from tests.conftest import shared
 
@@ -74,3 +83,27 @@ def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm
     margins = top2[:, 1] - top2[:, 0]
     open_margins = [margins[position[r]] for r in still_to_review(ws, prediction.row_ids.tolist())]
     assert max(margins[position[r]] for r in queue) <= np.quantile(open_margins, 0.05)
+
+
+def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):
+    ws, ds, _ = news
+    prediction = move_threshold(ws, latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm), 0.9)
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    more = Table(
+        table.frame.iloc[N_ROWS : N_ROWS + 100].reset_index(drop=True), kind="table", class_names=table.class_names
+    )
+    mapping = infer_mapping(more)
+    mapping = type(mapping)(**{**mapping.__dict__, "label_column": None})  # new rows arrive unlabeled
+    run_ingest(ws, start_ingest(ws, more, mapping, "news", source="more.csv", append=True), minilm)
+    fresh = new_rows(ws, ds.id, prediction)
+    assert len(fresh) == 100
+    before = ws.store.row_states(ws.store.row_ids(ds.id))
+    updated, result = label_new_rows(ws, ds.id, prediction, text_embedder=minilm)
+    assert updated.threshold == 0.9 and result.changed == 100
+    after = ws.store.row_states(ws.store.row_ids(ds.id))
+    changed = {r for r in after if after[r] != before[r]}
+    assert changed == set(fresh)
+    assert {after[r]["label_source"] for r in fresh if after[r]["label"]} <= {"auto"}
+    assert not new_rows(ws, ds.id, updated)
+    ws.undo(result.batch_id)
+    assert ws.store.row_states(ws.store.row_ids(ds.id)) == before

@@ -11,7 +11,16 @@ from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
-from core.wizard import Prediction, accept, move_threshold, review_queue, train, training_data
+from core.wizard import (
+    Prediction,
+    accept,
+    label_new_rows,
+    move_threshold,
+    new_rows,
+    review_queue,
+    train,
+    training_data,
+)
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.resources import embedder, session, workspace
 from ui.review import review_panel
@@ -136,6 +145,37 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         s.last_batch = (result.batch_id, f"auto-label of {promise.rows:,} rows") if result.batch_id else None
         s.notices.append(f"Auto-labeled {promise.rows:,} rows; the others got suggestions ({result.changed:,} changes)")
         st.rerun()
+
+
+def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
+    """Rows uploaded after training (Upload → "Add to an existing dataset"), labeled by the current
+    model at the current threshold."""
+    ws, s = workspace(), session()
+    fresh = new_rows(ws, dataset_id, prediction)
+    if not fresh:
+        st.caption("New rows added later (Upload → Add to an existing dataset) can be auto-labeled here.")
+        return
+    st.info(f"{len(fresh):,} unlabeled rows were added after this model was trained.")
+    label = f"Auto-label the {len(fresh):,} new rows at threshold {prediction.threshold:.3f}"
+    if not st.button(label, key="autolabel.newrows", icon=":material/playlist_add_check:"):
+        return
+    dataset = ws.dataset(dataset_id)
+    own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
+    bar = st.progress(0.0, text="Predicting the new rows")
+    try:
+        _, result = label_new_rows(
+            ws,
+            dataset_id,
+            prediction,
+            text_embedder=embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL),
+            on_progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+        )
+    except CuratorError as exc:
+        st.error(str(exc))
+        return
+    s.last_batch = (result.batch_id, f"auto-label of {len(fresh):,} new rows") if result.batch_id else None
+    s.notices.append(f"New rows: {result.changed:,} auto labels and suggestions written")
+    st.rerun()
 
 
 def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
