@@ -220,11 +220,15 @@ def train(
     if len(data.classes) < 2:
         raise InputError("Auto-labeling needs at least two classes: add class names or label a few rows.")
     version = ws.store.dataset(dataset_id).version
+    settings = dict(settings or {})
+    fit_settings = dict(settings)
+    if labeler == "reference-set" and settings.get("mode") == "separate":
+        fit_settings["reference_rows"] = reference_rows(ws, data)
     fitted = autolabel.fit_for_wizard(
         data,
         labeler=labeler,
         target_precision=target_precision,
-        settings=settings or {},
+        settings=fit_settings,
         class_descriptions=class_descriptions or {},
         text_embedder=text_embedder,
         dataset=ws.store.dataset(dataset_id),
@@ -254,7 +258,7 @@ def train(
         dataset_id,
         KIND,
         dataset_version=version,
-        settings={"labeler": labeler, "target_precision": target_precision, **(settings or {})},
+        settings={"labeler": labeler, "target_precision": target_precision, **settings},
         summary=summary,
         arrays={
             "row_ids": data.row_ids,
@@ -266,6 +270,45 @@ def train(
     )
     progress(1.0, "Done")
     return _prediction(run)
+
+
+REFERENCE_TAG = "reference"
+
+
+def reference_rows(ws: Workspace, data: TrainingData) -> np.ndarray:
+    """Positions (in ``data``) of the curated reference set: labeled rows tagged "reference"."""
+    with ws.store.connect() as conn:
+        tagged = {r[0] for r in conn.execute("SELECT row_id FROM tags WHERE tag = ?", (REFERENCE_TAG,))}
+    return np.array([i for i, r in enumerate(data.row_ids) if int(r) in tagged and data.y[i] >= 0], dtype=np.int64)
+
+
+def promote_references(
+    ws: Workspace, dataset_id: int, *, per_class: int = 10, min_confidence: float = 0.9
+) -> BulkResult:
+    """Grow the separate reference set: tag "reference" on the labeled rows the current references
+    (all labeled rows while the set is empty) predict as their own label most confidently, at most
+    ``per_class`` per class. One undoable batch."""
+    from core.autolabel import AutoLabelData, ReferenceSetLabeler, promote
+
+    data = training_data(ws, dataset_id)
+    if data.n_labeled == 0:
+        raise InputError("Label some rows first: references are labeled rows.")
+    current = reference_rows(ws, data)
+    mode = "separate" if len(current) else "unified"
+    labeler = ReferenceSetLabeler(mode=mode, reference_rows=current if len(current) else None)
+    labeler.fit(AutoLabelData(data.vectors, data.classes, texts=data.texts), data.y)
+    rows, _ = promote(labeler, data.y, reference_rows=current, per_class=per_class, min_confidence=min_confidence)
+    if not len(rows):
+        raise InputError(
+            f"No labeled row outside the reference set is predicted as its own label with {min_confidence:.0%}"
+            " confidence: label more rows or lower the confidence."
+        )
+    row_ids = [int(data.row_ids[i]) for i in rows]
+    with ws.batch(
+        dataset_id, action="promote_references", description=f"Promote {len(row_ids):,} rows into the reference set"
+    ) as batch:
+        changed = batch.set_tag(row_ids, REFERENCE_TAG)
+    return BulkResult(batch.id if changed else None, changed, len(row_ids))
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from core.wizard import (
     latest_prediction,
     move_threshold,
     new_rows,
+    promote_references,
     review_queue,
     train,
     training_data,
@@ -107,3 +108,20 @@ def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm)
     assert not new_rows(ws, ds.id, updated)
     ws.undo(result.batch_id)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
+
+
+def test_reference_set_leaves_dissimilar_rows_for_review_and_promotes(news, minilm):
+    ws, ds, _ = news
+    strict = train(ws, ds.id, labeler="reference-set", settings={"min_similarity": 0.45}, text_embedder=minilm)
+    assert strict.abstained > 100  # rows unlike every reference get no suggestion
+    abstained = {int(strict.row_ids[i]) for i in np.flatnonzero(~strict.trained & (strict.suggested < 0))}
+    before = ws.store.row_states(sorted(abstained))
+    result = accept(ws, ds.id, strict, threshold=0.0)
+    assert ws.store.row_states(sorted(abstained)) == before  # neither labeled nor suggested
+    ws.undo(result.batch_id)
+
+    promoted = promote_references(ws, ds.id, per_class=5)
+    assert 0 < promoted.changed <= 20  # at most 5 per class, only rows the references agree with
+    separate = train(ws, ds.id, labeler="reference-set", settings={"mode": "separate"}, text_embedder=minilm)
+    assert separate.run.settings["mode"] == "separate" and (separate.suggested >= 0).sum() > 100
+    ws.undo(promoted.batch_id)

@@ -12,11 +12,13 @@ from core.errors import CuratorError
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
 from core.wizard import (
+    REFERENCE_TAG,
     Prediction,
     accept,
     label_new_rows,
     move_threshold,
     new_rows,
+    promote_references,
     review_queue,
     train,
     training_data,
@@ -41,6 +43,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
         help="Automatic: learn from the labeled rows when every class has some, else zero-shot from class names.",
     )
     target = c2.slider("Target precision", 0.80, 0.995, 0.95, 0.005, format="%.3f", key="autolabel.target")
+    settings = reference_set_controls(dataset_id) if labeler == "reference-set" else {}
     descriptions = {}
     with st.expander("Class descriptions (optional, used by zero-shot)"):
         for name in ws.store.classes(dataset_id)[:30]:
@@ -58,6 +61,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
                 dataset_id,
                 labeler=labeler,
                 target_precision=target,
+                settings=settings,
                 class_descriptions=descriptions,
                 text_embedder=embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL),
                 on_progress=lambda f, m: bar.progress(min(1.0, f), text=m),
@@ -66,6 +70,45 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
             st.error(str(exc))
             return
         st.rerun()
+
+
+def reference_set_controls(dataset_id: int) -> dict:
+    """Unified (every label is a reference) or separate (rows tagged "reference"), and Promote."""
+    ws = workspace()
+    c1, c2, c3 = st.columns([1.2, 1.2, 1])
+    mode = c1.radio(
+        "References",
+        ["unified", "separate"],
+        horizontal=True,
+        key="autolabel.ref.mode",
+        help="unified: every labeled row is a reference at once. separate: only rows tagged 'reference'.",
+    )
+    similarity = c2.slider(
+        "Leave for review below similarity",
+        0.0,
+        1.0,
+        0.25,
+        0.01,
+        key="autolabel.ref.sim",
+        help="0.25 suits MiniLM text; image features need more",
+    )
+    if mode == "separate":
+        with ws.store.connect() as conn:
+            n_refs = conn.execute(
+                "SELECT COUNT(*) FROM tags JOIN rows ON rows.id = tags.row_id WHERE rows.dataset_id = ?"
+                " AND tags.tag = ?",
+                (dataset_id, REFERENCE_TAG),
+            ).fetchone()[0]
+        c3.caption(f"{n_refs:,} rows in the reference set")
+        if c3.button("Promote", key="autolabel.ref.promote", help="Add the most confident agreeing labeled rows"):
+            try:
+                result = promote_references(ws, dataset_id)
+                session().last_batch = (result.batch_id, f"promotion of {result.changed:,} references")
+                session().notices.append(f"{result.changed:,} rows promoted into the reference set")
+                st.rerun()
+            except CuratorError as exc:
+                st.error(str(exc))
+    return {"mode": mode, "min_similarity": similarity}
 
 
 def threshold_step(dataset_id: int, prediction: Prediction) -> None:
