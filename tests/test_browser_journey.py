@@ -363,3 +363,61 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     expect(aggrid(page).get_by_role("gridcell", name=NEW_CLASS, exact=True)).to_have_count(0)
     expect(metric(sidebar(page), "Labeled")).to_have_text("0%")
     screenshot(page, "09_undone.png")
+
+
+NEWS_DEMO = "Demo - AG News (1,500)"
+
+
+def label_sources(app: App, name: str) -> dict[str, int]:
+    ws = Workspace(app.workspace)
+    states = ws.store.row_states(ws.store.row_ids(ws.dataset(name).id))
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state["label_source"] or "none"] = counts.get(state["label_source"] or "none", 0) + 1
+    return counts
+
+
+def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page: Page) -> None:
+    if NEWS_DEMO not in app.dataset_names():
+        open_upload_page(page, app)
+        choose_source(page, "Demo dataset")
+        row = main(page).get_by_test_id("stHorizontalBlock").filter(has_text=NEWS_DEMO)
+        row.get_by_role("button", name="Load").click()
+        expect(main(page).get_by_text(f"'{NEWS_DEMO}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+        wait_until_idle(page)
+    page.goto(app.url)
+    go_to(page, "Auto-label")
+    choose_option(page, dataset_picker(page), NEWS_DEMO)
+    expect(main(page).get_by_role("heading", name="Auto-label")).to_be_visible()
+
+    main(page).get_by_role("button", name="Train and predict").click()
+    promise = main(page).get_by_text("will be auto-labeled; we expect about")
+    expect(promise).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    wait_until_idle(page)
+    n_auto = int(promise.inner_text().split(" of ")[0].replace(",", ""))
+    assert n_auto > 300, promise.inner_text()
+    expect(main(page).get_by_text("Expected precision vs coverage")).to_be_visible()
+    screenshot(page, "08_autolabel_promise.png")
+
+    main(page).get_by_role("button", name=f"Accept {n_auto:,} auto-labels").click()
+    wait_until_idle(page)
+    assert eventually(lambda: label_sources(app, NEWS_DEMO).get("auto") == n_auto)
+
+    main(page).get_by_text("2 · Review", exact=True).click()
+    wait_until_idle(page)
+    progress = main(page).get_by_text("rows in this queue decided")
+    expect(progress).to_have_text("0 of 20 rows in this queue decided")
+    screenshot(page, "09_autolabel_review.png")
+    before = label_sources(app, NEWS_DEMO)
+    for key, done in (("1", 1), ("2", 2), ("w", 3)):  # two classes chosen by number, one suggestion accepted
+        page.keyboard.press(key)
+        expect(progress).to_have_text(f"{done} of 20 rows in this queue decided")
+        wait_until_idle(page)
+    after = label_sources(app, NEWS_DEMO)
+    assert after.get("human", 0) == before.get("human", 0) + 2
+    assert after.get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0) + 1
+    page.keyboard.press("u")  # undo the last decision
+    expect(progress).to_have_text("2 of 20 rows in this queue decided")
+    assert eventually(
+        lambda: label_sources(app, NEWS_DEMO).get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0)
+    )

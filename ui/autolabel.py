@@ -161,15 +161,11 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         confidence_histogram(prediction.confidence[prediction.candidates], threshold=threshold), key=f"{key}.hist"
     )
     above, below = _around_threshold(prediction, threshold)
-    columns = {
-        "text": st.column_config.TextColumn("text", width="medium", help="hover a cell for the whole text"),
-        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
-    }
     a, b = st.columns(2)
     a.markdown("**Just above the threshold** (would be auto-labeled)")
-    a.dataframe(above, column_config=columns, hide_index=True, key=f"{key}.above")
+    a.table(above, hide_index=True)
     b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
-    b.dataframe(below, column_config=columns, hide_index=True, key=f"{key}.below")
+    b.table(below, hide_index=True)
     accept_label = f"Accept {promise.rows:,} auto-labels"
     if st.button(accept_label, type="primary", key=f"{key}.accept", disabled=not promise.rows):
         move_threshold(ws, prediction, threshold)
@@ -235,17 +231,18 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
         frames.append(
             pd.DataFrame(
                 {
-                    "text": [
-                        rows[int(prediction.row_ids[i])]["text"]
-                        or rows[int(prediction.row_ids[i])]["image_path"].rsplit("/", 1)[-1]
-                        for i in idx
-                    ],
+                    "text": [_short(rows[int(prediction.row_ids[i])]) for i in idx],
                     "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
                     "confidence": [round(float(prediction.confidence[i]), 3) for i in idx],
                 }
             )
         )
     return frames[0], frames[1]
+
+
+def _short(row: dict, limit: int = 140) -> str:
+    text = row["text"] or row["image_path"].rsplit("/", 1)[-1]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def review_step(dataset_id: int, prediction: Prediction) -> None:

@@ -111,7 +111,13 @@ def confidence_histogram(confidence, *, threshold: float, title: str = "Confiden
             hovertemplate="confidence %{x}: %{y:,} rows<extra></extra>",
         )
     )
-    fig.add_vline(x=threshold, line_color="#E45756", line_width=2, annotation_text=f"threshold {threshold:.3f}")
+    fig.add_vline(
+        x=threshold,
+        line_color="#E45756",
+        line_width=2,
+        annotation_text=f"threshold {threshold:.3f}",
+        annotation_position="top left",
+    )
     fig.update_layout(
         title=title,
         height=HEIGHT + 40,
