@@ -208,8 +208,13 @@ class AutoLabeler(BaseEstimator):
     def model_id(self) -> str:
         """Names the labeler and its non-default settings, e.g. ``supervised(alpha=0.9)``."""
         defaults = type(self)().get_params()
-        extra = ",".join(f"{k}={v}" for k, v in sorted(self.get_params().items()) if defaults.get(k) != v)
-        return f"{self.name}({extra})" if extra else self.name
+        extra = []
+        for key, value in sorted(self.get_params().items()):
+            if isinstance(value, (np.ndarray, list, tuple)):  # row lists: say how many, not which
+                extra.append(f"{key}={len(value)} rows")
+            elif value != defaults.get(key):
+                extra.append(f"{key}={value}")
+        return f"{self.name}({','.join(extra)})" if extra else self.name
 
 
 AUTOLABELERS: dict[str, type[AutoLabeler]] = {}

@@ -24,12 +24,20 @@ MIN_LABELED_FOR_PROMISE = 10
 
 
 def default_labelers(data: AutoLabelData, y: np.ndarray) -> list[AutoLabeler]:
-    """Candidates for "automatic": semi-supervised and plain supervised when every class has at
-    least two labeled rows (cross-validation picks), else zero-shot refined over the graph."""
+    """Candidates for "automatic", for cross-validation to pick from.
+
+    When every class has at least two labeled rows: semi-supervised (with the class-name prior
+    if class embeddings exist, and without it, since vague class names can mislead), and plain
+    supervised (best where neighbours in the embedding space do not share labels, e.g. sentiment
+    with MiniLM). Otherwise zero-shot, refined over the graph.
+    """
     y = check_labels(y, data)
     counts = np.bincount(y[y >= 0], minlength=data.n_classes)
     if counts.min() >= 2:
-        return [SupervisedLabeler(), SupervisedLabeler(semi_supervised=False)]
+        candidates = [SupervisedLabeler()]
+        if data.class_embeddings is not None:
+            candidates.append(SupervisedLabeler(class_prior=False))
+        return [*candidates, SupervisedLabeler(semi_supervised=False)]
     if data.class_embeddings is not None:
         return [ZeroShotLabeler(refine=data.n_rows >= 200)]
     missing = [data.class_names[c] for c in np.flatnonzero(counts < 2)][:5]
@@ -81,7 +89,7 @@ def plan_autolabel(
     *,
     labelers: Sequence[AutoLabeler] | None = None,
     target_precision: float = 0.95,
-    credibility: float = 0.8,
+    credibility: float = 0.9,
     per_class: bool = False,
     n_folds: int = 5,
     seed: int = 0,
@@ -170,7 +178,7 @@ def fit_for_wizard(
     settings: Mapping[str, Any] | None = None,
     class_descriptions: Mapping[str, str] | None = None,
     text_embedder: Any = None,
-    credibility: float = 0.8,
+    credibility: float = 0.9,
     on_progress: Progress | None = None,
     **_context: Any,
 ) -> WizardFit:
