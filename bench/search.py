@@ -6,9 +6,9 @@
 The first run ingests the whole file with MiniLM (6-10 min on 2 cores, progress on stderr) into a
 persistent workspace; later runs reuse it (an interrupted ingest is resumed). Then, after one
 warm-up call each: ~50 natural-language queries through ``search_text`` (n=100), split into query
-embedding and Chroma query time, unfiltered, with a label filter and with a keyword filter (planned:
-over-fetch, id-restricted or Chroma ``where``, see core/search.py); "more like these" (centroid of 5 rows); select-all-N-matching over 100k
-rows; and a bulk label of 10,000 rows and its undo.
+embedding and the rest (the filter plan: over-fetch, id-restricted or Chroma ``where``, see
+core/search.py), unfiltered, with a label filter and with a keyword filter; "more like these"
+(centroid of 5 rows); select-all-N-matching over 100k rows; and a bulk label of 10,000 rows and its undo.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def describe_query(name: str, r: dict) -> str:
     t = r["total"]
     return (
         f"{name}: {spread(t)}"
-        f" (p50 embed {percentile_ms(r['embed'], 50):.0f} ms + Chroma {percentile_ms(r['chroma'], 50):.0f} ms;"
+        f" (p50 embed {percentile_ms(r['embed'], 50):.0f} ms + plan/Chroma {percentile_ms(r['chroma'], 50):.0f} ms;"
         f" Chroma p95 {percentile_ms(r['chroma'], 95):.0f} ms; {len(t)} queries, >= {r['min_hits']} hits each)"
     )
 

@@ -110,15 +110,16 @@ def plan_autolabel(
     can_promise = n_labeled >= MIN_LABELED_FOR_PROMISE and len(np.unique(y[y >= 0])) >= 2
     notes: list[str] = []
     scores: dict[str, float] = {}
-    oof: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    oof: list[tuple[np.ndarray, np.ndarray]] = []
     best = 0
     if can_promise:
+        losses = []
         for i, labeler in enumerate(candidates):
             progress(0.1 + 0.6 * i / len(candidates), f"Cross-validating {labeler.model_id}")
-            oof[i] = cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed)
-            scores[labeler.model_id] = _log_loss(oof[i][1], y[oof[i][0]])
-        best = min(scores, key=scores.get)
-        best = [c.model_id for c in candidates].index(best)
+            oof.append(cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed))
+            losses.append(_log_loss(oof[i][1], y[oof[i][0]]))
+            scores[labeler.model_id] = losses[i]
+        best = int(np.argmin(losses))
         if len(candidates) > 1:
             ranked = ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
             notes.append(f"Chosen by out-of-fold log loss ({ranked}).")

@@ -1,0 +1,229 @@
+"""Auto-labelers and the threshold promise on real data (AG News, SST-2), embedded once per module."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from core.autolabel import (
+    AUTOLABELERS,
+    AutoLabelData,
+    AutoLabeler,
+    ReferenceSetLabeler,
+    SupervisedLabeler,
+    ZeroShotLabeler,
+    create_autolabeler,
+    cross_val_proba,
+    estimate_threshold,
+    fit_for_wizard,
+    plan_autolabel,
+    promote,
+)
+from core.errors import InputError
+from core.textclean import clean_text
+from tests.conftest import shared
+
+N_NEWS = 2000
+N_REVIEWS = 100
+CLASSES = ["World", "Sports", "Business", "Sci/Tech"]
+DESCRIPTIONS = {
+    "World": "international news about politics, governments, wars, elections and diplomacy",
+    "Sports": "news about games, teams, players, matches and championships",
+    "Business": "news about companies, markets, stocks, the economy and earnings",
+    "Sci/Tech": "news about science, technology, computers, software, the internet and space",
+}
+
+
+def read_column(relative: str, text_column: str, label_column: str, n: int) -> tuple[list[str], list[str]]:
+    with shared(relative).open(newline="", encoding="utf-8") as f:
+        rows = [r for _, r in zip(range(n), csv.DictReader(f), strict=False)]
+    return [clean_text(r[text_column]) for r in rows], [r[label_column] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def news(minilm):
+    """The first 2,000 AG News train rows, 100 SST-2 movie reviews, and embedded class texts."""
+    texts, labels = read_column("ag_news/train_subset_10k.csv", "description", "label", N_NEWS)
+    reviews, _ = read_column("sst2/sst2_glue_dev_872.csv", "sentence", "label", N_REVIEWS)
+    vectors = minilm.embed_texts(texts + reviews, batch_size=64)
+    class_vectors = minilm.embed_texts([f"{c}: {DESCRIPTIONS[c]}" for c in CLASSES])
+    y = np.array([CLASSES.index(v) for v in labels])
+    return {"X": vectors[:N_NEWS], "reviews": vectors[N_NEWS:], "texts": texts, "y": y, "classes": class_vectors}
+
+
+def keep_per_class(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """Hide every label except ``per_class`` random rows of each class."""
+    rng = np.random.default_rng(seed)
+    shown = np.full_like(y, -1)
+    for c in np.unique(y):
+        rows = rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+        shown[rows] = c
+    return shown
+
+
+def test_registry_lists_the_three_labelers():
+    assert {"supervised", "reference-set", "zero-shot"} <= set(AUTOLABELERS)
+    for name, cls in AUTOLABELERS.items():
+        labeler = create_autolabeler(name)
+        assert isinstance(labeler, AutoLabeler) and cls.description
+        assert labeler.get_params() == cls().get_params()  # __init__ only stores settings
+    with pytest.raises(InputError, match="No auto-labeler"):
+        create_autolabeler("magic")
+
+
+@pytest.mark.parametrize(("target", "min_coverage"), [(0.95, 0.05), (0.90, 0.5)])
+def test_threshold_meets_its_promise_on_hidden_labels(news, target, min_coverage):
+    """50 labels per class shown, 1,800 hidden: the rows the wizard would auto-label reach the
+    target (within 2 points: 200 labels measure precision to about +-2 points) and the promised
+    precision is within 3 points of the precision measured afterwards."""
+    y = news["y"]
+    shown = keep_per_class(y, 50, seed=0)
+    data = AutoLabelData(news["X"], CLASSES, texts=news["texts"], class_embeddings=news["classes"])
+    plan = plan_autolabel(data, shown, labelers=[SupervisedLabeler()], target_precision=target, seed=0)
+    estimate = plan.estimate
+    rows = plan.auto_rows
+    assert estimate.n_auto == len(rows) and set(rows) <= set(np.flatnonzero(shown < 0))
+    assert estimate.coverage >= min_coverage
+    actual = float(np.mean(plan.prediction[rows] == y[rows]))
+    assert actual >= target - 0.02
+    assert abs(estimate.expected_precision - actual) <= 0.03
+    assert estimate.expected_wrong == round(len(rows) * (1 - estimate.expected_precision))
+    assert f"{estimate.n_auto:,} of {estimate.n_candidates:,} rows" in estimate.describe()
+    # the curve runs from the most confident rows down, and the chosen point lies on it
+    assert np.all(np.diff(estimate.curve.coverage) > 0) and estimate.curve.coverage[-1] == 1.0
+    assert np.all(np.diff(estimate.curve.threshold) <= 1e-6)
+    # the promise is checked on labeled rows at least as confident; never promised without them
+    assert estimate.n_labeled_above >= 10 and estimate.labeled_precision_above >= target - 0.1
+    unchecked = estimate_threshold(
+        plan.oof_proba,
+        shown[plan.oof_rows],
+        plan.labeler.proba_[plan.candidates],
+        target_precision=target,
+        min_support=len(plan.oof_rows) + 1,
+    )
+    assert unchecked.n_auto == 0 and "too few labeled rows" in unchecked.describe()
+
+
+def test_uncalibrated_confidence_would_have_overpromised(news):
+    """Why calibration matters: the model's own confidence claims far more than it delivers."""
+    y = news["y"]
+    shown = keep_per_class(y, 50, seed=0)
+    data = AutoLabelData(news["X"], CLASSES, texts=news["texts"], class_embeddings=news["classes"])
+    proba = SupervisedLabeler().fit(data, shown).proba_
+    hidden = np.flatnonzero(shown < 0)
+    conf = proba[hidden].max(axis=1)
+    top = hidden[np.argsort(-conf)[: len(hidden) // 2]]
+    raw_promise = proba[top].max(axis=1).mean()
+    actual = np.mean(proba[top].argmax(axis=1) == y[top])
+    assert raw_promise - actual > 0.02
+
+
+def test_cross_validation_hides_each_fold_from_the_labeler(news):
+    seen: list[np.ndarray] = []
+
+    class Spy(SupervisedLabeler):
+        def _fit(self, data, y):
+            seen.append(y.copy())
+            return super()._fit(data, y)
+
+    y = keep_per_class(news["y"][:400], 5, seed=1)
+    data = AutoLabelData(news["X"][:400], CLASSES)
+    rows, proba = cross_val_proba(Spy(semi_supervised=False), data, y, n_folds=5, seed=0)
+    assert np.array_equal(rows, np.flatnonzero(y >= 0)) and proba.shape == (20, 4)
+    hidden_counts = np.zeros(len(rows), int)
+    for fold_y in seen:
+        hidden = fold_y[rows] < 0
+        hidden_counts += hidden
+        assert np.all(fold_y[rows[~hidden]] == y[rows[~hidden]])  # the other labels stay
+        assert np.all(fold_y[y < 0] == -1)
+    assert np.all(hidden_counts == 1)  # every labeled row is held out exactly once
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_reference_set_leaves_dissimilar_rows_unlabeled(news):
+    """Movie reviews mixed into news: with news references they mostly get no suggestion."""
+    X = np.vstack([news["X"], news["reviews"]])
+    y = np.concatenate([keep_per_class(news["y"], 20, seed=0), np.full(N_REVIEWS, -1)])
+    data = AutoLabelData(X, CLASSES)
+    labeler = ReferenceSetLabeler(min_similarity=0.3).fit(data, y)
+    result = labeler.result(CLASSES)
+    below = labeler.similarity_ < 0.3
+    assert np.all(result.prediction[below] == -1) and np.all(result.prediction[~below] >= 0)
+    assert np.mean(result.prediction[N_NEWS:] == -1) >= 0.9
+    news_rows = np.flatnonzero(y[:N_NEWS] < 0)
+    labeled = news_rows[result.prediction[news_rows] >= 0]
+    assert len(labeled) >= 0.2 * len(news_rows)
+    assert np.mean(result.prediction[labeled] == news["y"][labeled]) >= 0.85
+    assert result.suggested_names()[N_NEWS + np.argmin(labeler.similarity_[N_NEWS:])] is None
+
+
+def test_separate_reference_set_and_promote(news):
+    y = keep_per_class(news["y"], 20, seed=0)
+    data = AutoLabelData(news["X"], CLASSES)
+    references = np.concatenate([np.flatnonzero(y == c)[:3] for c in range(4)])
+    labeler = ReferenceSetLabeler(mode="separate", reference_rows=references).fit(data, y)
+    assert set(labeler.references_) == set(references)
+    rows, classes = promote(labeler, y, per_class=4, min_confidence=0.6)
+    assert len(rows) and not set(rows) & set(references)
+    assert np.all(y[rows] == classes) and np.all(labeler.prediction_[rows] == y[rows])
+    assert np.all(labeler.proba_[rows].max(axis=1) >= 0.6) and np.bincount(classes, minlength=4).max() <= 4
+    grown = ReferenceSetLabeler(mode="separate", reference_rows=np.concatenate([references, rows])).fit(data, y)
+    assert len(grown.references_) == len(references) + len(rows)
+    with pytest.raises(InputError, match="reference set is empty"):
+        ReferenceSetLabeler(mode="separate", reference_rows=[]).fit(data, y)
+
+
+def test_zero_shot_labels_news_by_class_descriptions(news):
+    data = AutoLabelData(news["X"], CLASSES, texts=news["texts"], class_embeddings=news["classes"])
+    plain = ZeroShotLabeler().fit(data)  # no labels at all
+    accuracy = np.mean(plain.prediction_ == news["y"])
+    assert accuracy >= 0.72
+    assert np.bincount(plain.prediction_, minlength=4).min() >= 0.15 * N_NEWS  # no class collapses
+    refined = ZeroShotLabeler(refine=True).fit(data)
+    assert np.mean(refined.prediction_ == news["y"]) >= accuracy + 0.04
+    sports = ["the striker scored twice as the home team won the cup final"]
+    assert plain.proba_.shape == (N_NEWS, 4) and sports  # shape check; the class order is CLASSES
+
+
+def test_zero_shot_needs_class_embeddings_in_the_same_space(news):
+    with pytest.raises(InputError, match="same embedding model"):
+        AutoLabelData(news["X"], CLASSES, class_embeddings=np.ones((4, 12)))
+    with pytest.raises(InputError, match="needs the class names"):
+        ZeroShotLabeler().fit(AutoLabelData(news["X"][:50], CLASSES))
+
+
+def test_plan_without_enough_labels_promises_nothing(news):
+    data = AutoLabelData(news["X"][:300], CLASSES, class_embeddings=news["classes"])
+    plan = plan_autolabel(data, None)
+    assert plan.estimate is None and plan.labeler.name == "zero-shot" and len(plan.auto_rows) == 0
+    assert "No labeled rows" in plan.notes[0]
+
+
+def test_fit_for_wizard_chooses_and_calibrates(news, minilm):
+    class Training:  # the shape of core.wizard.TrainingData
+        vectors = news["X"][:1000]
+        classes = CLASSES
+        texts = news["texts"][:1000]
+        y = keep_per_class(news["y"][:1000], 15, seed=2)
+
+    fit = fit_for_wizard(Training, target_precision=0.9, class_descriptions=DESCRIPTIONS, text_embedder=minilm)
+    assert fit.calibrated and fit.labeler == "supervised" and "Chosen by out-of-fold log loss" in fit.notes
+    assert fit.probabilities.shape == (1000, 4)
+    np.testing.assert_allclose(fit.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    candidates = np.flatnonzero(Training.y < 0)
+    chosen = fit.probabilities[candidates].max(axis=1) >= fit.threshold
+    assert chosen.sum() == fit.estimate.n_auto
+
+
+def test_bad_inputs_raise_actionable_errors(news):
+    data = AutoLabelData(news["X"][:20], CLASSES)
+    with pytest.raises(InputError, match="between -1 and 3"):
+        SupervisedLabeler().fit(data, np.full(20, 7))
+    with pytest.raises(InputError, match="needs labeled rows"):
+        SupervisedLabeler().fit(data, np.full(20, -1))
+    with pytest.raises(InputError, match="texts for"):
+        AutoLabelData(news["X"][:20], CLASSES, texts=["a"])
+    with pytest.raises(InputError, match="target precision"):
+        estimate_threshold(np.full((4, 2), 0.5), [0, 1, 0, 1], np.full((3, 2), 0.5), target_precision=1.0)
