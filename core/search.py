@@ -257,8 +257,14 @@ def _filtered_query(
     share = len(allowed) / max(total, 1)
     if share >= OVERFETCH_MIN_SHARE:
         # Nearest rows regardless of filters, kept if they match: enough when matches are common.
-        k = min(total, OVERFETCH_MAX, max(3 * n, int(2 * n / share)))
-        kept = [hit for hit in ws.vectors.query(dataset.id, space, vector, n=k) if hit[0] in allowed_set]
+        # Matches cluster (a query about bad days finds few positive tweets), so one larger fetch is
+        # tried before giving up: k = 3000 costs ~35 ms, less than the id-restricted query.
+        k = min(total, OVERFETCH_MAX, max(3 * n, int(3 * n / share)))
+        while True:
+            kept = [hit for hit in ws.vectors.query(dataset.id, space, vector, n=k) if hit[0] in allowed_set]
+            if len(kept) >= n or k >= min(total, OVERFETCH_MAX):
+                break
+            k = min(total, OVERFETCH_MAX)
         if len(kept) >= n or k >= total:
             return kept[:n]
     if len(allowed) <= IDS_MAX or space != dataset.embedding_model:  # only the main collection mirrors filters

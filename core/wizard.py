@@ -1,6 +1,6 @@
 """The auto-label wizard over a dataset: train, promise a precision, accept, review, retrain.
 
-``train`` fits a registered auto-labeler (core/autolabel.py) on the rows people labeled, predicts
+``train`` fits a registered auto-labeler (core/autolabel/) on the rows people labeled, predicts
 every other row, estimates from out-of-fold predictions the confidence threshold that meets the
 target precision, and stores all of it as a saved run (core/runs.py). The page reloads the newest
 run instead of training again. ``accept`` writes the rows above the threshold as auto labels and
@@ -41,6 +41,7 @@ class TrainingData:
     classes: list[str]
     texts: list[str] | None  # for text datasets: the lexical (TF-IDF) view
     auto_labeled: np.ndarray  # current label came from the auto-labeler
+    zero_shot_vectors: np.ndarray | None = None  # images without CLIP: ConSE vectors in the text space
 
     @property
     def n_labeled(self) -> int:
@@ -75,7 +76,27 @@ def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
     )
     auto = np.array([info[int(r)][3] == LabelSource.AUTO for r in row_ids], dtype=bool)
     texts = [info[int(r)][1] or "" for r in row_ids] if dataset.modality == "text" else None
-    return TrainingData(row_ids, vectors, y, classes, texts, auto)
+    return TrainingData(row_ids, vectors, y, classes, texts, auto, _concept_vectors(ws, dataset, row_ids))
+
+
+def _concept_vectors(ws: Workspace, dataset: Any, row_ids: np.ndarray) -> np.ndarray | None:
+    """ConSE vectors of an image dataset embedded without CLIP (None otherwise, or if missing)."""
+    from core.concepts import concept_space_id
+    from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
+    from core.errors import NotFoundError
+
+    name, _ = parse_model_id(dataset.embedding_model)
+    if dataset.modality != "image" or not EMBEDDERS[name].text_queries_via_class_names:
+        return None
+    space = concept_space_id(dataset.embedding_model)
+    try:
+        ids, vectors = dataset_vectors(ws, dataset.id, space=space, cache_id=f"{space}|{DEFAULT_TEXT_MODEL}")
+    except NotFoundError:
+        return None
+    position = {r: i for i, r in enumerate(ids)}
+    if any(int(r) not in position for r in row_ids):
+        return None
+    return vectors[[position[int(r)] for r in row_ids]]
 
 
 @dataclass(frozen=True)

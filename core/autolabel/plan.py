@@ -186,19 +186,28 @@ def fit_for_wizard(
     """Adapter for the wizard: ``data`` has ``vectors``, ``y``, ``classes`` and ``texts``.
 
     Class names (with their descriptions) are embedded with ``text_embedder`` when its vectors
-    live in the rows' space, which turns on the zero-shot labeler and the class-name prior.
-    ``_context`` (workspace, dataset) is accepted and unused: nothing here touches the store.
+    live in the rows' space, which turns on the zero-shot labeler and the class-name prior. For
+    images without CLIP, ``data.zero_shot_vectors`` (ConSE concept vectors in the text model's
+    space, core/concepts.py) is that space. ``_context`` (workspace, dataset) is accepted and unused.
     """
     progress = on_progress or (lambda f, m: None)
     class_embeddings, notes = None, []
+    zero_shot_x = getattr(data, "zero_shot_vectors", None)
     if text_embedder is not None:
         progress(0.05, "Embedding the class names")
         vectors = np.asarray(text_embedder.embed_texts(class_texts(data.classes, class_descriptions or {})))
-        if vectors.shape[1] == np.asarray(data.vectors).shape[1]:
+        space = np.asarray(zero_shot_x if zero_shot_x is not None else data.vectors)
+        if vectors.shape[1] == space.shape[1]:
             class_embeddings = vectors
         else:
             notes.append("Class names live in another vector space than the rows: no zero-shot prior.")
-    auto_data = AutoLabelData(data.vectors, data.classes, texts=data.texts, class_embeddings=class_embeddings)
+    auto_data = AutoLabelData(
+        data.vectors,
+        data.classes,
+        texts=data.texts,
+        class_embeddings=class_embeddings,
+        zero_shot_X=zero_shot_x if class_embeddings is not None else None,
+    )
     labelers = None if labeler == "auto" else [create_autolabeler(labeler, **dict(settings or {}))]
     plan = plan_autolabel(
         auto_data,
