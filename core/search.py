@@ -26,6 +26,8 @@ from core.errors import InputError
 from core.store import DEFAULT_LABEL_FIELD, Dataset
 from core.workspace import Workspace
 
+# A labeled row's confidence is its label's (NULL for labels people gave); an unlabeled row's is its suggestion's.
+CONFIDENCE_SQL = "(CASE WHEN labels.value IS NOT NULL THEN labels.confidence ELSE labels.suggested_confidence END)"
 SAVED_SEARCH_SQL = (
     "EXISTS (SELECT 1 FROM saved_search_scores sc JOIN saved_searches ss ON ss.id = sc.search_id"
     " WHERE sc.search_id = ? AND sc.row_id = rows.id AND sc.score >= ss.threshold)"
@@ -44,6 +46,8 @@ class Filters:
     keyword: str | None = None
     saved_search: int | None = None  # rows at or above a saved search's threshold (core/saved.py)
     suggested: list[str] = field(default_factory=list)  # pre-label (suggestion) in
+    # (low, high): the model's confidence in the row's label, or in its suggestion when unlabeled
+    confidence: tuple[float, float] | None = None
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -55,6 +59,8 @@ class Filters:
             clauses.append({"label_source": {"$in": list(self.sources)}})
         if self.suggested:
             clauses.append({"suggested": {"$in": list(self.suggested)}})
+        if self.confidence is not None:
+            clauses += [{"confidence": {"$gte": self.confidence[0]}}, {"confidence": {"$lte": self.confidence[1]}}]
         clauses += [{"tags": {"$contains": tag}} for tag in self.tags]
         if self.excluded is not None:
             clauses.append({"excluded": self.excluded})
@@ -83,6 +89,9 @@ class Filters:
         if self.suggested:
             where.append(f"labels.suggested IN ({','.join('?' * len(self.suggested))})")
             args += list(self.suggested)
+        if self.confidence is not None:
+            where.append(f"{CONFIDENCE_SQL} BETWEEN ? AND ?")
+            args += [float(self.confidence[0]), float(self.confidence[1])]
         for tag in self.tags:
             where.append("EXISTS (SELECT 1 FROM tags WHERE tags.row_id = rows.id AND tags.tag = ?)")
             args.append(tag)

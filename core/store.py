@@ -466,7 +466,9 @@ class Store:
             for part in chunked(list(row_ids)):
                 marks = ",".join("?" * len(part))
                 for r in conn.execute(
-                    "SELECT rows.id, rows.excluded, labels.value, labels.source, labels.suggested FROM rows"
+                    "SELECT rows.id, rows.excluded, labels.value, labels.source, labels.suggested,"
+                    " CASE WHEN labels.value IS NOT NULL THEN labels.confidence ELSE labels.suggested_confidence END"
+                    " FROM rows"
                     " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.id IN ({marks})",
                     [field, *part],
@@ -476,6 +478,7 @@ class Store:
                         "label": r[2],
                         "label_source": r[3],
                         "suggested": r[4],
+                        "confidence": r[5],
                         "tags": [],
                     }
                 for row_id, tag in conn.execute(f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks})", part):

@@ -36,6 +36,7 @@ def mirror_metadata(state: dict[str, Any]) -> dict[str, Any]:
         "label_source": state.get("label_source") or "",
         "suggested": state.get("suggested") or "",
         "excluded": bool(state.get("excluded")),
+        "confidence": float(state["confidence"]) if state.get("confidence") is not None else -1.0,
         "tags": ["", *sorted(state.get("tags") or [])],
     }
 

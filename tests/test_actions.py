@@ -68,3 +68,15 @@ def test_bad_bulk_input(ws, dataset):
     with pytest.raises(InputError, match="Select some rows"):
         bulk_classify(ws, dataset_id, [], "a")
     assert history(ws.store, dataset_id) == []
+
+
+def test_confidence_range_filter_reads_label_or_suggestion_confidence(ws, dataset):
+    dataset_id, ids = dataset
+    with ws.batch(dataset_id, action="model", description="predictions") as b:
+        b.set_predictions({ids[1]: ("a", 0.95), ids[3]: ("b", 0.6)}, model_id="m", as_suggestion=False)
+        b.set_predictions({ids[4]: ("a", 0.7), ids[6]: ("b", 0.3)}, model_id="m", as_suggestion=True)
+    assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.5, 0.9))) == [ids[3], ids[4]]
+    assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.9, 1.0))) == [ids[1]]
+    assert Filters(confidence=(0.5, 0.9), excluded=None).chroma_where() == {
+        "$and": [{"confidence": {"$gte": 0.5}}, {"confidence": {"$lte": 0.9}}]
+    }

@@ -143,3 +143,20 @@ def test_text_to_image_through_class_names(ws, effnet, minilm):
         assert "ConSE" in result.how
         hits[cls] = sum(rows[r] == cls for r in result.row_ids)
     assert sum(hits.values()) >= 15, hits  # 30 results, 10% would be chance
+
+
+def test_confidence_filter_through_chroma_where_matches_sql(news, minilm, monkeypatch):
+    import core.search
+
+    ws, ds = news
+    ids = ws.store.row_ids(ds.id)[200:260]
+    with ws.batch(ds.id, action="model", description="predictions") as b:
+        b.set_predictions({r: ("World", 0.5 + i / 200) for i, r in enumerate(ids)}, model_id="m", as_suggestion=True)
+        b.set_label(ids, None)
+    filters = Filters(confidence=(0.6, 0.7))
+    expected = set(matching_row_ids(ws, ds.id, filters))
+    assert len(expected) == 21
+    for name, value in {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}.items():
+        monkeypatch.setattr(core.search, name, value)
+    found = search_text(ws, ds, "anything", text_embedder=minilm, filters=filters, n=100)
+    assert set(found.row_ids) == expected

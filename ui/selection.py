@@ -31,6 +31,16 @@ def filters_panel(dataset_id: int) -> Filters:
         excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
         keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
         suggested = c4.multiselect("Suggested label", ws.store.classes(dataset_id), key="search.f.suggested")
+        confidence = c5.slider(
+            "Model confidence",
+            0.0,
+            1.0,
+            (0.0, 1.0),
+            0.01,
+            key="search.f.confidence",
+            help="Of the auto label, or of the suggestion on an unlabeled row. Narrow it to filter;"
+            " rows without a model confidence then drop out.",
+        )
     return Filters(
         labels=labels,
         labeled={"any": None, "labeled": True, "unlabeled": False}[state],
@@ -40,6 +50,7 @@ def filters_panel(dataset_id: int) -> Filters:
         keyword=keyword or None,
         saved_search=session().saved_filter,
         suggested=suggested,
+        confidence=None if tuple(confidence) == (0.0, 1.0) else (float(confidence[0]), float(confidence[1])),
     )
 
 
