@@ -220,6 +220,10 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     next(b for b in at.button if b.key and b.key.endswith(".u")).click().run()  # undo the key press
     assert [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()] == sources
 
+    at.toggle(key="autolabel.lc").set_value(True).run()  # learning curve on the labels so far
+    assert not at.exception and not at.error
+    assert any("Margin sampling reached random sampling's final" in c.value for c in at.caption)
+
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     at.button(key="autolabel.audit.draw").click().run()
     at.button(key="autolabel.audit.ok").click().run()
