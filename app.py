@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.resources import workspace
+from ui.resources import SHELL_KEY, workspace
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Curator", page_icon=":material/dataset:", layout="wide")
@@ -15,5 +15,6 @@ pages = [
     st.Page("pages/history.py", title="History", icon=":material/history:"),
 ]
 page = st.navigation(pages)
+st.session_state[SHELL_KEY] = True  # pages check it: see ui.resources.require_shell
 render_sidebar()
 page.run()

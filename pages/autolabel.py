@@ -13,7 +13,9 @@ from ui.autolabel import (
     threshold_step,
     train_controls,
 )
-from ui.resources import current_dataset_id, session, workspace
+from ui.resources import current_dataset_id, require_shell, session, workspace
+
+require_shell()
 
 ws, s = workspace(), session()
 dataset_id = current_dataset_id()

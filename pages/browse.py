@@ -7,7 +7,9 @@ import streamlit as st
 
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
-from ui.resources import current_dataset_id, workspace
+from ui.resources import current_dataset_id, require_shell, workspace
+
+require_shell()
 
 PAGE_SIZE = 100
 ws = workspace()

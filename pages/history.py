@@ -5,7 +5,9 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.history import batch_events, history
-from ui.resources import current_dataset_id, workspace
+from ui.resources import current_dataset_id, require_shell, workspace
+
+require_shell()
 
 ws = workspace()
 st.title("History")

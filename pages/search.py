@@ -8,8 +8,10 @@ from core.errors import CuratorError
 from core.search import matching_row_ids, search_similar, search_text, search_vector
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
-from ui.resources import current_dataset_id, embedder, session, workspace
+from ui.resources import current_dataset_id, embedder, require_shell, session, workspace
 from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form
+
+require_shell()
 
 ws, s = workspace(), session()
 dataset_id = current_dataset_id()

@@ -13,7 +13,9 @@ from core.schema import infer_mapping, validate_mapping
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.ingest import mapping_editor, run_job_with_progress, unfinished_jobs_panel
-from ui.resources import session, workspace
+from ui.resources import require_shell, session, workspace
+
+require_shell()
 
 ws, s = workspace(), session()
 st.title("Upload a dataset")

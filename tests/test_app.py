@@ -130,7 +130,7 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     ws = Workspace(app_env / "workspace")
     dataset = ws.dataset("Reviews")
 
-    at = new_app()
+    at = new_app().run()  # through app.py first, as a browser session does
     at.switch_page("pages/search.py").run()
     assert not at.exception and at.title[0].value == "Search"
     at.text_input(key="search.query").set_value("a moving and beautiful film").run()
@@ -169,7 +169,7 @@ def test_search_page_embedding_map(app_env):
     at.radio(key="upload.kind").set_value("Path on the server").run()
     at.text_input(key="upload.path.0").set_value(str(path)).run()
     at.button(key="upload.go").click().run()
-    at = new_app()
+    at = new_app().run()  # through app.py first, as a browser session does
     at.switch_page("pages/search.py").run()
     at.toggle(key="search.map.show").set_value(True).run()
     at.button(key="search.map.compute").click().run()
@@ -194,7 +194,7 @@ def load_demo(workspace_dir, key: str, minilm):
 @pytest.mark.slow
 def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)
-    at = new_app()
+    at = new_app().run()  # through app.py first, as a browser session does
     at.switch_page("pages/autolabel.py").run()
     assert not at.exception and at.title[0].value == "Auto-label"
     at.button(key="autolabel.train").click().run()

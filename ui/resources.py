@@ -39,3 +39,14 @@ def current_dataset_id() -> int | None:
     if s.dataset_id not in ids:
         s.dataset_id = min(ids) if ids else None
     return s.dataset_id
+
+
+SHELL_KEY = "app.shell"
+
+
+def require_shell() -> None:
+    """Pages run inside app.py's navigation. On a server's first session, a direct link to a page
+    (``/search``) makes Streamlit run the page file alone, the old ``pages/`` way (no sidebar, no
+    layout); send that session through app.py, which opens the default page with the shell."""
+    if not st.session_state.get(SHELL_KEY):
+        st.switch_page("app.py")
