@@ -140,6 +140,7 @@ def aggrid(page: Page):
 
 
 def go_to(page: Page, title: str) -> None:
+    wait_until_idle(page)  # a click while the first run is still going can be lost
     # exact: until app.py's first run ends, Streamlit shows its own nav of pages/ ("search", "upload", ...),
     # whose links open a page without app.py (no sidebar); the app's own links are capitalised.
     sidebar(page).get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
@@ -325,7 +326,8 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     wait_until_idle(page)
     expect(main(page).get_by_text(f"{n:,} rows selected", exact=True)).to_be_visible()
     # The redrawn grid shows the selection ticked, and a click in it adds to / removes from that selection.
-    grid = page.frame_locator('iframe[title*="st_aggrid"]')
+    # While the old grid is being replaced both iframes exist; the new one comes last.
+    grid = page.frame_locator('iframe[title*="st_aggrid"]').last
     expect(grid.locator(".ag-row input[type=checkbox]:checked").first).to_be_visible()
     assert grid.locator(".ag-row input[type=checkbox]:checked").count() >= 5
     grid.locator(".ag-row input[type=checkbox]").first.click()
@@ -406,18 +408,18 @@ def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page:
     main(page).get_by_text("2 · Review", exact=True).click()
     wait_until_idle(page)
     progress = main(page).get_by_text("rows in this queue decided")
-    expect(progress).to_have_text("0 of 20 rows in this queue decided")
+    expect(progress).to_have_text("0 of 20 rows in this queue decided", timeout=30_000)
     screenshot(page, "09_autolabel_review.png")
     before = label_sources(app, NEWS_DEMO)
     for key, done in (("1", 1), ("2", 2), ("w", 3)):  # two classes chosen by number, one suggestion accepted
         page.keyboard.press(key)
-        expect(progress).to_have_text(f"{done} of 20 rows in this queue decided")
+        expect(progress).to_have_text(f"{done} of 20 rows in this queue decided", timeout=30_000)
         wait_until_idle(page)
     after = label_sources(app, NEWS_DEMO)
     assert after.get("human", 0) == before.get("human", 0) + 2
     assert after.get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0) + 1
     page.keyboard.press("u")  # undo the last decision
-    expect(progress).to_have_text("2 of 20 rows in this queue decided")
+    expect(progress).to_have_text("2 of 20 rows in this queue decided", timeout=30_000)
     assert eventually(
         lambda: label_sources(app, NEWS_DEMO).get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0)
     )
