@@ -152,8 +152,13 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     (st.success if promise.expected_precision and promise.expected_precision >= 0.9 else st.warning)(promise.describe())
     left, right = st.columns(2)
     band = prediction.arrays
-    if "band_rows" in band:
-        curve = {**curve, "lower": band["band_lower"], "upper": band["band_upper"]}
+    if "band_rows" in band and len(band["band_rows"]) > 1:  # the band is stored at ~100 points: interpolate
+        at = curve["rows"]
+        curve = {
+            **curve,
+            "lower": np.interp(at, band["band_rows"], band["band_lower"]),
+            "upper": np.interp(at, band["band_rows"], band["band_upper"]),
+        }
     left.plotly_chart(
         precision_coverage(curve, threshold=threshold, target=prediction.target_precision), key=f"{key}.curve"
     )
