@@ -434,6 +434,19 @@ def review_queue(
     return [int(prediction.row_ids[i]) for i in picked]
 
 
+def add_classes(ws: Workspace, dataset_id: int, names: list[str]) -> list[str]:
+    """Name the classes of a dataset that has no labels yet (zero-shot needs them); returns all."""
+    clean = [n.strip() for n in names if n.strip()]
+    if not clean:
+        raise InputError("Type at least one class name.")
+    if any(len(n) > 200 for n in clean):
+        raise InputError("A class name is at most 200 characters; put the longer text in its description.")
+    with ws.store.transaction() as conn:
+        for name in dict.fromkeys(clean):  # one by one: the order typed is kept
+            ws.store.add_class(conn, dataset_id, DEFAULT_LABEL_FIELD, name)
+    return ws.store.classes(dataset_id)
+
+
 def new_rows(ws: Workspace, dataset_id: int, prediction: Prediction) -> list[int]:
     """Embedded, unlabeled, not excluded rows added after the prediction was made."""
     known = set(prediction.row_ids.tolist())

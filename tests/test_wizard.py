@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
+from core.errors import InputError
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.review import still_to_review
-from core.schema import infer_mapping
+from core.schema import build_rows, infer_mapping
 from core.wizard import (
     accept,
+    add_classes,
     label_new_rows,
     latest_prediction,
     move_threshold,
@@ -125,3 +127,24 @@ def test_reference_set_leaves_dissimilar_rows_for_review_and_promotes(news, mini
     separate = train(ws, ds.id, labeler="reference-set", settings={"mode": "separate"}, text_embedder=minilm)
     assert separate.run.settings["mode"] == "separate" and (separate.suggested >= 0).sum() > 100
     ws.undo(promoted.batch_id)
+
+
+def test_zero_shot_from_class_names_when_nothing_is_labeled(tmp_path, minilm):
+    ws = Workspace(tmp_path / "ws")
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    table = Table(table.frame.head(300).reset_index(drop=True), kind="table", class_names=table.class_names)
+    mapping = infer_mapping(table)
+    unlabeled = type(mapping)(**{**mapping.__dict__, "label_column": None})
+    run_ingest(ws, start_ingest(ws, table, unlabeled, "raw", source="raw.csv"), minilm)
+    ds = ws.dataset("raw")
+    with pytest.raises(InputError):
+        train(ws, ds.id, text_embedder=minilm)  # no classes yet: says so
+    names = ["World", "Sports", "Business", "Sci/Tech"]
+    assert add_classes(ws, ds.id, [*names, " ", "Sports"]) == names
+    prediction = train(ws, ds.id, text_embedder=minilm)
+    assert prediction.run.summary["labeler"] == "zero-shot"
+    promise = prediction.promise(0.0)
+    assert promise.expected_precision is None and "cannot be estimated" in promise.describe()
+    truth = [r["label"] for r in build_rows(table, mapping)]  # the labels the ingest left out
+    guesses = [prediction.classes[i] for i in prediction.suggested]
+    assert np.mean([g == t for g, t in zip(guesses, truth, strict=True)]) > 0.6

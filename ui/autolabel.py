@@ -15,6 +15,7 @@ from core.wizard import (
     REFERENCE_TAG,
     Prediction,
     accept,
+    add_classes,
     label_new_rows,
     move_threshold,
     new_rows,
@@ -33,6 +34,15 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
     from core.autolabel import AUTOLABELERS
 
     ws = workspace()
+    if len(ws.store.classes(dataset_id)) < 2:
+        st.info("No classes yet. Name them and the zero-shot labeler predicts them from their names.")
+        typed = st.text_area("Classes, one per line", key="autolabel.newclasses", placeholder="World\nSports")
+        if st.button("Add classes", key="autolabel.addclasses"):
+            try:
+                add_classes(ws, dataset_id, typed.splitlines())
+                st.rerun()
+            except CuratorError as exc:
+                st.error(str(exc))
     c1, c2 = st.columns([2, 1])
     names = ["auto", *AUTOLABELERS]
     labeler = c1.selectbox(

@@ -39,7 +39,9 @@ def default_labelers(data: AutoLabelData, y: np.ndarray) -> list[AutoLabeler]:
             candidates.append(SupervisedLabeler(class_prior=False))
         return [*candidates, SupervisedLabeler(semi_supervised=False)]
     if data.class_embeddings is not None:
-        return [ZeroShotLabeler(refine=data.n_rows >= 200)]
+        # Refining over the graph helps on thousands of rows (AG News 2k: 87% vs 64%) but collapses
+        # small ones onto one class (AG News 300 rows: 45% vs 66%).
+        return [ZeroShotLabeler(refine=data.n_rows >= 1000)]
     missing = [data.class_names[c] for c in np.flatnonzero(counts < 2)][:5]
     raise InputError(
         f"Label at least two rows of every class (missing: {', '.join(missing)}), or describe the classes"
