@@ -125,6 +125,11 @@ class Promise:
                 f"{self.rows:,} rows will be auto-labeled. Their precision cannot be estimated without"
                 " labeled rows: label a few rows of each class and train again."
             )
+        if self.rows == 0:
+            return (
+                f"No row is confident enough to auto-label at this threshold ({self.threshold:.3f}): label more"
+                " rows (Review), lower the target precision, or move the threshold."
+            )
         likely = ""
         if self.interval:
             low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))

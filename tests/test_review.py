@@ -118,3 +118,11 @@ def test_accept_takes_the_models_suggestion_when_none_is_stored(ws, dataset):
     assert (state["label"], state["label_source"]) == ("b", "suggestion_accepted")
     ws.undo(batch_id)
     assert ws.store.row_states([ids[1]])[ids[1]]["label"] is None
+
+
+def test_promise_with_no_rows_says_what_to_do():
+    from core.wizard import Promise
+
+    text = Promise(0.99, 0, 1.0, 124).describe()
+    assert "No row is confident enough" in text and "label more rows" in text
+    assert Promise(0.8, 10, 0.9, 100).describe().startswith("10 of 100 rows (10%) will be auto-labeled")
