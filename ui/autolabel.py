@@ -159,7 +159,8 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
         threshold = prediction.threshold
     promise = prediction.promise(threshold)
-    (st.success if promise.expected_precision and promise.expected_precision >= 0.9 else st.warning)(promise.describe())
+    good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
+    (st.success if good else st.warning)(promise.describe())
     left, right = st.columns(2)
     band = prediction.arrays
     if "band_rows" in band and len(band["band_rows"]) > 1:  # the band is stored at ~100 points: interpolate
