@@ -39,14 +39,14 @@ DATASETS = {
     "ag_news_train_subset_10k": ("ag_news/train_subset_10k.csv", "description", "label"),
 }
 
-from core.sampling import (  # noqa: E402  (after the sys.path line above)
-    STRATEGIES,
+from core.learning_curve import (  # noqa: E402  (after the sys.path line above)
     LearningCurve,
     average_curves,
     labeled_rows_curves,
     labels_saved,
     learning_curve,
 )
+from core.sampling import STRATEGIES  # noqa: E402
 from core.textclean import clean_text  # noqa: E402
 
 

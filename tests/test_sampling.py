@@ -7,15 +7,14 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from core.sampling import (
-    STRATEGIES,
+from core.learning_curve import (
     LearningCurve,
     average_curves,
-    create_strategy,
     labeled_rows_curves,
     labels_saved,
     learning_curve,
 )
+from core.sampling import STRATEGIES, create_strategy
 from core.textclean import clean_text
 from tests.conftest import shared
 

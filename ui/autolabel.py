@@ -301,7 +301,7 @@ def learning_curve_panel(dataset_id: int) -> None:
     except CuratorError as exc:
         st.info(str(exc))
         return
-    from core.sampling import labels_saved
+    from core.learning_curve import labels_saved
 
     st.plotly_chart(learning_curves(curves), key="autolabel.lc.chart")
     saved = labels_saved(curves["margin"], curves["random"])
@@ -317,7 +317,7 @@ def learning_curve_panel(dataset_id: int) -> None:
 @st.cache_data(show_spinner="Simulating labeling on the labeled rows...", max_entries=8)
 def _curves(dataset_id: int, version: int) -> dict:
     """Keyed on dataset id + version (house style): relabeling draws a new curve."""
-    from core.sampling import labeled_rows_curves
+    from core.learning_curve import labeled_rows_curves
 
     data = training_data(workspace(), dataset_id)
     labeled = data.y >= 0
