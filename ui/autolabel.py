@@ -9,6 +9,7 @@ import streamlit as st
 from core.audit import audit_sample, audit_summary, record_verdict
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
+from core.history import history
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
 from core.wizard import (
@@ -131,7 +132,17 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         + (f" Out-of-fold accuracy {summary['oof_accuracy']:.1%}." if summary.get("oof_accuracy") else "")
         + (f" {summary['notes']}" if summary.get("notes") else "")
     )
-    if ws.dataset(dataset_id).version != prediction.run.dataset_version:
+    accepted = [
+        b
+        for b in history(ws.store, dataset_id, limit=50)
+        if b.action == "auto_label" and b.undone_by is None and b.created_at >= prediction.run.created_at
+    ]
+    if accepted:
+        st.info(
+            f"Accepted at {accepted[0].created_at[:16].replace('T', ' ')}: {accepted[0].description}."
+            " Move the threshold and accept again to change them, or review and Retrain."
+        )
+    elif ws.dataset(dataset_id).version != prediction.run.dataset_version:
         st.caption("Labels have changed since this run; Retrain to learn from them.")
     curve = prediction.curve()
     how = st.radio("Set the threshold by", ["confidence", "row count"], horizontal=True, key="autolabel.how")
@@ -356,7 +367,10 @@ def monitor_step(dataset_id: int, prediction: Prediction | None) -> None:
     if conf:
         st.plotly_chart(
             confidence_histogram(
-                conf, threshold=prediction.threshold if prediction else 1.0, title="Confidence of the auto labels"
+                conf,
+                threshold=prediction.threshold if prediction else 1.0,
+                title="Confidence of the auto labels",
+                x_min=max(0.0, min(conf) - 0.05),  # auto labels sit near the top: zoom in
             ),
             key="autolabel.monitor.hist",
         )

@@ -102,11 +102,13 @@ def precision_coverage(curve: dict, *, threshold: float, target: float | None) -
     return fig
 
 
-def confidence_histogram(confidence, *, threshold: float, title: str = "Confidence of the predictions") -> go.Figure:
+def confidence_histogram(
+    confidence, *, threshold: float, title: str = "Confidence of the predictions", x_min: float = 0.0
+) -> go.Figure:
     fig = go.Figure(
         go.Histogram(
             x=confidence,
-            xbins=dict(start=0, end=1.0001, size=0.02),
+            xbins=dict(start=x_min, end=1.0001, size=max(0.005, (1 - x_min) / 50)),
             marker_color="#4C78A8",
             hovertemplate="confidence %{x}: %{y:,} rows<extra></extra>",
         )
@@ -122,7 +124,7 @@ def confidence_histogram(confidence, *, threshold: float, title: str = "Confiden
         title=title,
         height=HEIGHT + 40,
         margin=dict(l=10, r=10, t=40, b=10),
-        xaxis=dict(title="confidence", range=[0, 1.01]),
+        xaxis=dict(title="confidence", range=[x_min, 1.01]),
         yaxis_title="rows",
         bargap=0.05,
     )
