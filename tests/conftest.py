@@ -40,3 +40,22 @@ def ws(tmp_path):
     from core.workspace import Workspace
 
     return Workspace(tmp_path / "workspace")
+
+
+@pytest.fixture
+def dataset(ws):
+    """Eight short text rows, three labeled ("a", "b", "a"), no embeddings: for store-level actions."""
+    import pandas as pd
+
+    from core.readers import Table
+    from core.schema import ColumnMapping, build_rows
+
+    frame = pd.DataFrame(
+        {"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]}
+    )
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        ws.store.set_classes(conn, dataset_id, "label", ["a", "b"])
+    return dataset_id, ws.store.row_ids(dataset_id)

@@ -1,27 +1,11 @@
 """Bulk actions: classify as label or suggestion, overwrite vs skip, tag, exclude; undo is exact."""
 
-import pandas as pd
 import pytest
 
 from core.actions import bulk_classify, bulk_exclude, bulk_tag
 from core.errors import InputError
 from core.history import history
-from core.readers import Table
-from core.schema import ColumnMapping, build_rows
 from core.search import Filters, matching_row_ids
-
-
-@pytest.fixture
-def dataset(ws):
-    frame = pd.DataFrame(
-        {"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]}
-    )
-    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
-    with ws.store.transaction() as conn:
-        dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
-        ws.store.insert_rows(conn, dataset_id, 1, rows)
-        ws.store.set_classes(conn, dataset_id, "label", ["a", "b"])
-    return dataset_id, ws.store.row_ids(dataset_id)
 
 
 def state(ws, dataset_id):

@@ -1,28 +1,12 @@
 """Row-by-row review actions, the audit of auto labels, and saved runs."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from core.audit import audit_sample, audit_summary, record_verdict
 from core.errors import InputError
-from core.readers import Table
 from core.review import NEEDS_REVIEW, ReviewAction, review_row, still_to_review, top_choices
 from core.runs import latest_run, save_run, update_summary
-from core.schema import ColumnMapping, build_rows
-
-
-@pytest.fixture
-def dataset(ws):
-    frame = pd.DataFrame(
-        {"text": [f"sentence number {i}" for i in range(8)], "label": ["a", "", "b", "", "", "a", "", ""]}
-    )
-    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
-    with ws.store.transaction() as conn:
-        dataset_id = ws.store.create_dataset(conn, "d", modality="text", embedding_model="minilm-l6-v2")
-        ws.store.insert_rows(conn, dataset_id, 1, rows)
-        ws.store.set_classes(conn, dataset_id, "label", ["a", "b"])
-    return dataset_id, ws.store.row_ids(dataset_id)
 
 
 def snapshot(ws, dataset_id):
