@@ -1,0 +1,200 @@
+"""Label issues by confident learning (Northcutt, Jiang and Chuang, JAIR 2021).
+
+Out-of-fold probabilities come from K-fold cross-validation of a logistic regression on the
+stored embeddings and, for text, on a TF-IDF view; the view (or their average) with the best
+out-of-fold accuracy is used. A row's label-quality score is its self-confidence (the probability
+given to its own label) or the normalised margin. ``is_label_issue`` follows confident learning:
+per-class thresholds are the mean self-confidence of each class, a row is counted under the
+class it is confidently in, and the off-diagonal rows of that confident joint are flagged unless
+the model's own top choice is the given label.
+
+Written here rather than imported because cleanlab is AGPL-3.0, which many companies will not
+deploy; tests/test_issues.py checks that the scores and flags match cleanlab 2.9 exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from core.errors import InputError
+from core.issues.base import IssueData, IssueDetector, Progress, register_detector
+
+METHODS = ("self_confidence", "normalized_margin")
+# Same tolerances as cleanlab (internal/constants.py), so the flags agree to the row.
+_THRESHOLD_SLACK = 1e-6
+_THRESHOLD_FLOOR = 2e-6
+
+
+def label_quality_scores(labels: np.ndarray, pred_probs: np.ndarray, *, method: str = "self_confidence") -> np.ndarray:
+    """Per-row label quality in [0, 1] (lower = more likely mislabeled), as cleanlab defines it."""
+    labels = np.asarray(labels)
+    self_confidence = pred_probs[np.arange(len(labels)), labels]
+    if method == "self_confidence":
+        return self_confidence
+    if method == "normalized_margin":
+        others = pred_probs.copy()
+        others[np.arange(len(labels)), labels] = -np.inf
+        return (self_confidence - others.max(axis=1) + 1) / 2
+    raise InputError(f"Unknown label-quality method '{method}'; choose one of {', '.join(METHODS)}.")
+
+
+def confident_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Per class, the mean probability of that class over the rows labeled with it (2 if none)."""
+    k = pred_probs.shape[1]
+    means = [pred_probs[labels == j, j].mean() if (labels == j).any() else 2.0 for j in range(k)]
+    return np.clip(np.asarray(means), _THRESHOLD_FLOOR, None)
+
+
+def find_label_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Confident learning's off-diagonal rows, minus rows whose top prediction is their label."""
+    labels = np.asarray(labels)
+    confident = pred_probs >= confident_thresholds(labels, pred_probs) - _THRESHOLD_SLACK
+    n_confident = confident.sum(axis=1)
+    # One confident class: that one; several: the most probable class overall (as cleanlab does).
+    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
+    off_diagonal = (n_confident > 0) & (guess != labels)
+    nudged = pred_probs.copy()
+    nudged[np.arange(len(labels)), labels] += _THRESHOLD_SLACK
+    return off_diagonal & (nudged.argmax(axis=1) != labels)
+
+
+def out_of_fold_proba(
+    data: IssueData, *, n_folds: int = 5, C: float = 4.0, seed: int = 0, progress: Progress | None = None
+) -> dict[str, np.ndarray]:
+    """Out-of-fold class probabilities of the labeled rows, per view.
+
+    Returns ``{"embedding": P, "lexical": P}`` (lexical for text only), each (n_labeled, n_classes)
+    in the order of ``data.labels >= 0``. A class missing from a training fold gets probability 0.
+    """
+    labeled = np.flatnonzero(data.labels >= 0)
+    y = data.labels[labeled]
+    k = len(data.class_names)
+    counts = np.bincount(y, minlength=k)
+    folds = min(n_folds, int(counts[counts > 0].max()))
+    if len(labeled) < 10 or (counts > 0).sum() < 2 or folds < 2:
+        raise InputError("Finding label issues needs at least 10 labeled rows in two or more classes.")
+    views: dict[str, Any] = {"embedding": data.X[labeled]}
+    if data.texts is not None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2), dtype=np.float32)
+        with contextlib.suppress(ValueError):  # every text empty or stop words only: no lexical view
+            views["lexical"] = vectorizer.fit_transform([data.texts[i] for i in labeled]).tocsr()
+    out = {name: np.zeros((len(labeled), k)) for name in views}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a class with fewer rows than folds: still usable
+        splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    steps, done = len(splits) * len(views), 0
+    for name, features in views.items():
+        # TF-IDF columns are far sparser than embedding dimensions: a weaker penalty suits them.
+        strength = C * 4 if sparse.issparse(features) else C
+        for train, test in splits:
+            model = LogisticRegression(C=strength, max_iter=1000)
+            model.fit(features[train], y[train])
+            out[name][np.ix_(test, model.classes_)] = model.predict_proba(features[test])
+            done += 1
+            if progress:
+                progress(done / steps, f"Cross-validating the {name} view: fold {done} of {steps}")
+    return out
+
+
+def choose_view(probas: dict[str, np.ndarray], y: np.ndarray) -> tuple[str, np.ndarray, dict[str, float]]:
+    """The view (or the average of all views) with the best out-of-fold accuracy.
+
+    Ties go to the average, which is the better-calibrated of equals."""
+    candidates = dict(probas)
+    if len(probas) > 1:
+        candidates[" + ".join(probas)] = np.mean(list(probas.values()), axis=0)
+    accuracy = {name: float((p.argmax(axis=1) == y).mean()) for name, p in candidates.items()}
+    best = max(candidates, key=lambda name: (round(accuracy[name], 6), "+" in name))
+    return best, candidates[best], accuracy
+
+
+@register_detector
+class LabelIssues(IssueDetector):
+    issue_name = "label"
+    title = "Label issues"
+    description = "Rows whose given label the model, trained without them, finds unlikely."
+    needs = ("X", "labels")
+    order = 10
+
+    def __init__(self, *, method: str = "self_confidence", n_folds: int = 5, C: float = 4.0, seed: int = 0):
+        self.method = method
+        self.n_folds = n_folds
+        self.C = C
+        self.seed = seed
+
+    def _fit(self, data: IssueData, progress: Progress):
+        if self.method not in METHODS:
+            raise InputError(f"Unknown label-quality method '{self.method}'; choose one of {', '.join(METHODS)}.")
+        n, k = data.n_rows, len(data.class_names)
+        labeled = np.flatnonzero(data.labels >= 0)
+        y = data.labels[labeled]
+        probas = out_of_fold_proba(data, n_folds=self.n_folds, C=self.C, seed=self.seed, progress=progress)
+        view, pred_probs, accuracy = choose_view(probas, y)
+
+        scores = np.full(n, np.nan)
+        scores[labeled] = label_quality_scores(y, pred_probs, method=self.method)
+        is_issue = np.zeros(n, bool)
+        is_issue[labeled] = find_label_issues(y, pred_probs) & ~data.reviewed[labeled]
+        full = np.full((n, k), np.nan, np.float32)
+        full[labeled] = pred_probs
+        suggested = np.full(n, -1, np.int64)
+        suggested[labeled] = pred_probs.argmax(axis=1)
+        details = {
+            "pred_probs": full,
+            "suggested": suggested,
+            "suggested_confidence": np.where(suggested >= 0, np.nanmax(np.nan_to_num(full, nan=0), axis=1), np.nan),
+            "given_confidence": np.where(
+                suggested >= 0, full[np.arange(n), np.maximum(data.labels, 0)].astype(np.float64), np.nan
+            ),
+        }
+        thresholds = confident_thresholds(y, pred_probs)
+        summary = {
+            "method": self.method,
+            "view": view,
+            "view_accuracy": accuracy,
+            "n_labeled": len(labeled),
+            "reviewed_not_flagged": int((find_label_issues(y, pred_probs) & data.reviewed[labeled]).sum()),
+            "thresholds": {data.class_names[j]: float(t) for j, t in enumerate(thresholds) if t <= 1},
+        }
+        return scores, is_issue, details, summary
+
+    @classmethod
+    def explain(cls, row: dict[str, Any], summary: dict[str, Any], class_names: Sequence[str]) -> str:
+        given, suggested = row.get("given"), row.get("suggested", -1)
+        if given is None or given < 0 or suggested is None or suggested < 0:
+            return "Not checked: the row has no label."
+        name, best = class_names[given], class_names[suggested]
+        p_given, p_best = row["given_confidence"], row["suggested_confidence"]
+        if suggested == given:
+            return f"The model agrees with the label '{name}' ({p_given:.0%})."
+        threshold = summary.get("thresholds", {}).get(best)
+        why = (
+            f" — above what '{best}' rows usually get ({threshold:.0%}), so confident learning counts it as '{best}'"
+            if threshold is not None and row.get("is_label_issue")
+            else ""
+        )
+        return (
+            f"The model, trained without this row, gives its label '{name}' {p_given:.0%}"
+            f" and '{best}' {p_best:.0%}{why}."
+        )
+
+    @classmethod
+    def rule(cls, summary: dict[str, Any]) -> str:
+        view = summary.get("view", "embedding")
+        acc = summary.get("view_accuracy", {}).get(view)
+        measured = f" ({acc:.0%} out-of-fold accuracy on the given labels)" if acc is not None else ""
+        return (
+            f"5-fold cross-validated logistic regression on the {view} view{measured}; a row is flagged when it"
+            " is confidently in another class (above that class's mean self-confidence) and the model's top"
+            " choice is not its label (confident learning). Rows a person reviewed are not flagged again."
+        )

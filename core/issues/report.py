@@ -1,0 +1,343 @@
+"""Issue runs over a dataset: run every registered check, store the result, reload it, fix rows.
+
+``find_issues`` reads the dataset's not-excluded embedded rows, runs each detector that applies
+and stores one saved run (core/runs.py) keyed by dataset version + embedding model + settings; the
+Issues page shows ``latest_report`` instead of computing again. Running again after fixes
+("Improve issues found") trains on the corrected labels and ``compare_reports`` says what changed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.actions import BulkResult
+from core.errors import InputError
+from core.issues.base import DETECTORS, IssueData, create_detector
+from core.projection import dataset_vectors
+from core.review import NEEDS_REVIEW
+from core.runs import Run, get_run, latest_run, save_run
+from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.workspace import Workspace
+
+KIND = "issues"
+Progress = Callable[[float, str], None]
+# How much of a run's time each check takes, for one progress bar across all of them.
+_WEIGHT = {"label": 8.0, "outlier": 1.0, "near_duplicate": 0.2}
+# Row-by-row decisions by a person: such labels are scored but not flagged again.
+REVIEWED_SOURCES = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
+
+
+def issue_data(ws: Workspace, dataset_id: int) -> tuple[IssueData, list[str]]:
+    """The rows the checks see (every embedded, not excluded row, in dataset order) and their source ids."""
+    dataset = ws.store.dataset(dataset_id)
+    row_ids, vectors = dataset_vectors(ws, dataset_id)
+    if not row_ids:
+        raise InputError("No embedded rows yet: finish the upload (embedding) first.")
+    with ws.store.connect() as conn:
+        info = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT rows.id, rows.excluded, rows.text, rows.content_hash, rows.source_id, labels.value,"
+                " labels.source FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                " WHERE rows.dataset_id = ?",
+                (DEFAULT_LABEL_FIELD, dataset_id),
+            )
+        }
+    keep = [i for i, r in enumerate(row_ids) if not info[r][0]]
+    if not keep:
+        raise InputError("Every row is excluded: include some rows to check.")
+    ids = [row_ids[i] for i in keep]
+    classes = list(ws.store.classes(dataset_id))
+    values = [info[r][4] if info[r][4] is not None and not info[r][4].startswith("[") else None for r in ids]
+    classes += sorted({v for v in values if v is not None} - set(classes))  # labels typed outside the list
+    index = {c: i for i, c in enumerate(classes)}
+    return IssueData(
+        row_ids=np.asarray(ids, np.int64),
+        X=vectors[keep],
+        labels=np.array([index[v] if v is not None else -1 for v in values], np.int64),
+        class_names=classes,
+        texts=[info[r][1] or "" for r in ids] if dataset.modality == "text" else None,
+        content_keys=[info[r][2] for r in ids],
+        reviewed=np.array([info[r][5] in REVIEWED_SOURCES for r in ids]),
+    ), [info[r][3] for r in ids]
+
+
+def find_issues(
+    ws: Workspace,
+    dataset_id: int,
+    *,
+    settings: dict[str, dict[str, Any]] | None = None,
+    progress: Progress | None = None,
+) -> IssueReport:
+    """Run every check that applies and store the results as a new run.
+
+    Parameters
+    ----------
+    settings
+        Per-check settings by issue name, e.g. ``{"near_duplicate": {"threshold": 0.97}}``.
+    progress
+        Called with (fraction done, what is happening).
+    """
+    settings = settings or {}
+    unknown = set(settings) - set(DETECTORS)
+    if unknown:
+        raise InputError(f"No issue check named {', '.join(sorted(unknown))}. Known: {', '.join(DETECTORS)}.")
+    dataset = ws.store.dataset(dataset_id)
+    version = dataset.version
+    started = time.perf_counter()
+    data, source_ids = issue_data(ws, dataset_id)
+    detectors = [create_detector(name, **settings.get(name, {})) for name in DETECTORS]
+    detectors = [d for d in detectors if d.applies_to(data)]
+    weights = np.array([_WEIGHT.get(d.issue_name, 0.05) for d in detectors])
+    starts = np.concatenate([[0.0], np.cumsum(weights)[:-1]]) / weights.sum()
+    arrays: dict[str, np.ndarray] = {
+        "row_ids": data.row_ids,
+        "source_ids": np.asarray(source_ids, dtype=str),
+        "given": data.labels,
+        "reviewed": data.reviewed,
+    }
+    summary: dict[str, Any] = {"classes": data.class_names, "checks": {}, "n_rows": data.n_rows}
+    previous = latest_run(ws, dataset_id, KIND)
+    for detector, start, weight in zip(detectors, starts, weights / weights.sum(), strict=True):
+        name = detector.issue_name
+
+        def step(fraction: float, message: str, start=start, weight=weight) -> None:
+            if progress:
+                progress(min(1.0, start + weight * fraction), message)
+
+        step(0.0, f"Checking: {detector.title.lower()}")
+        detector.fit(data, step)
+        arrays[f"{name}_score"] = detector.scores_
+        arrays[f"is_{name}_issue"] = detector.is_issue_
+        for key, value in detector.details_.items():
+            arrays[f"{name}.{key}"] = np.asarray(value, dtype=str) if value.dtype == object else value
+        summary["checks"][name] = detector.summary_
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    summary["previous_run"] = previous.id if previous else None
+    run = save_run(
+        ws,
+        dataset_id,
+        KIND,
+        dataset_version=version,
+        settings={"embedding": dataset.embedding_model, "checks": {d.issue_name: d.get_params() for d in detectors}},
+        summary=summary,
+        arrays=arrays,
+    )
+    if progress:
+        progress(1.0, "Done")
+    return IssueReport(run, arrays)
+
+
+def latest_report(ws: Workspace, dataset_id: int) -> IssueReport | None:
+    """The newest stored issue run of a dataset, or None."""
+    run = latest_run(ws, dataset_id, KIND)
+    return IssueReport(run, run.arrays()) if run else None
+
+
+def previous_report(ws: Workspace, report: IssueReport) -> IssueReport | None:
+    """The run this one was made after, if it is still stored."""
+    previous = report.run.summary.get("previous_run")
+    if not previous:
+        return None
+    run = get_run(ws, previous)
+    return IssueReport(run, run.arrays())
+
+
+@dataclass(frozen=True)
+class IssueReport:
+    """One stored issue run: per-row scores, flags and details, and what they mean."""
+
+    run: Run
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.run.summary["classes"])
+
+    @property
+    def issue_names(self) -> list[str]:
+        """The checks in this run, in registry order."""
+        return [n for n in DETECTORS if n in self.run.summary["checks"]]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.run.summary["n_rows"])
+
+    def title(self, issue: str) -> str:
+        return DETECTORS[issue].title
+
+    def rule(self, issue: str) -> str:
+        return DETECTORS[issue].rule(self.run.summary["checks"][issue])
+
+    def counts(self) -> dict[str, int]:
+        """Rows flagged per issue type."""
+        return {n: int(self.arrays[f"is_{n}_issue"].sum()) for n in self.issue_names}
+
+    def is_stale(self, ws: Workspace) -> bool:
+        """True when the dataset changed since this run (labels fixed, rows added)."""
+        return ws.store.dataset(self.run.dataset_id).version != self.run.dataset_version
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per checked row: ids, given and suggested label, every score and flag."""
+        a, classes = self.arrays, np.asarray(self.classes + [""], dtype=object)
+        out = pd.DataFrame({"row_id": a["row_ids"], "source_id": a["source_ids"]})
+        out["given"] = classes[a["given"]]  # -1 (unlabeled) picks the trailing ""
+        if "label" in self.issue_names:
+            out["suggested"] = classes[a["label.suggested"]]
+            out["suggested_confidence"] = a["label.suggested_confidence"]
+            out["given_confidence"] = a["label.given_confidence"]
+        for name in self.issue_names:
+            out[f"{name}_score"] = a[f"{name}_score"]
+            out[f"is_{name}_issue"] = a[f"is_{name}_issue"]
+        if "near_duplicate" in self.issue_names:
+            out["partner"] = a["near_duplicate.partner"]
+            out["partner_similarity"] = a["near_duplicate.partner_similarity"]
+        flags = [f"is_{n}_issue" for n in self.issue_names]
+        out["n_issues"] = out[flags].sum(axis=1)
+        return out
+
+    @cached_property
+    def _position(self) -> dict[int, int]:
+        return {int(r): i for i, r in enumerate(self.arrays["row_ids"])}
+
+    def pred_probs(self, row_id: int) -> np.ndarray | None:
+        """The out-of-fold class probabilities of one labeled row (None when not checked)."""
+        probs = self.arrays.get("label.pred_probs")
+        i = self._position.get(int(row_id))
+        if probs is None or i is None or np.isnan(probs[i]).any():
+            return None
+        return probs[i]
+
+    def suggestion(self, row_id: int) -> tuple[str, float] | None:
+        """The label the model suggests for a row, with its probability."""
+        probs = self.pred_probs(row_id)
+        if probs is None:
+            return None
+        best = int(np.argmax(probs))
+        return self.classes[best], float(probs[best])
+
+    def explain(self, row_id: int) -> list[tuple[str, str]]:
+        """(issue title, why) for each issue flagged on a row, plus the label check's view of it."""
+        i = self._position.get(int(row_id))
+        if i is None:
+            return []
+        out = []
+        for name in self.issue_names:
+            flagged = bool(self.arrays[f"is_{name}_issue"][i])
+            if not flagged and name != "label":
+                continue
+            row: dict[str, Any] = {"given": int(self.arrays["given"][i]), f"is_{name}_issue": flagged}
+            prefix = f"{name}."
+            for key, value in self.arrays.items():
+                if key.startswith(prefix) and key != "label.pred_probs":
+                    row[key[len(prefix) :]] = value[i].item() if hasattr(value[i], "item") else value[i]
+            if name == "near_duplicate":
+                j = self._position.get(int(row["partner"]))
+                row["partner_source_id"] = self.arrays["source_ids"][j] if j is not None else row["partner"]
+            title = DETECTORS[name].title if flagged else "Label check"
+            out.append((title, DETECTORS[name].explain(row, self.run.summary["checks"][name], self.classes)))
+        return out
+
+    def by_class(self) -> pd.DataFrame:
+        """Rows flagged per (given class, issue type): the bar chart's data."""
+        f = self.frame
+        parts = []
+        for name in self.issue_names:
+            flagged = f[f[f"is_{name}_issue"]]
+            counts = flagged.groupby("given").size()
+            parts += [{"class": c or "(unlabeled)", "issue": name, "rows": int(n)} for c, n in counts.items()]
+        return pd.DataFrame(parts, columns=["class", "issue", "rows"])
+
+    def confusion_pairs(self) -> pd.DataFrame:
+        """Label issues counted by (given label, suggested label), most frequent first."""
+        if "label" not in self.issue_names:
+            return pd.DataFrame(columns=["given", "suggested", "rows"])
+        f = self.frame[self.frame["is_label_issue"]]
+        pairs = f.groupby(["given", "suggested"]).size().rename("rows").reset_index()
+        return pairs.sort_values("rows", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def compare_reports(before: IssueReport, after: IssueReport) -> pd.DataFrame:
+    """Per issue type: rows flagged before and after, how many stopped being flagged (fixed,
+    excluded or confirmed) and how many are newly flagged."""
+    a, b = before.frame.set_index("row_id"), after.frame.set_index("row_id")
+    out = []
+    for name in after.issue_names:
+        flag = f"is_{name}_issue"
+        was = set(a.index[a[flag]]) if flag in a else set()
+        now = set(b.index[b[flag]])
+        out.append(
+            {
+                "issue": DETECTORS[name].title,
+                "before": len(was),
+                "after": len(now),
+                "resolved": len(was - now),
+                "new": len(now - was),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+class Fix(StrEnum):
+    AUTO_FIX = "auto_fix"  # take the suggested label
+    EXCLUDE = "exclude"
+    SET_LABEL = "set_label"
+    NEEDS_REVIEW = "needs_review"
+
+
+FIX_TITLES = {
+    Fix.AUTO_FIX: "Auto-fix (take the suggested label)",
+    Fix.EXCLUDE: "Exclude",
+    Fix.SET_LABEL: "Set a label",
+    Fix.NEEDS_REVIEW: "Mark needs-review",
+}
+
+
+def fix_rows(
+    ws: Workspace,
+    dataset_id: int,
+    report: IssueReport,
+    row_ids: Sequence[int],
+    fix: Fix | str,
+    *,
+    value: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """Apply one fix to the given rows (Clean Top K) as one undoable batch.
+
+    Auto-fix writes each row's suggested label as an auto label (source "auto", the model's
+    probability as confidence, the run as model id); rows without a suggestion are skipped.
+    """
+    fix = Fix(fix)
+    row_ids = [int(r) for r in row_ids]
+    if not row_ids:
+        raise InputError("No rows to fix: the table is empty with these filters.")
+    if fix is Fix.SET_LABEL and not (value or "").strip():
+        raise InputError("Choose the label to set.")
+    description = f"Clean top {len(row_ids):,}: {FIX_TITLES[fix].lower()}"
+    if fix is Fix.SET_LABEL:
+        description += f" '{value.strip()}'"
+    with ws.batch(dataset_id, action=f"issues_{fix}", description=description) as batch:
+        if fix is Fix.AUTO_FIX:
+            suggestions = {r: report.suggestion(r) for r in row_ids}
+            predictions = {r: (s[0], round(s[1], 4)) for r, s in suggestions.items() if s is not None}
+            changed = batch.set_predictions(
+                predictions, model_id=f"label-issues:{report.run.id}", as_suggestion=False, on_progress=on_progress
+            )
+        elif fix is Fix.EXCLUDE:
+            changed = batch.set_excluded(row_ids, True, on_progress=on_progress)
+        elif fix is Fix.NEEDS_REVIEW:
+            changed = batch.set_tag(row_ids, NEEDS_REVIEW, True, on_progress=on_progress)
+        else:
+            changed = batch.set_label(row_ids, value.strip(), source=LabelSource.BULK, on_progress=on_progress)
+            ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value.strip())
+    return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))

@@ -1,0 +1,290 @@
+"""Issue detection on real data with known answers, and the same numbers as cleanlab."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+
+from core.errors import InputError
+from core.issues import (
+    DETECTORS,
+    IssueData,
+    confident_thresholds,
+    create_detector,
+    find_label_issues,
+    label_quality_scores,
+)
+from core.issues.quality import text_problem
+from core.textclean import clean_text
+from tests.conftest import shared
+
+
+def flip_labels(labels: np.ndarray, n_classes: int, share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded share of labels moved to another class: (noisy labels, which rows were flipped)."""
+    rng = np.random.default_rng(seed)
+    flipped = rng.choice(len(labels), round(share * len(labels)), replace=False)
+    noisy = labels.copy()
+    noisy[flipped] = (noisy[flipped] + rng.integers(1, n_classes, len(flipped))) % n_classes
+    truth = np.zeros(len(labels), bool)
+    truth[flipped] = True
+    return noisy, truth
+
+
+def test_scores_and_flags_match_cleanlab_exactly():
+    cleanlab_filter = pytest.importorskip("cleanlab.filter")
+    from cleanlab.rank import get_label_quality_scores
+
+    rng = np.random.default_rng(3)
+    for k, n in [(2, 400), (4, 1000), (10, 700)]:
+        truth = rng.integers(0, k, n)
+        logits = rng.normal(0, 1.5, (n, k))
+        logits[np.arange(n), truth] += 2.5
+        pred_probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        labels, _ = flip_labels(truth, k, 0.1, seed=k)
+        for method in ("self_confidence", "normalized_margin"):
+            ours = label_quality_scores(labels, pred_probs, method=method)
+            theirs = get_label_quality_scores(labels, pred_probs, method=method, adjust_pred_probs=False)
+            np.testing.assert_allclose(ours, theirs, atol=1e-12)
+        theirs = cleanlab_filter.find_label_issues(labels, pred_probs, filter_by="confident_learning")
+        assert (find_label_issues(labels, pred_probs) == theirs).all()
+        assert 0 < theirs.sum() < n
+
+
+def test_confident_thresholds_are_mean_self_confidence():
+    pred_probs = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.4, 0.6]])
+    np.testing.assert_allclose(confident_thresholds(np.array([0, 0, 1, 1]), pred_probs), [0.8, 0.7])
+
+
+@pytest.fixture(scope="module")
+def news(minilm):
+    """2,000 AG News descriptions (cleaned as ingest cleans them) with their MiniLM embeddings."""
+    frame = pd.read_csv(shared("ag_news/train_subset_10k.csv"), keep_default_na=False).head(2000)
+    texts = [clean_text(t) for t in frame["description"]]
+    codes, classes = pd.factorize(frame["label"].to_numpy())
+    return texts, minilm.embed_texts(texts), codes, list(classes)
+
+
+def test_flipped_news_labels_rank_high_and_cleanlab_agrees_on_real_probabilities(news):
+    texts, X, labels, classes = news
+    noisy, truth = flip_labels(labels, len(classes), 0.05)
+    data = IssueData(row_ids=np.arange(len(texts)), X=X, labels=noisy, class_names=classes, texts=texts)
+    detector = create_detector("label").fit(data)
+    scores = detector.scores_
+    assert average_precision_score(truth, -scores) > 0.6
+    top = np.argsort(scores)[: truth.sum()]
+    assert truth[top].mean() > 0.6  # precision at k = number flipped
+    assert truth[detector.is_issue_].mean() > 0.4 and detector.is_issue_[truth].mean() > 0.6
+    assert set(detector.summary_["view_accuracy"]) == {"embedding", "lexical", "embedding + lexical"}
+    suggested = detector.details_["suggested"]
+    assert (suggested[truth] == labels[truth]).mean() > 0.8  # the suggestion is mostly the true label
+
+    from cleanlab.filter import find_label_issues as cleanlab_find
+
+    pred_probs = detector.details_["pred_probs"].astype(np.float64)
+    assert (cleanlab_find(noisy, pred_probs, filter_by="confident_learning") == detector.is_issue_).all()
+
+
+def test_rows_a_person_reviewed_are_scored_but_not_flagged(news):
+    texts, X, labels, classes = news
+    noisy, truth = flip_labels(labels[:600], len(classes), 0.1)
+    reviewed = truth.copy()
+    data = IssueData(
+        row_ids=np.arange(600), X=X[:600], labels=noisy, class_names=classes, texts=texts[:600], reviewed=reviewed
+    )
+    detector = create_detector("label").fit(data)
+    assert not detector.is_issue_[reviewed].any()
+    assert detector.summary_["reviewed_not_flagged"] > 0
+    assert np.isfinite(detector.scores_).all()
+
+
+def test_unlabeled_rows_are_not_scored_and_too_few_labels_is_a_clear_error(news):
+    texts, X, labels, classes = news
+    partial = labels[:300].copy()
+    partial[::2] = -1
+    detector = create_detector("label").fit(IssueData(np.arange(300), X=X[:300], labels=partial, class_names=classes))
+    assert np.isnan(detector.scores_[::2]).all() and np.isfinite(detector.scores_[1::2]).all()
+    assert not detector.is_issue_[::2].any()
+    few = np.full(300, -1)
+    few[:5] = labels[:5]
+    with pytest.raises(InputError, match="at least 10 labeled rows"):
+        create_detector("label").fit(IssueData(np.arange(300), X=X[:300], labels=few, class_names=classes))
+
+
+def test_near_duplicates_pair_up_and_outliers_stand_out(news, minilm):
+    texts, X, labels, classes = news
+    base = texts[:400]
+    copies = [base[7] + " !", base[42].upper()]
+    odd = [
+        "def main():\n    return sum(range(10))",
+        "SELECT id, name FROM users WHERE id = 4;",
+        "Zutaten: 200 g Mehl, 3 Eier, eine Prise Salz, 250 ml Milch.",
+    ]
+    all_texts = base + copies + odd
+    vectors = minilm.embed_texts(all_texts)
+    data = IssueData(row_ids=np.arange(len(all_texts)) + 1000, X=vectors)
+    near = create_detector("near_duplicate").fit(data)
+    assert near.is_issue_[[7, 42, 400, 401]].all()
+    assert near.details_["partner"][400] == 1007 and near.details_["partner"][401] == 1042
+    assert near.is_issue_.sum() < 20
+    outliers = create_detector("outlier").fit(data)
+    worst = set(np.argsort(outliers.scores_)[:10])
+    assert {402, 403, 404} <= worst
+    assert outliers.is_issue_[[402, 403, 404]].all()
+    assert outliers.is_issue_.mean() < 0.1
+    assert outliers.scores_.min() >= 0 and outliers.scores_.max() <= 1
+
+
+def test_sentiment140_exact_and_conflicting_duplicates_match_the_readme():
+    frame = pd.read_csv(shared("sentiment140/sentiment140_100k.csv"), keep_default_na=False)
+    codes, classes = pd.factorize(frame["label"].to_numpy())
+    raw = IssueData(np.arange(len(frame)), labels=codes, class_names=list(classes), content_keys=frame["text"].tolist())
+    exact = create_detector("exact_duplicate").fit(raw)
+    assert exact.summary_["extra_copies"] == 637  # "There are 637 duplicate texts"
+    assert exact.is_issue_.sum() == frame["text"].duplicated(keep=False).sum()
+    conflicting = create_detector("conflicting_duplicate").fit(raw)
+    assert conflicting.summary_["groups"] == 16  # "16 texts appear with both labels"
+    flagged = frame[conflicting.is_issue_]
+    assert flagged.groupby("text")["label"].nunique().eq(2).all() and flagged["text"].nunique() == 16
+    assert all(", " in s for s in conflicting.details_["group_labels"][conflicting.is_issue_])
+
+    # As ingest stores them (cleaned: trailing spaces and entities gone), copies only merge further.
+    cleaned = [clean_text(t) for t in frame["text"]]
+    stored = IssueData(np.arange(len(frame)), labels=codes, class_names=list(classes), content_keys=cleaned)
+    assert create_detector("exact_duplicate").fit(stored).summary_["extra_copies"] >= 637
+    assert create_detector("conflicting_duplicate").fit(stored).is_issue_[conflicting.is_issue_].all()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", 1),
+        ("   ", 1),
+        ("12345 !!!", 2),
+        ("@someone http://t.co/abc #tbt", 2),
+        ("ugh", 3),
+        ("Oil prices rose on Monday", 0),
+        ("so tired", 0),
+        ("Ich bin müde", 0),
+    ],
+)
+def test_text_problems(text, problem):
+    code, score = text_problem(text, min_words=2)
+    assert code == problem
+    assert 0 <= score <= 1 and (score < 1 if problem else score > 0.5)
+
+
+def test_class_imbalance_flags_every_rare_class():
+    labels = np.array([0] * 500 + [1] * 480 + [2] * 15 + [3] * 5)
+    data = IssueData(np.arange(1000), labels=labels, class_names=["a", "b", "c", "d"])
+    detector = create_detector("class_imbalance").fit(data)
+    assert detector.summary_["rare_classes"] == ["c", "d"]  # under 0.1 x 1/4 = 2.5%
+    assert detector.is_issue_.sum() == 20
+    np.testing.assert_allclose(detector.scores_[-1], 0.005)
+
+
+def test_registry_and_detectors_say_what_they_need():
+    assert list(DETECTORS)[:3] == ["label", "outlier", "near_duplicate"]
+    image_like = IssueData(np.arange(3), X=np.eye(3), labels=np.array([0, 1, 0]), class_names=["x", "y"])
+    assert not create_detector("text_quality").applies_to(image_like)
+    with pytest.raises(InputError, match="needs the rows' texts"):
+        create_detector("text_quality").fit(image_like)
+    with pytest.raises(InputError, match="No issue check 'typo'"):
+        create_detector("typo")
+    with pytest.raises(InputError, match="Unknown setting"):
+        create_detector("outlier", radius=3)
+    with pytest.raises(InputError, match="Got 2 labels for 3 rows"):
+        IssueData(np.arange(3), labels=np.array([0, 1]), class_names=["x", "y"])
+
+
+@pytest.fixture
+def noisy_news(tmp_path, minilm):
+    """300 AG News rows ingested with 15 labels flipped, one row repeated with another label, one empty."""
+    from core.ingest import run_ingest, start_ingest
+    from core.readers import Table
+    from core.schema import infer_mapping
+    from core.workspace import Workspace
+
+    frame = pd.read_csv(shared("ag_news/train_subset_10k.csv"), keep_default_na=False).head(300)
+    codes, classes = pd.factorize(frame["label"].to_numpy())
+    noisy, truth = flip_labels(codes, len(classes), 0.05, seed=1)
+    frame["label"] = np.asarray(classes)[noisy]
+    extra = pd.DataFrame({"description": [frame["description"][3], "  "], "label": [classes[(codes[3] + 1) % 4], ""]})
+    frame = pd.concat([frame, extra], ignore_index=True)
+    ws = Workspace(tmp_path / "ws")
+    table = Table(frame, kind="table", class_names=list(classes))
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source="news.csv"), minilm)
+    ds = ws.dataset("news")
+    row_ids = ws.store.row_ids(ds.id)
+    return ws, ds, row_ids, np.flatnonzero(truth)
+
+
+def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news):
+    from core.issues import find_issues, latest_report
+
+    ws, ds, row_ids, flipped = noisy_news
+    seen = []
+    report = find_issues(ws, ds.id, progress=lambda f, m: seen.append((f, m)))
+    assert (
+        seen[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in seen) and [f for f, _ in seen] == sorted(f for f, _ in seen)
+    )
+    again = latest_report(ws, ds.id)
+    assert again.run.id == report.run.id and not again.is_stale(ws)
+    np.testing.assert_array_equal(again.arrays["label_score"], report.arrays["label_score"])
+    assert set(report.issue_names) == set(DETECTORS)  # a text dataset runs every check
+
+    frame = report.frame
+    assert len(frame) == 301  # the whitespace-only row came in unembedded ("empty text")
+    flipped_ids = {row_ids[i] for i in flipped}
+    top = frame.sort_values("label_score").head(30)
+    assert len(flipped_ids & set(top.row_id)) >= 8
+    counts = report.counts()
+    assert counts["exact_duplicate"] == 2 and counts["conflicting_duplicate"] == 2
+    assert counts["near_duplicate"] >= 2
+
+    by_class = report.by_class()
+    assert by_class[by_class.issue == "label"]["rows"].sum() == counts["label"]
+    pairs = report.confusion_pairs()
+    assert pairs["rows"].sum() == counts["label"] and (pairs.given != pairs.suggested).all()
+
+    issue_row = int(frame[frame.is_label_issue].iloc[0].row_id)
+    why = dict(report.explain(issue_row))
+    assert "trained without this row, gives its label" in why["Label issues"]
+    dup = int(frame[frame.is_conflicting_duplicate_issue].iloc[0].row_id)
+    why = dict(report.explain(dup))
+    assert "different labels" in why["Conflicting duplicates"]
+    assert "cosine similarity 1.000" in why["Near-duplicates"] and "≥ 0.95" in why["Near-duplicates"]
+    assert "≥ 0.95" in report.rule("near_duplicate")
+
+
+def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_news):
+    from core.issues import Fix, compare_reports, find_issues, fix_rows, previous_report
+
+    ws, ds, row_ids, flipped = noisy_news
+    report = find_issues(ws, ds.id)
+    top = report.frame[report.frame.is_label_issue].sort_values("label_score").row_id.head(10).tolist()
+    before = ws.store.row_states(row_ids)
+    result = fix_rows(ws, ds.id, report, top, Fix.AUTO_FIX)
+    assert result.changed == 10 and result.batch_id
+    states = ws.store.row_states(top)
+    assert all(states[r]["label"] == report.suggestion(r)[0] for r in top)
+    assert all(states[r]["label_source"] == "auto" for r in top)
+    assert report.is_stale(ws)
+    ws.undo(result.batch_id)
+    assert ws.store.row_states(row_ids) == before
+
+    fix_rows(ws, ds.id, report, top, Fix.AUTO_FIX)
+    excluded = fix_rows(ws, ds.id, report, top[:1] + [row_ids[-2]], Fix.EXCLUDE)
+    assert excluded.changed == 2
+    tagged = fix_rows(ws, ds.id, report, top[:3], Fix.NEEDS_REVIEW)
+    assert all("needs-review" in ws.store.row_states(top[:3])[r]["tags"] for r in top[:3]) and tagged.changed == 3
+    with pytest.raises(InputError, match="Choose the label"):
+        fix_rows(ws, ds.id, report, top, Fix.SET_LABEL, value=" ")
+    with pytest.raises(InputError, match="No rows to fix"):
+        fix_rows(ws, ds.id, report, [], Fix.EXCLUDE)
+
+    improved = find_issues(ws, ds.id)
+    assert previous_report(ws, improved).run.id == report.run.id
+    change = compare_reports(report, improved).set_index("issue")
+    assert change.loc["Label issues", "resolved"] >= 9  # the fixed rows agree with the model now
+    assert change.loc["Label issues", "after"] < change.loc["Label issues", "before"]
+    assert change.loc["Conflicting duplicates", "after"] == 0  # one copy was excluded
