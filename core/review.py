@@ -33,12 +33,14 @@ def review_row(
     *,
     value: str | None = None,
     model_suggestion: tuple[str, float, str] | None = None,
+    prefer_model: bool = False,
 ) -> str | None:
     """Apply one review decision to one row as one undoable batch; returns its batch id (None if
     the row already was in that state).
 
     ``model_suggestion`` (class, confidence, model id) is what ACCEPT takes when the row has no
-    stored suggestion: the wizard's current prediction.
+    stored suggestion (the wizard's current prediction), or always with ``prefer_model`` (the
+    Issues page, whose model checked the row's label).
 
     Raises
     ------
@@ -55,7 +57,7 @@ def review_row(
             "SELECT given, suggested, suggested_confidence, suggested_by FROM labels WHERE row_id = ? AND field = ?",
             (row_id, DEFAULT_LABEL_FIELD),
         ).fetchone() or (None, None, None, None)
-    if suggested is None and model_suggestion is not None:
+    if model_suggestion is not None and (suggested is None or prefer_model):
         suggested, suggested_confidence, suggested_by = model_suggestion
     if action is ReviewAction.LABEL and not (value or "").strip():
         raise InputError("Choose a class for this row.")
@@ -91,14 +93,16 @@ def review_row(
     return batch.id if batch.n_events else None
 
 
-def still_to_review(ws: Workspace, row_ids: list[int]) -> list[int]:
-    """The rows (order kept) that are still open: no label, not excluded, not tagged needs-review."""
+def still_to_review(ws: Workspace, row_ids: list[int], *, check_labels: bool = False) -> list[int]:
+    """The rows (order kept) that are still open: not excluded, not tagged needs-review, and with
+    no label, or with ``check_labels`` (checking given labels) no label a person decided on."""
     states = ws.store.row_states(row_ids)
+    decided = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
     return [
         r
         for r in row_ids
         if r in states
-        and states[r]["label"] is None
+        and (states[r]["label"] is None or (check_labels and states[r]["label_source"] not in decided))
         and not states[r]["excluded"]
         and NEEDS_REVIEW not in (states[r]["tags"] or [])
     ]

@@ -91,6 +91,17 @@ def latest_run(ws: Workspace, dataset_id: int, kind: str) -> Run | None:
     return _run(ws, row) if row else None
 
 
+def find_run(ws: Workspace, dataset_id: int, kind: str, key: str) -> Run | None:
+    """The newest run of a kind made with ``key`` (same data version and settings), or None."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT * FROM runs WHERE dataset_id = ? AND kind = ? AND key = ? ORDER BY created_at DESC, rowid DESC"
+            " LIMIT 1",
+            (dataset_id, kind, key),
+        ).fetchone()
+    return _run(ws, row) if row else None
+
+
 def get_run(ws: Workspace, run_id: str) -> Run:
     with ws.store.connect() as conn:
         row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()

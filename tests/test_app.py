@@ -235,3 +235,57 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert not at.exception
     sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
     assert "auto" not in sources
+
+
+@pytest.mark.slow
+def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, minilm):
+    ws, dataset = load_demo(app_env / "workspace", "news", minilm)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    assert not at.exception and at.title[0].value == "Issues"
+    assert any("No issue run yet" in i.value for i in at.info)
+    at.button(key="issues.run").click().run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert set(metrics) >= {"Label issues", "Outliers", "Near-duplicates", "Conflicting duplicates"}
+    n_label = int(metrics["Label issues"].replace(",", ""))
+    assert n_label > 0
+    assert any("of rows" in c.value and "confident" in c.value for c in at.caption)
+
+    # What a click on a bar does: filter by that class and issue type.
+    report_rows = [c.value for c in at.caption if "rows match" in c.value]
+    assert report_rows and report_rows[0].startswith(f"{n_label:,} rows match")
+    label = next(c for c in ws.store.classes(dataset.id))
+    at.selectbox(key="issues.label").set_value(label).run()
+    shown = int(next(c.value for c in at.caption if "rows match" in c.value).split(" rows")[0].replace(",", ""))
+    assert 0 <= shown <= n_label
+
+    at.selectbox(key="issues.label").set_value("(any)").run()
+    at.number_input(key="issues.k").set_value(2).run()
+    before = ws.store.row_states(ws.store.row_ids(dataset.id))
+    at.button(key="issues.apply").click().run()
+    assert not at.exception and not at.error
+    after = ws.store.row_states(ws.store.row_ids(dataset.id))
+    changed = [r for r in after if after[r] != before[r]]
+    assert len(changed) == 2 and all(after[r]["label_source"] == "auto" for r in changed)
+    assert any("Improve issues found" in w.value for w in at.warning)
+    shown_after = int(next(c.value for c in at.caption if "rows match" in c.value).split(" rows")[0].replace(",", ""))
+    assert shown_after == n_label - 2  # fixed rows leave the view
+
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    assert not at.exception
+    assert any("trained without this row" in m.value for m in at.markdown)
+    keep = next(b for b in at.button if b.key and b.key.endswith(".q"))
+    keep.click().run()  # Q: the given label is right
+    assert not at.exception
+    humans = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()].count("human")
+    assert humans == [s["label_source"] for s in before.values()].count("human") + 1
+
+    at.button(key="issues.run").click().run()  # Improve issues found
+    assert not at.exception
+    assert any("What changed since the previous run" in m.value for m in at.markdown)
+    at.segmented_control(key="issues.mode").set_value("Table and Clean Top K").run()
+    at.button(key="issues.undo").click().run()  # undo the Clean Top K batch
+    assert not at.exception
+    restored = ws.store.row_states(changed)
+    assert all(restored[r] == before[r] for r in changed)

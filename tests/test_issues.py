@@ -117,7 +117,7 @@ def test_near_duplicates_pair_up_and_outliers_stand_out(news, minilm):
     odd = [
         "def main():\n    return sum(range(10))",
         "SELECT id, name FROM users WHERE id = 4;",
-        "Zutaten: 200 g Mehl, 3 Eier, eine Prise Salz, 250 ml Milch.",
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.",
     ]
     all_texts = base + copies + odd
     vectors = minilm.embed_texts(all_texts)

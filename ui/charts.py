@@ -157,3 +157,94 @@ def learning_curves(curves: dict) -> go.Figure:
         legend=dict(orientation="h", y=-0.25),
     )
     return fig
+
+
+ISSUE_COLORS = ["#E45756", "#4C78A8", "#F58518", "#72B7B2", "#B279A2", "#9D755D", "#54A24B"]
+
+
+def issues_by_class(counts, titles: dict[str, str]) -> go.Figure:  # noqa: ANN001  (a DataFrame: class, issue, rows)
+    """Horizontal bars per class, one stacked segment per issue type; each segment is clickable
+    (its customdata is (class, issue))."""
+    order = counts.groupby("class")["rows"].sum().sort_values().index.tolist()
+    fig = go.Figure()
+    for color, (issue, title) in zip(ISSUE_COLORS * 3, titles.items(), strict=False):
+        part = counts[counts.issue == issue].set_index("class")["rows"].reindex(order, fill_value=0)
+        if not part.any():
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=part,
+                y=order,
+                orientation="h",
+                name=title,
+                marker_color=color,
+                customdata=[[c, issue] for c in order],
+                hovertemplate=f"%{{y}}: %{{x:,}} rows with {title.lower()} (click to show them)<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Issues by class (click a bar to filter the table)",
+        barmode="stack",
+        height=max(HEIGHT, 30 * len(order) + 120),
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis_title="rows flagged",
+        yaxis=dict(type="category"),
+        legend=dict(orientation="h", y=-0.25),
+        clickmode="event+select",
+    )
+    return fig
+
+
+def confusion_pairs(pairs) -> go.Figure:  # noqa: ANN001  (a DataFrame: given, suggested, rows)
+    """Label issues as a given → suggested heatmap. Drawn as square markers rather than a
+    ``go.Heatmap`` because Streamlit's click selection works on points, not heatmap cells."""
+    given = sorted(pairs["given"].unique())
+    suggested = sorted(pairs["suggested"].unique())
+    top = float(pairs["rows"].max()) if len(pairs) else 1.0
+    size = 56 if max(len(given), len(suggested)) <= 6 else 34
+    fig = go.Figure(
+        go.Scatter(
+            x=pairs["suggested"],
+            y=pairs["given"],
+            mode="markers+text",
+            text=[f"{n:,}" for n in pairs["rows"]],
+            textfont=dict(color="white", size=12),
+            marker=dict(
+                symbol="square",
+                size=size,
+                color=pairs["rows"],
+                colorscale=[[0, "#F4A6A6"], [1, "#B2182B"]],
+                cmin=0,
+                cmax=top,
+                showscale=False,
+            ),
+            customdata=list(zip(pairs["given"], pairs["suggested"], strict=True)),
+            hovertemplate="given %{y} → suggested %{x}: %{text} rows (click to show them)<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Confusion pairs: given → suggested label",
+        height=max(HEIGHT, (size + 8) * len(given) + 140),
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="suggested label", type="category", categoryorder="array", categoryarray=suggested),
+        yaxis=dict(title="given label", type="category", categoryorder="array", categoryarray=given),
+        clickmode="event+select",
+    )
+    return fig
+
+
+def score_histogram(scores: np.ndarray, flagged: np.ndarray, *, title: str) -> go.Figure:
+    """Where the flagged rows sit among all scores (lower = more likely an issue)."""
+    fig = go.Figure()
+    for mask, name, color in ((~flagged, "not flagged", "#9ECAE9"), (flagged, "flagged", "#E45756")):
+        fig.add_trace(go.Histogram(x=scores[mask], name=name, marker_color=color, nbinsx=40))
+    fig.update_layout(
+        title=title,
+        barmode="stack",
+        height=HEIGHT - 40,
+        margin=dict(l=10, r=10, t=40, b=10),
+        xaxis=dict(title="score (lower = more likely an issue)", range=[0, 1]),
+        yaxis_title="rows",
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig

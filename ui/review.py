@@ -19,14 +19,27 @@ from ui.resources import workspace
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
 
 
-def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: str, model_id: str | None = None) -> None:
+def review_panel(
+    dataset_id: int,
+    queue: list[int],
+    *,
+    choices: Choices,
+    key: str,
+    model_id: str | None = None,
+    check_labels: bool = False,
+    details: Callable[[int], None] | None = None,
+) -> None:
     """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons.
 
-    Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``)."""
+    Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``). With
+    ``check_labels`` (the Issues page) the rows are labeled ones under question: a row is open
+    until a person decides on it, and W takes the checking model's choice. ``details(row_id)``
+    draws more about the row under it (why it was flagged, its duplicate)."""
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
-    open_rows = [r for r in still_to_review(ws, queue) if r not in skipped]
-    done = len(queue) - len(still_to_review(ws, queue))
+    still_open = still_to_review(ws, queue, check_labels=check_labels)
+    open_rows = [r for r in still_open if r not in skipped]
+    done = len(queue) - len(still_open)
     st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
     if not open_rows:
@@ -36,9 +49,13 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
     row_id = open_rows[0]
     row = ws.store.rows_by_ids([row_id])[0]
     with ws.store.connect() as conn:
-        given, suggested, confidence = conn.execute(
-            "SELECT given, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = 'label'", (row_id,)
-        ).fetchone() or (None, None, None)
+        given, current, suggested, confidence = conn.execute(
+            "SELECT given, value, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = 'label'",
+            (row_id,),
+        ).fetchone() or (None, None, None, None)
+    top = choices(row_id)[:9]
+    if check_labels:  # the checking model's view replaces any stored pre-label
+        suggested, confidence = (top[0][0], top[0][1]) if top else (None, None)
     with st.container(border=True):
         if row["image_path"]:
             st.image(row["image_path"], width=256)
@@ -48,15 +65,20 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
         facts = [f"row {row['source_id']}"]
         if given:
             facts.append(f"given label **{_quote(given)}**")
+        if check_labels and current and current != given:
+            facts.append(f"current label **{_quote(current)}**")
         if suggested:
             sure = f" ({confidence:.0%})" if confidence is not None else ""
             facts.append(f"suggested **{_quote(suggested)}**{sure}")
         st.markdown(" · ".join(facts))
+        if details:
+            details(row_id)
 
     decision: tuple[ReviewAction, str | None] | None = None
-    top = choices(row_id)[:9]
-    fallback = (top[0][0], round(top[0][1], 4), model_id or "model") if top and not suggested else None
-    if fallback:
+    fallback = (
+        (top[0][0], round(top[0][1], 4), model_id or "model") if top and (check_labels or not suggested) else None
+    )
+    if fallback and not check_labels:
         st.caption(f"Model's suggestion: **{_quote(fallback[0])}** ({fallback[1]:.0%}), W accepts it.")
     cols = st.columns(max(3, min(len(top), 5)))
     for i, (name, p) in enumerate(top):
@@ -83,7 +105,15 @@ def review_panel(dataset_id: int, queue: list[int], *, choices: Choices, key: st
         decision = (ReviewAction.LABEL, other)
     if decision is not None:
         try:
-            batch_id = review_row(ws, dataset_id, row_id, decision[0], value=decision[1], model_suggestion=fallback)
+            batch_id = review_row(
+                ws,
+                dataset_id,
+                row_id,
+                decision[0],
+                value=decision[1],
+                model_suggestion=fallback,
+                prefer_model=check_labels,
+            )
         except CuratorError as exc:
             st.error(str(exc))
             return

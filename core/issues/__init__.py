@@ -11,6 +11,7 @@ from core.issues.base import DETECTORS, IssueData, IssueDetector, create_detecto
 from core.issues.label import confident_thresholds, find_label_issues, label_quality_scores, out_of_fold_proba
 from core.issues.report import (
     FIX_TITLES,
+    FIX_VERBS,
     Fix,
     IssueReport,
     compare_reports,
@@ -24,6 +25,7 @@ from core.issues.report import (
 __all__ = [
     "DETECTORS",
     "FIX_TITLES",
+    "FIX_VERBS",
     "Fix",
     "IssueData",
     "IssueDetector",

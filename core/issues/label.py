@@ -192,9 +192,8 @@ class LabelIssues(IssueDetector):
     def rule(cls, summary: dict[str, Any]) -> str:
         view = summary.get("view", "embedding")
         acc = summary.get("view_accuracy", {}).get(view)
-        measured = f" ({acc:.0%} out-of-fold accuracy on the given labels)" if acc is not None else ""
+        measured = f", {acc:.0%} accurate out of fold" if acc is not None else ""
         return (
-            f"5-fold cross-validated logistic regression on the {view} view{measured}; a row is flagged when it"
-            " is confidently in another class (above that class's mean self-confidence) and the model's top"
-            " choice is not its label (confident learning). Rows a person reviewed are not flagged again."
+            f"A model that never saw the row's label ({view}{measured}) is confident it is another class"
+            " (confident learning). Rows a person reviewed are not flagged again."
         )

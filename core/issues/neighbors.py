@@ -15,7 +15,9 @@ class Outliers(IssueDetector):
     """Mean cosine distance to the ``k`` nearest rows, as cleanlab's Datalab measures it.
 
     Score ``exp(-d / median d)`` (a typical row gets 0.37); flagged above ``Q3 + fence × IQR`` of
-    all rows' distances, with cleanlab's default fence of 1.7.
+    all rows' distances. cleanlab's default fence, 1.7, flagged none of six planted code /
+    lorem-ipsum / German rows among 3,000 AG News or tweet rows (MiniLM's kNN distances are
+    compressed: those rows sat at the 99-99.9th percentile); 1.0 flags them and about 1% of rows.
     """
 
     issue_name = "outlier"
@@ -24,7 +26,7 @@ class Outliers(IssueDetector):
     needs = ("X",)
     order = 20
 
-    def __init__(self, *, k: int = 10, fence: float = 1.7):
+    def __init__(self, *, k: int = 10, fence: float = 1.0):
         self.k = k
         self.fence = fence
 
@@ -35,7 +37,7 @@ class Outliers(IssueDetector):
         q1, q3 = np.percentile(distance, [25, 75])
         cutoff = float(q3 + self.fence * (q3 - q1))
         details = {"neighbor_distance": distance}
-        summary = {"k": self.k, "cutoff": cutoff, "median_distance": median}
+        summary = {"k": self.k, "fence": self.fence, "cutoff": cutoff, "median_distance": median}
         return np.exp(-distance / median), distance > cutoff, details, summary
 
     @classmethod
@@ -50,7 +52,8 @@ class Outliers(IssueDetector):
     def rule(cls, summary: dict[str, Any]) -> str:
         return (
             f"Mean cosine distance to the {summary.get('k', 10)} nearest rows above"
-            f" {summary.get('cutoff', float('nan')):.2f} (Q3 + 1.7 × IQR of all rows, cleanlab's default)."
+            f" {summary.get('cutoff', float('nan')):.2f}"
+            f" (Q3 + {summary.get('fence', 1.0):g} × IQR of all rows' distances)."
         )
 
 

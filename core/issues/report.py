@@ -23,7 +23,7 @@ from core.errors import InputError
 from core.issues.base import DETECTORS, IssueData, create_detector
 from core.projection import dataset_vectors
 from core.review import NEEDS_REVIEW
-from core.runs import Run, get_run, latest_run, save_run
+from core.runs import Run, find_run, get_run, latest_run, run_key, save_run
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.workspace import Workspace
 
@@ -76,8 +76,10 @@ def find_issues(
     *,
     settings: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
+    reuse: bool = True,
 ) -> IssueReport:
-    """Run every check that applies and store the results as a new run.
+    """Run every check that applies and store the results as a new run; with ``reuse``, return
+    the stored run made from the same data version and settings instead of computing again.
 
     Parameters
     ----------
@@ -96,6 +98,10 @@ def find_issues(
     data, source_ids = issue_data(ws, dataset_id)
     detectors = [create_detector(name, **settings.get(name, {})) for name in DETECTORS]
     detectors = [d for d in detectors if d.applies_to(data)]
+    run_settings = {"embedding": dataset.embedding_model, "checks": {d.issue_name: d.get_params() for d in detectors}}
+    same = find_run(ws, dataset_id, KIND, run_key(version, run_settings)) if reuse else None
+    if same is not None:
+        return IssueReport(same, same.arrays())
     weights = np.array([_WEIGHT.get(d.issue_name, 0.05) for d in detectors])
     starts = np.concatenate([[0.0], np.cumsum(weights)[:-1]]) / weights.sum()
     arrays: dict[str, np.ndarray] = {
@@ -127,7 +133,7 @@ def find_issues(
         dataset_id,
         KIND,
         dataset_version=version,
-        settings={"embedding": dataset.embedding_model, "checks": {d.issue_name: d.get_params() for d in detectors}},
+        settings=run_settings,
         summary=summary,
         arrays=arrays,
     )
@@ -299,6 +305,14 @@ FIX_TITLES = {
     Fix.EXCLUDE: "Exclude",
     Fix.SET_LABEL: "Set a label",
     Fix.NEEDS_REVIEW: "Mark needs-review",
+}
+
+
+FIX_VERBS = {
+    Fix.AUTO_FIX: "Auto-fixed",
+    Fix.EXCLUDE: "Excluded",
+    Fix.SET_LABEL: "Relabeled",
+    Fix.NEEDS_REVIEW: "Marked needs-review on",
 }
 
 

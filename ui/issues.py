@@ -1,0 +1,359 @@
+"""The Issues page's parts: run the checks, summary cards, charts that filter the table, the
+table itself, Clean Top K and row-by-row review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.errors import CuratorError
+from core.issues import DETECTORS, FIX_TITLES, FIX_VERBS, Fix, IssueReport, compare_reports, find_issues, fix_rows
+from core.issues import previous_report as load_previous
+from core.review import NEEDS_REVIEW, top_choices
+from ui.charts import confusion_pairs, issues_by_class, score_histogram
+from ui.grid import show_table, thumb_uri
+from ui.progress import eta_bar
+from ui.resources import session, workspace
+from ui.review import review_panel
+
+ANY = "(any)"
+UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
+TABLE_ROWS = 200
+
+
+def run_panel(dataset_id: int, report: IssueReport | None) -> None:
+    """Run (or re-run on corrected data) every check, with a progress bar and time left."""
+    ws = workspace()
+    if report is None:
+        st.info(
+            "No issue run yet. The checks: "
+            + "; ".join(f"**{c.title}**: {c.description[0].lower()}{c.description[1:]}" for c in DETECTORS.values())
+        )
+        verb, primary = "Find issues", True
+    elif report.is_stale(ws):
+        st.warning(
+            "The data changed since this run (rows fixed, relabeled or added). **Improve issues found** runs every"
+            " check again on the corrected data: fixed labels train the model, excluded rows drop out."
+        )
+        verb, primary = "Improve issues found", True
+    else:
+        verb, primary = "Run again", False
+    settings = _settings()
+    if st.button(verb, type="primary" if primary else "secondary", key="issues.run", icon=":material/troubleshoot:"):
+        report_progress, close = eta_bar("Loading the rows and their embeddings")
+        try:
+            new = find_issues(ws, dataset_id, settings=settings, progress=report_progress)
+        except CuratorError as exc:
+            close()
+            st.error(str(exc))
+            return
+        close()
+        if report is not None and new.run.id == report.run.id:
+            st.toast("Nothing changed since this run (same data, same settings): results are current.")
+        st.rerun()
+
+
+def _settings() -> dict[str, dict]:
+    with st.expander("Check settings"):
+        c1, c2, c3, c4 = st.columns(4)
+        threshold = c1.slider("Near-duplicate cosine ≥", 0.80, 1.0, 0.95, 0.01, key="issues.near")
+        method = c2.selectbox(
+            "Label score",
+            ["self_confidence", "normalized_margin"],
+            key="issues.method",
+            help="Self-confidence: the probability the model gives the row's label. Normalised margin: that"
+            " minus the best other class's, scaled to [0, 1].",
+        )
+        folds = c3.number_input("Cross-validation folds", 3, 10, 5, key="issues.folds")
+        words = c4.number_input("Too short: fewer words than", 1, 10, 2, key="issues.words")
+    return {
+        "near_duplicate": {"threshold": float(threshold)},
+        "label": {"method": method, "n_folds": int(folds)},
+        "text_quality": {"min_words": int(words)},
+    }
+
+
+def run_caption(report: IssueReport) -> None:
+    run = report.run
+    view = run.summary["checks"].get("label", {}).get("view")
+    st.caption(
+        f"Run {run.id} · {run.created_at[:16].replace('T', ' ')} UTC · {report.n_rows:,} rows checked"
+        f" (excluded rows are left out) · {run.summary.get('seconds', 0):.0f} s"
+        + (f" · label model: logistic regression on the {view} view" if view else "")
+    )
+
+
+def summary_cards(report: IssueReport) -> None:
+    counts, n = report.counts(), max(report.n_rows, 1)
+    names = list(counts)
+    for start in range(0, len(names), 4):
+        cols = st.columns(4)
+        for col, name in zip(cols, names[start : start + 4], strict=False):
+            with col.container(border=True):
+                st.metric(
+                    report.title(name), f"{counts[name]:,}", help=f"{DETECTORS[name].description} {report.rule(name)}"
+                )
+                st.caption(f"**{counts[name] / n:.1%} of rows** · {report.rule(name)}")
+
+
+def changes_panel(report: IssueReport) -> None:
+    """After "Improve issues found": per issue type, flagged before and after."""
+    try:
+        before = load_previous(workspace(), report)
+    except CuratorError:
+        return
+    if before is None:
+        return
+    st.markdown(f"**What changed since the previous run** ({before.run.id})")
+    st.dataframe(compare_reports(before, report), hide_index=True, width="content")
+    st.caption("Resolved: flagged before, not now (fixed, confirmed by a person or excluded). New: flagged only now.")
+
+
+@dataclass(frozen=True)
+class View:
+    issue: str
+    label: str
+    suggested: str
+    hide_fixed: bool
+
+
+def charts(report: IssueReport) -> None:
+    """Issues by class and the confusion pairs; a click sets the table's filters below."""
+    epoch = st.session_state.get("issues.chart_epoch", 0)
+    left, right = st.columns([3, 2])
+    counts = report.by_class()
+    titles = {n: report.title(n) for n in report.issue_names}
+    if len(counts):
+        event = left.plotly_chart(
+            issues_by_class(counts, titles),
+            key=f"issues.bars.{report.run.id}.{epoch}",
+            on_select="rerun",
+            selection_mode="points",
+        )
+        _apply_click(event, lambda c: {"issues.type": c[1], "issues.label": c[0], "issues.suggested": ANY}, "bars")
+    else:
+        left.success("No issues flagged in this run.")
+    pairs = report.confusion_pairs()
+    if len(pairs):
+        event = right.plotly_chart(
+            confusion_pairs(pairs),
+            key=f"issues.pairs.{report.run.id}.{epoch}",
+            on_select="rerun",
+            selection_mode="points",
+        )
+        _apply_click(event, lambda c: {"issues.type": "label", "issues.label": c[0], "issues.suggested": c[1]}, "pairs")
+    elif "label" in report.issue_names:
+        right.info("No label issues: every given label agrees with the model or is confirmed.")
+
+
+def _apply_click(event, to_filters, name: str) -> None:  # noqa: ANN001
+    """Set the table filters from a clicked bar or cell, once per new click."""
+    points = ((event or {}).get("selection") or {}).get("points") or []
+    if not points or "customdata" not in points[0]:
+        return
+    clicked = tuple(points[0]["customdata"])
+    if st.session_state.get(f"issues.clicked.{name}") != clicked:
+        st.session_state[f"issues.clicked.{name}"] = clicked
+        st.session_state.update(to_filters(clicked))
+
+
+def filters(report: IssueReport) -> View:
+    names = report.issue_names
+    st.session_state.setdefault("issues.type", "label" if "label" in names else ANY)
+    classes = [ANY, *report.classes, UNLABELED]
+    for key, options in (("issues.label", classes), ("issues.suggested", classes[:-1])):
+        if st.session_state.get(key, ANY) not in options:
+            st.session_state[key] = ANY
+    c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.3, 0.8], vertical_alignment="bottom")
+    issue = c1.selectbox(
+        "Issue type",
+        ["any", *names],
+        format_func=lambda n: "any issue" if n == "any" else report.title(n),
+        key="issues.type",
+    )
+    label = c2.selectbox("Given label", classes, key="issues.label")
+    suggested = c3.selectbox("Suggested label", classes[:-1], key="issues.suggested")
+    hide = c4.toggle(
+        "Hide fixed rows", True, key="issues.hide_fixed", help="Rows excluded, relabeled or reviewed since this run"
+    )
+    if c5.button("Clear", key="issues.clear", help="Clear the filters and the chart selections"):
+        st.session_state["issues.chart_epoch"] = st.session_state.get("issues.chart_epoch", 0) + 1
+        for key in ("issues.label", "issues.suggested"):
+            st.session_state[key] = ANY
+        st.session_state["issues.type"] = "label" if "label" in names else "any"
+        st.rerun()
+    return View(issue, label, suggested, hide)
+
+
+def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
+    """The flagged rows matching the filters, most likely issue first (Clean Top K's order)."""
+    f = report.frame
+    if view.issue == "any":
+        f = f[f["n_issues"] > 0]
+        f = f.assign(
+            _worst=f[[f"{n}_score" for n in report.issue_names]]
+            .where(f[[f"is_{n}_issue" for n in report.issue_names]].to_numpy())
+            .min(axis=1)
+        )
+        f = f.sort_values(["n_issues", "_worst"], ascending=[False, True], kind="stable")
+    else:
+        f = f[f[f"is_{view.issue}_issue"]].sort_values(f"{view.issue}_score", kind="stable")
+    if view.label != ANY:
+        f = f[f["given"] == ("" if view.label == UNLABELED else view.label)]
+    if view.suggested != ANY and "suggested" in f:
+        f = f[f["suggested"] == view.suggested]
+    if view.hide_fixed and len(f):
+        f = f[~f["row_id"].isin(_fixed_since(report, f["row_id"].tolist()))]
+    return f
+
+
+def _fixed_since(report: IssueReport, row_ids: list[int]) -> set[int]:
+    """Rows decided on since the run: excluded, relabeled, confirmed by a person or set aside."""
+    states = workspace().store.row_states(row_ids)
+    at_run = dict(zip(report.frame["row_id"], report.frame["given"], strict=True))
+    return {
+        r
+        for r, s in states.items()
+        if s["excluded"]
+        or (s["label"] or "") != at_run.get(r, "")
+        or s["label_source"] in ("human", "suggestion_accepted")
+        or NEEDS_REVIEW in s["tags"]
+    }
+
+
+def table(report: IssueReport, rows: pd.DataFrame, modality: str) -> None:
+    if not len(rows):
+        return
+    head = rows.head(TABLE_ROWS)
+    stored = {r["id"]: r for r in workspace().store.rows_by_ids(head["row_id"].tolist())}
+    partner_ids = head["partner"].tolist() if "partner" in head else []
+    partners = {r["id"]: r for r in workspace().store.rows_by_ids(partner_ids)} if partner_ids else {}
+    flags = [f"is_{n}_issue" for n in report.issue_names]
+    titles = [report.title(n) for n in report.issue_names]
+    out = pd.DataFrame({"id": [stored[r]["source_id"] if r in stored else str(r) for r in head["row_id"]]})
+    if modality == "image":
+        out["thumbnail"] = [thumb_uri(stored[r]["thumb"]) if r in stored else "" for r in head["row_id"]]
+    out["text" if modality == "text" else "file"] = [
+        (stored[r]["text"] or (stored[r]["image_path"] or "").rsplit("/", 1)[-1]) if r in stored else ""
+        for r in head["row_id"]
+    ]
+    out["given"] = head["given"].to_numpy()
+    if "suggested" in head:
+        out["suggested"] = head["suggested"].to_numpy()
+        out["confidence"] = [f"{p:.0%}" if np.isfinite(p) else "" for p in head["suggested_confidence"]]
+        out["label score"] = [round(float(s), 3) if np.isfinite(s) else None for s in head["label_score"]]
+    out["issues"] = [
+        ", ".join(t for t, flag in zip(titles, row, strict=True) if flag) for row in head[flags].to_numpy()
+    ]
+    if partner_ids:
+        out["near-duplicate of"] = [
+            f"{partners[p]['source_id']} ({s:.3f})" if flag and p in partners else ""
+            for p, s, flag in zip(
+                head["partner"], head["partner_similarity"], head["is_near_duplicate_issue"], strict=True
+            )
+        ]
+    st.caption(
+        f"{len(rows):,} rows match; showing the first {len(head):,} in the order Clean Top K uses"
+        " (most likely issue first). Sorting a column here only changes the display."
+    )
+    show_table(out, key=f"issues.grid.{report.run.id}.{len(rows)}", thumbnail_column="thumbnail", height=430)
+
+
+def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame) -> None:
+    """Apply one fix to the top K rows of the filtered view, as one undoable batch."""
+    if not len(rows):
+        st.success("No flagged rows left with these filters.")
+        return
+    ws, s = workspace(), session()
+    c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
+    k = int(c1.number_input("K", 1, len(rows), min(10, len(rows)), key="issues.k"))
+    fix = c2.selectbox("Fix", list(Fix), format_func=lambda f: FIX_TITLES[f], key="issues.fix")
+    value = None
+    if fix is Fix.SET_LABEL:
+        value = c3.selectbox("Label", report.classes, key="issues.fix_label")
+    if c4.button(f"Clean top {k:,}", type="primary", key="issues.apply", icon=":material/cleaning_services:"):
+        report_progress, close = eta_bar("Applying")
+        try:
+            result = fix_rows(
+                ws,
+                dataset_id,
+                report,
+                rows["row_id"].head(k).tolist(),
+                fix,
+                value=value,
+                on_progress=lambda done, total: report_progress(done / max(total, 1), f"{done:,} of {total:,} rows"),
+            )
+        except CuratorError as exc:
+            close()
+            st.error(str(exc))
+            return
+        close()
+        message = result.describe(FIX_VERBS[fix])
+        if result.batch_id:
+            s.last_batch = (result.batch_id, message)
+        s.notices.append(message)
+        st.rerun()
+    if fix is Fix.AUTO_FIX:
+        st.caption(
+            "Auto-fix writes each row's suggested label as an auto label"
+            ' (source "auto", the model\'s probability as confidence).'
+        )
+
+
+def explain_row(report: IssueReport, row_id: int) -> None:
+    """Why a row was flagged, and its near-duplicate beside it."""
+    for title, why in report.explain(row_id):
+        st.markdown(f"**{title}:** {why}")
+    frame = report.frame.set_index("row_id")
+    if "partner" not in frame or not frame.at[row_id, "is_near_duplicate_issue"]:
+        return
+    ws = workspace()
+    mine, theirs = ws.store.rows_by_ids([row_id, int(frame.at[row_id, "partner"])])
+    left, right = st.columns(2)
+    for col, row, title in ((left, mine, "This row"), (right, theirs, "Its near-duplicate")):
+        with col.container(border=True):
+            st.caption(f"{title} · row {row['source_id']} · label {row['label'] or '(none)'}")
+            if row["image_path"]:
+                st.image(row["image_path"], width=160)
+            else:
+                st.text(row["text"] or "")
+
+
+def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
+    queue = rows["row_id"].head(50).astype(int).tolist()
+    if not queue:
+        st.info("No rows to review with these filters.")
+        return
+
+    def choices(row_id: int) -> list[tuple[str, float]]:
+        probs = report.pred_probs(row_id)
+        return top_choices(probs, report.classes) if probs is not None else [(c, 0.0) for c in report.classes[:9]]
+
+    review_panel(
+        dataset_id,
+        queue,
+        choices=choices,
+        key=f"issues.review.{report.run.id}.{view.issue}.{view.label}.{view.suggested}",
+        model_id=f"label-issues:{report.run.id}",
+        check_labels=True,
+        details=lambda r: explain_row(report, r),
+    )
+    st.caption(
+        "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
+        " E exclude · S skip · U undo. The queue is the first 50 rows of the table's order."
+    )
+
+
+def score_panel(report: IssueReport, issue: str) -> None:
+    if issue == "any" or f"{issue}_score" not in report.arrays:
+        return
+    scores = report.arrays[f"{issue}_score"]
+    ok = np.isfinite(scores)
+    if ok.any():
+        st.plotly_chart(
+            score_histogram(scores[ok], report.arrays[f"is_{issue}_issue"][ok], title=f"{report.title(issue)}: scores"),
+            key=f"issues.hist.{report.run.id}.{issue}",
+        )
