@@ -17,8 +17,9 @@ the 100 lowest-scoring rows are written to docs/label_issues_sentiment140_top100
 to read. A re-run keeps what was written by hand in that file: everything above the generated
 table and the "reader's verdict" of each tweet (matched by CSV row and text).
 
-The first run embeds about 19k texts and 500 images (3-4 minutes on 2 cores); later runs take
-about 2 minutes, nearly all of it the AG News cross-validation.
+The first run embeds about 19k texts and 500 images (about 6 minutes on 2 cores, 10 in all); later
+runs take 3-4 minutes, most of it the AG News cross-validation. The detector seconds move by 2x with
+other load on the machine (the load average is printed); the other figures are deterministic.
 """
 
 from __future__ import annotations

@@ -379,7 +379,7 @@ def label_sources(app: App, name: str) -> dict[str, int]:
     return counts
 
 
-def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page: Page) -> None:
+def ensure_news_demo(app: App, page: Page) -> None:
     if NEWS_DEMO not in app.dataset_names():
         open_upload_page(page, app)
         choose_source(page, "Demo dataset")
@@ -387,6 +387,10 @@ def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page:
         row.get_by_role("button", name="Load").click()
         expect(main(page).get_by_text(f"'{NEWS_DEMO}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
         wait_until_idle(page)
+
+
+def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page: Page) -> None:
+    ensure_news_demo(app, page)
     page.goto(app.url)
     go_to(page, "Auto-label")
     choose_option(page, dataset_picker(page), NEWS_DEMO)
@@ -423,3 +427,62 @@ def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page:
     assert eventually(
         lambda: label_sources(app, NEWS_DEMO).get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0)
     )
+
+
+def label_states(app: App, name: str) -> dict[int, tuple]:
+    ws = Workspace(app.workspace)
+    states = ws.store.row_states(ws.store.row_ids(ws.dataset(name).id))
+    return {r: (s["label"], s["label_source"], s["excluded"]) for r, s in states.items()}
+
+
+def rows_matching(page: Page) -> int:
+    caption = main(page).get_by_text("rows match; showing the first")
+    expect(caption).to_be_visible()
+    return int(caption.inner_text().split(" rows match")[0].replace(",", ""))
+
+
+def test_issues_find_click_a_class_bar_clean_top_10_and_undo(app: App, page: Page) -> None:
+    ensure_news_demo(app, page)
+    page.goto(app.url)
+    go_to(page, "Issues")
+    choose_option(page, dataset_picker(page), NEWS_DEMO)
+    expect(main(page).get_by_role("heading", name="Issues")).to_be_visible()
+    wait_until_idle(page)
+    main(page).get_by_role("button", name="Find issues").click()
+    expect(main(page).get_by_text("Issues by class (click a bar to filter the table)")).to_be_visible(
+        timeout=INGEST_TIMEOUT_MS
+    )
+    wait_until_idle(page)
+    total = rows_matching(page)
+    assert total > 0
+    screenshot(page, "10_issues_overview.png")
+
+    # Click the longest label-issue bar: the table filters to that class.
+    bars = main(page).locator(".js-plotly-plot").first.locator(".barlayer .trace").first.locator(".point path")
+    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
+    widest = max((b for b in boxes if b), key=lambda b: b["width"])
+    page.mouse.click(widest["x"] + widest["width"] / 2, widest["y"] + widest["height"] / 2)
+    wait_until_idle(page)
+    given = main(page).get_by_role("combobox", name="Given label")
+    expect(given).not_to_have_value("(any)")
+    in_class = rows_matching(page)
+    assert 0 < in_class < total
+    screenshot(page, "11_issues_class_clicked.png")
+
+    # Clean the top rows of that view (up to 10) with the default fix, auto-fix.
+    k = min(10, in_class)
+    before = label_states(app, NEWS_DEMO)
+    main(page).get_by_role("button", name=f"Clean top {k}").click()
+    wait_until_idle(page)
+    undo = main(page).get_by_role("button", name=f"Undo: Auto-fixed {k} of {k} rows")
+    expect(undo).to_be_visible()
+    after = label_states(app, NEWS_DEMO)
+    changed = [r for r in after if after[r] != before[r]]
+    assert len(changed) == k and all(after[r][1] == "auto" for r in changed)
+    expect(main(page).get_by_text("The data changed since this run")).to_be_visible()
+    screenshot(page, "12_issues_cleaned.png")
+
+    undo.click()
+    wait_until_idle(page)
+    assert eventually(lambda: label_states(app, NEWS_DEMO) == before)
+    expect(main(page).get_by_role("button", name="Undo: Auto-fixed")).to_have_count(0)

@@ -30,7 +30,9 @@ def run_panel(dataset_id: int, report: IssueReport | None) -> None:
     if report is None:
         st.info(
             "No issue run yet. The checks: "
-            + "; ".join(f"**{c.title}**: {c.description[0].lower()}{c.description[1:]}" for c in DETECTORS.values())
+            + "; ".join(
+                f"**{c.title}**: {c.description[0].lower()}{c.description[1:].rstrip('.')}" for c in DETECTORS.values()
+            )
         )
         verb, primary = "Find issues", True
     elif report.is_stale(ws):
