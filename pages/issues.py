@@ -55,7 +55,7 @@ if mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:
     clean_top_k(dataset_id, report, rows)
-    table(report, rows, ws.dataset(dataset_id).modality)
+    table(report, rows, ws.dataset(dataset_id).modality, view.issue)
     score_panel(report, view.issue)
 
 if s.last_batch:

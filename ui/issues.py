@@ -226,7 +226,14 @@ def _fixed_since(report: IssueReport, row_ids: list[int]) -> set[int]:
     }
 
 
-def table(report: IssueReport, rows: pd.DataFrame, modality: str) -> None:
+def _why(report: IssueReport, row_id: int, issue: str) -> str:
+    """The explanation of the issue the table is filtered on (else of the first flagged one)."""
+    reasons = [(t, why) for t, why in report.explain(row_id) if t != "Label check"]
+    chosen = [why for t, why in reasons if issue != "any" and t == report.title(issue)]
+    return (chosen or [why for _, why in reasons] or [""])[0]
+
+
+def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: str = "any") -> None:
     if not len(rows):
         return
     head = rows.head(TABLE_ROWS)
@@ -250,6 +257,7 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str) -> None:
     out["issues"] = [
         ", ".join(t for t, flag in zip(titles, row, strict=True) if flag) for row in head[flags].to_numpy()
     ]
+    out["why"] = [_why(report, int(r), view_issue) for r in head["row_id"]]
     if partner_ids:
         out["near-duplicate of"] = [
             f"{partners[p]['source_id']} ({s:.3f})" if flag and p in partners else ""
@@ -271,7 +279,8 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame) -> Non
         return
     ws, s = workspace(), session()
     c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
-    k = int(c1.number_input("K", 1, len(rows), min(10, len(rows)), key="issues.k"))
+    # No max_value: a bound that changes with the filters would reset the widget; clamp instead.
+    k = min(int(c1.number_input("K", min_value=1, value=10, key="issues.k")), len(rows))
     fix = c2.selectbox("Fix", list(Fix), format_func=lambda f: FIX_TITLES[f], key="issues.fix")
     value = None
     if fix is Fix.SET_LABEL:

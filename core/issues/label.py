@@ -53,14 +53,20 @@ def confident_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarr
     return np.clip(np.asarray(means), _THRESHOLD_FLOOR, None)
 
 
+def confident_class(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """The class each row is confidently in (-1 if none): the one class whose probability reaches
+    its threshold, or with several the most probable class overall (as cleanlab counts them)."""
+    confident = pred_probs >= confident_thresholds(np.asarray(labels), pred_probs) - _THRESHOLD_SLACK
+    n_confident = confident.sum(axis=1)
+    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
+    return np.where(n_confident > 0, guess, -1)
+
+
 def find_label_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     """Confident learning's off-diagonal rows, minus rows whose top prediction is their label."""
     labels = np.asarray(labels)
-    confident = pred_probs >= confident_thresholds(labels, pred_probs) - _THRESHOLD_SLACK
-    n_confident = confident.sum(axis=1)
-    # One confident class: that one; several: the most probable class overall (as cleanlab does).
-    guess = np.where(n_confident > 1, pred_probs.argmax(axis=1), confident.argmax(axis=1))
-    off_diagonal = (n_confident > 0) & (guess != labels)
+    guess = confident_class(labels, pred_probs)
+    off_diagonal = (guess >= 0) & (guess != labels)
     nudged = pred_probs.copy()
     nudged[np.arange(len(labels)), labels] += _THRESHOLD_SLACK
     return off_diagonal & (nudged.argmax(axis=1) != labels)
@@ -149,9 +155,15 @@ class LabelIssues(IssueDetector):
         full[labeled] = pred_probs
         suggested = np.full(n, -1, np.int64)
         suggested[labeled] = pred_probs.argmax(axis=1)
+        confident = np.full(n, -1, np.int64)
+        confident[labeled] = confident_class(y, pred_probs)
         details = {
             "pred_probs": full,
             "suggested": suggested,
+            "confident_class": confident,
+            "confident_probability": np.where(
+                confident >= 0, full[np.arange(n), np.maximum(confident, 0)].astype(np.float64), np.nan
+            ),
             "suggested_confidence": np.where(suggested >= 0, np.nanmax(np.nan_to_num(full, nan=0), axis=1), np.nan),
             "given_confidence": np.where(
                 suggested >= 0, full[np.arange(n), np.maximum(data.labels, 0)].astype(np.float64), np.nan
@@ -177,12 +189,17 @@ class LabelIssues(IssueDetector):
         p_given, p_best = row["given_confidence"], row["suggested_confidence"]
         if suggested == given:
             return f"The model agrees with the label '{name}' ({p_given:.0%})."
-        threshold = summary.get("thresholds", {}).get(best)
-        why = (
-            f" — above what '{best}' rows usually get ({threshold:.0%}), so confident learning counts it as '{best}'"
-            if threshold is not None and row.get("is_label_issue")
-            else ""
-        )
+        confident = row.get("confident_class", -1)
+        why = ""
+        if row.get("is_label_issue") and confident is not None and confident >= 0:
+            other = class_names[confident]
+            threshold = summary.get("thresholds", {}).get(other)
+            p_other = row.get("confident_probability")
+            if threshold is not None and p_other is not None:
+                why = (
+                    f"; '{other}' at {p_other:.0%} reaches what '{other}' rows usually get ({threshold:.0%}),"
+                    f" so confident learning counts it as '{other}'"
+                )
         return (
             f"The model, trained without this row, gives its label '{name}' {p_given:.0%}"
             f" and '{best}' {p_best:.0%}{why}."
