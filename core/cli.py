@@ -137,6 +137,29 @@ def cmd_counts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_issues(args: argparse.Namespace) -> int:
+    """Run the issue checks (or reuse the stored run) and print counts and the worst rows."""
+    from core.issues import find_issues
+
+    ws = _workspace(args)
+    dataset = ws.dataset(args.dataset)
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    report = find_issues(ws, dataset.id, progress=progress)
+    print(file=sys.stderr)
+    print(f"run {report.run.id}: {report.n_rows:,} rows checked")
+    for name, n in report.counts().items():
+        print(f"  {report.title(name):<30}{n:>8,}  ({n / max(report.n_rows, 1):.1%})  {report.rule(name)}")
+    if "label" in report.issue_names and args.top:
+        print(f"lowest label scores (top {args.top}):")
+        frame = report.frame[report.frame.is_label_issue].sort_values("label_score").head(args.top)
+        for row in frame.itertuples():
+            print(f"  {row.source_id}\t{row.given} -> {row.suggested} ({row.suggested_confidence:.0%})")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from core.history import history
 
@@ -223,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("counts", help="row, label and class counts of a dataset")
     p.add_argument("dataset")
     p.set_defaults(func=cmd_counts)
+    p = sub.add_parser("issues", help="find label issues, outliers and duplicates (stored as a run)")
+    p.add_argument("dataset")
+    p.add_argument("--top", type=int, default=10, help="list this many of the likeliest mislabeled rows")
+    p.set_defaults(func=cmd_issues)
     p = sub.add_parser("history", help="the actions on a dataset, newest first")
     p.add_argument("dataset")
     p.set_defaults(func=cmd_history)

@@ -39,6 +39,14 @@ def test_ingest_list_counts_history_undo(tmp_path):
     assert run_cli("--workspace", ws_dir, "undo", batch_id).returncode == 0
     assert ws.status("manual").needs_review == 0
 
+    issues = run_cli("--workspace", ws_dir, "issues", "manual", "--top", "2")
+    assert issues.returncode == 0, issues.stderr
+    assert "200 rows checked" in issues.stdout and "Label issues" in issues.stdout
+    assert "lowest label scores (top 2):" in issues.stdout
+    from core.issues import latest_report
+
+    assert latest_report(ws, dataset.id).n_rows == 200  # stored as a run the Issues page shows
+
 
 def test_errors_are_messages_not_tracebacks(tmp_path, capsys):
     ws_dir = str(tmp_path / "ws")
