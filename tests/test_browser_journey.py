@@ -486,3 +486,11 @@ def test_issues_find_click_a_class_bar_clean_top_10_and_undo(app: App, page: Pag
     wait_until_idle(page)
     assert eventually(lambda: label_states(app, NEWS_DEMO) == before)
     expect(main(page).get_by_role("button", name="Undo: Auto-fixed")).to_have_count(0)
+
+    # A cell of the confusion-pairs heatmap filters to that given → suggested pair.
+    cells = main(page).locator(".js-plotly-plot").nth(1).locator(".scatterlayer .point")
+    box = cells.first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_until_idle(page)
+    expect(main(page).get_by_role("combobox", name="Suggested label")).not_to_have_value("(any)")
+    assert rows_matching(page) > 0

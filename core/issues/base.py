@@ -117,7 +117,7 @@ class IssueData:
             X, n = self.X, self.n_rows
             index = np.zeros((n, k), np.int64)
             sims = np.zeros((n, k), np.float32)
-            block = 2048
+            block = int(min(2048, max(64, 5e7 // n)))  # ~200 MB of similarities per block at most
             for start in range(0, n, block):
                 stop = min(start + block, n)
                 s = X[start:stop] @ X.T
