@@ -177,7 +177,10 @@ def start_ingest(
         )
         ws.store.insert_rows(conn, dataset_id, job_id, rows)
         conn.execute("UPDATE rows SET embedded = ? WHERE job_id = ? AND problem IS NOT NULL", (SKIPPED, job_id))
-        ws.store.set_classes(conn, dataset_id, "label", {r["label"] for r in rows if r["label"] is not None})
+        classes = {r["label"] for r in rows if r["label"] is not None}
+        for r in rows:  # an imported export's given labels and suggestions are classes too
+            classes |= {r["curation"][k] for k in ("given", "suggested") if r.get("curation") and r["curation"][k]}
+        ws.store.set_classes(conn, dataset_id, "label", classes)
         batch_id = record_ingest(conn, dataset_id, f"Ingest {len(rows):,} rows from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 
 from core.errors import InputError
+from core.provenance import (
+    CURATION_COLUMNS,
+    ID_COLUMN,
+    ORIGINAL_PREFIX,
+    is_curator_export,
+    parse_bool,
+    parse_tags,
+    restore_formula,
+)
 from core.readers import IMAGE_SUFFIXES, Table
 from core.store import normalize_label
 from core.textclean import clean_text
@@ -36,6 +45,8 @@ class ColumnMapping:
     id_column: str | None = None
     label_names: list[str] | None = None
     clean_text: bool = True
+    # A Curator export: restore labels, sources, suggestions, tags and exclusions (core/provenance.py).
+    restore_curation: bool = False
 
     @property
     def modality(self) -> str:
@@ -63,7 +74,15 @@ def _image_like(frame: pd.DataFrame, col: str) -> bool:
 
 
 def infer_mapping(table: Table) -> ColumnMapping:
-    """Pick id, image, label and text columns by name first, then by what the values look like."""
+    """Pick id, image, label and text columns by name first, then by what the values look like.
+
+    A Curator export is recognised by its provenance columns: its original fields are inferred as
+    usual, and its curation (labels with their sources, tags, exclusions) is restored."""
+    if is_curator_export(list(table.frame.columns)):
+        fields = [c for c in table.frame.columns if c not in CURATION_COLUMNS]
+        inner = infer_mapping(replace(table, frame=table.frame[fields]))
+        text = [c for c in inner.text_columns if c != "file"]
+        return replace(inner, text_columns=text, label_column="label", id_column=ID_COLUMN, restore_curation=True)
     frame = table.frame
     cols = list(frame.columns)
     lower = {c: c.lower().strip() for c in cols}
@@ -205,12 +224,18 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
     """Turn the table into rows for the store: original fields kept as written, text cleaned."""
     validate_mapping(table, mapping)
     frame = table.frame
+    if mapping.restore_curation and table.delimiter is not None:  # a CSV export: undo its formula guard
+        frame = frame.map(restore_formula)
     labels = resolve_labels(frame, mapping)
     records = frame.to_dict(orient="records")
     rows = []
     for i, (fields, label) in enumerate(zip(records, labels, strict=True)):
         source_id = fields[mapping.id_column] if mapping.id_column else f"{id_prefix}{i + 1}"
         row: dict[str, Any] = {"source_id": str(source_id), "fields": fields, "label": label}
+        if mapping.restore_curation:
+            row["curation"] = _curation(fields)
+            fields = {_original_name(k): v for k, v in fields.items() if k not in CURATION_COLUMNS}
+            row["fields"] = fields
         if mapping.image_column:
             row["modality"] = "image"
             path = Path(fields[mapping.image_column])
@@ -232,3 +257,31 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
                 row["problem"] = "empty text"
         rows.append(row)
     return rows
+
+
+def _original_name(column: str) -> str:
+    return column[len(ORIGINAL_PREFIX) :] if column.startswith(ORIGINAL_PREFIX) else column
+
+
+def _curation(fields: dict[str, Any]) -> dict[str, Any]:
+    """The state a Curator export row carries (see core/provenance.py)."""
+
+    def text(name: str) -> str | None:
+        return normalize_label(fields.get(name))
+
+    confidence = fields.get("confidence")
+    try:
+        confidence = float(confidence) if confidence not in (None, "") else None
+    except (TypeError, ValueError):
+        confidence = None
+    if confidence is not None and confidence != confidence:  # NaN
+        confidence = None
+    return {
+        "given": text("given_label"),
+        "source": text("label_source"),
+        "confidence": confidence,
+        "model_id": text("model_id"),
+        "suggested": text("suggested_label"),
+        "tags": parse_tags(fields.get("tags")),
+        "excluded": parse_bool(fields.get("excluded")),
+    }

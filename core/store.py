@@ -358,7 +358,10 @@ class Store:
                     "ids must be unique. Pick another id column or none."
                 ) from exc
             label = row.get("label")
-            if label is not None:
+            curation = row.get("curation")
+            if curation is not None:  # a Curator export: its provenance, as it was
+                _restore_curation(conn, cur.lastrowid, label, curation, stamp)
+            elif label is not None:
                 conn.execute(
                     "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
                     (cur.lastrowid, DEFAULT_LABEL_FIELD, label, label, LabelSource.ORIGINAL, stamp),
@@ -498,6 +501,32 @@ _ADDED_COLUMNS = [
     ("labels", "suggested_confidence", "REAL"),
     ("labels", "suggested_by", "TEXT"),
 ]
+
+
+def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, c: dict[str, Any], stamp: str) -> None:
+    """Labels (with source, confidence, model), suggestion, tags and exclusion of an imported export row."""
+    if label is not None or c["given"] is not None or c["suggested"] is not None:
+        source = c["source"] if c["source"] in set(LabelSource) else LabelSource.ORIGINAL
+        conn.execute(
+            "INSERT INTO labels(row_id, field, given, value, source, confidence, model_id, updated_at, suggested,"
+            " suggested_confidence) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            (
+                row_id,
+                DEFAULT_LABEL_FIELD,
+                c["given"],
+                label,
+                source if label is not None else None,
+                c["confidence"] if label is not None else None,
+                c["model_id"] if label is not None else None,
+                stamp,
+                c["suggested"],
+                c["confidence"] if label is None and c["suggested"] is not None else None,
+            ),
+        )
+    for tag in c["tags"]:
+        conn.execute("INSERT OR IGNORE INTO tags(row_id, tag) VALUES(?, ?)", (row_id, tag))
+    if c["excluded"]:
+        conn.execute("UPDATE rows SET excluded = 1 WHERE id = ?", (row_id,))
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:

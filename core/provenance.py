@@ -1,0 +1,89 @@
+"""What an export row says about its provenance: the curation columns, shared by export and import.
+
+Importing a file that has these columns (a Curator export) restores labels, label sources,
+suggestions, tags and exclusions instead of treating them as original fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ID_COLUMN = "curator_id"  # the row's id in the dataset (source id), unique
+# In this order after the original fields. Import reads back the ones in RESTORED_COLUMNS.
+CURATION_COLUMNS = [
+    ID_COLUMN,
+    "given_label",
+    "label",
+    "label_source",
+    "suggested_label",
+    "confidence",
+    "label_issue_score",
+    "is_label_issue",
+    "outlier_score",
+    "is_near_duplicate",
+    "needs_review",
+    "excluded",
+    "tags",
+    "batch_id",
+    "labeled_at",
+    "model_id",
+    "embedding_model",
+]
+RESTORED_COLUMNS = {
+    "given_label",
+    "label",
+    "label_source",
+    "suggested_label",
+    "confidence",
+    "excluded",
+    "tags",
+    "model_id",
+}
+ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate (``=SUM(..)``, ``+1``, ``@cmd``...) gets a leading
+    apostrophe (OWASP's advice). A cell that already starts with an apostrophe before such a
+    character gets one more, so :func:`restore_formula` undoes it exactly."""
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(FORMULA_START) or (value[0] == "'" and value[1:2] in (*FORMULA_START, "'")):
+        return "'" + value
+    return value
+
+
+def restore_formula(value: Any) -> Any:
+    """The inverse of :func:`neutralize_formula` (used when a Curator CSV export is imported)."""
+    if isinstance(value, str) and value[:1] == "'" and value[1:2] in (*FORMULA_START, "'"):
+        return value[1:]
+    return value
+
+
+def is_curator_export(columns: list[str]) -> bool:
+    """A table with Curator's id, label and provenance columns."""
+    return {ID_COLUMN, "label", "label_source", "given_label", "excluded"} <= set(columns)
+
+
+def parse_tags(value: Any) -> list[str]:
+    """Tags as exported: a list (JSONL, Parquet) or its JSON text (CSV)."""
+    import json
+
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return []
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [t.strip() for t in value.split(",") if t.strip()]
+    return [str(t) for t in value if str(t).strip()]
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes"}
+    return bool(value) if value is not None and value == value else False

@@ -1,0 +1,224 @@
+"""Exports: every format read back, formula injection, filtered rows, chunking, and the round trip
+export → import that restores labels, tags and exclusions exactly."""
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core import export as export_module
+from core.errors import InputError
+from core.export import Format, RowSet, export_columns, export_dataset, preview
+from core.ingest import load_source, start_ingest
+from core.provenance import CURATION_COLUMNS, neutralize_formula, restore_formula
+from core.readers import Table
+from core.schema import infer_mapping
+from core.search import Filters
+from core.store import LabelSource
+from tests.conftest import DEMO, shared
+
+RISKY = ['=HYPERLINK("http://x","click")', "+1 555 0100 call now", "-5 stars, awful", "@admin do this", "'=kept"]
+
+
+@pytest.fixture
+def curated(ws):
+    """120 AG News rows (with the file's own `label` column) stored without embedding, then curated:
+    a few relabeled by a person, auto-labeled, suggested, tagged, excluded; some texts risky in a
+    spreadsheet."""
+    frame = pd.read_csv(shared("ag_news/train_subset_10k.csv"), keep_default_na=False).head(120)
+    frame.loc[: len(RISKY) - 1, "description"] = RISKY
+    frame.loc[100:, "label"] = ""  # 20 rows came unlabeled
+    table = Table(frame, kind="table")
+    job = start_ingest(ws, table, infer_mapping(table), "news", source="news.csv")
+    assert job
+    ds = ws.dataset("news")
+    ids = ws.store.row_ids(ds.id)
+    with ws.batch(ds.id, action="t", description="curate") as b:
+        b.set_label(ids[5:8], "Sports", source=LabelSource.HUMAN)
+        b.set_predictions({ids[100]: ("World", 0.97), ids[101]: ("Business", 0.91)}, model_id="m1", as_suggestion=False)
+        b.set_predictions({ids[102]: ("Sci/Tech", 0.55)}, model_id="m1", as_suggestion=True)
+        b.set_tag(ids[8:12], "needs-review")
+        b.set_tag(ids[9:10], "checked, twice")
+        b.set_excluded(ids[12:15], True)
+    return ws, ds, ids
+
+
+def state(ws, dataset_id):
+    """Every row's curation, by source id, plus its text and original fields."""
+    with ws.store.connect() as conn:
+        rows = conn.execute(
+            "SELECT rows.id, rows.source_id, rows.text, rows.fields_json, rows.excluded, labels.given, labels.value,"
+            " labels.source, labels.confidence, labels.model_id, labels.suggested FROM rows"
+            " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label' WHERE rows.dataset_id = ?",
+            (dataset_id,),
+        ).fetchall()
+        tags = {}
+        for row_id, tag in conn.execute("SELECT row_id, tag FROM tags"):
+            tags.setdefault(row_id, set()).add(tag)
+    return {
+        r["source_id"]: (
+            r["text"],
+            json.loads(r["fields_json"]),
+            bool(r["excluded"]),
+            r["given"],
+            r["value"],
+            r["source"],
+            r["confidence"],
+            r["model_id"],
+            r["suggested"],
+            frozenset(tags.get(r["id"], set())),
+        )
+        for r in rows
+    }
+
+
+def test_formula_guard_is_exactly_undone():
+    for value in [*RISKY, "plain", "", "'", "''=x", "'x", "\tTab", "\rCR", 5, None]:
+        guarded = neutralize_formula(value)
+        if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+            assert guarded == "'" + value
+        assert restore_formula(guarded) == value
+
+
+def blank(value) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and np.isnan(value))
+
+
+def read_back(path, fmt):
+    if fmt is Format.CSV:
+        return pd.read_csv(path, keep_default_na=False, dtype=str)
+    if fmt is Format.JSONL:
+        return pd.read_json(path, lines=True, dtype=False)
+    if fmt is Format.PARQUET:
+        return pd.read_parquet(path)
+    return pd.read_parquet(path / "data" / "train-00000-of-00001.parquet")
+
+
+@pytest.mark.parametrize("fmt", [Format.CSV, Format.JSONL, Format.PARQUET, Format.HF])
+def test_each_format_reads_back_with_every_column(curated, tmp_path, fmt, monkeypatch):
+    ws, ds, ids = curated
+    monkeypatch.setattr(export_module, "CHUNK_ROWS", 7)  # many chunks, some with all-null columns
+    seen = []
+    result = export_dataset(ws, ds.id, tmp_path / f"out.{fmt}", fmt=fmt, progress=lambda f, m: seen.append(f))
+    assert result.rows == 120 and seen[-1] == 1.0 and len(seen) == 18
+    back = read_back(result.path, fmt)
+    assert list(back.columns) == ["description", "original_label", *CURATION_COLUMNS]
+    assert len(back) == 120 and back["curator_id"].tolist() == [str(i) for i in range(1, 121)]
+    row = back.iloc[100]
+    assert row["label"] == "World" and row["label_source"] == "auto" and row["model_id"] == "m1"
+    assert float(row["confidence"]) == pytest.approx(0.97)
+    assert back.iloc[102]["suggested_label"] == "Sci/Tech" and blank(back.iloc[102]["label"])
+    tags = back.iloc[9]["tags"]
+    tags = json.loads(tags) if isinstance(tags, str) else list(tags)
+    assert tags == ["checked, twice", "needs-review"]
+    assert str(back.iloc[12]["excluded"]) in ("True", "true") and str(back.iloc[0]["excluded"]) in ("False", "false")
+    assert str(back.iloc[8]["needs_review"]) in ("True", "true")
+    if fmt is Format.CSV:
+        assert back["description"].tolist()[:5] == [
+            "'" + RISKY[0],
+            "'" + RISKY[1],
+            "'" + RISKY[2],
+            "'" + RISKY[3],
+            "''=kept",
+        ]
+    else:  # lossless
+        assert back["description"].tolist()[:5] == RISKY
+    if fmt is Format.HF:
+        datasets = pytest.importorskip("datasets")
+        loaded = datasets.load_dataset(str(result.path), split="train")
+        assert loaded.num_rows == 120 and loaded[100]["label"] == "World"
+
+
+@pytest.mark.parametrize("fmt", [Format.CSV, Format.JSONL, Format.PARQUET])
+def test_round_trip_restores_labels_tags_and_exclusions_exactly(curated, tmp_path, fmt):
+    ws, ds, _ = curated
+    result = export_dataset(ws, ds.id, tmp_path / f"export.{fmt}", fmt=fmt)
+    table = load_source(ws, result.path)
+    mapping = infer_mapping(table)
+    assert mapping.restore_curation and mapping.label_column == "label" and mapping.id_column == "curator_id"
+    assert mapping.text_columns == ["description"]
+    start_ingest(ws, table, mapping, f"reimported {fmt}", source=result.path.name)
+    again = ws.dataset(f"reimported {fmt}")
+    assert state(ws, again.id) == state(ws, ds.id)
+    assert set(ws.store.classes(again.id)) == set(ws.store.classes(ds.id))
+
+    # And exporting the re-imported dataset gives the same file, except for when and by which batch.
+    second = export_dataset(ws, again.id, tmp_path / f"second.{fmt}", fmt=fmt)
+    drop = ["batch_id", "labeled_at"]
+    pd.testing.assert_frame_equal(
+        read_back(result.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
+    )
+
+
+def test_row_choice_columns_and_preview(curated, tmp_path):
+    ws, ds, ids = curated
+    labeled = export_dataset(ws, ds.id, tmp_path / "labeled.csv", fmt="csv", rows=RowSet.LABELED)
+    assert labeled.rows == 100 - 3 + 2  # 100 came labeled, 3 of them excluded; 2 auto-labeled later
+    kept = export_dataset(ws, ds.id, tmp_path / "kept.jsonl", fmt="jsonl", rows=RowSet.NOT_EXCLUDED)
+    assert kept.rows == 117
+    sports = export_dataset(
+        ws,
+        ds.id,
+        tmp_path / "sports.parquet",
+        fmt="parquet",
+        rows=RowSet.FILTERED,
+        filters=Filters(labels=["Sports"], excluded=None),
+        columns=["curator_id", "description", "label"],
+    )
+    back = pd.read_parquet(sports.path)
+    assert list(back.columns) == ["description", "curator_id", "label"]  # export order, not request order
+    assert set(back["label"]) == {"Sports"} and len(back) == sports.rows > 3
+    head, total = preview(ws, ds.id, rows=RowSet.NOT_EXCLUDED, n=5)
+    assert total == 117 and len(head) == 5 and list(head.columns) == export_columns(ws, ds.id)
+
+    with pytest.raises(InputError, match="No rows to export"):
+        export_dataset(ws, ds.id, tmp_path / "none.csv", fmt="csv", rows=RowSet.FILTERED, filters=Filters(labels=["x"]))
+    with pytest.raises(InputError, match="Unknown export format"):
+        export_dataset(ws, ds.id, tmp_path / "x.xml", fmt="xml")
+    with pytest.raises(InputError, match="ZIP export holds images"):
+        export_dataset(ws, ds.id, tmp_path / "x.zip", fmt="zip")
+    with pytest.raises(InputError, match="No column nope"):
+        export_dataset(ws, ds.id, tmp_path / "x.csv", fmt="csv", columns=["nope"])
+    assert not list(tmp_path.glob("none.csv*")) and not list(tmp_path.glob(".*partial"))
+
+
+def test_image_zip_has_a_folder_per_class_and_a_manifest(ws, tmp_path):
+    table = load_source(ws, DEMO / "cifar10_200" / "labels.csv")
+    start_ingest(ws, table, infer_mapping(table), "images", source="labels.csv")
+    ds = ws.dataset("images")
+    ids = ws.store.row_ids(ds.id)
+    with ws.batch(ds.id, action="t", description="fix") as b:
+        b.set_label(ids[:1], "ship", source=LabelSource.HUMAN)
+        b.set_excluded(ids[1:2], True)
+    result = export_dataset(ws, ds.id, tmp_path / "images.zip", fmt=Format.ZIP, rows=RowSet.NOT_EXCLUDED)
+    with zipfile.ZipFile(result.path) as archive:
+        names = archive.namelist()
+        manifest = pd.read_csv(archive.open("manifest.csv"), keep_default_na=False, dtype=str)
+    assert len(manifest) == result.rows == 199
+    files = [f for f in manifest["file"] if f]
+    assert len(files) == 199 and set(files) <= set(names)
+    for label, file in zip(manifest["label"], manifest["file"], strict=True):
+        assert file.split("/")[1] == (label or "_unlabeled")
+    assert manifest.iloc[0]["label"] == "ship" and manifest.iloc[0]["label_source"] == "human"
+
+
+def test_issue_scores_are_exported_when_a_run_exists(curated, tmp_path, minilm):
+    from core.ingest import run_ingest
+    from core.issues import find_issues
+
+    ws, ds, _ = curated
+    job = ws.store.connect  # the fixture stored rows only: embed them now for the issue checks
+    assert job
+    with ws.store.connect() as conn:
+        job_id = conn.execute("SELECT id FROM jobs WHERE dataset_id = ?", (ds.id,)).fetchone()[0]
+    run_ingest(ws, job_id, minilm)
+    report = find_issues(ws, ds.id)
+    back = pd.read_parquet(export_dataset(ws, ds.id, tmp_path / "scored.parquet", fmt="parquet").path)
+    checked = back[~back["excluded"]]
+    assert checked["outlier_score"].notna().all() and back["is_near_duplicate"].notna().sum() == report.n_rows
+    labeled = checked[checked["label"].notna()]
+    assert labeled["label_issue_score"].notna().all()
+    assert int(back["is_label_issue"].fillna(False).sum()) == report.counts()["label"]
+    assert np.isclose(labeled["label_issue_score"].min(), np.nanmin(report.arrays["label_score"]))
