@@ -160,6 +160,45 @@ def cmd_issues(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the curated dataset with provenance columns."""
+    from core.export import export_dataset
+    from core.search import Filters
+
+    ws = _workspace(args)
+    dataset = ws.dataset(args.dataset)
+    filters = None
+    if args.rows == "filtered":
+        filters = Filters(labels=args.label or [], keyword=args.keyword, excluded=None)
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"\r{message:<60}", end="", file=sys.stderr, flush=True)
+
+    result = export_dataset(
+        ws,
+        dataset.id,
+        Path(args.path),
+        fmt=args.format,
+        rows=args.rows,
+        filters=filters,
+        columns=args.column or None,
+        progress=progress,
+    )
+    print(file=sys.stderr)
+    print(f"exported {result.rows:,} rows x {len(result.columns)} columns to {result.path} ({result.bytes:,} bytes)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the stakeholder health report (one offline HTML file)."""
+    from core.health import write_health_report
+
+    ws = _workspace(args)
+    path = write_health_report(ws, ws.dataset(args.dataset).id, Path(args.path))
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from core.history import history
 
@@ -250,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--top", type=int, default=10, help="list this many of the likeliest mislabeled rows")
     p.set_defaults(func=cmd_issues)
+    p = sub.add_parser("export", help="export the curated dataset with provenance columns")
+    p.add_argument("dataset")
+    p.add_argument("path", help="output file (a folder for --format hf)")
+    p.add_argument("--format", default="csv", choices=["csv", "jsonl", "parquet", "hf", "zip"])
+    p.add_argument("--rows", default="all", choices=["all", "not_excluded", "labeled", "filtered"])
+    p.add_argument("--label", action="append", help="with --rows filtered: rows with this label (repeatable)")
+    p.add_argument("--keyword", help="with --rows filtered: rows whose text contains this")
+    p.add_argument("--column", action="append", help="export only these columns (repeatable)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("report", help="write the stakeholder health report (offline HTML)")
+    p.add_argument("dataset")
+    p.add_argument("path", help="output .html file")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("history", help="the actions on a dataset, newest first")
     p.add_argument("dataset")
     p.set_defaults(func=cmd_history)

@@ -289,3 +289,34 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert not at.exception
     restored = ws.store.row_states(changed)
     assert all(restored[r] == before[r] for r in changed)
+
+
+def test_export_page_preview_export_and_download(app_env):
+    import pandas as pd
+
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=40))
+    start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv")  # stored; export needs no vectors
+    dataset = ws.dataset("reviews")
+    ids = ws.store.row_ids(dataset.id)
+    with ws.batch(dataset.id, action="t", description="exclude two") as b:
+        b.set_excluded(ids[:2], True)
+    at = new_app().run()
+    at.switch_page("pages/export.py").run()
+    assert not at.exception and at.title[0].value == "Export"
+    assert any("40 rows" in c.value for c in at.caption)
+    at.radio(key="export.rows").set_value("not_excluded").run()
+    assert any("38 rows" in c.value for c in at.caption)
+    at.radio(key="export.format").set_value("parquet").run()
+    at.button(key="export.run").click().run()
+    assert not at.exception and not at.error
+    done = [s.value for s in at.success if s.value.startswith("Exported 38 rows")]
+    assert done, [s.value for s in at.success]
+    path = done[0].split("`")[1]
+    back = pd.read_parquet(path)
+    assert len(back) == 38 and not back["excluded"].any() and "label_source" in back
+    options = at.radio(key="export.format").options
+    assert "CSV" in options and not any("ZIP" in o for o in options)  # image ZIP: not for a text dataset

@@ -494,3 +494,31 @@ def test_issues_find_click_a_class_bar_clean_top_10_and_undo(app: App, page: Pag
     wait_until_idle(page)
     expect(main(page).get_by_role("combobox", name="Suggested label")).not_to_have_value("(any)")
     assert rows_matching(page) > 0
+
+
+def test_export_csv_download_reads_back(app: App, page: Page, tmp_path: Path) -> None:
+    ensure_news_demo(app, page)
+    page.goto(app.url)
+    go_to(page, "Export")
+    choose_option(page, dataset_picker(page), NEWS_DEMO)
+    expect(main(page).get_by_role("heading", name="Export")).to_be_visible()
+    wait_until_idle(page)
+    expect(main(page).get_by_text("1,500 rows")).to_be_visible()
+    main(page).get_by_role("button", name="Export", exact=True).click()
+    wait_until_idle(page)
+    expect(main(page).get_by_text("Exported 1,500 rows")).to_be_visible()
+    screenshot(page, "13_export.png")
+    with page.expect_download() as download:
+        main(page).get_by_test_id("stDownloadButton").first.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with saved.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1_500 and saved.suffix == ".csv"
+    ws = Workspace(app.workspace)
+    states = ws.store.row_states(ws.store.row_ids(ws.dataset(NEWS_DEMO).id))
+    by_source = {r["source_id"]: r for r in ws.store.rows_by_ids(list(states))}
+    for row in rows[:50]:
+        stored = by_source[row["curator_id"]]
+        assert row["label"] == (stored["label"] or "") and row["label_source"] == (stored["label_source"] or "")
+    assert {r["embedding_model"] for r in rows} == {"minilm-l6-v2"}

@@ -1,0 +1,146 @@
+"""The Export page's parts: what to export, a preview, the export itself with a download."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from core.errors import CuratorError
+from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, export_dataset, preview
+from core.saved import saved_searches
+from core.search import Filters
+from ui.progress import eta_bar
+from ui.resources import workspace
+
+FORMAT_TITLES = {
+    Format.CSV: "CSV",
+    Format.JSONL: "JSON Lines",
+    Format.PARQUET: "Parquet",
+    Format.HF: "Hugging Face datasets folder (zipped)",
+    Format.ZIP: "ZIP: images in a folder per class + manifest.csv",
+}
+MIME = {
+    Format.CSV: "text/csv",
+    Format.JSONL: "application/jsonl",
+    Format.PARQUET: "application/vnd.apache.parquet",
+    Format.HF: "application/zip",
+    Format.ZIP: "application/zip",
+}
+
+
+def choices(dataset_id: int) -> tuple[Format, RowSet, Filters | None, list[str]]:
+    """Format, rows, the filter for "only matching rows", and columns."""
+    ws = workspace()
+    modality = ws.dataset(dataset_id).modality
+    formats = [f for f in Format if f is not Format.ZIP or modality == "image"]
+    c1, c2 = st.columns(2)
+    fmt = c1.radio("Format", formats, format_func=FORMAT_TITLES.get, key="export.format")
+    rows = c2.radio("Rows", list(RowSet), format_func=ROW_SET_TITLES.get, key="export.rows")
+    filters = None
+    if rows is RowSet.FILTERED:
+        f1, f2, f3 = st.columns(3)
+        searches = {s.id: f"{s.name} ({s.matches:,})" for s in saved_searches(ws, dataset_id)}
+        saved = f1.selectbox(
+            "Saved search",
+            [None, *searches],
+            format_func=lambda i: "(none)" if i is None else searches[i],
+            key="export.saved",
+        )
+        labels = f2.multiselect("Label is", ws.store.classes(dataset_id), key="export.labels")
+        keyword = f3.text_input("Text contains", key="export.keyword")
+        filters = Filters(labels=labels, keyword=keyword or None, saved_search=saved, excluded=None)
+    every = export_columns(ws, dataset_id)
+    columns = st.multiselect("Columns", every, default=every, key=f"export.columns.{dataset_id}")
+    return fmt, rows, filters, columns
+
+
+def preview_panel(dataset_id: int, rows: RowSet, filters: Filters | None, columns: list[str]) -> int:
+    """The first rows as they will be written; returns how many rows the export will have."""
+    try:
+        head, total = preview(workspace(), dataset_id, rows=rows, filters=filters, columns=columns or None, n=20)
+    except CuratorError as exc:
+        st.error(str(exc))
+        return 0
+    st.caption(f"**{total:,} rows** × {len(columns)} columns will be exported. The first {len(head)}:")
+    st.dataframe(head, hide_index=True, height=300)
+    return total
+
+
+def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters | None, columns: list[str]) -> None:
+    """Write the export into the workspace's exports/ folder, then offer it for download."""
+    ws = workspace()
+    if st.button("Export", type="primary", key="export.run", icon=":material/download:", disabled=not columns):
+        name = ws.dataset(dataset_id).name
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_") or "dataset"
+        path = ws.root / "exports" / f"{safe}-{stamp}{SUFFIX[fmt]}"
+        report, close = eta_bar("Exporting")
+        try:
+            result = export_dataset(
+                ws, dataset_id, path, fmt=fmt, rows=rows, filters=filters, columns=columns, progress=report
+            )
+        except CuratorError as exc:
+            close()
+            st.error(str(exc))
+            return
+        close()
+        st.session_state["export.last"] = (str(result.path), fmt.value, result.rows, result.bytes, result.seconds)
+    last = st.session_state.get("export.last")
+    if not last or not Path(last[0]).exists():
+        return
+    path, fmt_name, n, size, seconds = Path(last[0]), Format(last[1]), last[2], last[3], last[4]
+    st.success(f"Exported {n:,} rows ({size / 1e6:.1f} MB) in {seconds:.1f} s to `{path}` on the server.")
+    data = _zipped(path) if path.is_dir() else path.read_bytes()
+    st.download_button(
+        f"Download {path.name}{'.zip' if path.is_dir() else ''}",
+        data=data,
+        file_name=path.name + (".zip" if path.is_dir() else ""),
+        mime=MIME[fmt_name],
+        key="export.download",
+        icon=":material/file_download:",
+    )
+
+
+def _zipped(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{folder.name}/{file.relative_to(folder)}")
+    return buffer.getvalue()
+
+
+def report_panel(dataset_id: int) -> None:
+    """One click: a self-contained HTML health report for stakeholders."""
+    st.subheader("Health report")
+    st.caption(
+        "One HTML file that opens offline: dataset size, labeled share before and after curation, auto-label"
+        " coverage and audited precision, issues found and fixed by type and class, charts, example fixes."
+    )
+    ws = workspace()
+    if st.button("Write the health report", key="export.report", icon=":material/summarize:"):
+        from core.health import write_health_report
+
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        path = ws.root / "exports" / f"health-report-{dataset_id}-{stamp}.html"
+        with st.spinner("Writing the report"):
+            try:
+                write_health_report(ws, dataset_id, path)
+            except CuratorError as exc:
+                st.error(str(exc))
+                return
+        st.session_state["export.report_path"] = str(path)
+    last = st.session_state.get("export.report_path")
+    if last and Path(last).exists():
+        st.download_button(
+            f"Download {Path(last).name}",
+            data=Path(last).read_bytes(),
+            file_name=Path(last).name,
+            mime="text/html",
+            key="export.report_download",
+            icon=":material/file_download:",
+        )
