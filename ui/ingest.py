@@ -66,6 +66,14 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
         "The original fields are kept unchanged.",
     )
+    restore = False
+    if inferred.restore_curation:
+        restore = st.toggle(
+            "This is a Curator export: restore its labels, label sources, suggestions, tags and exclusions",
+            value=True,
+            key=f"{key}.restore",
+            help="Off: the provenance columns are imported as ordinary fields and only the label column is read.",
+        )
     modality = "image" if table.kind == "images" else "text"
     models = available_models(modality)
     model = c4.selectbox("Embedding model", models, key=f"{key}.model") if len(models) > 1 else models[0]
@@ -76,6 +84,7 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         id_column=None if id_col == NONE else id_col,
         label_names=label_names,
         clean_text=clean,
+        restore_curation=restore,
     )
     return mapping, model
 
