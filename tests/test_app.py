@@ -320,3 +320,34 @@ def test_export_page_preview_export_and_download(app_env):
     assert len(back) == 38 and not back["excluded"].any() and "label_source" in back
     options = at.radio(key="export.format").options
     assert "CSV" in options and not any("ZIP" in o for o in options)  # image ZIP: not for a text dataset
+
+
+def test_upload_of_a_curator_export_restores_its_curation(app_env):
+    from core.export import export_dataset
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+    from core.store import LabelSource
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=30))
+    start_ingest(ws, table, infer_mapping(table), "before", source="reviews.csv")
+    before = ws.dataset("before")
+    ids = ws.store.row_ids(before.id)
+    with ws.batch(before.id, action="t", description="curate") as b:
+        b.set_label(ids[:2], "neutral", source=LabelSource.HUMAN)
+        b.set_tag(ids[2:4], "needs-review")
+        b.set_excluded(ids[4:5], True)
+    path = export_dataset(ws, before.id, app_env / "curated.csv", fmt="csv").path
+    at = new_app().run()
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    assert not at.exception and not at.error
+    assert at.toggle(key=f"upload.map.{path}.restore").value is True
+    at.text_input(key=f"upload.name.{path}").set_value("after").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    after = ws.status("after")
+    assert (after.rows, after.excluded, after.needs_review) == (30, 1, 2)
+    states = ws.store.row_states(ws.store.row_ids(ws.dataset("after").id))
+    assert [s["label_source"] for s in states.values()].count("human") == 2
