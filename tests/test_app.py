@@ -321,6 +321,11 @@ def test_export_page_preview_export_and_download(app_env):
     options = at.radio(key="export.format").options
     assert "CSV" in options and not any("ZIP" in o for o in options)  # image ZIP: not for a text dataset
 
+    at.button(key="export.report").click().run()  # the health report, one click
+    assert not at.exception and not at.error
+    reports = list((app_env / "workspace" / "exports").glob("health-report-*.html"))
+    assert len(reports) == 1 and "reviews" in reports[0].read_text(encoding="utf-8")
+
 
 def test_upload_of_a_curator_export_restores_its_curation(app_env):
     from core.export import export_dataset
