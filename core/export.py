@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.provenance import CURATION_COLUMNS, ID_COLUMN, ORIGINAL_PREFIX, neutralize_formula
+from core.provenance import CURATION_COLUMNS, ID_COLUMN, MANIFEST_FILE_COLUMN, ORIGINAL_PREFIX, neutralize_formula
 from core.review import NEEDS_REVIEW
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, chunked
@@ -451,7 +451,7 @@ def _write_zip(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], t
                 used.add(name)
                 archive.write(src, name)
                 files.append(name)
-            chunk = chunk.assign(file=files)
+            chunk = chunk.assign(**{MANIFEST_FILE_COLUMN: files})
             if "tags" in chunk:
                 chunk["tags"] = [json.dumps(t, ensure_ascii=False) for t in chunk["tags"]]
             text = chunk.map(neutralize_formula).to_csv(index=False, header=header)

@@ -39,6 +39,7 @@ RESTORED_COLUMNS = {
     "tags",
     "model_id",
 }
+MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive
 ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

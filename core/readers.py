@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from core.errors import InputError
+from core.provenance import MANIFEST_FILE_COLUMN, is_curator_export
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -352,10 +353,12 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
     if labels_csv is not None:
         table = read_table(labels_csv)
         frame = table.frame
-        path_col = _image_column(frame, root)
+        # A Curator image export names each image's place in the archive in its manifest's "file" column.
+        exported = is_curator_export(list(frame.columns)) and MANIFEST_FILE_COLUMN in frame
+        path_col = MANIFEST_FILE_COLUMN if exported else _image_column(frame, root)
         if path_col is None:
             raise InputError(f"{labels_csv.name} has no column of image file names found in {name}.")
-        frame = frame.copy()
+        frame = frame.drop(columns=["image_path"], errors="ignore")  # where the images were: now here
         frame.insert(0, "image_path", [str((root / p).resolve()) for p in frame[path_col]])
         notes.append(f"labels from {labels_csv.name} (column '{path_col}')")
         return Table(frame, kind="images", base_dir=root, notes=notes)

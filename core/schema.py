@@ -19,6 +19,7 @@ from core.errors import InputError
 from core.provenance import (
     CURATION_COLUMNS,
     ID_COLUMN,
+    MANIFEST_FILE_COLUMN,
     ORIGINAL_PREFIX,
     is_curator_export,
     parse_bool,
@@ -234,7 +235,10 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
         row: dict[str, Any] = {"source_id": str(source_id), "fields": fields, "label": label}
         if mapping.restore_curation:
             row["curation"] = _curation(fields)
-            fields = {_original_name(k): v for k, v in fields.items() if k not in CURATION_COLUMNS}
+            manifest_only = {MANIFEST_FILE_COLUMN} if mapping.image_column else set()
+            fields = {
+                _original_name(k): v for k, v in fields.items() if k not in CURATION_COLUMNS and k not in manifest_only
+            }
             row["fields"] = fields
         if mapping.image_column:
             row["modality"] = "image"

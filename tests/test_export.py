@@ -222,3 +222,30 @@ def test_issue_scores_are_exported_when_a_run_exists(curated, tmp_path, minilm):
     assert labeled["label_issue_score"].notna().all()
     assert int(back["is_label_issue"].fillna(False).sum()) == report.counts()["label"]
     assert np.isclose(labeled["label_issue_score"].min(), np.nanmin(report.arrays["label_score"]))
+
+
+def test_image_zip_round_trip_restores_labels_tags_and_exclusions(ws, tmp_path):
+    table = load_source(ws, DEMO / "cifar10_200" / "labels.csv")
+    start_ingest(ws, table, infer_mapping(table), "images", source="labels.csv")
+    ds = ws.dataset("images")
+    ids = ws.store.row_ids(ds.id)
+    with ws.batch(ds.id, action="t", description="curate") as b:
+        b.set_label(ids[:3], "ship", source=LabelSource.HUMAN)
+        b.set_tag(ids[3:5], "needs-review")
+        b.set_excluded(ids[5:7], True)
+    result = export_dataset(ws, ds.id, tmp_path / "all.zip", fmt=Format.ZIP)
+    again_table = load_source(ws, result.path)
+    mapping = infer_mapping(again_table)
+    assert mapping.restore_curation and mapping.image_column == "image_path"
+    start_ingest(ws, again_table, mapping, "images again", source="all.zip")
+    again = ws.dataset("images again")
+
+    def curation(dataset_id):
+        return {
+            k: v[2:]
+            for k, v in state(ws, dataset_id).items()  # not the text/fields: the images moved
+        }
+
+    assert curation(again.id) == curation(ds.id)
+    moved = ws.store.rows_by_ids(ws.store.row_ids(again.id)[:3])
+    assert all(str(ws.media_dir) in r["image_path"] and r["image_path"].endswith(".jpg") for r in moved)
