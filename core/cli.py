@@ -160,6 +160,41 @@ def cmd_issues(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Natural-language search: the best rows with their scores."""
+    from core import api
+
+    ws = _workspace(args)
+    hits = api.search(ws, args.dataset, args.query, k=args.k)
+    for row in hits.itertuples():
+        text = (row.text or "").replace("\n", " ")[:100]
+        print(f"{row.score:.3f}\t{row.source_id}\t{row.label or ''}\t{text}")
+    return 0
+
+
+def cmd_autolabel(args: argparse.Namespace) -> int:
+    """Train the auto-labeler, say what it promises and, with --accept, write the auto labels."""
+    from core import api
+
+    ws = _workspace(args)
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"\r{fraction:4.0%} {message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    result = api.auto_label(ws, args.dataset, target_precision=args.target, accept=args.accept, progress=progress)
+    print(file=sys.stderr)
+    promise = result.promise
+    expected = (
+        "no precision promised (no labeled rows)"
+        if promise.expected_precision is None
+        else (f"expected precision {promise.expected_precision:.1%}, about {promise.expected_wrong:,} wrong")
+    )
+    print(f"{promise.rows:,} of {promise.candidates:,} rows at confidence >= {promise.threshold:.3f}: {expected}")
+    if result.accepted is not None:
+        print(f"accepted: {result.accepted.describe('Auto-labeled')} (undo: curator undo {result.accepted.batch_id})")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the curated dataset with provenance columns."""
     from core.export import export_dataset
@@ -289,6 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--top", type=int, default=10, help="list this many of the likeliest mislabeled rows")
     p.set_defaults(func=cmd_issues)
+    p = sub.add_parser("search", help="natural-language search over a dataset")
+    p.add_argument("dataset")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="how many rows")
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("autolabel", help="train the auto-labeler and (with --accept) write auto labels")
+    p.add_argument("dataset")
+    p.add_argument("--target", type=float, default=0.95, help="target precision (default 0.95)")
+    p.add_argument("--accept", action="store_true", help="write the auto labels (one undoable batch)")
+    p.set_defaults(func=cmd_autolabel)
     p = sub.add_parser("export", help="export the curated dataset with provenance columns")
     p.add_argument("dataset")
     p.add_argument("path", help="output file (a folder for --format hf)")

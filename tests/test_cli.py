@@ -39,6 +39,19 @@ def test_ingest_list_counts_history_undo(tmp_path):
     assert run_cli("--workspace", ws_dir, "undo", batch_id).returncode == 0
     assert ws.status("manual").needs_review == 0
 
+    hits = run_cli("--workspace", ws_dir, "search", "manual", "a date to see a movie at the museum", "-k", "3")
+    assert hits.returncode == 0, hits.stderr
+    scores = [float(line.split("\t")[0]) for line in hits.stdout.splitlines()]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True) and "night at the museum" in hits.stdout
+    labeled = run_cli("--workspace", ws_dir, "autolabel", "manual", "--target", "0.9")
+    assert labeled.returncode == 0, labeled.stderr
+    assert "rows at confidence >=" in labeled.stdout and "accepted" not in labeled.stdout
+    out = tmp_path / "manual.parquet"
+    exported = run_cli("--workspace", ws_dir, "export", "manual", str(out), "--format", "parquet")
+    assert exported.returncode == 0 and "exported 200 rows" in exported.stdout
+    report = run_cli("--workspace", ws_dir, "report", "manual", str(tmp_path / "r.html"))
+    assert report.returncode == 0 and (tmp_path / "r.html").stat().st_size > 100_000
+
     issues = run_cli("--workspace", ws_dir, "issues", "manual", "--top", "2")
     assert issues.returncode == 0, issues.stderr
     assert "200 rows checked" in issues.stdout and "Label issues" in issues.stdout
