@@ -155,6 +155,9 @@ def test_sentiment140_exact_and_conflicting_duplicates_match_the_readme():
     exact = create_detector("exact_duplicate").fit(raw)
     assert exact.summary_["extra_copies"] == 637  # "There are 637 duplicate texts"
     assert exact.is_issue_.sum() == frame["text"].duplicated(keep=False).sum()
+    group, copies = exact.details_["duplicate_group"], exact.details_["copies"]
+    sizes = frame["text"].map(frame["text"].value_counts())
+    assert (copies[group >= 0] == sizes[group >= 0]).all() and (copies[group < 0] == 1).all()
     conflicting = create_detector("conflicting_duplicate").fit(raw)
     assert conflicting.summary_["groups"] == 16  # "16 texts appear with both labels"
     flagged = frame[conflicting.is_issue_]

@@ -28,7 +28,8 @@ class ExactDuplicates(IssueDetector):
 
     def _fit(self, data: IssueData, progress: Progress):
         group = duplicate_groups(data.content_keys)
-        size = np.where(group >= 0, np.bincount(np.maximum(group, 0))[np.maximum(group, 0)], 1)
+        counts = np.bincount(group[group >= 0], minlength=int(group.max(initial=-1)) + 1)
+        size = np.where(group >= 0, counts[np.maximum(group, 0)] if len(counts) else 1, 1)
         is_issue = group >= 0
         # The first row of each group is the "original"; the others are the extra copies.
         first = np.zeros(len(group), bool)
