@@ -2,10 +2,14 @@
 
 import streamlit as st
 
+from ui.auth import access_granted, sign_in_page
 from ui.resources import SHELL_KEY, workspace
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Curator", page_icon=":material/dataset:", layout="wide")
+if not access_granted():  # optional password / OIDC sign-in (ui/auth.py): no page until then
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")], position="hidden").run()
+    st.stop()
 has_data = bool(workspace().datasets())
 pages = [
     st.Page("pages/browse.py", title="Browse", icon=":material/table:", default=has_data),

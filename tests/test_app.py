@@ -356,3 +356,29 @@ def test_upload_of_a_curator_export_restores_its_curation(app_env):
     assert (after.rows, after.excluded, after.needs_review) == (30, 1, 2)
     states = ws.store.row_states(ws.store.row_ids(ws.dataset("after").id))
     assert [s["label_source"] for s in states.values()].count("human") == 2
+
+
+def test_password_protects_every_page_until_given(app_env, monkeypatch):
+    monkeypatch.setenv("CURATOR_PASSWORD", "s3cret-words")
+    at = new_app().run()
+    assert not at.exception
+    assert at.title[0].value == "Curator" and at.text_input(key="auth.password")
+    assert not [t for t in at.title if t.value in ("Upload a dataset", "Browse")]
+    at.text_input(key="auth.password").set_value("wrong")
+    at.button[0].click().run()
+    assert any("Wrong password" in e.value for e in at.error)
+    with pytest.raises(ValueError, match="Known pages: \\['Sign in'\\]"):
+        at.switch_page("pages/upload.py")  # until signed in, no other page exists in the session
+    at = new_app().run()
+    at.text_input(key="auth.password").set_value("s3cret-words")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Upload a dataset"
+    fresh = new_app().run()  # a new session signs in again
+    assert fresh.title[0].value == "Curator"
+
+
+def test_without_a_password_the_app_says_it_is_unauthenticated(app_env, monkeypatch):
+    monkeypatch.delenv("CURATOR_PASSWORD", raising=False)
+    at = new_app().run()
+    assert any("unauthenticated" in c.value for c in at.sidebar.caption)

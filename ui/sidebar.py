@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.saved import saved_searches
+from ui.auth import access_caption
 from ui.resources import current_dataset_id, session, workspace
 
 
@@ -13,6 +14,7 @@ def render_sidebar() -> None:
     s = session()
     datasets = ws.datasets()
     with st.sidebar:
+        st.caption(access_caption())
         if not datasets:
             st.info("No datasets yet. Upload one or load a demo on the Upload page.")
             return
