@@ -202,6 +202,53 @@ def test_label_batch_and_undo_are_mirrored_to_the_server(server_ws, chroma_port,
     assert {str(i) for i, _ in hits} == positives
 
 
+CONCURRENT_LABELER = """
+import sys
+from core.config import ChromaSettings
+from core.workspace import Workspace
+ws = Workspace(sys.argv[1], chroma=ChromaSettings(host=sys.argv[2], port=int(sys.argv[3])))
+ds = ws.dataset("sst2-head")
+ids = ws.store.row_ids(ds.id)[int(sys.argv[4]) :: 2]
+for i, row in enumerate(ids):  # one small batch per row, as review clicks are
+    with ws.batch(ds.id, action="review_label", description=f"row {row}") as b:
+        b.set_label([row], sys.argv[5])
+print(len(ids))
+"""
+
+
+def test_two_processes_label_at_once_against_one_server(server_ws, chroma_port, no_chroma_env):
+    """Two processes (as two app servers would) write labels to one workspace and one Chroma server at
+    the same time: every change lands in SQLite, in the history and in the server's metadata."""
+    import sys
+
+    from tests.conftest import REPO
+
+    ws = server_ws
+    ds = ws.dataset("sst2-head")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_LABELER, str(ws.root), HOST, str(chroma_port), str(k), f"writer-{k}"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for k in (0, 1)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-2000:] for o in outs]
+    ids = ws.store.row_ids(ds.id)
+    states = ws.store.row_states(ids)
+    assert all(states[r]["label"] == f"writer-{i % 2}" for i, r in enumerate(ids))
+    with ws.store.connect() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM batches WHERE action = 'review_label'").fetchone()[0] == N_ROWS
+        assert conn.execute("SELECT COUNT(*) FROM mirror_pending").fetchone()[0] == 0
+    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, ds.embedding_model))
+    meta = label_map(coll, [str(r) for r in ids])
+    assert all(meta[str(r)]["label"] == f"writer-{i % 2}" for i, r in enumerate(ids))
+
+
 def test_unreachable_server_names_host_and_port_not_the_token(tmp_path, monkeypatch, no_chroma_env):
     monkeypatch.setenv("CURATOR_CHROMA_TOKEN", SECRET)
     port = free_port()  # bound then released: nothing listens there
