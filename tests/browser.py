@@ -45,8 +45,9 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def running_app(workspace: Path, log: Path, *, timeout: float = 60.0) -> Iterator[str]:
-    """Serve ``app.py`` on a free port with its own workspace; yields the base URL.
+def running_app(workspace: Path, log: Path, *, timeout: float = 60.0, options: tuple[str, ...] = ()) -> Iterator[str]:
+    """Serve ``app.py`` on a free port with its own workspace; yields the base URL. ``options`` are
+    extra ``streamlit run`` flags (e.g. ``--server.maxUploadSize=1``).
 
     The server runs in its own process group so that stopping it also stops anything it spawned.
     """
@@ -62,6 +63,7 @@ def running_app(workspace: Path, log: Path, *, timeout: float = 60.0) -> Iterato
         "--server.address=127.0.0.1",
         f"--server.port={port}",
         "--browser.gatherUsageStats=false",
+        *options,
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
