@@ -35,7 +35,6 @@ SHARED = Path(os.environ.get("CURATOR_SHARED_DATA", REPO.parent / "shared" / "da
 SOURCE = SHARED / "sentiment140" / "sentiment140_100k.csv"
 DATASET = "sentiment140-100k"
 FORMATS = ("csv", "jsonl", "parquet", "hf")
-SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "hf": ""}
 RELABEL, AUTO, TAGGED, EXCLUDED = 10_000, 5_000, 1_000, 500
 
 
@@ -75,7 +74,7 @@ def prepare(root: Path) -> None:
 
 def child(root: Path, fmt: str, out: Path) -> None:
     """One export (or, with fmt "none", only the set-up) in this process; prints JSON."""
-    from core.export import export_dataset
+    from core.export import SUFFIX, export_dataset
     from core.workspace import Workspace
 
     ws = Workspace(root)

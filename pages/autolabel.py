@@ -13,19 +13,10 @@ from ui.autolabel import (
     threshold_step,
     train_controls,
 )
-from ui.resources import current_dataset_id, require_shell, session, workspace
+from ui.resources import start_page, undo_last_batch_button, workspace
 
-require_shell()
-
-ws, s = workspace(), session()
-dataset_id = current_dataset_id()
-st.title("Auto-label")
-if dataset_id is None:
-    st.info("No dataset yet: upload one or load a demo first.")
-    st.stop()
-for notice in s.notices:
-    st.toast(notice)
-s.notices.clear()
+ws = workspace()
+dataset_id = start_page("Auto-label")
 
 status = ws.status(dataset_id)
 m = st.columns(4)
@@ -59,12 +50,4 @@ else:
         threshold_step(dataset_id, prediction)
         new_rows_panel(dataset_id, prediction)
 
-if s.last_batch:
-    batch_id, what = s.last_batch
-    if st.button(f"Undo: {what}", key="autolabel.undo", icon=":material/undo:"):
-        try:
-            st.toast(f"Undone: {ws.undo(batch_id).restored:,} changes restored")
-        except CuratorError as exc:
-            st.error(str(exc))
-        s.last_batch = None
-        st.rerun()
+undo_last_batch_button("autolabel.undo")

@@ -3,11 +3,11 @@
 import streamlit as st
 
 from core.errors import CuratorError
-from core.issues import latest_report
 from ui.issues import (
     changes_panel,
     charts,
     clean_top_k,
+    current_report,
     filters,
     review,
     run_caption,
@@ -17,22 +17,13 @@ from ui.issues import (
     table,
     view_rows,
 )
-from ui.resources import current_dataset_id, require_shell, session, workspace
+from ui.resources import start_page, undo_last_batch_button, workspace
 
-require_shell()
-
-ws, s = workspace(), session()
-dataset_id = current_dataset_id()
-st.title("Issues")
-if dataset_id is None:
-    st.info("No dataset yet: upload one or load a demo first.")
-    st.stop()
-for notice in s.notices:
-    st.toast(notice)
-s.notices.clear()
+ws = workspace()
+dataset_id = start_page("Issues")
 
 try:
-    report = latest_report(ws, dataset_id)
+    report = current_report(dataset_id)
 except CuratorError as exc:
     st.error(str(exc))
     report = None
@@ -58,12 +49,4 @@ else:
     table(report, rows, ws.dataset(dataset_id).modality, view.issue)
     score_panel(report, view.issue)
 
-if s.last_batch:
-    batch_id, what = s.last_batch
-    if st.button(f"Undo: {what}", key="issues.undo", icon=":material/undo:"):
-        try:
-            st.toast(f"Undone: {ws.undo(batch_id).restored:,} changes restored")
-        except CuratorError as exc:
-            st.error(str(exc))
-        s.last_batch = None
-        st.rerun()
+undo_last_batch_button("issues.undo")

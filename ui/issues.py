@@ -24,6 +24,22 @@ UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
 TABLE_ROWS = 200
 
 
+def current_report(dataset_id: int) -> IssueReport | None:
+    """The dataset's newest issue run, its arrays read from disk once per run (not on every rerun)."""
+    from core.runs import latest_run
+
+    run = latest_run(workspace(), dataset_id, "issues")
+    return _loaded(run.id) if run else None
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _loaded(run_id: str) -> IssueReport:  # shared and read-only: a run never changes once stored
+    from core.runs import get_run
+
+    run = get_run(workspace(), run_id)
+    return IssueReport(run, run.arrays())
+
+
 def run_panel(dataset_id: int, report: IssueReport | None) -> None:
     """Run (or re-run on corrected data) every check, with a progress bar and time left."""
     ws = workspace()

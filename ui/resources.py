@@ -50,3 +50,36 @@ def require_shell() -> None:
     layout); send that session through app.py, which opens the default page with the shell."""
     if not st.session_state.get(SHELL_KEY):
         st.switch_page("app.py")
+
+
+def start_page(title: str) -> int:
+    """A page's opening: the app shell, the title, a stop with a hint when there is no dataset yet, and
+    the toasts left by the previous rerun. Returns the current dataset id."""
+    require_shell()
+    st.title(title)
+    dataset_id = current_dataset_id()
+    if dataset_id is None:
+        st.info("No dataset yet: upload one or load a demo first.")
+        st.stop()
+    s = session()
+    for notice in s.notices:
+        st.toast(notice)
+    s.notices.clear()
+    return dataset_id
+
+
+def undo_last_batch_button(key: str) -> None:
+    """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``)."""
+    s = session()
+    if not s.last_batch:
+        return
+    batch_id, what = s.last_batch
+    if st.button(f"Undo: {what}", key=key, icon=":material/undo:"):
+        from core.errors import CuratorError
+
+        try:
+            st.toast(f"Undone: {workspace().undo(batch_id).restored:,} changes restored")
+        except CuratorError as exc:
+            st.error(str(exc))
+        s.last_batch = None
+        st.rerun()
