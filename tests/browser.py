@@ -122,3 +122,24 @@ def eventually(check: Callable[[], object], *, timeout: float = 30.0, interval: 
     while not (value := check()) and time.monotonic() < deadline:
         time.sleep(interval)
     return value
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Headless Debian Chromium through Playwright (never a downloaded browser), with the 30 s waits a
+    Streamlit rerun with charts needs; yields the Browser."""
+    import pytest
+    from playwright.sync_api import expect, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}; deselect these tests with -m 'not browser'")
+    expect.set_options(timeout=30_000)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        expect.set_options(timeout=5_000)  # Playwright's default, for any other module

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from core.workspace import Workspace
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle
+from tests.browser import VIEWPORT, chromium, running_app, screenshot, wait_until_idle
 from tests.test_browser_journey import (
     INGEST_TIMEOUT_MS,
     NEWS_DEMO,
@@ -38,19 +38,10 @@ def fresh_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 @pytest.fixture
 def page(fresh_app: App) -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}")
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
         context.set_default_timeout(30_000)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            expect.set_options(timeout=5_000)
+        yield context.new_page()
 
 
 def sources(app: App) -> dict[str, int]:

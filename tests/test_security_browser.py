@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from core.workspace import Workspace
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, running_app, screenshot, wait_until_idle
+from tests.browser import VIEWPORT, chromium, running_app, screenshot, wait_until_idle
 from tests.conftest import shared
 from tests.test_browser_journey import choose_option, dataset_picker, go_to, main
 
@@ -45,18 +44,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, minilm) -> Iterator[str]:
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}")
-    expect.set_options(timeout=30_000)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
-            browser.close()
-            expect.set_options(timeout=5_000)
+    with chromium() as browser:
+        yield browser.new_context(viewport=VIEWPORT).new_page()
 
 
 def test_hostile_text_stays_text_in_tables_review_and_explanations(app_url: str, page: Page) -> None:
