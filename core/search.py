@@ -211,19 +211,29 @@ IDS_MAX = 50_000  # restricting a query to more ids costs more than Chroma's own
 
 def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedded_only: bool = False) -> list[int]:
     """Every row matching the filters, in dataset order (not just a visible page): "select all
-    N matching", and the candidate set of a filtered search (``embedded_only``: rows in Chroma)."""
-    where, args = filters.sql()
-    if embedded_only:
-        where += " AND rows.embedded = 1"
-    with ws.store.connect() as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                "SELECT rows.id FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
-                f" WHERE rows.dataset_id = ? AND {where} ORDER BY rows.position",
-                [DEFAULT_LABEL_FIELD, dataset_id, *args],
+    N matching", and the candidate set of a filtered search (``embedded_only``: rows in Chroma).
+
+    Reused while the dataset version stays the same: a page rerun (a click, a page turn) pays the
+    SQL once, not per call. Saved-search scores change without a new version, so that filter is
+    read fresh."""
+
+    def compute() -> tuple[int, ...]:
+        where, args = filters.sql()
+        if embedded_only:
+            where += " AND rows.embedded = 1"
+        with ws.store.connect() as conn:
+            return tuple(
+                r[0]
+                for r in conn.execute(
+                    "SELECT rows.id FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                    f" WHERE rows.dataset_id = ? AND {where} ORDER BY rows.position",
+                    [DEFAULT_LABEL_FIELD, dataset_id, *args],
+                )
             )
-        ]
+
+    if filters.saved_search is not None:
+        return list(compute())
+    return list(ws.derived(dataset_id, ("matching-rows", repr(filters), embedded_only), compute))
 
 
 def _query(
@@ -242,9 +252,7 @@ def _query(
 
 
 def _candidates(ws: Workspace, dataset_id: int, filters: Filters) -> tuple[list[int], frozenset[int]]:
-    """Embedded rows matching the filters, reused while the dataset version stays the same (a user
-    typing queries under one filter pays the SQL once). Saved-search scores change without a new
-    version, so that filter is read fresh."""
+    """Embedded rows matching the filters and their set, reused like :func:`matching_row_ids`."""
 
     def compute() -> tuple[list[int], frozenset[int]]:
         ids = matching_row_ids(ws, dataset_id, filters, embedded_only=True)

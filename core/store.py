@@ -333,6 +333,8 @@ class Store:
         start = conn.execute(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM rows WHERE dataset_id = ?", (dataset_id,)
         ).fetchone()[0]
+        # New rows change every count and row list derived from the dataset (Workspace.derived).
+        conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
         stamp = now()
         for offset, row in enumerate(rows):
             try:
@@ -371,7 +373,7 @@ class Store:
         """Row counts a status line needs: total, embedded, labeled, excluded, problems, tagged."""
         with self.connect() as conn:
             total, embedded, excluded, problems = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(embedded), 0), COALESCE(SUM(excluded), 0),"
+                "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0), COALESCE(SUM(excluded), 0),"
                 " COALESCE(SUM(problem IS NOT NULL), 0) FROM rows WHERE dataset_id = ?",
                 (dataset_id,),
             ).fetchone()
@@ -414,25 +416,14 @@ class Store:
         label: str | None = None,
         unlabeled_only: bool = False,
         contains: str | None = None,
+        total: int | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of rows with their current state, and how many rows match in all."""
-        where = ["rows.dataset_id = ?"]
-        args: list[Any] = [dataset_id]
-        if label is not None:
-            where.append("labels.value = ?")
-            args.append(label)
-        if unlabeled_only:
-            where.append("labels.value IS NULL")
-        if contains:
-            where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
-            pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args += [pattern, pattern]
-        sql_from = (
-            " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label'"
-            " WHERE " + " AND ".join(where)
-        )
+        """One page of rows with their current state, and how many rows match in all (``total``: a
+        count the caller already knows, e.g. cached, so paging does not count again)."""
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains)
         with self.connect() as conn:
-            total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
+            if total is None:
+                total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
             page = conn.execute(
                 "SELECT rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path,"
                 " rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
@@ -444,6 +435,14 @@ class Store:
                 [*args, limit, offset],
             ).fetchall()
         return [dict(r) for r in page], total
+
+    def count_rows(
+        self, dataset_id: int, *, label: str | None = None, unlabeled_only: bool = False, contains: str | None = None
+    ) -> int:
+        """How many rows :meth:`rows_page` pages through with these filters."""
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains)
+        with self.connect() as conn:
+            return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
     def rows_by_ids(self, row_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Rows with their current label state, in the order of ``row_ids``."""
@@ -501,6 +500,27 @@ _ADDED_COLUMNS = [
     ("labels", "suggested_confidence", "REAL"),
     ("labels", "suggested_by", "TEXT"),
 ]
+
+
+def _page_filter(
+    dataset_id: int, label: str | None, unlabeled_only: bool, contains: str | None
+) -> tuple[str, list[Any]]:
+    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name)."""
+    where = ["rows.dataset_id = ?"]
+    args: list[Any] = [dataset_id]
+    if label is not None:
+        where.append("labels.value = ?")
+        args.append(label)
+    if unlabeled_only:
+        where.append("labels.value IS NULL")
+    if contains:
+        where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
+        pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        args += [pattern, pattern]
+    sql_from = (
+        " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label' WHERE " + " AND ".join(where)
+    )
+    return sql_from, args
 
 
 def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, c: dict[str, Any], stamp: str) -> None:

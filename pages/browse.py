@@ -29,7 +29,8 @@ m[2].metric("Unlabeled", f"{status.rows - status.labeled:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
 m[4].metric("Problems", f"{status.problems:,}", help="Rows that could not be embedded (empty text, unreadable image)")
 
-distribution = ws.store.label_distribution(dataset_id)
+# Counts are cached per dataset version (every label change bumps it): paging does not recount 100k rows.
+distribution = ws.derived(dataset_id, "label-distribution", lambda: ws.store.label_distribution(dataset_id))
 left, right = st.columns([3, 2])
 if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
@@ -40,14 +41,9 @@ label = f1.selectbox("Label", ["(any)", *ws.store.classes(dataset_id)], key="bro
 unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled")
 contains = f3.text_input("Text contains", key="browse.contains")
 page = st.session_state.get("browse.page", 1)
-rows, total = ws.store.rows_page(
-    dataset_id,
-    offset=(page - 1) * PAGE_SIZE,
-    limit=PAGE_SIZE,
-    label=None if label == "(any)" else label,
-    unlabeled_only=unlabeled,
-    contains=contains or None,
-)
+chosen = dict(label=None if label == "(any)" else label, unlabeled_only=unlabeled, contains=contains or None)
+total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
+rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 pages = max(1, -(-total // PAGE_SIZE))
 st.caption(f"{total:,} matching rows · page {page} of {pages}")
 frame = pd.DataFrame(

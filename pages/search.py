@@ -67,6 +67,7 @@ try:
 except CuratorError as exc:
     st.error(str(exc))
 
+matching = matching_row_ids(ws, dataset_id, filters)  # cached per dataset version and filters
 if s.saved_filter is not None:
     st.caption("Filtered by the saved search chosen in the sidebar.")
 if result is not None:
@@ -81,7 +82,7 @@ if result is not None:
         )
     rows, scores = ws.store.rows_by_ids(result.row_ids), dict(zip(result.row_ids, result.scores, strict=True))
 else:
-    where_ids = matching_row_ids(ws, dataset_id, filters)
+    where_ids = matching
     st.caption(f"{len(where_ids):,} rows match the filters (showing the first {min(limit, len(where_ids)):,})")
     rows, scores = ws.store.rows_by_ids(where_ids[:limit]), {}
 frame = pd.DataFrame(
@@ -100,13 +101,12 @@ frame = pd.DataFrame(
 if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the dataset; select by box or lasso"):
     embedding_map(dataset_id, scores)
 c1, c2, c3 = st.columns([1.3, 1.3, 3])
-n_matching = len(matching_row_ids(ws, dataset_id, filters))
 if c1.button(
-    f"Select all {n_matching:,} matching",
+    f"Select all {len(matching):,} matching",
     key="search.selectall",
     help="Every row matching the filters, not only the rows shown",
 ):
-    s.selected = set(matching_row_ids(ws, dataset_id, filters))
+    s.selected = set(matching)
     s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
 if c2.button("Clear selection", key="search.clear", disabled=not s.selected):
     s.selected = set()

@@ -224,22 +224,30 @@ def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
     if view.suggested != ANY and "suggested" in f:
         f = f[f["suggested"] == view.suggested]
     if view.hide_fixed and len(f):
-        f = f[~f["row_id"].isin(_fixed_since(report, f["row_id"].tolist()))]
+        f = f[~f["row_id"].isin(_fixed_since(report))]
     return f
 
 
-def _fixed_since(report: IssueReport, row_ids: list[int]) -> set[int]:
-    """Rows decided on since the run: excluded, relabeled, confirmed by a person or set aside."""
-    states = workspace().store.row_states(row_ids)
-    at_run = dict(zip(report.frame["row_id"], report.frame["given"], strict=True))
-    return {
-        r
-        for r, s in states.items()
-        if s["excluded"]
-        or (s["label"] or "") != at_run.get(r, "")
-        or s["label_source"] in ("human", "suggestion_accepted")
-        or NEEDS_REVIEW in s["tags"]
-    }
+def _fixed_since(report: IssueReport) -> frozenset[int]:
+    """Flagged rows decided on since the run: excluded, relabeled, confirmed by a person or set aside.
+
+    Read once per dataset version (every fix is a batch that bumps it), not on each filter change."""
+    ws = workspace()
+
+    def compute() -> frozenset[int]:
+        flagged = report.frame[report.frame["n_issues"] > 0]
+        states = ws.store.row_states(flagged["row_id"].tolist())
+        at_run = dict(zip(flagged["row_id"], flagged["given"], strict=True))
+        return frozenset(
+            r
+            for r, s in states.items()
+            if s["excluded"]
+            or (s["label"] or "") != at_run.get(r, "")
+            or s["label_source"] in ("human", "suggestion_accepted")
+            or NEEDS_REVIEW in s["tags"]
+        )
+
+    return ws.derived(report.run.dataset_id, ("issues-fixed-since", report.run.id), compute)
 
 
 def _why(report: IssueReport, row_id: int, issue: str) -> str:
