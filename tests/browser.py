@@ -45,14 +45,22 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def running_app(workspace: Path, log: Path, *, timeout: float = 60.0, options: tuple[str, ...] = ()) -> Iterator[str]:
+def running_app(
+    workspace: Path,
+    log: Path,
+    *,
+    timeout: float = 60.0,
+    options: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """Serve ``app.py`` on a free port with its own workspace; yields the base URL. ``options`` are
-    extra ``streamlit run`` flags (e.g. ``--server.maxUploadSize=1``).
+    extra ``streamlit run`` flags (e.g. ``--server.maxUploadSize=1``), ``env`` extra environment
+    variables (e.g. ``CURATOR_CHROMA_HOST``).
 
     The server runs in its own process group so that stopping it also stops anything it spawned.
     """
     port = free_port()
-    env = {**os.environ, "CURATOR_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "CURATOR_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1", **(env or {})}
     command = [
         sys.executable,
         "-m",

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -25,72 +21,20 @@ from core.ingest import load_source, run_ingest, start_ingest
 from core.schema import infer_mapping
 from core.vectors import VectorStore, collection_name
 from core.workspace import Workspace
+from tests.browser import free_port
+from tests.chroma_server import HOST, chroma_server, raw_client
 from tests.conftest import shared
 
 pytestmark = pytest.mark.slow
 
-HOST = "127.0.0.1"
 N_ROWS = 200
 SECRET = "s3cr3t-token-must-not-leak-7f3a"
 
 
-def free_port() -> int:
-    """A port nothing listens on right now (the OS picks it; closed again on return)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def raw_client(port: int):  # -> chromadb.HttpClient (imported lazily)
-    """A client of our own, independent of the workspace: what the server really holds."""
-    import chromadb
-    from chromadb.config import Settings
-
-    return chromadb.HttpClient(host=HOST, port=port, settings=Settings(anonymized_telemetry=False))
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def chroma_port(tmp_path_factory):
-    """Start `chroma run` on a free port, wait for its heartbeat, stop the whole process group after."""
-    exe = shutil.which("chroma")
-    if exe is None:
-        pytest.fail("the `chroma` CLI (installed with chromadb) is not on PATH")
-    root = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log_path = root / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [exe, "run", "--path", str(root / "chroma-server"), "--host", HOST, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so the finalizer reaches any children
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                raw_client(port).heartbeat()
-                break
-            except Exception:  # not listening yet: connection refused comes in several types
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no heartbeat from chroma server within 60 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.25)
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as port:
         yield port
-    finally:
-        _stop(proc)
 
 
 @pytest.fixture
