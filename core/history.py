@@ -154,6 +154,46 @@ class Batch:
             on_progress=on_progress,
         )
 
+    def set_question(self, field: str, spec: dict[str, Any] | None) -> None:
+        """Create, change or (``None``) remove a label-schema question; undone like any row change.
+
+        Recorded as an event on row 0 (no row has id 0) with the dataset in the attribute."""
+        attr = f"schema:{self.dataset_id}:{field}"
+        old = _read(self.conn, 0, attr)
+        if old != spec:
+            _write(self.conn, 0, attr, spec, self.id)
+            self._record(0, attr, old, spec)
+            self.touched.discard(0)  # not a row: nothing to mirror into Chroma
+
+    def map_labels(self, field: str, change: Callable[[Any], Any], *, on_progress: Progress | None = None) -> list[int]:
+        """Rewrite the label and suggestion values of ``field`` with ``change(value)`` (a schema
+        migration); sources, confidences and models are kept. Returns the rows whose label changed."""
+        rows = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT labels.row_id FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
+                " AND labels.field = ? AND (labels.value IS NOT NULL OR labels.suggested IS NOT NULL)"
+                " ORDER BY labels.row_id",
+                (self.dataset_id, field),
+            )
+        ]
+        changed = []
+        for i, row_id in enumerate(rows):
+            _tick(on_progress, i, len(rows))
+            for attr in (f"label:{field}", f"suggestion:{field}"):
+                old = _read(self.conn, row_id, attr)
+                if old is None:
+                    continue
+                value = change(old["value"])
+                if value == old["value"]:
+                    continue
+                new = None if value is None or value == [] else {**old, "value": value}
+                _write(self.conn, row_id, attr, new, self.id)
+                self._record(row_id, attr, old, new)
+                if attr.startswith("label:"):
+                    changed.append(row_id)
+        return changed
+
     def set_tag(
         self, row_ids: Sequence[int], tag: str, present: bool = True, *, on_progress: Progress | None = None
     ) -> int:
@@ -227,11 +267,17 @@ def read_suggestion(conn: sqlite3.Connection, row_id: int, field: str) -> LabelS
     ).fetchone()
     if r is None or r[0] is None:
         return None
-    return {"value": r[0], "confidence": r[1], "model_id": r[2]}
+    value = json.loads(r[0]) if r[0].startswith("[") else r[0]
+    return {"value": value, "confidence": r[1], "model_id": r[2]}
 
 
 def write_suggestion(conn: sqlite3.Connection, row_id: int, field: str, state: LabelState, batch_id: str) -> None:
-    values = (None, None, None) if state is None else (state["value"], state["confidence"], state["model_id"])
+    if state is None:
+        values: tuple = (None, None, None)
+    else:
+        value = state["value"]
+        stored = json.dumps(sorted(value)) if isinstance(value, list) else value
+        values = (stored, state["confidence"], state["model_id"])
     conn.execute(
         "INSERT INTO labels(row_id, field, suggested, suggested_confidence, suggested_by, updated_at)"
         " VALUES(?,?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET suggested = excluded.suggested,"
@@ -260,7 +306,36 @@ def write_excluded(conn: sqlite3.Connection, row_id: int, excluded: bool) -> Non
     conn.execute("UPDATE rows SET excluded = ? WHERE id = ?", (int(excluded), row_id))
 
 
+def read_question(conn: sqlite3.Connection, dataset_id: int, field: str) -> dict[str, Any] | None:
+    r = conn.execute(
+        "SELECT kind, classes_json, spec_json FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field)
+    ).fetchone()
+    if r is None:
+        return None
+    return {"kind": r[0], "classes": json.loads(r[1]), **json.loads(r[2] or "{}")}
+
+
+def write_question(conn: sqlite3.Connection, dataset_id: int, field: str, spec: dict[str, Any] | None) -> None:
+    if spec is None:
+        conn.execute("DELETE FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field))
+        return
+    rest = {k: v for k, v in spec.items() if k not in ("kind", "classes")}
+    conn.execute(
+        "INSERT INTO label_fields(dataset_id, name, kind, classes_json, spec_json) VALUES(?,?,?,?,?)"
+        " ON CONFLICT(dataset_id, name) DO UPDATE SET kind = excluded.kind, classes_json = excluded.classes_json,"
+        " spec_json = excluded.spec_json",
+        (dataset_id, field, spec["kind"], json.dumps(spec["classes"]), json.dumps(rest, sort_keys=True)),
+    )
+
+
+def _schema_attr(attr: str) -> tuple[int, str]:
+    _, dataset_id, field = attr.split(":", 2)
+    return int(dataset_id), field
+
+
 def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
+    if attr.startswith("schema:"):
+        return read_question(conn, *_schema_attr(attr))
     if attr.startswith("label:"):
         return read_label(conn, row_id, attr.removeprefix("label:"))
     if attr.startswith("suggestion:"):
@@ -273,7 +348,9 @@ def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
 
 
 def _write(conn: sqlite3.Connection, row_id: int, attr: str, value: Any, batch_id: str) -> None:
-    if attr.startswith("label:"):
+    if attr.startswith("schema:"):
+        write_question(conn, *_schema_attr(attr), value)
+    elif attr.startswith("label:"):
         write_label(conn, row_id, attr.removeprefix("label:"), value, batch_id)
     elif attr.startswith("suggestion:"):
         write_suggestion(conn, row_id, attr.removeprefix("suggestion:"), value, batch_id)

@@ -177,10 +177,14 @@ def start_ingest(
         )
         ws.store.insert_rows(conn, dataset_id, job_id, rows)
         conn.execute("UPDATE rows SET embedded = ? WHERE job_id = ? AND problem IS NOT NULL", (SKIPPED, job_id))
-        classes = {r["label"] for r in rows if r["label"] is not None}
+        classes = {c for r in rows if r["label"] is not None for c in _as_list(r["label"])}
         for r in rows:  # an imported export's given labels and suggestions are classes too
             classes |= {r["curation"][k] for k in ("given", "suggested") if r.get("curation") and r["curation"][k]}
         ws.store.set_classes(conn, dataset_id, "label", classes)
+        if mapping.multi_label:
+            conn.execute(
+                "UPDATE label_fields SET kind = 'multi' WHERE dataset_id = ? AND name = ?", (dataset_id, "label")
+            )
         batch_id = record_ingest(conn, dataset_id, f"Ingest {len(rows):,} rows from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
@@ -391,3 +395,7 @@ def _embed_chunk(
         # Newly embedded rows are searchable: values derived from the dataset are stale.
         conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
     return len(to_compute)
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
+from core.labelschema import looks_multi, parse_multi
 from core.provenance import (
     CURATION_COLUMNS,
     ID_COLUMN,
@@ -48,6 +49,8 @@ class ColumnMapping:
     clean_text: bool = True
     # A Curator export: restore labels, sources, suggestions, tags and exclusions (core/provenance.py).
     restore_curation: bool = False
+    # Several classes per row ("a|b" or a JSON list): the first question is multi-choice.
+    multi_label: bool = False
 
     @property
     def modality(self) -> str:
@@ -143,6 +146,7 @@ def infer_mapping(table: Table) -> ColumnMapping:
         label_column=label_col,
         id_column=id_col,
         label_names=label_names,
+        multi_label=bool(label_col and not label_names and looks_multi(frame[label_col].tolist())),
     )
 
 
@@ -154,11 +158,15 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[str | None]:
-    """Given labels per row: empty / '-' / NaN mean unlabeled; integer indices map to names."""
+def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[Any]:
+    """Given labels per row: empty / '-' / NaN mean unlabeled; integer indices map to names; a
+    multi-label column gives sorted lists of class names."""
     if mapping.label_column is None:
         return [None] * len(frame)
     raw = [normalize_label(v) for v in frame[mapping.label_column].tolist()]
+    if mapping.multi_label:
+        lists = [sorted({c for c in (normalize_label(x) for x in parse_multi(v)) if c}) if v else [] for v in raw]
+        return [v or None for v in lists]
     names = mapping.label_names
     if not names:
         return raw
@@ -197,7 +205,7 @@ def validate_mapping(table: Table, mapping: ColumnMapping) -> None:
             raise InputError(f"The text column(s) {', '.join(mapping.text_columns)} are empty in every row.")
     if mapping.label_column:
         labels = resolve_labels(frame, mapping)
-        present = {v for v in labels if v is not None}
+        present = {c for v in labels if v is not None for c in (v if isinstance(v, list) else [v])}
         if not present:
             raise InputError(
                 f"The label column '{mapping.label_column}' has no labels in any row. "

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS label_fields(
     name TEXT NOT NULL,
     kind TEXT NOT NULL DEFAULT 'single',
     classes_json TEXT NOT NULL DEFAULT '[]',
+    spec_json TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY(dataset_id, name)
 );
 CREATE TABLE IF NOT EXISTS rows(
@@ -360,6 +361,8 @@ class Store:
                     "ids must be unique. Pick another id column or none."
                 ) from exc
             label = row.get("label")
+            if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history.py)
+                label = json.dumps(sorted(label))
             curation = row.get("curation")
             if curation is not None:  # a Curator export: its provenance, as it was
                 _restore_curation(conn, cur.lastrowid, label, curation, stamp)
@@ -499,6 +502,8 @@ _ADDED_COLUMNS = [
     ("labels", "suggested", "TEXT"),
     ("labels", "suggested_confidence", "REAL"),
     ("labels", "suggested_by", "TEXT"),
+    # A question's other settings (core/labelschema.py): required, parent answer, description, position.
+    ("label_fields", "spec_json", "TEXT NOT NULL DEFAULT '{}'"),
 ]
 
 
