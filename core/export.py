@@ -24,7 +24,17 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from core.provenance import CURATION_COLUMNS, ID_COLUMN, MANIFEST_FILE_COLUMN, ORIGINAL_PREFIX, neutralize_formula
+from core.labelschema import Kind, label_schema
+from core.provenance import (
+    CURATION_COLUMNS,
+    ID_COLUMN,
+    MANIFEST_FILE_COLUMN,
+    ORIGINAL_PREFIX,
+    QUESTION_PREFIX,
+    SCHEMA_VERSION_COLUMN,
+    is_curation_column,
+    neutralize_formula,
+)
 from core.review import NEEDS_REVIEW
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, chunked
@@ -79,12 +89,20 @@ def original_fields(ws: Workspace, dataset_id: int) -> list[str]:
 
 
 def _field_name(name: str) -> str:
-    return ORIGINAL_PREFIX + name if name in CURATION_COLUMNS else name
+    return ORIGINAL_PREFIX + name if is_curation_column(name) else name
 
 
 def export_columns(ws: Workspace, dataset_id: int) -> list[str]:
-    """Every column an export can have: the original fields, then the curation columns."""
-    return [*original_fields(ws, dataset_id), *CURATION_COLUMNS]
+    """Every column an export can have: the original fields, the curation columns (``label`` answers
+    the schema's first question), one ``label.<question>`` column per further question, and the
+    schema version."""
+    questions = label_schema(ws.store, dataset_id).questions[1:]
+    return [
+        *original_fields(ws, dataset_id),
+        *CURATION_COLUMNS,
+        *(QUESTION_PREFIX + q.name for q in questions),
+        SCHEMA_VERSION_COLUMN,
+    ]
 
 
 def export_row_ids(
@@ -157,6 +175,9 @@ def export_chunks(
     if not chosen:
         raise InputError("Choose at least one column to export.")
     issues = _IssueColumns(ws, dataset_id)
+    schema = label_schema(ws.store, dataset_id)
+    first_multi = schema.questions[0].kind is Kind.MULTI if schema.questions else False
+    others = [q.name for q in schema.questions[1:] if QUESTION_PREFIX + q.name in chosen]
     for part in chunked(list(row_ids), CHUNK_ROWS):
         marks = ",".join("?" * len(part))
         with ws.store.connect() as conn:
@@ -171,6 +192,15 @@ def export_chunks(
                     [DEFAULT_LABEL_FIELD, *part],
                 )
             }
+            answers: dict[tuple[int, str], Any] = {}
+            if others:
+                field_marks = ",".join("?" * len(others))
+                for row_id, field, value in conn.execute(
+                    f"SELECT row_id, field, value FROM labels WHERE row_id IN ({marks}) AND field IN ({field_marks})"
+                    " AND value IS NOT NULL",
+                    [*part, *others],
+                ):
+                    answers[row_id, field] = _value(value)
             tags: dict[int, list[str]] = {}
             for row_id, tag in conn.execute(
                 f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks}) ORDER BY row_id, tag", list(part)
@@ -184,10 +214,10 @@ def export_chunks(
             record.update(
                 {
                     ID_COLUMN: r["source_id"],
-                    "given_label": r["given"],
-                    "label": r["value"],
+                    "given_label": _value(r["given"]) if first_multi else r["given"],
+                    "label": _value(r["value"]) if first_multi else r["value"],
                     "label_source": r["source"] if labeled else None,
-                    "suggested_label": r["suggested"],
+                    "suggested_label": _value(r["suggested"]) if first_multi else r["suggested"],
                     "confidence": r["confidence"] if labeled else r["suggested_confidence"],
                     "label_issue_score": issues.get("label_issue_score", row_id),
                     "is_label_issue": issues.get("is_label_issue", row_id),
@@ -200,10 +230,26 @@ def export_chunks(
                     "labeled_at": r["updated_at"] if labeled else None,
                     "model_id": r["model_id"],
                     "embedding_model": dataset.embedding_model,
+                    **{QUESTION_PREFIX + q: answers.get((row_id, q)) for q in others},
+                    SCHEMA_VERSION_COLUMN: schema.version,
                 }
             )
             records.append(record)
         yield pd.DataFrame.from_records(records, columns=all_columns)[chosen]
+
+
+def _value(stored: str | None) -> Any:
+    """A stored multi-label value (JSON list text) as a list; a single class as it is."""
+    return json.loads(stored) if isinstance(stored, str) and stored.startswith("[") else stored
+
+
+def _list_columns(ws: Workspace, dataset_id: int) -> set[str]:
+    """Export columns holding lists: tags and the answers of multi-choice questions."""
+    out = {"tags"}
+    for i, q in enumerate(label_schema(ws.store, dataset_id).questions):
+        if q.kind is Kind.MULTI:
+            out |= {"label", "given_label", "suggested_label"} if i == 0 else {QUESTION_PREFIX + q.name}
+    return out
 
 
 def preview(
@@ -291,11 +337,12 @@ def export_dataset(
 
 
 def _write_csv(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tmp: Path) -> None:
+    lists = _list_columns(ws, dataset_id)
     with tmp.open("w", newline="", encoding="utf-8") as f:
         for i, chunk in enumerate(chunks):
             chunk = chunk.copy()
-            if "tags" in chunk:
-                chunk["tags"] = [json.dumps(t, ensure_ascii=False) for t in chunk["tags"]]
+            for col in lists & set(chunk.columns):  # a list is JSON text in a CSV cell
+                chunk[col] = [None if v is None else json.dumps(v, ensure_ascii=False) for v in chunk[col]]
             for col in chunk.columns:
                 if chunk[col].dtype == object or str(chunk[col].dtype).startswith(("str", "string")):
                     chunk[col] = [neutralize_formula(v) for v in chunk[col].tolist()]
@@ -372,9 +419,15 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str]) -> Any:
         "labeled_at": pa.string(),
         "model_id": pa.string(),
         "embedding_model": pa.string(),
+        SCHEMA_VERSION_COLUMN: pa.int64(),
     }
+    types |= {c: pa.list_(pa.string()) for c in _list_columns(ws, dataset_id)}
     field_types = _original_field_types(ws, dataset_id)
-    return pa.schema([(c, types.get(c) or field_types.get(c, pa.string())) for c in columns])
+    schema = label_schema(ws.store, dataset_id)
+    return pa.schema(
+        [(c, types.get(c) or field_types.get(c, pa.string())) for c in columns],
+        metadata={"curator_label_schema": json.dumps(schema.to_dict())},  # the whole schema, for tools
+    )
 
 
 def _original_field_types(ws: Workspace, dataset_id: int) -> dict[str, Any]:

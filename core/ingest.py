@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,6 +186,7 @@ def start_ingest(
             conn.execute(
                 "UPDATE label_fields SET kind = 'multi' WHERE dataset_id = ? AND name = ?", (dataset_id, "label")
             )
+        _restore_questions(conn, ws, dataset_id, rows)
         batch_id = record_ingest(conn, dataset_id, f"Ingest {len(rows):,} rows from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
@@ -399,3 +401,21 @@ def _embed_chunk(
 
 def _as_list(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def _restore_questions(conn: sqlite3.Connection, ws: Workspace, dataset_id: int, rows: list[dict]) -> None:
+    """Further questions (label columns chosen at upload, or an imported export's label.<question>
+    columns) with their classes; a question with any list answer is multi-choice."""
+    found: dict[str, tuple[bool, set[str]]] = {}
+    for r in rows:
+        for name, value in (r.get("answers") or {}).items():
+            multi, classes = found.setdefault(name, (False, set()))
+            if value is not None:
+                classes |= set(_as_list(value))
+                found[name] = (multi or isinstance(value, list), classes)
+    for position, (name, (multi, classes)) in enumerate(found.items(), start=1):
+        conn.execute(
+            "INSERT OR IGNORE INTO label_fields(dataset_id, name, kind, spec_json) VALUES(?, ?, ?, ?)",
+            (dataset_id, name, "multi" if multi else "single", json.dumps({"position": position})),
+        )
+        ws.store.set_classes(conn, dataset_id, name, classes)

@@ -39,6 +39,8 @@ RESTORED_COLUMNS = {
     "tags",
     "model_id",
 }
+QUESTION_PREFIX = "label."  # one export column per further question of the label schema: label.<question>
+SCHEMA_VERSION_COLUMN = "schema_version"  # the label-schema version an export follows
 MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive
 ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -60,6 +62,11 @@ def restore_formula(value: Any) -> Any:
     if isinstance(value, str) and value[:1] == "'" and value[1:2] in (*FORMULA_START, "'"):
         return value[1:]
     return value
+
+
+def is_curation_column(column: str) -> bool:
+    """A column an export adds (not an original field of the data)."""
+    return column in CURATION_COLUMNS or column == SCHEMA_VERSION_COLUMN or column.startswith(QUESTION_PREFIX)
 
 
 def is_curator_export(columns: list[str]) -> bool:

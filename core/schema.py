@@ -16,12 +16,13 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
-from core.labelschema import looks_multi, parse_multi
+from core.labelschema import SEPARATOR, looks_multi, parse_multi
 from core.provenance import (
-    CURATION_COLUMNS,
     ID_COLUMN,
     MANIFEST_FILE_COLUMN,
     ORIGINAL_PREFIX,
+    QUESTION_PREFIX,
+    is_curation_column,
     is_curator_export,
     parse_bool,
     parse_tags,
@@ -51,6 +52,8 @@ class ColumnMapping:
     restore_curation: bool = False
     # Several classes per row ("a|b" or a JSON list): the first question is multi-choice.
     multi_label: bool = False
+    # Further label columns, each a question of the label schema (multi-choice when its values are).
+    question_columns: list[str] = field(default_factory=list)
 
     @property
     def modality(self) -> str:
@@ -83,10 +86,18 @@ def infer_mapping(table: Table) -> ColumnMapping:
     A Curator export is recognised by its provenance columns: its original fields are inferred as
     usual, and its curation (labels with their sources, tags, exclusions) is restored."""
     if is_curator_export(list(table.frame.columns)):
-        fields = [c for c in table.frame.columns if c not in CURATION_COLUMNS]
+        fields = [c for c in table.frame.columns if not is_curation_column(c)]
         inner = infer_mapping(replace(table, frame=table.frame[fields]))
         text = [c for c in inner.text_columns if c != "file"]
-        return replace(inner, text_columns=text, label_column="label", id_column=ID_COLUMN, restore_curation=True)
+        return replace(
+            inner,
+            text_columns=text,
+            label_column="label",
+            id_column=ID_COLUMN,
+            restore_curation=True,
+            multi_label=looks_multi(table.frame["label"].tolist()),
+            label_names=None,
+        )
     frame = table.frame
     cols = list(frame.columns)
     lower = {c: c.lower().strip() for c in cols}
@@ -119,6 +130,17 @@ def infer_mapping(table: Table) -> ColumnMapping:
                     label_col = c
                     break
     taken.add(label_col)
+    # Other label-like columns: categorical, with hierarchical ("a > b") or multi-label ("a|b") values.
+    questions = [
+        c
+        for c in cols
+        if c not in taken
+        and lower[c] not in ID_NAMES
+        and (distinct := {v for v in frame[c].head(5000).tolist() if normalize_label(v)})
+        and len(distinct) <= min(MAX_CLASSES, max(2, n // 3))
+        and (sum(SEPARATOR in str(v) for v in distinct) / len(distinct) > 0.5 or looks_multi(frame[c].tolist()))
+    ]
+    taken |= set(questions)
 
     text_cols: list[str] = []
     if image_col is None:
@@ -147,6 +169,7 @@ def infer_mapping(table: Table) -> ColumnMapping:
         id_column=id_col,
         label_names=label_names,
         multi_label=bool(label_col and not label_names and looks_multi(frame[label_col].tolist())),
+        question_columns=questions,
     )
 
 
@@ -188,7 +211,13 @@ def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[Any]:
 def validate_mapping(table: Table, mapping: ColumnMapping) -> None:
     """Raise :class:`InputError` naming what is wrong with this choice of columns."""
     cols = set(table.frame.columns)
-    chosen = [*mapping.text_columns, mapping.image_column, mapping.label_column, mapping.id_column]
+    chosen = [
+        *mapping.text_columns,
+        mapping.image_column,
+        mapping.label_column,
+        mapping.id_column,
+        *mapping.question_columns,
+    ]
     missing = [c for c in chosen if c is not None and c not in cols]
     if missing:
         raise InputError(f"Column(s) {', '.join(map(repr, missing))} are not in the file.")
@@ -198,6 +227,12 @@ def validate_mapping(table: Table, mapping: ColumnMapping) -> None:
         raise InputError("A dataset holds either text or images: choose text columns or an image column, not both.")
     if mapping.label_column and mapping.label_column in mapping.text_columns:
         raise InputError(f"'{mapping.label_column}' cannot be both the label and a text column.")
+    for c in mapping.question_columns:
+        if c in (mapping.label_column, mapping.id_column, *mapping.text_columns):
+            raise InputError(f"'{c}' cannot be both a further question and the label, id or a text column.")
+        bad = [ch for ch in ":[]" if ch in c]
+        if bad:
+            raise InputError(f"A question column's name cannot contain {' or '.join(map(repr, bad))}: rename '{c}'.")
     frame = table.frame
     if mapping.text_columns:
         joined_empty = all(not str(v).strip() for c in mapping.text_columns for v in frame[c].tolist())
@@ -236,16 +271,19 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
     if mapping.restore_curation and table.delimiter is not None:  # a CSV export: undo its formula guard
         frame = frame.map(restore_formula)
     labels = resolve_labels(frame, mapping)
+    multi = {c for c in mapping.question_columns if looks_multi(frame[c].tolist())}
     records = frame.to_dict(orient="records")
     rows = []
     for i, (fields, label) in enumerate(zip(records, labels, strict=True)):
         source_id = fields[mapping.id_column] if mapping.id_column else f"{id_prefix}{i + 1}"
         row: dict[str, Any] = {"source_id": str(source_id), "fields": fields, "label": label}
+        row["answers"] = {c: _answer(fields.get(c), multi=c in multi) for c in mapping.question_columns}
         if mapping.restore_curation:
             row["curation"] = _curation(fields)
+            row["answers"] |= row["curation"].pop("answers")
             manifest_only = {MANIFEST_FILE_COLUMN} if mapping.image_column else set()
             fields = {
-                _original_name(k): v for k, v in fields.items() if k not in CURATION_COLUMNS and k not in manifest_only
+                _original_name(k): v for k, v in fields.items() if not is_curation_column(k) and k not in manifest_only
             }
             row["fields"] = fields
         if mapping.image_column:
@@ -296,4 +334,17 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
         "suggested": text("suggested_label"),
         "tags": parse_tags(fields.get("tags")),
         "excluded": parse_bool(fields.get("excluded")),
+        # Further questions of the label schema (label.<question>): a JSON list for a multi-choice one.
+        "answers": {
+            k.removeprefix(QUESTION_PREFIX): _answer(v) for k, v in fields.items() if k.startswith(QUESTION_PREFIX)
+        },
     }
+
+
+def _answer(value: Any, *, multi: bool = False) -> str | list[str] | None:
+    """A further question's answer: a class, or a sorted list for a multi-choice question (a JSON list
+    always is one)."""
+    text = normalize_label(value)
+    if text is not None and (multi or text.startswith("[")):
+        return sorted({c for c in (normalize_label(x) for x in parse_multi(text)) if c}) or None
+    return text

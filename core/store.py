@@ -360,6 +360,13 @@ class Store:
                     f"Row id '{row['source_id']}' appears twice (or already exists in this dataset); "
                     "ids must be unique. Pick another id column or none."
                 ) from exc
+            for field, value in (row.get("answers") or {}).items():  # further questions (core/labelschema.py)
+                if value is not None:
+                    stored = json.dumps(sorted(value)) if isinstance(value, list) else value
+                    conn.execute(
+                        "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
+                        (cur.lastrowid, field, stored, stored, LabelSource.ORIGINAL, stamp),
+                    )
             label = row.get("label")
             if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history.py)
                 label = json.dumps(sorted(label))

@@ -104,7 +104,8 @@ def test_each_format_reads_back_with_every_column(curated, tmp_path, fmt, monkey
     result = export_dataset(ws, ds.id, tmp_path / f"out.{fmt}", fmt=fmt, progress=lambda f, m: seen.append(f))
     assert result.rows == 120 and seen[-1] == 1.0 and len(seen) == 18
     back = read_back(result.path, fmt)
-    assert list(back.columns) == ["description", "original_label", *CURATION_COLUMNS]
+    assert list(back.columns) == ["description", "original_label", *CURATION_COLUMNS, "schema_version"]
+    assert {str(v) for v in back["schema_version"]} == {"1"}  # the label schema the export follows
     assert len(back) == 120 and back["curator_id"].tolist() == [str(i) for i in range(1, 121)]
     row = back.iloc[100]
     assert row["label"] == "World" and row["label_source"] == "auto" and row["model_id"] == "m1"

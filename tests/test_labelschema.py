@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from core.errors import ConflictError, InputError, NotFoundError
+from core.export import Format, export_dataset
+from core.ingest import load_source, start_ingest
 from core.labelschema import (
     Kind,
     add_question,
@@ -22,6 +29,8 @@ from core.labelschema import (
     update_question,
 )
 from core.review import NEEDS_REVIEW
+from core.schema import infer_mapping
+from tests.test_export import read_back
 
 
 def labels(ws, row_ids, field="label"):
@@ -176,3 +185,84 @@ def test_values_and_roll_up() -> None:
     acc = roll_up_accuracy(["A > x", "A > y", "B > z"], ["A > y", "A > y", "A > z"])
     assert acc["A"] == {"rows": 2, "exact": 0.5, "rolled_up": 1.0}
     assert acc["B"] == {"rows": 1, "exact": 0.0, "rolled_up": 0.0}
+
+
+# ---- real rows: 240 AG News rows with their topic, a hand-checked subtopic and entity mentions -----------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "ag_news_multilabel.csv"
+
+
+@pytest.fixture
+def news(ws):
+    """The fixture uploaded as the app would: topic → the first question, subtopic (hierarchical) and
+    mentions (multi-label, 'a|b') → further questions, all inferred."""
+    table = load_source(ws, FIXTURE)
+    mapping = infer_mapping(table)
+    assert (mapping.text_columns, mapping.label_column, mapping.id_column) == (["description"], "topic", "id")
+    assert mapping.question_columns == ["subtopic", "mentions"] and not mapping.multi_label
+    start_ingest(ws, table, mapping, "news", source=FIXTURE.name)
+    return ws.dataset("news").id
+
+
+def test_upload_makes_a_schema_of_three_questions(ws, news) -> None:
+    schema = label_schema(ws.store, news)
+    assert schema.names == ["label", "subtopic", "mentions"]
+    kinds = {q.name: q.kind for q in schema.questions}
+    assert kinds == {"label": Kind.SINGLE, "subtopic": Kind.SINGLE, "mentions": Kind.MULTI}
+    assert set(schema.question("label").classes) == {"World", "Sports", "Business", "Sci/Tech"}
+    assert set(schema.question("mentions").classes) == {"company", "country", "person", "government"}
+    assert schema.question("subtopic").hierarchical
+
+    truth = pd.read_csv(FIXTURE, keep_default_na=False)
+    ids = ws.store.row_ids(news)
+    mentions = labels(ws, ids, "mentions")
+    expected = [sorted(m.split("|")) if m else None for m in truth["mentions"]]
+    assert mentions == expected
+    assert sum(len(m or []) >= 2 for m in mentions) >= 30
+
+    # Hierarchical roll-up: the subtopics' parents are exactly the given topics (as hand-checked).
+    subtopics = labels(ws, ids, "subtopic")
+    assert roll_up(subtopics) == Counter(truth["topic"])
+    assert [at_depth(s, 1) for s in subtopics] == truth["topic"].tolist()
+    per_parent = roll_up_accuracy(subtopics, [s.replace("Football", "Baseball") for s in subtopics])
+    assert per_parent["Sports"]["rolled_up"] == 1.0 and per_parent["Sports"]["exact"] < 1.0
+    assert per_parent["World"]["exact"] == 1.0
+
+
+def test_migration_undo_and_export_round_trip_on_real_rows(ws, news, tmp_path) -> None:
+    ids = ws.store.row_ids(news)
+    before = {q: labels(ws, ids, q) for q in ("label", "subtopic", "mentions")}
+    r = rename_class(ws, news, "subtopic", "Sci/Tech", "Science & Technology")  # a parent: every child moves
+    assert r.rows_changed == sum(s.startswith("Sci/Tech > ") for s in before["subtopic"])
+    m = merge_classes(ws, news, "mentions", ["government", "country"], "state")
+    assert m.rows_changed == sum(bool({"government", "country"} & set(v or [])) for v in before["mentions"])
+    assert label_schema(ws.store, news).version == 3
+
+    for fmt in (Format.CSV, Format.JSONL, Format.PARQUET):
+        out = export_dataset(ws, news, tmp_path / f"news.{fmt}", fmt=fmt)
+        back = read_back(out.path, fmt)
+        assert {"label", "label.subtopic", "label.mentions", "schema_version"} <= set(back.columns)
+        assert {str(v) for v in back["schema_version"]} == {"3"}
+        first = back.iloc[5]  # ag-6: hand-checked as mentioning all four kinds
+        listed = json.loads(first["label.mentions"]) if fmt is Format.CSV else list(first["label.mentions"])
+        assert listed == ["company", "person", "state"]
+        assert first["label.subtopic"] == "World > Diplomacy"
+        # Imported again, the questions come back with their answers.
+        table = load_source(ws, out.path)
+        mapping = infer_mapping(table)
+        start_ingest(ws, table, mapping, f"again {fmt}", source=out.path.name)
+        again = ws.dataset(f"again {fmt}").id
+        assert label_schema(ws.store, again).names == ["label", "subtopic", "mentions"]
+        assert label_schema(ws.store, again).question("mentions").kind is Kind.MULTI
+        again_ids = ws.store.row_ids(again)
+        for q in ("label", "subtopic", "mentions"):
+            assert labels(ws, again_ids, q) == labels(ws, ids, q), (fmt, q)
+        second = export_dataset(ws, again, tmp_path / f"second.{fmt}", fmt=fmt)
+        drop = ["batch_id", "labeled_at", "schema_version", "label_source"]  # the import's own provenance
+        pd.testing.assert_frame_equal(
+            read_back(out.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
+        )
+
+    ws.undo(m.batch_id)
+    ws.undo(r.batch_id)
+    assert {q: labels(ws, ids, q) for q in before} == before

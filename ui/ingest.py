@@ -7,6 +7,7 @@ import streamlit as st
 from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
 from core.ingest import JobReport, run_ingest, unfinished_jobs
+from core.labelschema import looks_multi
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
 from ui.resources import embedder, session, workspace
@@ -66,6 +67,23 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
         "The original fields are kept unchanged.",
     )
+    multi = False
+    if label_col != NONE:
+        multi = st.toggle(
+            "Several classes per row in the label column",
+            value=looks_multi(table.frame[label_col].tolist()),
+            key=f"{key}.multi.{label_col}",
+            help='Multi-label: cells like \'sports|politics\' or a JSON list ["sports", "politics"].',
+        )
+    questions = st.multiselect(
+        "Further questions (label columns)",
+        [c for c in cols if c not in {label_col, id_col, *text_cols}],
+        default=[c for c in inferred.question_columns if c not in {label_col, id_col, *text_cols}],
+        key=f"{key}.questions",
+        help="Each column becomes one more question of the label schema, with its values as answers: "
+        "hierarchical classes ('Shoes > Running') and several classes per row ('a|b') are recognised. "
+        "Edit questions later on the Schema page.",
+    )
     restore = False
     if inferred.restore_curation:
         restore = st.toggle(
@@ -85,6 +103,8 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         label_names=label_names,
         clean_text=clean,
         restore_curation=restore,
+        multi_label=multi,
+        question_columns=questions,
     )
     return mapping, model
 
