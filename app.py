@@ -16,6 +16,7 @@ pages = [
     st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/autolabel.py", title="Auto-label", icon=":material/auto_fix_high:"),
     st.Page("pages/issues.py", title="Issues", icon=":material/report:"),
+    st.Page("pages/schema.py", title="Schema", icon=":material/account_tree:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
     st.Page("pages/upload.py", title="Upload", icon=":material/upload:", default=not has_data),
     st.Page("pages/history.py", title="History", icon=":material/history:"),

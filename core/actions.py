@@ -5,10 +5,12 @@ Each call is one history batch (all or nothing, undoable as a whole) and reports
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError
+from core.history import Batch, read_label
+from core.labelschema import label_schema
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.workspace import Workspace
 
@@ -58,6 +60,59 @@ def bulk_classify(
             )
         ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))
+
+
+def bulk_answer(
+    ws: Workspace,
+    dataset_id: int,
+    row_ids: Sequence[int],
+    answers: Mapping[str, str | list[str] | None],
+    *,
+    as_suggestion: bool = False,
+    overwrite: bool = True,
+    on_progress: Progress | None = None,
+) -> BulkResult:
+    """Answer any subset of the label schema's questions for the selected rows, as one undoable batch.
+
+    Only the questions answered here change (None or an empty list: left as it is). A sub-question is
+    answered only on rows whose parent question has its answer (set here or before)."""
+    if not row_ids:
+        raise InputError("Select some rows first.")
+    schema = label_schema(ws.store, dataset_id)
+    chosen = {name: schema.question(name).check_value(value) for name, value in answers.items()}
+    chosen = {name: value for name, value in chosen.items() if value is not None}
+    if not chosen:
+        raise InputError("Answer at least one question first.")
+    kind = "suggestion" if as_suggestion else "label"
+    said = "; ".join(f"{q} = {', '.join(v) if isinstance(v, list) else v}" for q, v in chosen.items())
+    ids = sorted({int(r) for r in row_ids})
+    changed: set[int] = set()
+    with ws.batch(dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} {said} on {len(ids):,} rows") as b:
+        for q in (q for q in schema.questions if q.name in chosen):  # parents before their sub-questions
+            name, value = q.name, chosen[q.name]
+            rows = ids if q.parent is None else _rows_answering(b, ids, *q.parent)
+            if as_suggestion:
+                n = b.set_suggestion(rows, value, field=name, overwrite=overwrite, on_progress=on_progress)
+            else:
+                n = b.set_label(
+                    rows, value, field=name, source=LabelSource.BULK, overwrite=overwrite, on_progress=on_progress
+                )
+            if n:
+                changed |= set(b.touched)
+            for c in value if isinstance(value, list) else [value]:
+                ws.store.add_class(b.conn, dataset_id, name, c)
+    return BulkResult(b.id if changed else None, len(changed), len(ids))
+
+
+def _rows_answering(b: Batch, row_ids: list[int], question: str, answer: str) -> list[int]:
+    """The rows whose current answer to ``question`` includes ``answer`` (inside the open batch)."""
+    out = []
+    for r in row_ids:
+        state = read_label(b.conn, r, question)
+        value = state["value"] if state else None
+        if answer in (value if isinstance(value, list) else [value]):
+            out.append(r)
+    return out
 
 
 def bulk_tag(

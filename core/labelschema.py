@@ -156,17 +156,13 @@ def label_schema(store: Store, dataset_id: int) -> LabelSchema:
 
 def schema_version(store: Store, dataset_id: int) -> int:
     with store.connect() as conn:
-        return (
-            1
-            + conn.execute(
-                _SCHEMA_BATCHES.replace("SELECT batches.*", "SELECT COUNT(*)"), _args(dataset_id)
-            ).fetchone()[0]
-        )
+        return 1 + conn.execute(f"SELECT COUNT(*) FROM ({_SCHEMA_BATCHES})", _args(dataset_id)).fetchone()[0]
 
 
+# Batches of one dataset with a schema event (events on row 0: a partial index finds them).
 _SCHEMA_BATCHES = (
-    "SELECT batches.* FROM batches WHERE dataset_id = ? AND EXISTS"
-    " (SELECT 1 FROM events WHERE events.batch_id = batches.id AND events.row_id = 0 AND events.attr LIKE ?)"
+    "SELECT batches.* FROM batches WHERE batches.dataset_id = ? AND batches.id IN"
+    " (SELECT batch_id FROM events WHERE row_id = 0 AND attr LIKE ?)"
 )
 
 
@@ -183,6 +179,23 @@ def schema_versions(store: Store, dataset_id: int) -> list[SchemaVersion]:
     for i, b in enumerate(batches, start=2):
         out.append(SchemaVersion(i, b["id"], b["description"], b["created_at"], bool(b["undone_by"])))
     return out
+
+
+def answer_counts(store: Store, dataset_id: int, question: str) -> tuple[Counter[str], int]:
+    """Rows per class for one question (a multi-choice row counts once per class it has), and how
+    many rows have an answer at all."""
+    counts: Counter[str] = Counter()
+    answered = 0
+    with store.connect() as conn:
+        for value, n in conn.execute(
+            "SELECT labels.value, COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id"
+            " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.value IS NOT NULL GROUP BY labels.value",
+            (dataset_id, question),
+        ):
+            answered += n
+            for c in json.loads(value) if value.startswith("[") else [value]:
+                counts[c] += n
+    return counts, answered
 
 
 # ---- values --------------------------------------------------------------------------------------------

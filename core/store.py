@@ -109,6 +109,8 @@ CREATE TABLE IF NOT EXISTS events(
     new TEXT
 );
 CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
+-- Label-schema changes are events on row 0 (core/labelschema.py): few, found without a scan.
+CREATE INDEX IF NOT EXISTS events_schema ON events(batch_id) WHERE row_id = 0;
 CREATE TABLE IF NOT EXISTS jobs(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset_id INTEGER NOT NULL,

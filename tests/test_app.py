@@ -382,3 +382,71 @@ def test_without_a_password_the_app_says_it_is_unauthenticated(app_env, monkeypa
     monkeypatch.delenv("CURATOR_PASSWORD", raising=False)
     at = new_app().run()
     assert any("unauthenticated" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.slow
+def test_schema_page_questions_rename_merge_add_undo_and_bulk_answers(app_env):
+    from core.labelschema import label_schema
+
+    fixture = REPO / "tests" / "fixtures" / "ag_news_multilabel.csv"
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(fixture)).run()
+    assert at.multiselect(key=f"upload.map.{fixture}.questions").value == ["subtopic", "mentions"]
+    at.text_input(key=f"upload.name.{fixture}").set_value("News").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    ws = Workspace(app_env / "workspace")
+    dataset_id = ws.dataset("News").id
+
+    at.switch_page("pages/schema.py").run()
+    assert not at.exception
+    overview = at.dataframe[0].value
+    assert overview["question"].tolist() == ["label", "subtopic", "mentions"]
+    assert overview["kind"].tolist() == ["single-choice", "single-choice", "multi-choice"]
+    assert "Version 1" in at.caption[0].value
+
+    # Rename a parent of the hierarchy: every child class and its rows follow; then undo.
+    at.selectbox(key="schema.question").set_value("subtopic").run()
+    assert len(at.get("plotly_chart")) == 2  # classes, and rolled up to the top level
+    at.selectbox(key="schema.rename.old").set_value("Sci/Tech")
+    at.text_input(key="schema.rename.new").set_value("Science & Technology")
+    at.button(key="FormSubmitter:schema.classes-Rename").click().run()
+    assert not at.exception and not at.error
+    classes = label_schema(ws.store, dataset_id).question("subtopic").classes
+    assert "Science & Technology > Space" in classes and not any(c.startswith("Sci/Tech") for c in classes)
+    assert "Version 2" in at.caption[0].value
+    undo = next(b for b in at.button if (b.key or "") == "schema.undo")
+    undo.click().run()
+    assert any(c.startswith("Sci/Tech >") for c in label_schema(ws.store, dataset_id).question("subtopic").classes)
+
+    # Merge two mention types; add a sub-question; a bad name is refused with a message.
+    at.selectbox(key="schema.question").set_value("mentions").run()
+    at.radio(key="schema.how").set_value("merge").run()
+    at.multiselect(key="schema.merge.sources").set_value(["government", "country"])
+    at.text_input(key="schema.merge.into").set_value("state")
+    at.button(key="FormSubmitter:schema.classes-Merge").click().run()
+    assert set(label_schema(ws.store, dataset_id).question("mentions").classes) == {"company", "person", "state"}
+    at.text_input(key="schema.add.name").set_value("tone")
+    at.text_area(key="schema.add.classes").set_value("neutral, alarming")
+    at.selectbox(key="schema.add.parent").set_value("label = World")
+    at.button(key="FormSubmitter:schema.add-Add question").click().run()
+    assert label_schema(ws.store, dataset_id).question("tone").parent == ("label", "World")
+    at.text_input(key="schema.add.name").set_value("tone")
+    at.button(key="FormSubmitter:schema.add-Add question").click().run()
+    assert any("already a question named 'tone'" in e.value for e in at.error)
+    assert label_schema(ws.store, dataset_id).version == 5  # the refused one made no version
+
+    # Search: the bulk panel answers only the questions given (here: tone, on World rows only).
+    at.switch_page("pages/search.py").run()
+    at.button(key="search.selectall").click().run()
+    at.selectbox(key="search.bulk.class").set_value("(leave as is)").run()
+    at.selectbox(key="search.bulk.q.tone").set_value("alarming").run()
+    at.button(key="search.bulk.classify").click().run()
+    assert not at.exception and not at.error
+    rows = ws.store.rows_by_ids(ws.store.row_ids(dataset_id))
+    with ws.store.connect() as conn:
+        tone = dict(conn.execute("SELECT row_id, value FROM labels WHERE field = 'tone'").fetchall())
+    world = {r["id"] for r in rows if r["label"] == "World"}
+    assert set(tone) == world and set(tone.values()) == {"alarming"}
+    assert sum(r["label"] == "World" for r in rows) == len(world)  # the first question untouched

@@ -266,3 +266,30 @@ def test_migration_undo_and_export_round_trip_on_real_rows(ws, news, tmp_path) -
     ws.undo(m.batch_id)
     ws.undo(r.batch_id)
     assert {q: labels(ws, ids, q) for q in before} == before
+
+
+def test_bulk_answer_touches_only_answered_questions_and_respects_sub_questions(ws, dataset) -> None:
+    from core.actions import bulk_answer
+
+    dataset_id, ids = dataset
+    add_question(ws, dataset_id, "topics", kind="multi", classes=["sport", "money"])
+    add_question(ws, dataset_id, "sport kind", classes=["ball", "water"], parent=("topics", "sport"))
+    r = bulk_answer(ws, dataset_id, ids[:4], {"topics": "sport|money", "sport kind": "ball"})
+    assert (r.changed, r.selected) == (4, 4)
+    assert labels(ws, ids[:5], "topics") == [["money", "sport"]] * 4 + [None]
+    assert labels(ws, ids[:5], "sport kind") == ["ball"] * 4 + [None]
+    assert labels(ws, ids[:4], "label") == ["a", None, "b", None]  # not answered: unchanged
+
+    bulk_answer(ws, dataset_id, ids[4:6], {"topics": ["money"]})
+    r = bulk_answer(ws, dataset_id, ids[:6], {"sport kind": "water", "label": None})  # label left as it is
+    assert labels(ws, ids[:6], "sport kind") == ["water"] * 4 + [None, None]  # rows 5-6 are not about sport
+    assert r.changed == 4
+
+    with pytest.raises(InputError, match="at least one"):
+        bulk_answer(ws, dataset_id, ids, {"topics": [], "label": None})
+    with pytest.raises(InputError, match="not a list"):
+        bulk_answer(ws, dataset_id, ids, {"label": ["a", "b"]})
+    with pytest.raises(NotFoundError):
+        bulk_answer(ws, dataset_id, ids, {"colour": "red"})
+    ws.undo(r.batch_id)
+    assert labels(ws, ids[:4], "sport kind") == ["ball"] * 4

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 from st_aggrid import AgGrid, GridOptionsBuilder
 
-from core.actions import BulkResult, bulk_classify, bulk_exclude, bulk_tag
+from core.actions import BulkResult, bulk_answer, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
+from core.labelschema import Kind, label_schema
 from core.saved import save_search
 from core.search import Filters
 from core.store import LabelSource
@@ -17,6 +18,7 @@ from ui.grid import THUMB_RENDERER
 from ui.resources import session, workspace
 
 NEW_CLASS = "New class..."
+LEAVE = "(leave as is)"
 
 
 def filters_panel(dataset_id: int) -> Filters:
@@ -102,10 +104,18 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
 def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] | None:
     """Classify / tag / exclude the selection as one undoable batch with a progress bar."""
     ws = workspace()
+    schema = label_schema(ws.store, dataset_id)
+    first = schema.questions[0]
     c1, c2, c3 = st.columns([2, 1.4, 1.4])
     classes = ws.store.classes(dataset_id)
-    choice = c1.selectbox("Class", [*classes, NEW_CLASS], key="search.bulk.class")
-    value = c1.text_input("New class name", key="search.bulk.new") if choice == NEW_CLASS else choice
+    others = schema.questions[1:]
+    if first.kind is Kind.MULTI:
+        value = c1.multiselect("Classes", classes, key="search.bulk.classes", help="Several classes per row")
+    else:
+        choice = c1.selectbox("Class", [*classes, NEW_CLASS, *([LEAVE] if others else [])], key="search.bulk.class")
+        value = c1.text_input("New class name", key="search.bulk.new") if choice == NEW_CLASS else choice
+        value = None if value == LEAVE else value
+    answers = other_answers(others, key="search.bulk.q") if others else {}
     as_what = c2.radio(
         "Apply as",
         ["label", "suggestion"],
@@ -135,7 +145,19 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         bar.progress(done / total, text=f"{done:,} of {total:,} rows")
 
     try:
-        if action == "classify":
+        if action == "classify" and (others or first.kind is Kind.MULTI):
+            chosen = {first.name: value or None, **answers}
+            result = bulk_answer(
+                ws,
+                dataset_id,
+                selected,
+                chosen,
+                as_suggestion=as_what == "suggestion",
+                overwrite=existing == "overwrite",
+                on_progress=progress,
+            )
+            verb = f"Answered {', '.join(q for q, v in chosen.items() if v)} as {as_what} on"
+        elif action == "classify":
             result = bulk_classify(
                 ws,
                 dataset_id,
@@ -159,6 +181,30 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
     message = result.describe(verb)
     st.toast(message)
     return result, message
+
+
+def other_answers(questions, *, key: str) -> dict[str, str | list[str] | None]:  # noqa: ANN001
+    """One input per further question of the label schema; unanswered ones are left as they are."""
+    out: dict[str, str | list[str] | None] = {}
+    st.caption("Other questions: only the ones you answer change.")
+    cols = st.columns(min(3, len(questions)))
+    for i, q in enumerate(questions):
+        col = cols[i % len(cols)]
+        help_text = " · ".join(
+            x
+            for x in (
+                q.description,
+                f"asked when {q.parent[0]} is {q.parent[1]}" if q.parent else "",
+                "required" if q.required else "",
+            )
+            if x
+        )
+        if q.kind is Kind.MULTI:
+            out[q.name] = col.multiselect(q.name, list(q.classes), key=f"{key}.{q.name}", help=help_text or None)
+        else:
+            choice = col.selectbox(q.name, [LEAVE, *q.classes], key=f"{key}.{q.name}", help=help_text or None)
+            out[q.name] = None if choice == LEAVE else choice
+    return out
 
 
 def save_search_form(dataset, result, *, query: str | None, examples: list[int] | None, text_embedder) -> None:  # noqa: ANN001
