@@ -70,6 +70,7 @@ def bulk_answer(
     *,
     as_suggestion: bool = False,
     overwrite: bool = True,
+    source: LabelSource = LabelSource.BULK,
     on_progress: Progress | None = None,
 ) -> BulkResult:
     """Answer any subset of the label schema's questions for the selected rows, as one undoable batch.
@@ -94,9 +95,7 @@ def bulk_answer(
             if as_suggestion:
                 n = b.set_suggestion(rows, value, field=name, overwrite=overwrite, on_progress=on_progress)
             else:
-                n = b.set_label(
-                    rows, value, field=name, source=LabelSource.BULK, overwrite=overwrite, on_progress=on_progress
-                )
+                n = b.set_label(rows, value, field=name, source=source, overwrite=overwrite, on_progress=on_progress)
             if n:
                 changed |= set(b.touched)
             for c in value if isinstance(value, list) else [value]:

@@ -81,12 +81,16 @@ def save_run(
     return Run(run_id, dataset_id, kind, key, dataset_version, settings, summary, created, path)
 
 
-def latest_run(ws: Workspace, dataset_id: int, kind: str) -> Run | None:
-    """The newest run of a kind for a dataset, or None."""
+def latest_run(ws: Workspace, dataset_id: int, kind: str, *, question: str | None = None) -> Run | None:
+    """The newest run of a kind for a dataset (for ``question``: made for that question of the label
+    schema; runs without one answered the first question, "label"), or None."""
+    where, args = "", []
+    if question is not None:
+        where, args = " AND COALESCE(json_extract(settings_json, '$.question'), 'label') = ?", [question]
     with ws.store.connect() as conn:
         row = conn.execute(
-            "SELECT * FROM runs WHERE dataset_id = ? AND kind = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (dataset_id, kind),
+            f"SELECT * FROM runs WHERE dataset_id = ? AND kind = ?{where} ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (dataset_id, kind, *args),
         ).fetchone()
     return _run(ws, row) if row else None
 

@@ -188,8 +188,8 @@ def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[Any]:
         return [None] * len(frame)
     raw = [normalize_label(v) for v in frame[mapping.label_column].tolist()]
     if mapping.multi_label:
-        lists = [sorted({c for c in (normalize_label(x) for x in parse_multi(v)) if c}) if v else [] for v in raw]
-        return [v or None for v in lists]
+        # "[]" is an answer (none of the classes applies); an empty cell is no answer.
+        return [None if v is None else sorted({c for c in map(normalize_label, parse_multi(v)) if c}) for v in raw]
     names = mapping.label_names
     if not names:
         return raw
@@ -346,5 +346,6 @@ def _answer(value: Any, *, multi: bool = False) -> str | list[str] | None:
     always is one)."""
     text = normalize_label(value)
     if text is not None and (multi or text.startswith("[")):
-        return sorted({c for c in (normalize_label(x) for x in parse_multi(text)) if c}) or None
+        # "[]" is an answer (none of the classes applies); an empty cell is no answer.
+        return sorted({c for c in (normalize_label(x) for x in parse_multi(text)) if c})
     return text

@@ -48,9 +48,13 @@ class TrainingData:
         return int((self.y >= 0).sum())
 
 
-def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
-    """What the auto-labelers see (rows in dataset order)."""
+def training_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> TrainingData:
+    """What the auto-labelers see (rows in dataset order) for one single-choice question of the label
+    schema. A sub-question covers only the rows whose parent answer holds."""
+    from core.labelschema import label_schema
+
     dataset = ws.store.dataset(dataset_id)
+    question = label_schema(ws.store, dataset_id).question(field)
     row_ids, vectors = dataset_vectors(ws, dataset_id)
     with ws.store.connect() as conn:
         info = {
@@ -58,13 +62,14 @@ def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
             for r in conn.execute(
                 "SELECT rows.id, rows.excluded, rows.text, labels.value, labels.source FROM rows"
                 " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ? WHERE rows.dataset_id = ?",
-                (DEFAULT_LABEL_FIELD, dataset_id),
+                (field, dataset_id),
             )
         }
-    keep = [i for i, r in enumerate(row_ids) if not info[r][0]]
+        asked = _asked_rows(conn, dataset_id, question)
+    keep = [i for i, r in enumerate(row_ids) if not info[r][0] and (asked is None or r in asked)]
     row_ids = np.asarray(row_ids, dtype=np.int64)[keep]
     vectors = vectors[keep] if len(keep) else np.zeros((0, 0), np.float32)
-    classes = list(ws.store.classes(dataset_id))
+    classes = list(ws.store.classes(dataset_id, field))
     for r in row_ids:  # a label outside the class list (typed in bulk) still counts
         value, source = info[int(r)][2], info[int(r)][3]
         if value is not None and source != LabelSource.AUTO and value not in classes and not value.startswith("["):
@@ -77,6 +82,22 @@ def training_data(ws: Workspace, dataset_id: int) -> TrainingData:
     auto = np.array([info[int(r)][3] == LabelSource.AUTO for r in row_ids], dtype=bool)
     texts = [info[int(r)][1] or "" for r in row_ids] if dataset.modality == "text" else None
     return TrainingData(row_ids, vectors, y, classes, texts, auto, _concept_vectors(ws, dataset, row_ids))
+
+
+def _asked_rows(conn: Any, dataset_id: int, question: Any) -> set[int] | None:
+    """Rows a sub-question applies to (its parent's answer holds); None: every row."""
+    if question.parent is None:
+        return None
+    parent, answer = question.parent
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT labels.row_id FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
+            " AND labels.field = ? AND (labels.value = ? OR (labels.value LIKE '[%' AND EXISTS"
+            " (SELECT 1 FROM json_each(labels.value) WHERE json_each.value = ?)))",
+            (dataset_id, parent, answer, answer),
+        )
+    }
 
 
 def _concept_vectors(ws: Workspace, dataset: Any, row_ids: np.ndarray) -> np.ndarray | None:
@@ -156,6 +177,11 @@ class Prediction:
         return list(self.run.summary["classes"])
 
     @property
+    def field(self) -> str:
+        """The label-schema question this run answers."""
+        return self.run.summary.get("question", DEFAULT_LABEL_FIELD)
+
+    @property
     def threshold(self) -> float:
         return float(self.run.summary["threshold"])
 
@@ -220,6 +246,7 @@ def train(
     settings: dict[str, Any] | None = None,
     class_descriptions: dict[str, str] | None = None,
     text_embedder: Any = None,
+    field: str = DEFAULT_LABEL_FIELD,
     on_progress: Progress | None = None,
 ) -> Prediction:
     """Fit an auto-labeler, calibrate it out of fold, choose the threshold, store the run.
@@ -235,14 +262,16 @@ def train(
         Optional short descriptions per class, used by the zero-shot labeler.
     text_embedder
         Embeds class names for zero-shot (the dataset's text model, or MiniLM for images).
+    field
+        The single-choice question of the label schema to answer (multi-choice ones: core.multilabel).
     """
     from core import autolabel
 
     progress = on_progress or (lambda f, m: None)
     progress(0.02, "Reading vectors and labels")
-    data = training_data(ws, dataset_id)
+    data = training_data(ws, dataset_id, field)
     if len(data.row_ids) == 0:
-        raise InputError("This dataset has no embedded rows yet; wait for the ingest to finish.")
+        raise InputError("No embedded rows to answer this question yet (for a sub-question: answer its parent).")
     if len(data.classes) < 2:
         raise InputError("Auto-labeling needs at least two classes: add class names or label a few rows.")
     version = ws.store.dataset(dataset_id).version
@@ -265,6 +294,7 @@ def train(
     trained = data.y >= 0
     estimate = fitted.estimate
     summary = {
+        "question": field,
         "classes": data.classes,
         "labeler": fitted.labeler,
         "labeler_params": _json_params(fitted.plan.labeler.get_params()),
@@ -284,7 +314,12 @@ def train(
         dataset_id,
         KIND,
         dataset_version=version,
-        settings={"labeler": labeler, "target_precision": target_precision, **settings},
+        settings={
+            "labeler": labeler,
+            "target_precision": target_precision,
+            **settings,
+            **({"question": field} if field != DEFAULT_LABEL_FIELD else {}),
+        },
         summary=summary,
         arrays={
             "row_ids": data.row_ids,
@@ -350,8 +385,9 @@ def _band(estimate: Any) -> dict[str, np.ndarray]:
     return {"band_rows": np.asarray(curve.rows), "band_lower": curve.lower, "band_upper": curve.upper}
 
 
-def latest_prediction(ws: Workspace, dataset_id: int) -> Prediction | None:
-    run = latest_run(ws, dataset_id, KIND)
+def latest_prediction(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
+    """The newest run answering ``field`` (a question of the label schema)."""
+    run = latest_run(ws, dataset_id, KIND, question=field)
     return None if run is None else _prediction(run)
 
 
@@ -383,7 +419,8 @@ def accept(
     earlier auto labels are replaced by the new prediction. ``only_rows`` limits it to those rows.
     """
     threshold = prediction.threshold if threshold is None else float(threshold)
-    states = ws.store.row_states(prediction.row_ids.tolist())
+    field = prediction.field
+    states = ws.store.row_states(prediction.row_ids.tolist(), field)
     labels, suggestions = {}, {}
     classes, model_id = prediction.classes, prediction.run.summary["model_id"]
     for i in prediction.candidates:
@@ -408,12 +445,15 @@ def accept(
     with ws.batch(
         dataset_id,
         action="auto_label",
-        description=f"Auto-label {len(labels):,} rows at confidence >= {threshold:.3f} ({model_id});"
+        description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
+        + f"Auto-label {len(labels):,} rows at confidence >= {threshold:.3f} ({model_id});"
         f" {len(suggestions):,} suggestions",
     ) as batch:
-        changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, on_progress=tick(0))
+        changed = batch.set_predictions(
+            labels, model_id=model_id, as_suggestion=False, field=field, on_progress=tick(0)
+        )
         changed += batch.set_predictions(
-            suggestions, model_id=model_id, as_suggestion=True, on_progress=tick(len(labels))
+            suggestions, model_id=model_id, as_suggestion=True, field=field, on_progress=tick(len(labels))
         )
     return BulkResult(batch.id if changed else None, changed, total)
 

@@ -4,10 +4,13 @@ precision, review the most informative rows with keys, retrain, and audit the re
 import streamlit as st
 
 from core.errors import CuratorError
+from core.labelschema import label_schema
+from core.store import DEFAULT_LABEL_FIELD
 from core.wizard import latest_prediction
 from ui.autolabel import (
     learning_curve_panel,
     monitor_step,
+    multi_label_step,
     new_rows_panel,
     review_step,
     threshold_step,
@@ -24,6 +27,28 @@ m[0].metric("Rows", f"{status.rows:,}")
 m[1].metric("Labeled", f"{status.labeled:,}", help="By people, by the file, or auto-labeled")
 m[2].metric("Unlabeled", f"{status.rows - status.labeled - status.excluded:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
+
+schema = label_schema(ws.store, dataset_id)
+field = DEFAULT_LABEL_FIELD
+if len(schema.questions) > 1:
+    field = st.selectbox(
+        "Question",
+        schema.names,
+        key="autolabel.question",
+        help="Which question of the label schema (Schema page) to auto-label",
+    )
+if field != DEFAULT_LABEL_FIELD or schema.question(field).kind == "multi":
+    # Further questions and multi-choice ones: predict and accept (the review queue, learning curve and
+    # audit serve a single-choice first question).
+    if schema.question(field).kind == "multi":
+        multi_label_step(dataset_id, field)
+    else:
+        prediction = latest_prediction(ws, dataset_id, field)
+        train_controls(dataset_id, prediction, field)
+        if prediction is not None:
+            threshold_step(dataset_id, prediction)
+    undo_last_batch_button("autolabel.undo")
+    st.stop()
 
 try:
     prediction = latest_prediction(ws, dataset_id)

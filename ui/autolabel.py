@@ -12,6 +12,7 @@ from core.errors import CuratorError
 from core.history import history
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
+from core.store import DEFAULT_LABEL_FIELD
 from core.wizard import (
     REFERENCE_TAG,
     Prediction,
@@ -30,12 +31,13 @@ from ui.resources import embedder, session, workspace
 from ui.review import review_panel
 
 
-def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
-    """Choose how to predict and the target precision; train with a progress bar."""
+def train_controls(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:
+    """Choose how to predict and the target precision; train with a progress bar (for ``field``, a
+    single-choice question of the label schema)."""
     from core.autolabel import AUTOLABELERS
 
     ws = workspace()
-    if len(ws.store.classes(dataset_id)) < 2:
+    if len(ws.store.classes(dataset_id, field)) < 2 and field == DEFAULT_LABEL_FIELD:
         st.info("No classes yet. Name them and the zero-shot labeler predicts them from their names.")
         typed = st.text_area("Classes, one per line", key="autolabel.newclasses", placeholder="World\nSports")
         if st.button("Add classes", key="autolabel.addclasses"):
@@ -57,7 +59,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
     settings = reference_set_controls(dataset_id) if labeler == "reference-set" else {}
     descriptions = {}
     with st.expander("Class descriptions (optional, used by zero-shot)"):
-        for name in ws.store.classes(dataset_id)[:30]:
+        for name in ws.store.classes(dataset_id, field)[:30]:
             text = st.text_input(name, key=f"autolabel.desc.{dataset_id}.{name}", placeholder=f"what '{name}' means")
             if text.strip():
                 descriptions[name] = text.strip()
@@ -75,6 +77,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None) -> None:
                 settings=settings,
                 class_descriptions=descriptions,
                 text_embedder=embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL),
+                field=field,
                 on_progress=lambda f, m: bar.progress(min(1.0, f), text=m),
             )
         except CuratorError as exc:
@@ -407,3 +410,51 @@ def monitor_step(dataset_id: int, prediction: Prediction | None) -> None:
 def _audited(dataset_id: int) -> set[int]:
     with workspace().store.connect() as conn:
         return {r[0] for r in conn.execute("SELECT row_id FROM audits WHERE dataset_id = ?", (dataset_id,))}
+
+
+def multi_label_step(dataset_id: int, field: str) -> None:
+    """A multi-choice question: one-vs-rest models, a threshold per class, the promise, Accept."""
+    from core.multilabel import accept_multilabel, latest_multi_prediction, train_multilabel
+
+    ws, s = workspace(), session()
+    prediction = latest_multi_prediction(ws, dataset_id, field)
+    st.caption(
+        "Several classes per row: each class is a yes / no model of its own (logistic regression on the"
+        " embeddings), with the threshold that meets the target precision out of fold, per class."
+    )
+    target = st.slider("Target precision", 0.80, 0.995, 0.95, 0.005, format="%.3f", key=f"autolabel.multi.{field}")
+    verb = "Retrain" if prediction else "Train and predict"
+    if st.button(verb, type="primary", key="autolabel.multi.train", icon=":material/model_training:"):
+        bar = st.progress(0.0, text="Starting")
+        try:
+            train_multilabel(
+                ws, dataset_id, field, target_precision=target, on_progress=lambda f, m: bar.progress(f, text=m)
+            )
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+    if prediction is None:
+        return
+    promise = prediction.promise()
+    good = promise.expected_precision is not None and promise.expected_precision >= 0.9
+    (st.success if good else st.warning)(promise.describe())
+    st.dataframe(pd.DataFrame(prediction.class_table()), hide_index=True, width="stretch")
+    st.caption(
+        "A class without a threshold has too few labeled rows (with it, or without it) to promise a precision;"
+        " it is only suggested (rows at 50% or more)."
+    )
+    if st.button(
+        f"Accept {promise.assignments:,} classes on {promise.rows:,} rows",
+        type="primary",
+        key="autolabel.multi.accept",
+        disabled=not promise.assignments,
+    ):
+        try:
+            result = accept_multilabel(ws, dataset_id, prediction)
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        s.last_batch = (result.batch_id, f"auto-label of '{field}'") if result.batch_id else None
+        s.notices.append(f"'{field}': auto-labeled {promise.rows:,} rows ({result.changed:,} changes)")
+        st.rerun()

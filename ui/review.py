@@ -73,6 +73,7 @@ def review_panel(
         st.markdown(" · ".join(facts))
         if details:
             details(row_id)
+        other_questions_form(dataset_id, row_id, key=key, decided=decided)
 
     decision: tuple[ReviewAction, str | None] | None = None
     fallback = (
@@ -119,6 +120,50 @@ def review_panel(
             return
         if batch_id:
             decided.append(batch_id)
+        st.rerun()
+
+
+def other_questions_form(dataset_id: int, row_id: int, *, key: str, decided: list[str]) -> None:
+    """The label schema's further questions for this row, with its current answers; "Save answers"
+    writes the changed ones as one undoable decision. Sub-questions show when their parent answer holds."""
+    from core.actions import bulk_answer
+    from core.history import read_label
+    from core.labelschema import Kind, label_schema
+    from core.store import LabelSource
+
+    ws = workspace()
+    questions = label_schema(ws.store, dataset_id).questions
+    if len(questions) < 2:
+        return
+    with ws.store.connect() as conn:
+        current = {q.name: (read_label(conn, row_id, q.name) or {}).get("value") for q in questions}
+    asked = [q for q in questions[1:] if q.applies(current)]
+    if not asked:
+        return
+    st.caption("Other questions")
+    cols = st.columns(min(3, len(asked)))
+    answers: dict[str, str | list[str] | None] = {}
+    for i, q in enumerate(asked):
+        col, now = cols[i % len(cols)], current.get(q.name)
+        label = q.name + (" *" if q.required else "")
+        if q.kind is Kind.MULTI:
+            options = list(dict.fromkeys([*q.classes, *(now or [])]))
+            answers[q.name] = col.multiselect(label, options, default=now or [], key=f"{key}.q.{q.name}.{row_id}")
+        else:
+            options = ["", *dict.fromkeys([*q.classes, *([now] if now else [])])]
+            answers[q.name] = (
+                col.selectbox(label, options, index=options.index(now or ""), key=f"{key}.q.{q.name}.{row_id}") or None
+            )
+    changed = {q: v for q, v in answers.items() if v and v != current.get(q)}
+    if st.button("Save answers", key=f"{key}.q.save.{row_id}", disabled=not changed, icon=":material/save:"):
+        try:
+            result = bulk_answer(ws, dataset_id, [row_id], changed, source=LabelSource.HUMAN)
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        if result.batch_id:
+            decided.append(result.batch_id)
+        st.toast(f"Saved {', '.join(changed)} for this row")
         st.rerun()
 
 
