@@ -3,6 +3,8 @@
 import streamlit as st
 
 from core.errors import CuratorError
+from core.labelschema import label_schema
+from core.store import DEFAULT_LABEL_FIELD
 from ui.issues import (
     changes_panel,
     charts,
@@ -22,12 +24,24 @@ from ui.resources import start_page, undo_last_batch_button, workspace
 ws = workspace()
 dataset_id = start_page("Issues")
 
+schema = label_schema(ws.store, dataset_id)
+single = [q.name for q in schema.questions if q.kind == "single"]
+field = DEFAULT_LABEL_FIELD
+if len(single) > 1:
+    field = st.selectbox(
+        "Question", single, key="issues.question", help="Whose answers the label check looks at (Schema page)"
+    )
+elif schema.questions[0].kind == "multi":
+    st.caption(
+        "The first question is multi-choice: the label check needs a single-choice question, so this run finds"
+        " outliers and duplicates only."
+    )
 try:
-    report = current_report(dataset_id)
+    report = current_report(dataset_id, field)
 except CuratorError as exc:
     st.error(str(exc))
     report = None
-run_panel(dataset_id, report)
+run_panel(dataset_id, report, field)
 if report is None:
     st.stop()
 
@@ -42,7 +56,9 @@ rows = view_rows(report, view)
 mode = st.segmented_control(
     "Work", ["Table and Clean Top K", "Review one by one"], default="Table and Clean Top K", key="issues.mode"
 )
-if mode == "Review one by one":
+if mode == "Review one by one" and field != DEFAULT_LABEL_FIELD:
+    st.info("Review one by one works on the first question; use Clean Top K for this one.")
+elif mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:
     clean_top_k(dataset_id, report, rows)

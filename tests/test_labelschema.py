@@ -380,3 +380,41 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
     assert right / (right + wrong) >= 0.7  # promised ~0.9 from ~100 answered rows: see docs/label_schemas.md
     ws.undo(result.batch_id)
     assert labels(ws, ids[120:], "mentions") == [None] * 120
+
+
+def test_issue_checks_per_question(ws, embedded_news) -> None:
+    from core.issues import find_issues, fix_rows, latest_report
+
+    dataset_id, ids, truth = embedded_news
+    with ws.store.connect() as conn:  # every row answered again (undo the fixture's hiding)
+        hiding = conn.execute("SELECT id FROM batches WHERE description = 'hide'").fetchone()[0]
+    ws.undo(hiding)
+    # Plant wrong subtopics: the subtopic check should rank them high.
+    big = {"World": "World > Conflict", "Sports": "Sports > Football", "Business": "Business > Companies"}
+    big["Sci/Tech"] = "Sci/Tech > Computing"
+    topics = list(big)
+    flipped = {  # every 20th row gets a large subtopic of the next topic: clearly wrong
+        ids[i]: big[topics[(topics.index(truth["topic"][i]) + 1) % 4]] for i in range(0, 240, 20)
+    }
+    with ws.batch(dataset_id, action="t", description="plant") as b:
+        for r, v in flipped.items():
+            b.set_label([r], v, field="subtopic")
+    report = find_issues(ws, dataset_id, field="subtopic")
+    assert report.field == "subtopic" and "label" in report.issue_names
+    assert latest_report(ws, dataset_id, "subtopic").run.id == report.run.id
+    assert latest_report(ws, dataset_id) is None  # the first question was not checked
+    frame = report.frame
+    assert len(frame) == 240  # every row is asked the subtopic (no parent)
+    worst = set(frame.sort_values("label_score")["row_id"].head(30))
+    # Hierarchy-aware scores rank them [1, 3, 5, 11, 22, 26, 29, 42, 43, 60, 99, 128] of 240 (leaf only: 10-158).
+    assert len(worst & set(flipped)) >= len(flipped) // 2
+    result = fix_rows(ws, dataset_id, report, sorted(flipped), "needs_review")
+    assert result.changed == len(flipped)
+    fixed = fix_rows(ws, dataset_id, report, sorted(flipped)[:2], "set_label", value="World > Other")
+    assert labels(ws, sorted(flipped)[:2], "subtopic") == ["World > Other"] * 2
+    assert labels(ws, sorted(flipped)[:2], "label") == [truth["topic"][ids.index(r)] for r in sorted(flipped)[:2]]
+    ws.undo(fixed.batch_id)
+
+    # A multi-choice question has no single label to check: only the label-free checks run.
+    multi = find_issues(ws, dataset_id, field="mentions")
+    assert "label" not in multi.issue_names and "outlier" in multi.issue_names

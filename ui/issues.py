@@ -13,6 +13,7 @@ from core.errors import CuratorError
 from core.issues import DETECTORS, FIX_TITLES, FIX_VERBS, Fix, IssueReport, compare_reports, find_issues, fix_rows
 from core.issues import previous_report as load_previous
 from core.review import NEEDS_REVIEW, top_choices
+from core.store import DEFAULT_LABEL_FIELD
 from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.progress import eta_bar
@@ -24,11 +25,11 @@ UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
 TABLE_ROWS = 200
 
 
-def current_report(dataset_id: int) -> IssueReport | None:
-    """The dataset's newest issue run, its arrays read from disk once per run (not on every rerun)."""
+def current_report(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> IssueReport | None:
+    """The newest issue run for a question, its arrays read from disk once per run (not on every rerun)."""
     from core.runs import latest_run
 
-    run = latest_run(workspace(), dataset_id, "issues")
+    run = latest_run(workspace(), dataset_id, "issues", question=field)
     return _loaded(run.id) if run else None
 
 
@@ -40,7 +41,7 @@ def _loaded(run_id: str) -> IssueReport:  # shared and read-only: a run never ch
     return IssueReport(run, run.arrays())
 
 
-def run_panel(dataset_id: int, report: IssueReport | None) -> None:
+def run_panel(dataset_id: int, report: IssueReport | None, field: str = DEFAULT_LABEL_FIELD) -> None:
     """Run (or re-run on corrected data) every check, with a progress bar and time left."""
     ws = workspace()
     if report is None:
@@ -63,7 +64,7 @@ def run_panel(dataset_id: int, report: IssueReport | None) -> None:
     if st.button(verb, type="primary" if primary else "secondary", key="issues.run", icon=":material/troubleshoot:"):
         report_progress, close = eta_bar("Loading the rows and their embeddings")
         try:
-            new = find_issues(ws, dataset_id, settings=settings, progress=report_progress)
+            new = find_issues(ws, dataset_id, settings=settings, progress=report_progress, field=field)
         except CuratorError as exc:
             close()
             st.error(str(exc))

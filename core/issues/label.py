@@ -124,6 +124,15 @@ def choose_view(probas: dict[str, np.ndarray], y: np.ndarray) -> tuple[str, np.n
     return best, candidates[best], accuracy
 
 
+def _top_levels(class_names: Sequence[str]) -> np.ndarray | None:
+    """Each class's top-level parent when the classes form a hierarchy ("A > b"), else None."""
+    from core.labelschema import SEPARATOR
+
+    if not any(SEPARATOR in c for c in class_names):
+        return None
+    return np.array([c.split(SEPARATOR)[0] for c in class_names])
+
+
 @register_detector
 class LabelIssues(IssueDetector):
     issue_name = "label"
@@ -131,6 +140,10 @@ class LabelIssues(IssueDetector):
     description = "Rows whose given label the model, trained without them, finds unlikely."
     needs = ("X", "labels")
     order = 10
+
+    def applies_to(self, data: IssueData) -> bool:
+        """No label at all (an unlabeled dataset, a multi-choice question): nothing to check."""
+        return super().applies_to(data) and bool((data.labels >= 0).any())
 
     def __init__(self, *, method: str = "self_confidence", n_folds: int = 5, C: float = 4.0, seed: int = 0):
         self.method = method
@@ -149,6 +162,12 @@ class LabelIssues(IssueDetector):
 
         scores = np.full(n, np.nan)
         scores[labeled] = label_quality_scores(y, pred_probs, method=self.method)
+        top = _top_levels(data.class_names)
+        if top is not None:
+            # Hierarchical classes ("Sports > Golf"): average in the probability of the given label's
+            # top-level parent, so a label wrong at the top ranks before a merely uncertain sub-class.
+            parent = (top[:, None] == top[None, :]).astype(pred_probs.dtype)  # same parent, class x class
+            scores[labeled] = (scores[labeled] + (pred_probs @ parent)[np.arange(len(y)), y]) / 2
         is_issue = np.zeros(n, bool)
         is_issue[labeled] = find_label_issues(y, pred_probs) & ~data.reviewed[labeled]
         full = np.full((n, k), np.nan, np.float32)
@@ -177,6 +196,7 @@ class LabelIssues(IssueDetector):
             "n_labeled": len(labeled),
             "reviewed_not_flagged": int((find_label_issues(y, pred_probs) & data.reviewed[labeled]).sum()),
             "thresholds": {data.class_names[j]: float(t) for j, t in enumerate(thresholds) if t <= 1},
+            "hierarchical": top is not None,
         }
         return scores, is_issue, details, summary
 
@@ -213,4 +233,10 @@ class LabelIssues(IssueDetector):
         return (
             f"A model that never saw the row's label ({view}{measured}) is confident it is another class"
             " (confident learning). Rows a person reviewed are not flagged again."
+            + (
+                " Hierarchical classes: the score also weighs the top-level parent, so a label wrong at the top"
+                " ranks first."
+                if summary.get("hierarchical")
+                else ""
+            )
         )

@@ -35,8 +35,14 @@ _WEIGHT = {"label": 8.0, "outlier": 1.0, "near_duplicate": 0.2}
 REVIEWED_SOURCES = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
 
 
-def issue_data(ws: Workspace, dataset_id: int) -> tuple[IssueData, list[str]]:
-    """The rows the checks see (every embedded, not excluded row, in dataset order) and their source ids."""
+def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> tuple[IssueData, list[str]]:
+    """The rows the checks see (every embedded, not excluded row, in dataset order; for a sub-question
+    the rows its parent answer applies to) with their answers to ``field``, and their source ids."""
+    from core.labelschema import Kind, label_schema
+    from core.wizard import _asked_rows
+
+    question = label_schema(ws.store, dataset_id).question(field)
+    multi = question.kind is Kind.MULTI  # no single label per row: only the checks that need none run
     dataset = ws.store.dataset(dataset_id)
     row_ids, vectors = dataset_vectors(ws, dataset_id)
     if not row_ids:
@@ -48,15 +54,18 @@ def issue_data(ws: Workspace, dataset_id: int) -> tuple[IssueData, list[str]]:
                 "SELECT rows.id, rows.excluded, rows.text, rows.content_hash, rows.source_id, labels.value,"
                 " labels.source FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                 " WHERE rows.dataset_id = ?",
-                (DEFAULT_LABEL_FIELD, dataset_id),
+                (field, dataset_id),
             )
         }
-    keep = [i for i, r in enumerate(row_ids) if not info[r][0]]
+        asked = _asked_rows(conn, dataset_id, question)
+    keep = [i for i, r in enumerate(row_ids) if not info[r][0] and (asked is None or r in asked)]
     if not keep:
         raise InputError("Every row is excluded: include some rows to check.")
     ids = [row_ids[i] for i in keep]
-    classes = list(ws.store.classes(dataset_id))
-    values = [info[r][4] if info[r][4] is not None and not info[r][4].startswith("[") else None for r in ids]
+    classes = list(ws.store.classes(dataset_id, field))
+    values = [
+        info[r][4] if info[r][4] is not None and not info[r][4].startswith("[") and not multi else None for r in ids
+    ]
     classes += sorted({v for v in values if v is not None} - set(classes))  # labels typed outside the list
     index = {c: i for i, c in enumerate(classes)}
     return IssueData(
@@ -77,6 +86,7 @@ def find_issues(
     settings: dict[str, dict[str, Any]] | None = None,
     progress: Progress | None = None,
     reuse: bool = True,
+    field: str = DEFAULT_LABEL_FIELD,
 ) -> IssueReport:
     """Run every check that applies and store the results as a new run; with ``reuse``, return
     the stored run made from the same data version and settings instead of computing again.
@@ -87,6 +97,8 @@ def find_issues(
         Per-check settings by issue name, e.g. ``{"near_duplicate": {"threshold": 0.97}}``.
     progress
         Called with (fraction done, what is happening).
+    field
+        The single-choice question of the label schema whose answers the label checks look at.
     """
     settings = settings or {}
     unknown = set(settings) - set(DETECTORS)
@@ -95,10 +107,12 @@ def find_issues(
     dataset = ws.store.dataset(dataset_id)
     version = dataset.version
     started = time.perf_counter()
-    data, source_ids = issue_data(ws, dataset_id)
+    data, source_ids = issue_data(ws, dataset_id, field)
     detectors = [create_detector(name, **settings.get(name, {})) for name in DETECTORS]
     detectors = [d for d in detectors if d.applies_to(data)]
     run_settings = {"embedding": dataset.embedding_model, "checks": {d.issue_name: d.get_params() for d in detectors}}
+    if field != DEFAULT_LABEL_FIELD:
+        run_settings["question"] = field
     same = find_run(ws, dataset_id, KIND, run_key(version, run_settings)) if reuse else None
     if same is not None:
         return IssueReport(same, same.arrays())
@@ -110,8 +124,8 @@ def find_issues(
         "given": data.labels,
         "reviewed": data.reviewed,
     }
-    summary: dict[str, Any] = {"classes": data.class_names, "checks": {}, "n_rows": data.n_rows}
-    previous = latest_run(ws, dataset_id, KIND)
+    summary: dict[str, Any] = {"classes": data.class_names, "checks": {}, "n_rows": data.n_rows, "question": field}
+    previous = latest_run(ws, dataset_id, KIND, question=field)
     for detector, start, weight in zip(detectors, starts, weights / weights.sum(), strict=True):
         name = detector.issue_name
 
@@ -142,9 +156,9 @@ def find_issues(
     return IssueReport(run, arrays)
 
 
-def latest_report(ws: Workspace, dataset_id: int) -> IssueReport | None:
-    """The newest stored issue run of a dataset, or None."""
-    run = latest_run(ws, dataset_id, KIND)
+def latest_report(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> IssueReport | None:
+    """The newest stored issue run of a dataset for a question of its label schema, or None."""
+    run = latest_run(ws, dataset_id, KIND, question=field)
     return IssueReport(run, run.arrays()) if run else None
 
 
@@ -167,6 +181,11 @@ class IssueReport:
     @property
     def classes(self) -> list[str]:
         return list(self.run.summary["classes"])
+
+    @property
+    def field(self) -> str:
+        """The label-schema question whose answers were checked."""
+        return self.run.summary.get("question", DEFAULT_LABEL_FIELD)
 
     @property
     def issue_names(self) -> list[str]:
@@ -345,13 +364,19 @@ def fix_rows(
             suggestions = {r: report.suggestion(r) for r in row_ids}
             predictions = {r: (s[0], round(s[1], 4)) for r, s in suggestions.items() if s is not None}
             changed = batch.set_predictions(
-                predictions, model_id=f"label-issues:{report.run.id}", as_suggestion=False, on_progress=on_progress
+                predictions,
+                model_id=f"label-issues:{report.run.id}",
+                as_suggestion=False,
+                field=report.field,
+                on_progress=on_progress,
             )
         elif fix is Fix.EXCLUDE:
             changed = batch.set_excluded(row_ids, True, on_progress=on_progress)
         elif fix is Fix.NEEDS_REVIEW:
             changed = batch.set_tag(row_ids, NEEDS_REVIEW, True, on_progress=on_progress)
         else:
-            changed = batch.set_label(row_ids, value.strip(), source=LabelSource.BULK, on_progress=on_progress)
-            ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value.strip())
+            changed = batch.set_label(
+                row_ids, value.strip(), source=LabelSource.BULK, field=report.field, on_progress=on_progress
+            )
+            ws.store.add_class(batch.conn, dataset_id, report.field, value.strip())
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))
