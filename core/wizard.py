@@ -391,8 +391,10 @@ def latest_prediction(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
     return None if run is None else _prediction(run)
 
 
-def _prediction(run: Run) -> Prediction:
-    arrays = run.arrays()
+def _prediction(run: Run, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
+    """A run as a Prediction; ``arrays``: the run's arrays already loaded (a UI cache keyed by run id,
+    since a stored run's arrays never change; its summary, e.g. a moved threshold, is read fresh)."""
+    arrays = run.arrays() if arrays is None else arrays
     return Prediction(run, arrays["row_ids"], arrays["probabilities"], arrays["trained"], arrays)
 
 
@@ -461,22 +463,27 @@ def accept(
 def review_queue(
     ws: Workspace, prediction: Prediction, *, strategy: str = "margin", n: int = 20, seed: int = 0
 ) -> list[int]:
-    """The ``n`` open rows a person should label next, most informative first."""
+    """The ``n`` open rows a person should label next, most informative first (the same answer while
+    the dataset version stays the same: every decision is a batch that bumps it)."""
     from core.review import still_to_review
     from core.sampling import create_strategy
 
-    sampler = create_strategy(strategy)
-    open_rows = set(still_to_review(ws, prediction.row_ids.tolist()))
-    pool = np.array([int(r) in open_rows for r in prediction.row_ids])
-    if not pool.any():
-        return []
-    embeddings = None
-    if sampler.needs_embeddings:
-        row_ids, vectors = dataset_vectors(ws, prediction.run.dataset_id)
-        position = {r: i for i, r in enumerate(row_ids)}
-        embeddings = vectors[[position[int(r)] for r in prediction.row_ids]]
-    picked = sampler.query(prediction.probabilities, n, embeddings=embeddings, labeled_mask=~pool, rng=seed)
-    return [int(prediction.row_ids[i]) for i in picked]
+    def compute() -> tuple[int, ...]:
+        sampler = create_strategy(strategy)
+        open_rows = set(still_to_review(ws, prediction.row_ids.tolist()))
+        pool = np.array([int(r) in open_rows for r in prediction.row_ids])
+        if not pool.any():
+            return ()
+        embeddings = None
+        if sampler.needs_embeddings:
+            row_ids, vectors = dataset_vectors(ws, prediction.run.dataset_id)
+            position = {r: i for i, r in enumerate(row_ids)}
+            embeddings = vectors[[position[int(r)] for r in prediction.row_ids]]
+        picked = sampler.query(prediction.probabilities, n, embeddings=embeddings, labeled_mask=~pool, rng=seed)
+        return tuple(int(prediction.row_ids[i]) for i in picked)
+
+    key = ("review-queue", prediction.run.id, strategy, n, seed)
+    return list(ws.derived(prediction.run.dataset_id, key, compute))
 
 
 def add_classes(ws: Workspace, dataset_id: int, names: list[str]) -> list[str]:
@@ -493,16 +500,21 @@ def add_classes(ws: Workspace, dataset_id: int, names: list[str]) -> list[str]:
 
 
 def new_rows(ws: Workspace, dataset_id: int, prediction: Prediction) -> list[int]:
-    """Embedded, unlabeled, not excluded rows added after the prediction was made."""
-    known = set(prediction.row_ids.tolist())
-    with ws.store.connect() as conn:
-        embedded = conn.execute(
-            "SELECT id FROM rows WHERE dataset_id = ? AND embedded = 1 AND excluded = 0 ORDER BY position, id",
-            (dataset_id,),
-        ).fetchall()
-    fresh = [r[0] for r in embedded if r[0] not in known]
-    states = ws.store.row_states(fresh)
-    return [r for r in fresh if states[r]["label"] is None and not states[r]["excluded"]]
+    """Embedded, unlabeled, not excluded rows added after the prediction was made (read once per
+    dataset version: the Auto-label page asks on every rerun)."""
+
+    def compute() -> tuple[int, ...]:
+        known = set(prediction.row_ids.tolist())
+        with ws.store.connect() as conn:
+            embedded = conn.execute(
+                "SELECT id FROM rows WHERE dataset_id = ? AND embedded = 1 AND excluded = 0 ORDER BY position, id",
+                (dataset_id,),
+            ).fetchall()
+        fresh = [r[0] for r in embedded if r[0] not in known]
+        states = ws.store.row_states(fresh, prediction.field)
+        return tuple(r for r in fresh if states[r]["label"] is None and not states[r]["excluded"])
+
+    return list(ws.derived(dataset_id, ("new-rows", prediction.run.id), compute))
 
 
 def label_new_rows(

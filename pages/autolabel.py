@@ -6,8 +6,8 @@ import streamlit as st
 from core.errors import CuratorError
 from core.labelschema import label_schema
 from core.store import DEFAULT_LABEL_FIELD
-from core.wizard import latest_prediction
 from ui.autolabel import (
+    current_prediction,
     learning_curve_panel,
     monitor_step,
     multi_label_step,
@@ -43,7 +43,7 @@ if field != DEFAULT_LABEL_FIELD or schema.question(field).kind == "multi":
     if schema.question(field).kind == "multi":
         multi_label_step(dataset_id, field)
     else:
-        prediction = latest_prediction(ws, dataset_id, field)
+        prediction = current_prediction(dataset_id, field)
         train_controls(dataset_id, prediction, field)
         if prediction is not None:
             threshold_step(dataset_id, prediction)
@@ -51,7 +51,7 @@ if field != DEFAULT_LABEL_FIELD or schema.question(field).kind == "multi":
     st.stop()
 
 try:
-    prediction = latest_prediction(ws, dataset_id)
+    prediction = current_prediction(dataset_id)
 except CuratorError as exc:
     st.error(str(exc))
     prediction = None

@@ -22,7 +22,9 @@ st.caption(
 
 overview = []
 for q in schema.questions:
-    counts, answered = answer_counts(ws.store, dataset_id, q.name)
+    counts, answered = ws.derived(
+        dataset_id, ("answer-counts", q.name), lambda q=q: answer_counts(ws.store, dataset_id, q.name)
+    )
     overview.append(
         {
             "question": q.name,
@@ -39,7 +41,7 @@ st.dataframe(pd.DataFrame(overview), hide_index=True, width="stretch")
 names = schema.names
 chosen = st.selectbox("Question", names, key="schema.question")
 q = schema.question(chosen)
-counts, _ = answer_counts(ws.store, dataset_id, q.name)
+counts, _ = ws.derived(dataset_id, ("answer-counts", q.name), lambda: answer_counts(ws.store, dataset_id, q.name))
 left, right = st.columns([3, 2])
 with left:
     if counts:

@@ -31,6 +31,24 @@ from ui.resources import embedder, session, workspace
 from ui.review import review_panel
 
 
+def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
+    """The newest run for ``field``; its arrays (100k rows: ~2 MB from disk) read once per run."""
+    from core.runs import latest_run
+    from core.wizard import KIND, _prediction
+
+    run = latest_run(workspace(), dataset_id, KIND, question=field)
+    if run is None or run.summary.get("multi"):
+        return None
+    return _prediction(run, _run_arrays(run.id))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _run_arrays(run_id: str) -> dict:  # shared and read-only: a stored run's arrays never change
+    from core.runs import get_run
+
+    return get_run(workspace(), run_id).arrays()
+
+
 def train_controls(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:
     """Choose how to predict and the target precision; train with a progress bar (for ``field``, a
     single-choice question of the label schema)."""
