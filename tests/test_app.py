@@ -450,3 +450,72 @@ def test_schema_page_questions_rename_merge_add_undo_and_bulk_answers(app_env):
     world = {r["id"] for r in rows if r["label"] == "World"}
     assert set(tone) == world and set(tone.values()) == {"alarming"}
     assert sum(r["label"] == "World" for r in rows) == len(world)  # the first question untouched
+
+
+@pytest.mark.slow
+def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, minilm):
+    """The hand-checked fixture with answers hidden: the Auto-label page's question picker trains and
+    accepts a single-choice further question and a multi-choice one; the review panel answers the other
+    questions of a row; Issues checks a further question."""
+    from core.history import read_label
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    fixture = REPO / "tests" / "fixtures" / "ag_news_multilabel.csv"
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, fixture)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source=fixture.name), minilm)
+    dataset_id = ws.dataset("news").id
+    ids = ws.store.row_ids(dataset_id)
+    with ws.batch(dataset_id, action="t", description="hide") as b:
+        for q in ("subtopic", "mentions"):
+            b.set_label(ids[120:], None, field=q)
+        b.set_label(ids[200:], None)  # and the topic of the last 40 rows: a review queue
+
+    def answers(question, rows):
+        with ws.store.connect() as conn:
+            return [read_label(conn, r, question) for r in rows]
+
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    assert at.selectbox(key="autolabel.question").options == ["label", "subtopic", "mentions"]
+    at.selectbox(key="autolabel.question").set_value("subtopic").run()
+    at.button(key="autolabel.train").click().run()
+    assert not at.exception and not at.error
+    slider = next(s for s in at.slider if (s.key or "").endswith(".threshold"))
+    slider.set_value(0.3).run()  # 25 subtopics from 120 rows: nothing reaches 95%, take what is likelier
+    accept = next(b for b in at.button if b.label.startswith("Accept "))
+    accept.click().run()
+    assert not at.exception
+    written = [a for a in answers("subtopic", ids[120:]) if a is not None]
+    assert written and {a["source"] for a in written} <= {"auto"} and all(" > " in a["value"] for a in written)
+    assert answers("label", ids[:1])[0]["source"] == "original"  # the first question untouched
+
+    at.selectbox(key="autolabel.question").set_value("mentions").run()
+    at.button(key="autolabel.multi.train").click().run()
+    assert not at.exception and not at.error
+    table_rows = at.dataframe[0].value
+    assert set(table_rows["class"]) == {"company", "country", "person", "government"}
+    at.button(key="autolabel.multi.accept").click().run()
+    assert not at.exception
+    lists = [a["value"] for a in answers("mentions", ids[120:]) if a is not None]
+    assert lists and all(isinstance(v, list) for v in lists)
+
+    # The review queue of the first question shows the row's other questions; Save answers writes them.
+    at.selectbox(key="autolabel.question").set_value("label").run()
+    at.button(key="autolabel.train").click().run()
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception
+    pick = next(m for m in at.multiselect if (m.key or "").startswith("autolabel.review.") and ".q.mentions." in m.key)
+    row_id = int(pick.key.rsplit(".", 1)[1])
+    pick.set_value(["country", "government"]).run()
+    next(b for b in at.button if (b.key or "").endswith(f".q.save.{row_id}")).click().run()
+    assert not at.exception
+    saved = answers("mentions", [row_id])[0]
+    assert saved["value"] == ["country", "government"] and saved["source"] == "human"
+
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.question").set_value("subtopic").run()
+    at.button(key="issues.run").click().run()
+    assert not at.exception and not at.error
+    assert any("Label issues" in m.label for m in at.metric)
