@@ -25,16 +25,14 @@ ws = workspace()
 dataset_id = start_page("Issues")
 
 schema = label_schema(ws.store, dataset_id)
-single = [q.name for q in schema.questions if q.kind == "single"]
 field = DEFAULT_LABEL_FIELD
-if len(single) > 1:
+if len(schema.questions) > 1:
     field = st.selectbox(
-        "Question", single, key="issues.question", help="Whose answers the label check looks at (Schema page)"
-    )
-elif schema.questions[0].kind == "multi":
-    st.caption(
-        "The first question is multi-choice: the label check needs a single-choice question, so this run finds"
-        " outliers and duplicates only."
+        "Question",
+        schema.names,
+        key="issues.question",
+        help="Whose answers the label check looks at (Schema page); a multi-choice question gets the"
+        " label-set check, one class at a time",
     )
 try:
     report = current_report(dataset_id, field)

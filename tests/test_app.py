@@ -519,3 +519,11 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error
     assert any("Label issues" in m.label for m in at.metric)
+    at.selectbox(key="issues.question").set_value("mentions").run()  # multi-choice: the label-set check
+    at.button(key="issues.run").click().run()
+    assert not at.exception and not at.error
+    assert any("Label-set issues" in m.label for m in at.metric)
+    at.selectbox(key="issues.type").set_value("label_set").run()
+    assert not at.exception
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    assert not at.exception

@@ -200,7 +200,8 @@ def test_class_imbalance_flags_every_rare_class():
 
 
 def test_registry_and_detectors_say_what_they_need():
-    assert list(DETECTORS)[:3] == ["label", "outlier", "near_duplicate"]
+    assert list(DETECTORS)[:4] == ["label", "label_set", "outlier", "near_duplicate"]
+    assert not create_detector("label_set").applies_to(IssueData(np.arange(3), X=np.eye(3)))  # no label sets
     image_like = IssueData(np.arange(3), X=np.eye(3), labels=np.array([0, 1, 0]), class_names=["x", "y"])
     assert not create_detector("text_quality").applies_to(image_like)
     with pytest.raises(InputError, match="needs the rows' texts"):
@@ -247,7 +248,7 @@ def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news):
     again = latest_report(ws, ds.id)
     assert again.run.id == report.run.id and not again.is_stale(ws)
     np.testing.assert_array_equal(again.arrays["label_score"], report.arrays["label_score"])
-    assert set(report.issue_names) == set(DETECTORS)  # a text dataset runs every check
+    assert set(report.issue_names) == set(DETECTORS) - {"label_set"}  # every check a single-choice text question gets
 
     frame = report.frame
     assert len(frame) == 301  # the whitespace-only row came in unembedded ("empty text")

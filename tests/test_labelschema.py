@@ -415,6 +415,25 @@ def test_issue_checks_per_question(ws, embedded_news) -> None:
     assert labels(ws, sorted(flipped)[:2], "label") == [truth["topic"][ids.index(r)] for r in sorted(flipped)[:2]]
     ws.undo(fixed.batch_id)
 
-    # A multi-choice question has no single label to check: only the label-free checks run.
+    # A multi-choice question: the label-set check (one class at a time), not the single-label one.
+    # Plant errors: drop 'person' from 8 rows that mention a person, add 'company' to 8 that name none.
+    sets = {r: set(v) for r, v in zip(ids, labels(ws, ids, "mentions"), strict=True)}
+    dropped = [r for r in ids if "person" in sets[r]][::6][:8]
+    added = [r for r in ids if not sets[r]][:8]
+    with ws.batch(dataset_id, action="t", description="plant sets") as b:
+        for r in dropped:  # as if the file came so (a person's answer is never flagged again)
+            b.set_label([r], sorted(sets[r] - {"person"}), field="mentions", source="original")
+        for r in added:
+            b.set_label([r], ["company"], field="mentions", source="original")
     multi = find_issues(ws, dataset_id, field="mentions")
-    assert "label" not in multi.issue_names and "outlier" in multi.issue_names
+    assert "label" not in multi.issue_names and {"label_set", "outlier"} <= set(multi.issue_names)
+    ranked = multi.frame.sort_values("label_set_score")["row_id"].tolist()
+    planted = set(dropped) | set(added)
+    # Ranks of the 16 planted rows among 240 (chance: 120 on average).
+    ranks = sorted(ranked.index(r) for r in planted)
+    # Measured: [5, 10, 15, 17, 19, 28, 29, 46, 54, 70, 80, 82, 114, 126, 151, 181]; 60 rows flagged.
+    assert np.median(ranks) < 60, ranks
+    flagged = set(multi.frame.loc[multi.frame["is_label_set_issue"], "row_id"])
+    assert len(flagged & planted) >= 8
+    reasons = dict(multi.explain(dropped[0]))
+    assert "Label-set issues" in reasons or "person" in " ".join(reasons.values())

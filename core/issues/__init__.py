@@ -6,7 +6,7 @@ imbalance, and empty / too short / non-text rows. ``find_issues`` runs them over
 stores an ``IssueReport``; ``fix_rows`` applies Clean Top K fixes as one undoable batch.
 """
 
-from core.issues import duplicates, label, neighbors, quality  # noqa: F401  (registration order)
+from core.issues import duplicates, label, multilabel, neighbors, quality  # noqa: F401  (registration order)
 from core.issues.base import DETECTORS, IssueData, IssueDetector, create_detector, register_detector
 from core.issues.label import confident_thresholds, find_label_issues, label_quality_scores, out_of_fold_proba
 from core.issues.report import (

@@ -56,6 +56,11 @@ class IssueData:
         Equal keys mean equal content (the store's content hash of the text or image bytes).
     reviewed
         (n_rows,) True where a person confirmed the label row by row: scored, never flagged again.
+    label_sets
+        (n_rows, n_classes) bool: the classes of each row for a multi-choice question; rows without an
+        answer are all False and ``answered`` False (then ``labels`` is all -1).
+    answered
+        (n_rows,) True where a multi-choice question has an answer (``[]`` included).
     """
 
     row_ids: np.ndarray
@@ -65,6 +70,8 @@ class IssueData:
     texts: Sequence[str] | None = None
     content_keys: Sequence[str] | None = None
     reviewed: np.ndarray | None = None
+    label_sets: np.ndarray | None = None
+    answered: np.ndarray | None = None
     _cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ Issues page shows ``latest_report`` instead of computing again. Running again af
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from core.workspace import Workspace
 KIND = "issues"
 Progress = Callable[[float, str], None]
 # How much of a run's time each check takes, for one progress bar across all of them.
-_WEIGHT = {"label": 8.0, "outlier": 1.0, "near_duplicate": 0.2}
+_WEIGHT = {"label": 8.0, "label_set": 4.0, "outlier": 1.0, "near_duplicate": 0.2}
 # Row-by-row decisions by a person: such labels are scored but not flagged again.
 REVIEWED_SOURCES = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
 
@@ -68,6 +69,16 @@ def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD)
     ]
     classes += sorted({v for v in values if v is not None} - set(classes))  # labels typed outside the list
     index = {c: i for i, c in enumerate(classes)}
+    label_sets = answered = None
+    if multi:  # the classes of each answered row (its given source: auto answers are not checked)
+        sets = {r: json.loads(info[r][4]) for r in ids if info[r][4] is not None and info[r][5] != LabelSource.AUTO}
+        classes += sorted({c for v in sets.values() for c in v} - set(classes))
+        index = {c: i for i, c in enumerate(classes)}
+        label_sets = np.zeros((len(ids), len(classes)), bool)
+        for i, r in enumerate(ids):
+            for c in sets.get(r, []):
+                label_sets[i, index[c]] = True
+        answered = np.array([r in sets for r in ids])
     return IssueData(
         row_ids=np.asarray(ids, np.int64),
         X=vectors[keep],
@@ -76,6 +87,8 @@ def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD)
         texts=[info[r][1] or "" for r in ids] if dataset.modality == "text" else None,
         content_keys=[info[r][2] for r in ids],
         reviewed=np.array([info[r][5] in REVIEWED_SOURCES for r in ids]),
+        label_sets=label_sets,
+        answered=answered,
     ), [info[r][3] for r in ids]
 
 
@@ -375,8 +388,12 @@ def fix_rows(
         elif fix is Fix.NEEDS_REVIEW:
             changed = batch.set_tag(row_ids, NEEDS_REVIEW, True, on_progress=on_progress)
         else:
+            from core.labelschema import label_schema
+
+            answer = label_schema(ws.store, dataset_id).question(report.field).check_value(value)  # a list if multi
             changed = batch.set_label(
-                row_ids, value.strip(), source=LabelSource.BULK, field=report.field, on_progress=on_progress
+                row_ids, answer, source=LabelSource.BULK, field=report.field, on_progress=on_progress
             )
-            ws.store.add_class(batch.conn, dataset_id, report.field, value.strip())
+            for name in answer if isinstance(answer, list) else [answer]:
+                ws.store.add_class(batch.conn, dataset_id, report.field, name)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))
