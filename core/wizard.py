@@ -233,6 +233,34 @@ class Prediction:
         eligible = max(len(conf) + self.abstained, 1)
         return {"threshold": conf, "rows": k, "coverage": k / eligible, "precision": np.cumsum(conf) / k}
 
+    def roll_up(self, threshold: float | None = None) -> list[dict[str, Any]]:
+        """Hierarchical classes: per top-level parent, the rows auto-labeled at ``threshold`` and their
+        expected precision for the exact class and for the parent alone (the probability mass of the
+        suggested class's siblings); empty when the classes are flat."""
+        from core.labelschema import SEPARATOR
+
+        classes = self.classes
+        if not any(SEPARATOR in c for c in classes):
+            return []
+        threshold = self.threshold if threshold is None else float(threshold)
+        top = np.array([c.split(SEPARATOR)[0] for c in classes])
+        rows = self.candidates[self.confidence[self.candidates] >= threshold]
+        suggested = self.suggested[rows]
+        same = top[None, :] == top[suggested][:, None]  # (rows, classes): under the suggested parent
+        parent_p = (self.probabilities[rows] * same).sum(axis=1)
+        out = []
+        for parent in sorted(set(top[suggested].tolist())):
+            mine = top[suggested] == parent
+            out.append(
+                {
+                    "parent": parent,
+                    "rows": int(mine.sum()),
+                    "expected precision (class)": round(float(self.confidence[rows][mine].mean()), 3),
+                    "expected precision (parent)": round(float(parent_p[mine].mean()), 3),
+                }
+            )
+        return out
+
     def row_confidence(self) -> dict[int, float]:
         return dict(zip(self.row_ids.tolist(), self.confidence.tolist(), strict=True))
 

@@ -330,6 +330,10 @@ def test_wizard_answers_a_second_single_choice_question(ws, embedded_news, minil
     assert prediction.field == "subtopic" and set(prediction.classes) >= {"World > Conflict", "Sports > Football"}
     assert latest_prediction(ws, dataset_id, "subtopic").run.id == prediction.run.id
     assert latest_prediction(ws, dataset_id) is None  # the first question has no run of its own
+    rolled = prediction.roll_up(0.0)  # per topic: expected precision of the subtopic and of the topic alone
+    assert {r["parent"] for r in rolled} == {"World", "Sports", "Business", "Sci/Tech"}
+    assert sum(r["rows"] for r in rolled) == 120
+    assert all(r["expected precision (parent)"] >= r["expected precision (class)"] for r in rolled)
     topics_before = labels(ws, ids, "label")
     result = accept(ws, dataset_id, prediction, threshold=0.0)  # every hidden row: measure the roll-up
     assert labels(ws, ids, "label") == topics_before  # only the answered question changes

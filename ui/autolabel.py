@@ -208,6 +208,10 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     right.plotly_chart(
         confidence_histogram(prediction.confidence[prediction.candidates], threshold=threshold), key=f"{key}.hist"
     )
+    rolled = prediction.roll_up(threshold)
+    if rolled:
+        st.markdown("**Rolled up to the top-level classes** (right parent, even where the sub-class is wrong)")
+        st.dataframe(pd.DataFrame(rolled), hide_index=True, width="stretch")
     above, below = _around_threshold(prediction, threshold)
     a, b = st.columns(2)
     a.markdown("**Just above the threshold** (would be auto-labeled)")
