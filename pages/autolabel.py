@@ -4,7 +4,7 @@ precision, review the most informative rows with keys, retrain, and audit the re
 import streamlit as st
 
 from core.errors import CuratorError
-from core.labelschema import label_schema
+from core.labelschema import answer_counts, label_schema
 from core.store import DEFAULT_LABEL_FIELD
 from ui.autolabel import (
     current_prediction,
@@ -37,6 +37,9 @@ if len(schema.questions) > 1:
         key="autolabel.question",
         help="Which question of the label schema (Schema page) to auto-label",
     )
+if field != DEFAULT_LABEL_FIELD:
+    counts, answered = answer_counts(ws.store, dataset_id, field)
+    st.caption(f"'{field}': {answered:,} of {status.rows:,} rows answered; {len(counts):,} classes in use.")
 if field != DEFAULT_LABEL_FIELD or schema.question(field).kind == "multi":
     # Further questions and multi-choice ones: predict and accept (the review queue, learning curve and
     # audit serve a single-choice first question).

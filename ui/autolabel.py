@@ -461,10 +461,19 @@ def multi_label_step(dataset_id: int, field: str) -> None:
     promise = prediction.promise()
     good = promise.expected_precision is not None and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe())
-    st.dataframe(pd.DataFrame(prediction.class_table()), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(prediction.class_table()),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "threshold": st.column_config.NumberColumn(format="%.3f"),
+            "out-of-fold precision": st.column_config.NumberColumn(format="percent"),
+        },
+    )
     st.caption(
-        "A class without a threshold has too few labeled rows (with it, or without it) to promise a precision;"
-        " it is only suggested (rows at 50% or more)."
+        "A class without a threshold never reached the target precision out of fold (or has fewer than 8"
+        " labeled rows with it, or without it): it is only suggested, on rows at 50% or more. With ~100"
+        " answered rows the promise is optimistic (docs/label_schemas.md): audit a sample."
     )
     if st.button(
         f"Accept {promise.assignments:,} classes on {promise.rows:,} rows",

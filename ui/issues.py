@@ -3,6 +3,7 @@ table itself, Clean Top K and row-by-row review."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,14 +238,17 @@ def _fixed_since(report: IssueReport) -> frozenset[int]:
 
     def compute() -> frozenset[int]:
         flagged = report.frame[report.frame["n_issues"] > 0]
-        states = ws.store.row_states(flagged["row_id"].tolist())
+        states = ws.store.row_states(flagged["row_id"].tolist(), report.field)
+        # A multi-choice question's run keeps no single given label to compare with: a change there
+        # shows as its source (human, bulk, auto) instead.
+        multi = "label_set" in report.issue_names
         at_run = dict(zip(flagged["row_id"], flagged["given"], strict=True))
         return frozenset(
             r
             for r, s in states.items()
             if s["excluded"]
-            or (s["label"] or "") != at_run.get(r, "")
-            or s["label_source"] in ("human", "suggestion_accepted")
+            or (not multi and (s["label"] or "") != at_run.get(r, ""))
+            or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if multi else ()))
             or NEEDS_REVIEW in s["tags"]
         )
 
@@ -274,7 +278,14 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: st
         (stored[r]["text"] or (stored[r]["image_path"] or "").rsplit("/", 1)[-1]) if r in stored else ""
         for r in head["row_id"]
     ]
-    out["given"] = head["given"].to_numpy()
+    if "label_set" in report.issue_names:  # a multi-choice question: the row's classes, and the doubted one
+        states = workspace().store.row_states(head["row_id"].tolist(), report.field)
+        out["classes"] = [
+            ", ".join(json.loads(v)) if (v := states.get(r, {}).get("label")) else "" for r in head["row_id"]
+        ]
+        out["class in doubt"] = head["given"].to_numpy()
+    else:
+        out["given"] = head["given"].to_numpy()
     if "suggested" in head:
         out["suggested"] = head["suggested"].to_numpy()
         out["confidence"] = [f"{p:.0%}" if np.isfinite(p) else "" for p in head["suggested_confidence"]]

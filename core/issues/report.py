@@ -229,6 +229,10 @@ class IssueReport:
         a, classes = self.arrays, np.asarray(self.classes + [""], dtype=object)
         out = pd.DataFrame({"row_id": a["row_ids"], "source_id": a["source_ids"]})
         out["given"] = classes[a["given"]]  # -1 (unlabeled) picks the trailing ""
+        if "label_set" in self.issue_names:
+            # A multi-choice question has no single given class: its rows are grouped and filtered by the
+            # class the label-set check doubts (the page calls the column "class in doubt").
+            out["given"] = classes[a["label_set.worst_class"]]
         if "label" in self.issue_names:
             out["suggested"] = classes[a["label.suggested"]]
             out["suggested_confidence"] = a["label.suggested_confidence"]
