@@ -417,7 +417,11 @@ class Store:
                 " GROUP BY labels.value ORDER BY COUNT(*) DESC",
                 (dataset_id, field),
             ).fetchall()
-        return {value: n for value, n in rows}
+        counts: dict[str, int] = {}
+        for value, n in rows:  # a multi-label row counts once for each of its classes
+            for name in json.loads(value) if value.startswith("[") else [value]:
+                counts[name] = counts.get(name, 0) + n
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
     def rows_page(
         self,
@@ -522,9 +526,12 @@ def _page_filter(
     """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name)."""
     where = ["rows.dataset_id = ?"]
     args: list[Any] = [dataset_id]
-    if label is not None:
-        where.append("labels.value = ?")
-        args.append(label)
+    if label is not None:  # a class, also inside a multi-label list
+        where.append(
+            "(labels.value = ? OR (labels.value LIKE '[%'"
+            " AND EXISTS (SELECT 1 FROM json_each(labels.value) WHERE json_each.value = ?)))"
+        )
+        args += [label, label]
     if unlabeled_only:
         where.append("labels.value IS NULL")
     if contains:

@@ -12,6 +12,15 @@ from ui.resources import current_dataset_id, require_shell, workspace
 require_shell()
 
 PAGE_SIZE = 100
+
+
+def _shown(value: str | None) -> str:
+    """A label as people read it: a multi-label list as 'a, b'."""
+    if value and value.startswith("["):
+        return ", ".join(json.loads(value))
+    return value or ""
+
+
 ws = workspace()
 dataset_id = current_dataset_id()
 if dataset_id is None:
@@ -51,8 +60,8 @@ frame = pd.DataFrame(
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if status.dataset.modality == "image" else {}),
         "text": [r["text"] or r["image_path"] for r in rows],
-        "label": [r["label"] or "" for r in rows],
-        "given label": [r["given"] or "" for r in rows],
+        "label": [_shown(r["label"]) for r in rows],
+        "given label": [_shown(r["given"]) for r in rows],
         "source": [r["label_source"] or "" for r in rows],
         "tags": [r["tags"] or "" for r in rows],
         "excluded": [bool(r["excluded"]) for r in rows],

@@ -441,3 +441,20 @@ def test_issue_checks_per_question(ws, embedded_news) -> None:
     assert len(flagged & planted) >= 8
     reasons = dict(multi.explain(dropped[0]))
     assert "Label-set issues" in reasons or "person" in " ".join(reasons.values())
+
+
+def test_a_multi_label_upload_is_counted_and_browsed_per_class(ws, tmp_path) -> None:
+    path = tmp_path / "tags.csv"
+    rows = ["text,labels"] + [f"sentence {i},{v}" for i, v in enumerate(["a|b", "b", "[]", "", "a| c", "c"] * 5)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    table = load_source(ws, path)
+    mapping = infer_mapping(table)
+    assert mapping.label_column == "labels" and mapping.multi_label
+    start_ingest(ws, table, mapping, "tags", source=path.name)
+    dataset_id = ws.dataset("tags").id
+    assert label_schema(ws.store, dataset_id).question("label").kind is Kind.MULTI
+    assert ws.store.label_distribution(dataset_id) == {"a": 10, "b": 10, "c": 10}
+    page, total = ws.store.rows_page(dataset_id, label="a", limit=100)
+    assert total == 10 and all("a" in json.loads(r["label"]) for r in page)
+    assert ws.store.count_rows(dataset_id, label="c") == 10
+    assert labels(ws, ws.store.row_ids(dataset_id)[:4]) == [["a", "b"], ["b"], [], None]
