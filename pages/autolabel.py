@@ -16,7 +16,7 @@ from ui.autolabel import (
     threshold_step,
     train_controls,
 )
-from ui.resources import start_page, undo_last_batch_button, workspace
+from ui.resources import question_picker, start_page, undo_last_batch_button, workspace
 
 ws = workspace()
 dataset_id = start_page("Auto-label")
@@ -29,14 +29,9 @@ m[2].metric("Unlabeled", f"{status.rows - status.labeled - status.excluded:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
 
 schema = label_schema(ws.store, dataset_id)
-field = DEFAULT_LABEL_FIELD
-if len(schema.questions) > 1:
-    field = st.selectbox(
-        "Question",
-        schema.names,
-        key="autolabel.question",
-        help="Which question of the label schema (Schema page) to auto-label",
-    )
+field = question_picker(
+    dataset_id, key="autolabel.question", help="Which question of the label schema (Schema page) to auto-label"
+)
 if field != DEFAULT_LABEL_FIELD:
     counts, answered = answer_counts(ws.store, dataset_id, field)
     st.caption(f"'{field}': {answered:,} of {status.rows:,} rows answered; {len(counts):,} classes in use.")

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from core.errors import CuratorError
-from core.labelschema import label_schema
 from core.store import DEFAULT_LABEL_FIELD
 from ui.issues import (
     changes_panel,
@@ -19,21 +18,17 @@ from ui.issues import (
     table,
     view_rows,
 )
-from ui.resources import start_page, undo_last_batch_button, workspace
+from ui.resources import question_picker, start_page, undo_last_batch_button, workspace
 
 ws = workspace()
 dataset_id = start_page("Issues")
 
-schema = label_schema(ws.store, dataset_id)
-field = DEFAULT_LABEL_FIELD
-if len(schema.questions) > 1:
-    field = st.selectbox(
-        "Question",
-        schema.names,
-        key="issues.question",
-        help="Whose answers the label check looks at (Schema page); a multi-choice question gets the"
-        " label-set check, one class at a time",
-    )
+field = question_picker(
+    dataset_id,
+    key="issues.question",
+    help="Whose answers the label check looks at (Schema page); a multi-choice question gets the"
+    " label-set check, one class at a time",
+)
 try:
     report = current_report(dataset_id, field)
 except CuratorError as exc:

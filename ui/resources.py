@@ -83,3 +83,14 @@ def undo_last_batch_button(key: str) -> None:
             st.error(str(exc))
         s.last_batch = None
         st.rerun()
+
+
+def question_picker(dataset_id: int, *, key: str, help: str) -> str:  # noqa: A002  (Streamlit's name)
+    """The label-schema question a page works on: a picker when the dataset asks more than one."""
+    from core.labelschema import label_schema
+    from core.store import DEFAULT_LABEL_FIELD
+
+    names = label_schema(workspace().store, dataset_id).names
+    if len(names) < 2:
+        return DEFAULT_LABEL_FIELD
+    return st.selectbox("Question", names, key=key, help=help)
