@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from core.history import read_label
 from core.workspace import Workspace
-from tests.browser import VIEWPORT, chromium, running_app, screenshot, wait_until_idle
+from tests.browser import VIEWPORT, chromium, eventually, running_app, screenshot, wait_until_idle
 from tests.test_browser_journey import choose_option, dataset_picker, go_to, main
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -86,7 +86,11 @@ def test_label_a_row_with_two_questions(served) -> None:
         assert mentioned["value"] == ["company", "person"]
 
         undo.click()  # one action: both answers go
-        wait_until_idle(page)
-        with ws.store.connect() as conn:
-            assert read_label(conn, row_id, "label") is None and read_label(conn, row_id, "mentions") is None
+        expect(undo).to_have_count(0)  # the rerun after the undo has drawn the page
+
+        def both_gone() -> bool:
+            with ws.store.connect() as conn:
+                return read_label(conn, row_id, "label") is None and read_label(conn, row_id, "mentions") is None
+
+        assert eventually(both_gone)
         assert not main(page).get_by_test_id("stException").count()
