@@ -467,8 +467,9 @@ def history(store: Store, dataset_id: int, *, limit: int = 200) -> list[BatchInf
 def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(
-            "SELECT events.row_id, rows.source_id, attr, old, new FROM events JOIN rows ON rows.id = events.row_id"
-            " WHERE batch_id = ? ORDER BY seq LIMIT ?",
+            # Row 0 holds label-schema changes (core/labelschema.py): listed as the schema, not a row.
+            "SELECT events.row_id, COALESCE(rows.source_id, '(label schema)'), attr, old, new FROM events"
+            " LEFT JOIN rows ON rows.id = events.row_id WHERE batch_id = ? ORDER BY seq LIMIT ?",
             (batch_id, limit),
         ).fetchall()
     return [

@@ -79,6 +79,12 @@ def test_add_questions_with_a_sub_question_and_undo(ws, dataset) -> None:
     assert labels(ws, ids[:3], "topics") == [["money", "sport"], ["money", "sport"], None]
     assert labels(ws, ids[:2], "label") == ["a", None]  # the other question is untouched
 
+    from core.history import batch_events
+
+    shown = batch_events(ws.store, m.batch_id)
+    assert [(e["id"], e["attribute"], e["before"]) for e in shown] == [
+        ("(label schema)", f"schema:{dataset_id}:sport kind", None)
+    ]
     ws.undo(m.batch_id)  # the sub-question goes; its answers stay in the history
     assert label_schema(ws.store, dataset_id).names == ["label", "topics"]
     assert label_schema(ws.store, dataset_id).version == 4
