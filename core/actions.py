@@ -9,8 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError
-from core.history import Batch, read_label
-from core.labelschema import label_schema
+from core.labelschema import asked_rows, label_schema
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.workspace import Workspace
 
@@ -91,7 +90,8 @@ def bulk_answer(
     with ws.batch(dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} {said} on {len(ids):,} rows") as b:
         for q in (q for q in schema.questions if q.name in chosen):  # parents before their sub-questions
             name, value = q.name, chosen[q.name]
-            rows = ids if q.parent is None else _rows_answering(b, ids, *q.parent)
+            asked = asked_rows(b.conn, dataset_id, q)  # parents come first: their answers here count
+            rows = ids if asked is None else [r for r in ids if r in asked]
             if as_suggestion:
                 n = b.set_suggestion(rows, value, field=name, overwrite=overwrite, on_progress=on_progress)
             else:
@@ -101,17 +101,6 @@ def bulk_answer(
             for c in value if isinstance(value, list) else [value]:
                 ws.store.add_class(b.conn, dataset_id, name, c)
     return BulkResult(b.id if changed else None, len(changed), len(ids))
-
-
-def _rows_answering(b: Batch, row_ids: list[int], question: str, answer: str) -> list[int]:
-    """The rows whose current answer to ``question`` includes ``answer`` (inside the open batch)."""
-    out = []
-    for r in row_ids:
-        state = read_label(b.conn, r, question)
-        value = state["value"] if state else None
-        if answer in (value if isinstance(value, list) else [value]):
-            out.append(r)
-    return out
 
 
 def bulk_tag(

@@ -37,7 +37,7 @@ from core.provenance import (
 )
 from core.review import NEEDS_REVIEW
 from core.search import Filters
-from core.store import DEFAULT_LABEL_FIELD, chunked
+from core.store import DEFAULT_LABEL_FIELD, chunked, stored_value
 from core.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -200,7 +200,7 @@ def export_chunks(
                     " AND value IS NOT NULL",
                     [*part, *others],
                 ):
-                    answers[row_id, field] = _value(value)
+                    answers[row_id, field] = stored_value(value)
             tags: dict[int, list[str]] = {}
             for row_id, tag in conn.execute(
                 f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks}) ORDER BY row_id, tag", list(part)
@@ -214,10 +214,10 @@ def export_chunks(
             record.update(
                 {
                     ID_COLUMN: r["source_id"],
-                    "given_label": _value(r["given"]) if first_multi else r["given"],
-                    "label": _value(r["value"]) if first_multi else r["value"],
+                    "given_label": stored_value(r["given"]) if first_multi else r["given"],
+                    "label": stored_value(r["value"]) if first_multi else r["value"],
                     "label_source": r["source"] if labeled else None,
-                    "suggested_label": _value(r["suggested"]) if first_multi else r["suggested"],
+                    "suggested_label": stored_value(r["suggested"]) if first_multi else r["suggested"],
                     "confidence": r["confidence"] if labeled else r["suggested_confidence"],
                     "label_issue_score": issues.get("label_issue_score", row_id),
                     "is_label_issue": issues.get("is_label_issue", row_id),
@@ -236,11 +236,6 @@ def export_chunks(
             )
             records.append(record)
         yield pd.DataFrame.from_records(records, columns=all_columns)[chosen]
-
-
-def _value(stored: str | None) -> Any:
-    """A stored multi-label value (JSON list text) as a list; a single class as it is."""
-    return json.loads(stored) if isinstance(stored, str) and stored.startswith("[") else stored
 
 
 def _list_columns(ws: Workspace, dataset_id: int) -> set[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
-from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now, stored_value
 
 LabelState = dict[str, Any] | None  # {"value", "source", "confidence", "model_id"} or None
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -240,8 +240,7 @@ def read_label(conn: sqlite3.Connection, row_id: int, field: str) -> LabelState:
     ).fetchone()
     if r is None or r[0] is None:
         return None
-    value = json.loads(r[0]) if r[0].startswith("[") else r[0]
-    return {"value": value, "source": r[1], "confidence": r[2], "model_id": r[3]}
+    return {"value": stored_value(r[0]), "source": r[1], "confidence": r[2], "model_id": r[3]}
 
 
 def write_label(conn: sqlite3.Connection, row_id: int, field: str, state: LabelState, batch_id: str) -> None:
@@ -267,8 +266,7 @@ def read_suggestion(conn: sqlite3.Connection, row_id: int, field: str) -> LabelS
     ).fetchone()
     if r is None or r[0] is None:
         return None
-    value = json.loads(r[0]) if r[0].startswith("[") else r[0]
-    return {"value": value, "confidence": r[1], "model_id": r[2]}
+    return {"value": stored_value(r[0]), "confidence": r[1], "model_id": r[2]}
 
 
 def write_suggestion(conn: sqlite3.Connection, row_id: int, field: str, state: LabelState, batch_id: str) -> None:

@@ -15,6 +15,7 @@ that changed it (undo included); exports name the version they follow.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import read_question
 from core.review import NEEDS_REVIEW
-from core.store import DEFAULT_LABEL_FIELD, Store
+from core.store import DEFAULT_LABEL_FIELD, Store, as_classes, stored_value
 from core.workspace import Workspace
 
 SEPARATOR = " > "
@@ -193,9 +194,26 @@ def answer_counts(store: Store, dataset_id: int, question: str) -> tuple[Counter
             (dataset_id, question),
         ):
             answered += n
-            for c in json.loads(value) if value.startswith("[") else [value]:
+            for c in as_classes(stored_value(value)):
                 counts[c] += n
     return counts, answered
+
+
+def asked_rows(conn: sqlite3.Connection, dataset_id: int, question: Question) -> set[int] | None:
+    """Rows a sub-question applies to (its parent's answer holds, inside a multi-label list too), read
+    on ``conn`` (an open batch sees its own answers); None: the question is asked of every row."""
+    if question.parent is None:
+        return None
+    parent, answer = question.parent
+    return {
+        r[0]
+        for r in conn.execute(
+            "SELECT labels.row_id FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
+            " AND labels.field = ? AND (labels.value = ? OR (labels.value LIKE '[%' AND EXISTS"
+            " (SELECT 1 FROM json_each(labels.value) WHERE json_each.value = ?)))",
+            (dataset_id, parent, answer, answer),
+        )
+    }
 
 
 # ---- values --------------------------------------------------------------------------------------------

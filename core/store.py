@@ -204,6 +204,17 @@ def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def stored_value(text: str | None) -> str | list[str] | None:
+    """A stored label or suggestion as the program uses it: a multi-label answer is kept as a sorted
+    JSON list (``'["a", "b"]'``) and comes back as a list; a single class comes back as it is."""
+    return json.loads(text) if text is not None and text.startswith("[") else text
+
+
+def as_classes(value: str | list[str] | None) -> list[str]:
+    """The classes of a (decoded) label: a multi-label list, one class, or none."""
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
 def normalize_label(value: Any) -> str | None:
     """Empty, '-', NaN and None mean unlabeled; anything else is the label text, stripped."""
     if value is None:
@@ -419,7 +430,7 @@ class Store:
             ).fetchall()
         counts: dict[str, int] = {}
         for value, n in rows:  # a multi-label row counts once for each of its classes
-            for name in json.loads(value) if value.startswith("[") else [value]:
+            for name in as_classes(stored_value(value)):
                 counts[name] = counts.get(name, 0) + n
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 

@@ -51,7 +51,7 @@ class TrainingData:
 def training_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> TrainingData:
     """What the auto-labelers see (rows in dataset order) for one single-choice question of the label
     schema. A sub-question covers only the rows whose parent answer holds."""
-    from core.labelschema import label_schema
+    from core.labelschema import asked_rows, label_schema
 
     dataset = ws.store.dataset(dataset_id)
     question = label_schema(ws.store, dataset_id).question(field)
@@ -65,7 +65,7 @@ def training_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIE
                 (field, dataset_id),
             )
         }
-        asked = _asked_rows(conn, dataset_id, question)
+        asked = asked_rows(conn, dataset_id, question)
     keep = [i for i, r in enumerate(row_ids) if not info[r][0] and (asked is None or r in asked)]
     row_ids = np.asarray(row_ids, dtype=np.int64)[keep]
     vectors = vectors[keep] if len(keep) else np.zeros((0, 0), np.float32)
@@ -82,22 +82,6 @@ def training_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIE
     auto = np.array([info[int(r)][3] == LabelSource.AUTO for r in row_ids], dtype=bool)
     texts = [info[int(r)][1] or "" for r in row_ids] if dataset.modality == "text" else None
     return TrainingData(row_ids, vectors, y, classes, texts, auto, _concept_vectors(ws, dataset, row_ids))
-
-
-def _asked_rows(conn: Any, dataset_id: int, question: Any) -> set[int] | None:
-    """Rows a sub-question applies to (its parent's answer holds); None: every row."""
-    if question.parent is None:
-        return None
-    parent, answer = question.parent
-    return {
-        r[0]
-        for r in conn.execute(
-            "SELECT labels.row_id FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
-            " AND labels.field = ? AND (labels.value = ? OR (labels.value LIKE '[%' AND EXISTS"
-            " (SELECT 1 FROM json_each(labels.value) WHERE json_each.value = ?)))",
-            (dataset_id, parent, answer, answer),
-        )
-    }
 
 
 def _concept_vectors(ws: Workspace, dataset: Any, row_ids: np.ndarray) -> np.ndarray | None:

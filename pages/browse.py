@@ -5,6 +5,7 @@ import json
 import pandas as pd
 import streamlit as st
 
+from core.store import stored_value
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.resources import current_dataset_id, require_shell, workspace
@@ -16,9 +17,8 @@ PAGE_SIZE = 100
 
 def _shown(value: str | None) -> str:
     """A label as people read it: a multi-label list as 'a, b'."""
-    if value and value.startswith("["):
-        return ", ".join(json.loads(value))
-    return value or ""
+    decoded = stored_value(value)
+    return ", ".join(decoded) if isinstance(decoded, list) else decoded or ""
 
 
 ws = workspace()

@@ -458,18 +458,11 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     accepts a single-choice further question and a multi-choice one; the review panel answers the other
     questions of a row; Issues checks a further question."""
     from core.history import read_label
-    from core.ingest import load_source, run_ingest, start_ingest
-    from core.schema import infer_mapping
+    from tests.test_labelschema import ingest_news_hiding_answers
 
-    fixture = REPO / "tests" / "fixtures" / "ag_news_multilabel.csv"
     ws = Workspace(app_env / "workspace")
-    table = load_source(ws, fixture)
-    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source=fixture.name), minilm)
-    dataset_id = ws.dataset("news").id
-    ids = ws.store.row_ids(dataset_id)
-    with ws.batch(dataset_id, action="t", description="hide") as b:
-        for q in ("subtopic", "mentions"):
-            b.set_label(ids[120:], None, field=q)
+    dataset_id, ids = ingest_news_hiding_answers(ws, minilm)
+    with ws.batch(dataset_id, action="t", description="hide topics") as b:
         b.set_label(ids[200:], None)  # and the topic of the last 40 rows: a review queue
 
     def answers(question, rows):

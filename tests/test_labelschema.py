@@ -302,10 +302,9 @@ def test_bulk_answer_touches_only_answered_questions_and_respects_sub_questions(
     assert labels(ws, ids[:4], "sport kind") == ["ball"] * 4
 
 
-@pytest.fixture
-def embedded_news(ws, minilm):
-    """The fixture embedded, with the answers of its last 120 rows hidden (cleared in one batch) for
-    every question but the topic: what the wizard has to find again."""
+def ingest_news_hiding_answers(ws, minilm) -> tuple[int, list[int]]:  # noqa: ANN001
+    """The fixture embedded as dataset "news", with the subtopic and mentions of its last 120 rows
+    hidden (cleared in one batch, "hide"): what the wizard has to find again."""
     from core.ingest import run_ingest
 
     table = load_source(ws, FIXTURE)
@@ -315,6 +314,12 @@ def embedded_news(ws, minilm):
     with ws.batch(dataset_id, action="t", description="hide") as b:
         for q in ("subtopic", "mentions"):
             b.set_label(ids[120:], None, field=q)
+    return dataset_id, ids
+
+
+@pytest.fixture
+def embedded_news(ws, minilm):
+    dataset_id, ids = ingest_news_hiding_answers(ws, minilm)
     return dataset_id, ids, pd.read_csv(FIXTURE, keep_default_na=False)
 
 

@@ -3,7 +3,6 @@ table itself, Clean Top K and row-by-row review."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,7 @@ from core.errors import CuratorError
 from core.issues import DETECTORS, FIX_TITLES, FIX_VERBS, Fix, IssueReport, compare_reports, find_issues, fix_rows
 from core.issues import previous_report as load_previous
 from core.review import NEEDS_REVIEW, top_choices
-from core.store import DEFAULT_LABEL_FIELD
+from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.progress import eta_bar
@@ -280,9 +279,7 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: st
     ]
     if "label_set" in report.issue_names:  # a multi-choice question: the row's classes, and the doubted one
         states = workspace().store.row_states(head["row_id"].tolist(), report.field)
-        out["classes"] = [
-            ", ".join(json.loads(v)) if (v := states.get(r, {}).get("label")) else "" for r in head["row_id"]
-        ]
+        out["classes"] = [", ".join(as_classes(stored_value(states.get(r, {}).get("label")))) for r in head["row_id"]]
         out["class in doubt"] = head["given"].to_numpy()
     else:
         out["given"] = head["given"].to_numpy()

@@ -39,8 +39,7 @@ REVIEWED_SOURCES = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
 def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> tuple[IssueData, list[str]]:
     """The rows the checks see (every embedded, not excluded row, in dataset order; for a sub-question
     the rows its parent answer applies to) with their answers to ``field``, and their source ids."""
-    from core.labelschema import Kind, label_schema
-    from core.wizard import _asked_rows
+    from core.labelschema import Kind, asked_rows, label_schema
 
     question = label_schema(ws.store, dataset_id).question(field)
     multi = question.kind is Kind.MULTI  # no single label per row: only the checks that need none run
@@ -58,7 +57,7 @@ def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD)
                 (field, dataset_id),
             )
         }
-        asked = _asked_rows(conn, dataset_id, question)
+        asked = asked_rows(conn, dataset_id, question)
     keep = [i for i, r in enumerate(row_ids) if not info[r][0] and (asked is None or r in asked)]
     if not keep:
         raise InputError("Every row is excluded: include some rows to check.")
