@@ -34,13 +34,15 @@ def review_row(
     value: str | None = None,
     model_suggestion: tuple[str, float, str] | None = None,
     prefer_model: bool = False,
+    field: str = DEFAULT_LABEL_FIELD,
 ) -> str | None:
     """Apply one review decision to one row as one undoable batch; returns its batch id (None if
     the row already was in that state).
 
     ``model_suggestion`` (class, confidence, model id) is what ACCEPT takes when the row has no
     stored suggestion (the wizard's current prediction), or always with ``prefer_model`` (the
-    Issues page, whose model checked the row's label).
+    Issues page, whose model checked the row's label). ``field`` is the question of the label
+    schema the decision answers (NEEDS_REVIEW and EXCLUDE are about the row, whatever the question).
 
     Raises
     ------
@@ -49,13 +51,13 @@ def review_row(
         no class chosen).
     """
     action = ReviewAction(action)
-    state = ws.store.row_states([row_id]).get(row_id)
+    state = ws.store.row_states([row_id], field).get(row_id)
     if state is None:
         raise InputError(f"Row {row_id} is not in this dataset.")
     with ws.store.connect() as conn:
         given, suggested, suggested_confidence, suggested_by = conn.execute(
             "SELECT given, suggested, suggested_confidence, suggested_by FROM labels WHERE row_id = ? AND field = ?",
-            (row_id, DEFAULT_LABEL_FIELD),
+            (row_id, field),
         ).fetchone() or (None, None, None, None)
     if model_suggestion is not None and (suggested is None or prefer_model):
         suggested, suggested_confidence, suggested_by = model_suggestion
@@ -72,10 +74,12 @@ def review_row(
         ReviewAction.KEEP_GIVEN: f"keep given label '{given}'",
         ReviewAction.EXCLUDE: "exclude",
     }[action]
-    with ws.batch(dataset_id, action=f"review_{action}", description=f"Review: {what} (row {row_id})") as batch:
+    question = "" if field == DEFAULT_LABEL_FIELD else f"'{field}': "
+    description = f"Review: {question}{what} (row {row_id})"
+    with ws.batch(dataset_id, action=f"review_{action}", description=description) as batch:
         if action is ReviewAction.LABEL:
-            batch.set_label([row_id], value.strip(), source=LabelSource.HUMAN)
-            ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value.strip())
+            batch.set_label([row_id], value.strip(), source=LabelSource.HUMAN, field=field)
+            ws.store.add_class(batch.conn, dataset_id, field, value.strip())
         elif action is ReviewAction.ACCEPT:
             batch.set_label(
                 [row_id],
@@ -83,9 +87,10 @@ def review_row(
                 source=LabelSource.SUGGESTION_ACCEPTED,
                 confidence=suggested_confidence,
                 model_id=suggested_by,
+                field=field,
             )
         elif action is ReviewAction.KEEP_GIVEN:
-            batch.set_label([row_id], given, source=LabelSource.HUMAN)
+            batch.set_label([row_id], given, source=LabelSource.HUMAN, field=field)
         elif action is ReviewAction.NEEDS_REVIEW:
             batch.set_tag([row_id], NEEDS_REVIEW)
         else:
@@ -93,10 +98,13 @@ def review_row(
     return batch.id if batch.n_events else None
 
 
-def still_to_review(ws: Workspace, row_ids: list[int], *, check_labels: bool = False) -> list[int]:
+def still_to_review(
+    ws: Workspace, row_ids: list[int], *, check_labels: bool = False, field: str = DEFAULT_LABEL_FIELD
+) -> list[int]:
     """The rows (order kept) that are still open: not excluded, not tagged needs-review, and with
-    no label, or with ``check_labels`` (checking given labels) no label a person decided on."""
-    states = ws.store.row_states(row_ids)
+    no answer to ``field``, or with ``check_labels`` (checking given labels) no answer a person
+    decided on."""
+    states = ws.store.row_states(row_ids, field)
     decided = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
     return [
         r

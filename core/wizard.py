@@ -482,7 +482,7 @@ def review_queue(
 
     def compute() -> tuple[int, ...]:
         sampler = create_strategy(strategy)
-        open_rows = set(still_to_review(ws, prediction.row_ids.tolist()))
+        open_rows = set(still_to_review(ws, prediction.row_ids.tolist(), field=prediction.field))
         pool = np.array([int(r) in open_rows for r in prediction.row_ids])
         if not pool.any():
             return ()
@@ -555,6 +555,7 @@ def label_new_rows(
         target_precision=prediction.target_precision,
         text_embedder=text_embedder,
         on_progress=on_progress,
+        field=prediction.field,
     )
     updated = move_threshold(ws, updated, prediction.threshold)
     return updated, accept(ws, dataset_id, updated, only_rows=set(fresh))

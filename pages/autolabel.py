@@ -35,21 +35,14 @@ field = question_picker(
 if field != DEFAULT_LABEL_FIELD:
     counts, answered = answer_counts(ws.store, dataset_id, field)
     st.caption(f"'{field}': {answered:,} of {status.rows:,} rows answered; {len(counts):,} classes in use.")
-if field != DEFAULT_LABEL_FIELD or schema.question(field).kind == "multi":
-    # Further questions and multi-choice ones: predict and accept (the review queue, learning curve and
-    # audit serve a single-choice first question).
-    if schema.question(field).kind == "multi":
-        multi_label_step(dataset_id, field)
-    else:
-        prediction = current_prediction(dataset_id, field)
-        train_controls(dataset_id, prediction, field)
-        if prediction is not None:
-            threshold_step(dataset_id, prediction)
+if schema.question(field).kind == "multi":
+    # A multi-choice question: one-vs-rest models and a threshold per class (no review queue yet).
+    multi_label_step(dataset_id, field)
     undo_last_batch_button("autolabel.undo")
     st.stop()
 
 try:
-    prediction = current_prediction(dataset_id)
+    prediction = current_prediction(dataset_id, field)
 except CuratorError as exc:
     st.error(str(exc))
     prediction = None
@@ -64,13 +57,14 @@ if step == "2 · Review":
         st.info("Train first (step 1): the queue shows the rows the model is least sure about.")
     else:
         review_step(dataset_id, prediction)
-    learning_curve_panel(dataset_id)
+    learning_curve_panel(dataset_id, field)
 elif step == "3 · Monitor and audit":
-    monitor_step(dataset_id, prediction)
+    monitor_step(dataset_id, prediction, field)
 else:
-    train_controls(dataset_id, prediction)
+    train_controls(dataset_id, prediction, field)
     if prediction is not None:
         threshold_step(dataset_id, prediction)
-        new_rows_panel(dataset_id, prediction)
+        if schema.question(field).parent is None:  # rows added later are not asked a sub-question yet
+            new_rows_panel(dataset_id, prediction)
 
 undo_last_batch_button("autolabel.undo")

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from core.errors import CuratorError
-from core.store import DEFAULT_LABEL_FIELD
 from ui.issues import (
     changes_panel,
     charts,
@@ -49,8 +48,8 @@ rows = view_rows(report, view)
 mode = st.segmented_control(
     "Work", ["Table and Clean Top K", "Review one by one"], default="Table and Clean Top K", key="issues.mode"
 )
-if mode == "Review one by one" and field != DEFAULT_LABEL_FIELD:
-    st.info("Review one by one works on the first question; use Clean Top K for this one.")
+if mode == "Review one by one" and "label_set" in report.issue_names:
+    st.info("Review one by one works on single-choice questions; use Clean Top K for this multi-choice one.")
 elif mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:

@@ -484,6 +484,20 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert written and {a["source"] for a in written} <= {"auto"} and all(" > " in a["value"] for a in written)
     assert answers("label", ids[:1])[0]["source"] == "original"  # the first question untouched
 
+    # Step 2 on the further question: key 1 answers it for the first row of the queue.
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception and not at.error
+    first = next(b for b in at.button if (b.key or "").startswith("autolabel.review.") and b.key.endswith(".c0"))
+    open_before = {r for r, a in zip(ids, answers("subtopic", ids), strict=True) if a is None or a["value"] is None}
+    first.click().run()
+    assert not at.exception and not at.error
+    decided = [r for r in open_before if (a := answers("subtopic", [r])[0]) and a["value"] and a["source"] == "human"]
+    assert len(decided) == 1 and " > " in answers("subtopic", decided)[0]["value"]
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception and not at.error
+    assert any("first question" in c.value for c in at.caption)
+    at.segmented_control(key="autolabel.step").set_value("1 · Predict and accept").run()
+
     at.selectbox(key="autolabel.question").set_value("mentions").run()
     at.button(key="autolabel.multi.train").click().run()
     assert not at.exception and not at.error
@@ -512,6 +526,10 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error
     assert any("Label issues" in m.label for m in at.metric)
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    assert not at.exception and not at.error
+    assert any((b.key or "").startswith("issues.review.") and b.key.endswith(".c0") for b in at.button)
+    at.segmented_control(key="issues.mode").set_value("Table and Clean Top K").run()
     at.selectbox(key="issues.question").set_value("mentions").run()  # multi-choice: the label-set check
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error

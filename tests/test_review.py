@@ -52,6 +52,31 @@ def test_review_actions_that_do_not_apply_change_nothing(ws, dataset):
     assert snapshot(ws, dataset_id) == before
 
 
+def test_review_of_a_further_question_answers_only_it(ws, dataset):
+    from core.history import history, read_label
+    from core.labelschema import add_question
+
+    dataset_id, ids = dataset
+    add_question(ws, dataset_id, "tone", classes=["calm", "alarming"])
+    with ws.batch(dataset_id, action="suggest", description="model") as b:
+        b.set_predictions({ids[1]: ("calm", 0.9)}, model_id="m1", as_suggestion=True, field="tone")
+    before = snapshot(ws, dataset_id)
+    assert still_to_review(ws, ids[:3], field="tone") == ids[:3]
+    first = review_row(ws, dataset_id, ids[1], ReviewAction.ACCEPT, field="tone")
+    second = review_row(ws, dataset_id, ids[2], ReviewAction.LABEL, value="alarming", field="tone")
+    with ws.store.connect() as conn:
+        tone = {r: read_label(conn, r, "tone") for r in ids[:3]}
+    assert tone[ids[0]] is None
+    assert (tone[ids[1]]["value"], tone[ids[1]]["source"]) == ("calm", "suggestion_accepted")
+    assert (tone[ids[2]]["value"], tone[ids[2]]["source"]) == ("alarming", "human")
+    assert snapshot(ws, dataset_id) == before  # the first question is untouched
+    assert still_to_review(ws, ids[:3], field="tone") == ids[:1]
+    assert history(ws.store, dataset_id, limit=1)[0].description.startswith("Review: 'tone': label 'alarming'")
+    for batch_id in (second, first):
+        ws.undo(batch_id)
+    assert still_to_review(ws, ids[:3], field="tone") == ids[:3]
+
+
 def test_top_choices_best_first():
     assert top_choices(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], k=2) == [("b", 0.7), ("c", 0.2)]
 

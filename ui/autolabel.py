@@ -10,6 +10,7 @@ from core.audit import audit_sample, audit_summary, record_verdict
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.history import history
+from core.labelschema import asked_rows, label_schema
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD
@@ -320,6 +321,7 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
         choices=lambda r: top_choices(prediction.probabilities[position[r]], classes),
         key=f"autolabel.review.{prediction.run.id}",
         model_id=prediction.run.summary["model_id"],
+        field=prediction.field,
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggestion · N needs review · Q keep the given label ·"
@@ -327,19 +329,19 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
     )
 
 
-def learning_curve_panel(dataset_id: int) -> None:
+def learning_curve_panel(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> None:
     if not st.toggle("Learning curve", key="autolabel.lc", help="Quality vs number of labels, by strategy"):
         return
     ws = workspace()
     version = ws.dataset(dataset_id).version
     try:
-        curves = _curves(dataset_id, version)
+        curves = _curves(dataset_id, version, field)
     except CuratorError as exc:
         st.info(str(exc))
         return
     from core.learning_curve import labels_saved
 
-    st.plotly_chart(learning_curves(curves), key="autolabel.lc.chart")
+    st.plotly_chart(learning_curves(curves), key=f"autolabel.lc.chart.{field}")
     saved = labels_saved(curves["margin"], curves["random"])
     if saved.labels_needed is not None:
         st.caption(
@@ -351,34 +353,40 @@ def learning_curve_panel(dataset_id: int) -> None:
 
 
 @st.cache_data(show_spinner="Simulating labeling on the labeled rows...", max_entries=8)
-def _curves(dataset_id: int, version: int) -> dict:
-    """Keyed on dataset id + version (house style): relabeling draws a new curve."""
+def _curves(dataset_id: int, version: int, field: str = DEFAULT_LABEL_FIELD) -> dict:
+    """Keyed on dataset id + version + question (house style): relabeling draws a new curve."""
     from core.learning_curve import labeled_rows_curves
 
-    data = training_data(workspace(), dataset_id)
+    data = training_data(workspace(), dataset_id, field)
     labeled = data.y >= 0
     return labeled_rows_curves(data.vectors[labeled], data.y[labeled], strategies=("random", "margin"))
 
 
-def monitor_step(dataset_id: int, prediction: Prediction | None) -> None:
-    """Coverage, queue, confidence of auto labels, and the audit."""
+def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:
+    """Coverage, queue, confidence of auto labels, and the audit (of the first question)."""
     ws = workspace()
     with ws.store.connect() as conn:
         conf = [
             r[0]
             for r in conn.execute(
                 "SELECT labels.confidence FROM labels JOIN rows ON rows.id = labels.row_id"
-                " WHERE rows.dataset_id = ? AND labels.field = 'label' AND labels.source = 'auto'"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.source = 'auto'"
                 " AND rows.excluded = 0",
-                (dataset_id,),
+                (dataset_id, field),
             )
         ]
-    status = ws.status(dataset_id)
-    open_queue = status.rows - status.labeled - status.excluded
+    coverage, open_queue = _coverage(dataset_id, field)
     m = st.columns(4)
-    m[0].metric("Coverage (labeled rows)", f"{status.labeled_share:.0%}")
+    m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
     m[1].metric("Auto-labeled", f"{len(conf):,}")
-    m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no label (not excluded)")
+    m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
+    if field != DEFAULT_LABEL_FIELD:
+        _auto_confidence_histogram(conf, prediction)
+        st.caption(
+            "The audit checks the first question's auto labels: pick it under Question to audit."
+            " For this question, the review queue (step 2) shows the rows the model is least sure about."
+        )
+        return
     audit = audit_summary(ws, dataset_id)
     promised = prediction.promise().expected_precision if prediction else None
     m[3].metric(
@@ -389,16 +397,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None) -> None:
         else None,
         delta_color="normal",
     )
-    if conf:
-        st.plotly_chart(
-            confidence_histogram(
-                conf,
-                threshold=prediction.threshold if prediction else 1.0,
-                title="Confidence of the auto labels",
-                x_min=max(0.0, min(conf) - 0.05),  # auto labels sit near the top: zoom in
-            ),
-            key="autolabel.monitor.hist",
-        )
+    _auto_confidence_histogram(conf, prediction)
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
     c1, c2 = st.columns([1, 3])
@@ -427,6 +426,38 @@ def monitor_step(dataset_id: int, prediction: Prediction | None) -> None:
             st.rerun()
     except CuratorError as exc:
         st.error(str(exc))
+
+
+def _auto_confidence_histogram(conf: list[float], prediction: Prediction | None) -> None:
+    if conf:
+        st.plotly_chart(
+            confidence_histogram(
+                conf,
+                threshold=prediction.threshold if prediction else 1.0,
+                title="Confidence of the auto labels",
+                x_min=max(0.0, min(conf) - 0.05),  # auto labels sit near the top: zoom in
+            ),
+            key="autolabel.monitor.hist",
+        )
+
+
+def _coverage(dataset_id: int, field: str) -> tuple[float, int]:
+    """Share of the rows asked ``field`` that have an answer, and how many (not excluded) still wait."""
+    ws = workspace()
+    status = ws.status(dataset_id)
+    if field == DEFAULT_LABEL_FIELD:
+        return status.labeled_share, status.rows - status.labeled - status.excluded
+    question = label_schema(ws.store, dataset_id).question(field)
+    with ws.store.connect() as conn:
+        asked = asked_rows(conn, dataset_id, question)
+        rows = conn.execute(
+            "SELECT rows.id, labels.value IS NOT NULL FROM rows LEFT JOIN labels ON labels.row_id = rows.id"
+            " AND labels.field = ? WHERE rows.dataset_id = ? AND rows.excluded = 0",
+            (field, dataset_id),
+        ).fetchall()
+    answers = [has for row_id, has in rows if asked is None or row_id in asked]
+    answered = sum(answers)
+    return (answered / len(answers) if answers else 0.0), len(answers) - answered
 
 
 def _audited(dataset_id: int) -> set[int]:

@@ -384,6 +384,7 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
         model_id=f"label-issues:{report.run.id}",
         check_labels=True,
         details=lambda r: explain_row(report, r),
+        field=report.field,
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
+from core.store import DEFAULT_LABEL_FIELD
 from ui.resources import workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
@@ -28,16 +29,18 @@ def review_panel(
     model_id: str | None = None,
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
+    field: str = DEFAULT_LABEL_FIELD,
 ) -> None:
     """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons.
 
     Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``). With
     ``check_labels`` (the Issues page) the rows are labeled ones under question: a row is open
     until a person decides on it, and W takes the checking model's choice. ``details(row_id)``
-    draws more about the row under it (why it was flagged, its duplicate)."""
+    draws more about the row under it (why it was flagged, its duplicate). ``field``: the question of
+    the label schema the decisions answer; the row's other questions show under it."""
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
-    still_open = still_to_review(ws, queue, check_labels=check_labels)
+    still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
     open_rows = [r for r in still_open if r not in skipped]
     done = len(queue) - len(still_open)
     st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
@@ -50,8 +53,8 @@ def review_panel(
     row = ws.store.rows_by_ids([row_id])[0]
     with ws.store.connect() as conn:
         given, current, suggested, confidence = conn.execute(
-            "SELECT given, value, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = 'label'",
-            (row_id,),
+            "SELECT given, value, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = ?",
+            (row_id, field),
         ).fetchone() or (None, None, None, None)
     top = choices(row_id)[:9]
     if check_labels:  # the checking model's view replaces any stored pre-label
@@ -73,7 +76,7 @@ def review_panel(
         st.markdown(" · ".join(facts))
         if details:
             details(row_id)
-        other_questions_form(dataset_id, row_id, key=key, decided=decided)
+        other_questions_form(dataset_id, row_id, key=key, decided=decided, field=field)
 
     decision: tuple[ReviewAction, str | None] | None = None
     fallback = (
@@ -100,7 +103,7 @@ def review_panel(
         st.rerun()
     _undo_button(decided, key, column=a[5])
     other = st.selectbox(
-        "Another class", ["", *ws.store.classes(dataset_id)], key=f"{key}.other.{row_id}", placeholder="..."
+        "Another class", ["", *ws.store.classes(dataset_id, field)], key=f"{key}.other.{row_id}", placeholder="..."
     )
     if other:
         decision = (ReviewAction.LABEL, other)
@@ -114,6 +117,7 @@ def review_panel(
                 value=decision[1],
                 model_suggestion=fallback,
                 prefer_model=check_labels,
+                field=field,
             )
         except CuratorError as exc:
             st.error(str(exc))
@@ -123,9 +127,12 @@ def review_panel(
         st.rerun()
 
 
-def other_questions_form(dataset_id: int, row_id: int, *, key: str, decided: list[str]) -> None:
-    """The label schema's further questions for this row, with its current answers; "Save answers"
-    writes the changed ones as one undoable decision. Sub-questions show when their parent answer holds."""
+def other_questions_form(
+    dataset_id: int, row_id: int, *, key: str, decided: list[str], field: str = DEFAULT_LABEL_FIELD
+) -> None:
+    """The label schema's questions other than ``field`` (the one under review) for this row, with
+    its current answers; "Save answers" writes the changed ones as one undoable decision.
+    Sub-questions show when their parent answer holds."""
     from core.actions import bulk_answer
     from core.history import read_label
     from core.labelschema import Kind, label_schema
@@ -137,7 +144,7 @@ def other_questions_form(dataset_id: int, row_id: int, *, key: str, decided: lis
         return
     with ws.store.connect() as conn:
         current = {q.name: (read_label(conn, row_id, q.name) or {}).get("value") for q in questions}
-    asked = [q for q in questions[1:] if q.applies(current)]
+    asked = [q for q in questions if q.name != field and q.applies(current)]
     if not asked:
         return
     st.caption("Other questions")
