@@ -75,7 +75,7 @@ def test_label_a_row_with_two_questions(served) -> None:
             wait_until_idle(page)
         page.keyboard.press("Escape")
         screenshot(page, "schema_02_two_questions.png")
-        main(page).get_by_role("button", name="Classify 1 rows").click()
+        main(page).get_by_role("button", name="Classify 1 row").click()
         undo = main(page).get_by_role("button", name="Undo: Answered label, mentions as label on")
         expect(undo).to_be_visible(timeout=60_000)
         screenshot(page, "schema_03_done.png")
