@@ -45,8 +45,10 @@ class AuditSummary:
         )
 
 
-def audit_sample(ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0) -> list[int]:
-    """``k`` auto-labeled rows nobody has checked yet, drawn uniformly at random (seeded)."""
+def audit_sample(
+    ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0, field: str = DEFAULT_LABEL_FIELD
+) -> list[int]:
+    """``k`` rows auto-labeled for ``field`` that nobody has checked yet, drawn uniformly at random (seeded)."""
     if k < 1:
         raise InputError("Choose how many auto labels to check (1 or more).")
     with ws.store.connect() as conn:
@@ -55,40 +57,48 @@ def audit_sample(ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0) 
             for r in conn.execute(
                 "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                 " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
-                " AND rows.id NOT IN (SELECT row_id FROM audits WHERE dataset_id = ?) ORDER BY rows.id",
-                (DEFAULT_LABEL_FIELD, dataset_id, str(LabelSource.AUTO), dataset_id),
+                " AND rows.id NOT IN (SELECT row_id FROM audits WHERE dataset_id = ? AND field = ?) ORDER BY rows.id",
+                (field, dataset_id, str(LabelSource.AUTO), dataset_id, field),
             )
         ]
     return sorted(random.Random(seed).sample(ids, min(k, len(ids))))
 
 
 def record_verdict(
-    ws: Workspace, dataset_id: int, row_id: int, *, correct: bool, corrected_to: str | None = None
+    ws: Workspace,
+    dataset_id: int,
+    row_id: int,
+    *,
+    correct: bool,
+    corrected_to: str | None = None,
+    field: str = DEFAULT_LABEL_FIELD,
 ) -> None:
-    """Store a verdict on one auto label; a wrong one is relabeled with ``corrected_to`` (undoable)."""
+    """Store a verdict on one auto label of ``field``; a wrong one is relabeled with ``corrected_to``
+    (undoable)."""
     with ws.store.connect() as conn:
         row = conn.execute(
             "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
             " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
-            (row_id, DEFAULT_LABEL_FIELD, dataset_id),
+            (row_id, field, dataset_id),
         ).fetchone()
     if row is None or row[1] != str(LabelSource.AUTO):
         raise InputError(f"Row {row_id} has no auto label to check (it may have been relabeled since).")
     if not correct and not (corrected_to or "").strip():
         raise InputError("Choose the right class for this row.")
     if not correct:
-        review_row(ws, dataset_id, row_id, ReviewAction.LABEL, value=corrected_to)
+        review_row(ws, dataset_id, row_id, ReviewAction.LABEL, value=corrected_to, field=field)
     with ws.store.transaction() as conn:
         conn.execute(
-            "INSERT OR REPLACE INTO audits(dataset_id, row_id, predicted, model_id, correct, corrected_to, created_at)"
-            " VALUES(?,?,?,?,?,?,?)",
-            (dataset_id, row_id, row[0], row[2], int(correct), None if correct else corrected_to, now()),
+            "INSERT OR REPLACE INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?)",
+            (dataset_id, row_id, field, row[0], row[2], int(correct), None if correct else corrected_to, now()),
         )
 
 
-def audit_summary(ws: Workspace, dataset_id: int) -> AuditSummary:
+def audit_summary(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> AuditSummary:
     with ws.store.connect() as conn:
         checked, correct = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM audits WHERE dataset_id = ?", (dataset_id,)
+            "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM audits WHERE dataset_id = ? AND field = ?",
+            (dataset_id, field),
         ).fetchone()
     return AuditSummary(checked=checked, correct=correct)

@@ -148,16 +148,18 @@ CREATE TABLE IF NOT EXISTS runs(
     summary_json TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
--- Audits (core/audit.py): a person's verdict on an auto label, to measure the promised precision.
+-- Audits (core/audit.py): a person's verdict on an auto label (of one question of the label schema),
+-- to measure the promised precision.
 CREATE TABLE IF NOT EXISTS audits(
     dataset_id INTEGER NOT NULL,
     row_id INTEGER NOT NULL,
+    field TEXT NOT NULL DEFAULT 'label',
     predicted TEXT NOT NULL,
     model_id TEXT,
     correct INTEGER NOT NULL,
     corrected_to TEXT,
     created_at TEXT NOT NULL,
-    PRIMARY KEY(dataset_id, row_id)
+    PRIMARY KEY(dataset_id, row_id, field)
 );
 CREATE TABLE IF NOT EXISTS saved_search_scores(
     search_id INTEGER NOT NULL,
@@ -239,6 +241,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
             _add_missing_columns(conn)
+            _audits_per_question(conn)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     @contextmanager
@@ -587,6 +590,33 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _audits_per_question(conn: sqlite3.Connection) -> None:
+    """Upgrade an older workspace's audits, keyed by row only, to one verdict per row and question
+    (a primary key cannot be altered in SQLite: the table is rebuilt, its verdicts kept)."""
+
+    def keyed_by_row() -> bool:
+        return "field" not in {r[1] for r in conn.execute("PRAGMA table_info(audits)")}
+
+    if not keyed_by_row():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if keyed_by_row():  # another process may have upgraded it meanwhile
+            conn.execute("ALTER TABLE audits RENAME TO audits_before_questions")
+            conn.execute(_SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS audits(") :].split(";", 1)[0])
+            conn.execute(
+                "INSERT INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to, created_at)"
+                " SELECT dataset_id, row_id, ?, predicted, model_id, correct, corrected_to, created_at"
+                " FROM audits_before_questions",
+                (DEFAULT_LABEL_FIELD,),
+            )
+            conn.execute("DROP TABLE audits_before_questions")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _dataset(row: sqlite3.Row) -> Dataset:

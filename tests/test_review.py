@@ -77,6 +77,39 @@ def test_review_of_a_further_question_answers_only_it(ws, dataset):
     assert still_to_review(ws, ids[:3], field="tone") == ids[:3]
 
 
+def test_audits_are_kept_per_question_and_an_older_workspace_is_upgraded(ws, dataset):
+    import sqlite3
+
+    from core.labelschema import add_question
+    from core.store import Store
+
+    dataset_id, ids = dataset
+    add_question(ws, dataset_id, "tone", classes=["calm", "alarming"])
+    with ws.batch(dataset_id, action="auto", description="auto labels") as b:
+        b.set_label(ids[:2], "a", source="auto", model_id="m")
+        b.set_label(ids[:2], "calm", source="auto", model_id="m", field="tone")
+    record_verdict(ws, dataset_id, ids[0], correct=True)
+    record_verdict(ws, dataset_id, ids[0], correct=False, corrected_to="alarming", field="tone")
+    assert (audit_summary(ws, dataset_id).correct, audit_summary(ws, dataset_id, "tone").correct) == (1, 0)
+    assert audit_sample(ws, dataset_id, k=5, field="tone") == [ids[1]]
+    assert ws.store.row_states([ids[0]], "tone")[ids[0]]["label"] == "alarming"
+
+    # A workspace made before audits had a question: its verdicts become the first question's.
+    path = ws.store.path
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "DROP TABLE audits; CREATE TABLE audits(dataset_id INTEGER NOT NULL, row_id INTEGER NOT NULL,"
+            " predicted TEXT NOT NULL, model_id TEXT, correct INTEGER NOT NULL, corrected_to TEXT,"
+            " created_at TEXT NOT NULL, PRIMARY KEY(dataset_id, row_id));"
+        )
+        conn.execute("INSERT INTO audits VALUES(?, ?, 'a', 'm', 1, NULL, 'then')", (dataset_id, ids[1]))
+    Store(path)
+    with sqlite3.connect(path) as conn:
+        kept = conn.execute("SELECT row_id, field, correct FROM audits").fetchall()
+    assert kept == [(ids[1], "label", 1)]
+    Store(path)  # upgrading twice changes nothing
+
+
 def test_top_choices_best_first():
     assert top_choices(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], k=2) == [("b", 0.7), ("c", 0.2)]
 

@@ -9,7 +9,7 @@ import streamlit as st
 from core.audit import audit_sample, audit_summary, record_verdict
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
-from core.history import history
+from core.history import history, read_label
 from core.labelschema import asked_rows, label_schema
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
@@ -363,7 +363,7 @@ def _curves(dataset_id: int, version: int, field: str = DEFAULT_LABEL_FIELD) -> 
 
 
 def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:
-    """Coverage, queue, confidence of auto labels, and the audit (of the first question)."""
+    """Coverage, queue, confidence of auto labels, and the audit (of the question ``field``)."""
     ws = workspace()
     with ws.store.connect() as conn:
         conf = [
@@ -380,14 +380,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
     m[1].metric("Auto-labeled", f"{len(conf):,}")
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
-    if field != DEFAULT_LABEL_FIELD:
-        _auto_confidence_histogram(conf, prediction)
-        st.caption(
-            "The audit checks the first question's auto labels: pick it under Question to audit."
-            " For this question, the review queue (step 2) shows the rows the model is least sure about."
-        )
-        return
-    audit = audit_summary(ws, dataset_id)
+    audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
     m[3].metric(
         "Audited precision",
@@ -403,26 +396,31 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     c1, c2 = st.columns([1, 3])
     k = c1.number_input("Rows to check", 5, 200, 20, step=5, key="autolabel.audit.k")
     if c2.button("Draw a sample", key="autolabel.audit.draw"):
-        st.session_state["autolabel.audit.rows"] = audit_sample(ws, dataset_id, k=int(k), seed=audit.checked)
-    rows = [r for r in st.session_state.get("autolabel.audit.rows", []) if r not in _audited(dataset_id)]
+        st.session_state[f"autolabel.audit.rows.{field}"] = audit_sample(
+            ws, dataset_id, k=int(k), seed=audit.checked, field=field
+        )
+    done = _audited(dataset_id, field)
+    rows = [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
     if not rows:
         return
     row = ws.store.rows_by_ids(rows[:1])[0]
+    with ws.store.connect() as conn:
+        auto_label = (read_label(conn, row["id"], field) or {}).get("value")
     with st.container(border=True):
         if row["image_path"]:
             st.image(row["image_path"], width=224)
         else:
             st.text(row["text"] or "")
-        st.markdown(f"Auto label: **{row['label']}** · {len(rows)} left in this sample")
+        st.markdown(f"Auto label: **{auto_label}** · {len(rows)} left in this sample")
     b = st.columns([1, 1, 2])
     try:
         if b[0].button("Right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
-            record_verdict(ws, dataset_id, row["id"], correct=True)
+            record_verdict(ws, dataset_id, row["id"], correct=True, field=field)
             st.rerun()
-        classes = ["", *ws.store.classes(dataset_id)]
+        classes = ["", *ws.store.classes(dataset_id, field)]
         fix = b[2].selectbox("Wrong: the right class is", classes, key=f"autolabel.audit.fix.{row['id']}")
         if b[1].button("Wrong", key="autolabel.audit.bad", shortcut="X", disabled=not fix):
-            record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix)
+            record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix, field=field)
             st.rerun()
     except CuratorError as exc:
         st.error(str(exc))
@@ -460,9 +458,12 @@ def _coverage(dataset_id: int, field: str) -> tuple[float, int]:
     return (answered / len(answers) if answers else 0.0), len(answers) - answered
 
 
-def _audited(dataset_id: int) -> set[int]:
+def _audited(dataset_id: int, field: str) -> set[int]:
     with workspace().store.connect() as conn:
-        return {r[0] for r in conn.execute("SELECT row_id FROM audits WHERE dataset_id = ?", (dataset_id,))}
+        return {
+            r[0]
+            for r in conn.execute("SELECT row_id FROM audits WHERE dataset_id = ? AND field = ?", (dataset_id, field))
+        }
 
 
 def multi_label_step(dataset_id: int, field: str) -> None:

@@ -129,7 +129,9 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
     b1, b2, b3, b4 = st.columns(4)
     n = len(selected)
     action = None
-    if b1.button(f"Classify {n:,} {'row' if n == 1 else 'rows'}", type="primary", disabled=not n, key="search.bulk.classify"):
+    if b1.button(
+        f"Classify {n:,} {'row' if n == 1 else 'rows'}", type="primary", disabled=not n, key="search.bulk.classify"
+    ):
         action = "classify"
     if b2.button("Tag needs-review", disabled=not n, key="search.bulk.tag"):
         action = "tag"
