@@ -28,7 +28,7 @@ from core.wizard import (
     training_data,
 )
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
-from ui.resources import embedder, session, workspace
+from ui.resources import embedder, rerun_after_batch, workspace
 from ui.review import review_panel
 
 
@@ -136,17 +136,20 @@ def reference_set_controls(dataset_id: int) -> dict:
         if c3.button("Promote", key="autolabel.ref.promote", help="Add the most confident agreeing labeled rows"):
             try:
                 result = promote_references(ws, dataset_id)
-                session().last_batch = (result.batch_id, f"promotion of {result.changed:,} references")
-                session().notices.append(f"{result.changed:,} rows promoted into the reference set")
-                st.rerun()
             except CuratorError as exc:
                 st.error(str(exc))
+            else:
+                rerun_after_batch(
+                    result.batch_id,
+                    f"promotion of {result.changed:,} references",
+                    f"{result.changed:,} rows promoted into the reference set",
+                )
     return {"mode": mode, "min_similarity": similarity}
 
 
 def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     """The promise, the two plots, rows around the threshold, and Accept."""
-    ws, s = workspace(), session()
+    ws = workspace()
     summary = prediction.run.summary
     st.caption(
         f"Trained on {summary['n_labeled']:,} labeled rows with {summary['labeler']}"
@@ -234,15 +237,17 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         except CuratorError as exc:
             st.error(str(exc))
             return
-        s.last_batch = (result.batch_id, f"auto-label of {promise.rows:,} rows") if result.batch_id else None
-        s.notices.append(f"Auto-labeled {promise.rows:,} rows; the others got suggestions ({result.changed:,} changes)")
-        st.rerun()
+        rerun_after_batch(
+            result.batch_id,
+            f"auto-label of {promise.rows:,} rows",
+            f"Auto-labeled {promise.rows:,} rows; the others got suggestions ({result.changed:,} changes)",
+        )
 
 
 def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     """Rows uploaded after training (Upload → "Add to an existing dataset"), labeled by the current
     model at the current threshold."""
-    ws, s = workspace(), session()
+    ws = workspace()
     fresh = new_rows(ws, dataset_id, prediction)
     if not fresh:
         st.caption("New rows added later (Upload → Add to an existing dataset) can be auto-labeled here.")
@@ -265,9 +270,11 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     except CuratorError as exc:
         st.error(str(exc))
         return
-    s.last_batch = (result.batch_id, f"auto-label of {len(fresh):,} new rows") if result.batch_id else None
-    s.notices.append(f"New rows: {result.changed:,} auto labels and suggestions written")
-    st.rerun()
+    rerun_after_batch(
+        result.batch_id,
+        f"auto-label of {len(fresh):,} new rows",
+        f"New rows: {result.changed:,} auto labels and suggestions written",
+    )
 
 
 def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -445,17 +452,21 @@ def _coverage(dataset_id: int, field: str) -> tuple[float, int]:
     status = ws.status(dataset_id)
     if field == DEFAULT_LABEL_FIELD:
         return status.labeled_share, status.rows - status.labeled - status.excluded
-    question = label_schema(ws.store, dataset_id).question(field)
-    with ws.store.connect() as conn:
-        asked = asked_rows(conn, dataset_id, question)
-        rows = conn.execute(
-            "SELECT rows.id, labels.value IS NOT NULL FROM rows LEFT JOIN labels ON labels.row_id = rows.id"
-            " AND labels.field = ? WHERE rows.dataset_id = ? AND rows.excluded = 0",
-            (field, dataset_id),
-        ).fetchall()
-    answers = [has for row_id, has in rows if asked is None or row_id in asked]
-    answered = sum(answers)
-    return (answered / len(answers) if answers else 0.0), len(answers) - answered
+
+    def compute() -> tuple[float, int]:
+        question = label_schema(ws.store, dataset_id).question(field)
+        with ws.store.connect() as conn:
+            asked = asked_rows(conn, dataset_id, question)
+            rows = conn.execute(
+                "SELECT rows.id, labels.value IS NOT NULL FROM rows LEFT JOIN labels ON labels.row_id = rows.id"
+                " AND labels.field = ? WHERE rows.dataset_id = ? AND rows.excluded = 0",
+                (field, dataset_id),
+            ).fetchall()
+        answers = [has for row_id, has in rows if asked is None or row_id in asked]
+        answered = sum(answers)
+        return (answered / len(answers) if answers else 0.0), len(answers) - answered
+
+    return ws.derived(dataset_id, ("coverage", field), compute)  # once per dataset version, not per rerun
 
 
 def _audited(dataset_id: int, field: str) -> set[int]:
@@ -470,7 +481,7 @@ def multi_label_step(dataset_id: int, field: str) -> None:
     """A multi-choice question: one-vs-rest models, a threshold per class, the promise, Accept."""
     from core.multilabel import accept_multilabel, latest_multi_prediction, train_multilabel
 
-    ws, s = workspace(), session()
+    ws = workspace()
     prediction = latest_multi_prediction(ws, dataset_id, field)
     st.caption(
         "Several classes per row: each class is a yes / no model of its own (logistic regression on the"
@@ -518,6 +529,8 @@ def multi_label_step(dataset_id: int, field: str) -> None:
         except CuratorError as exc:
             st.error(str(exc))
             return
-        s.last_batch = (result.batch_id, f"auto-label of '{field}'") if result.batch_id else None
-        s.notices.append(f"'{field}': auto-labeled {promise.rows:,} rows ({result.changed:,} changes)")
-        st.rerun()
+        rerun_after_batch(
+            result.batch_id,
+            f"auto-label of '{field}'",
+            f"'{field}': auto-labeled {promise.rows:,} rows ({result.changed:,} changes)",
+        )

@@ -68,6 +68,15 @@ def start_page(title: str) -> int:
     return dataset_id
 
 
+def rerun_after_batch(batch_id: str | None, what: str, notice: str) -> None:
+    """After a bulk action: offer "Undo: <what>" for its batch (none when nothing changed), toast
+    ``notice`` on the next run, and rerun so every widget shows the change."""
+    s = session()
+    s.last_batch = (batch_id, what) if batch_id else None
+    s.notices.append(notice)
+    st.rerun()
+
+
 def undo_last_batch_button(key: str) -> None:
     """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``)."""
     s = session()
