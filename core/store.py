@@ -241,8 +241,10 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
             _add_missing_columns(conn)
-            _audits_per_question(conn)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if _audits_keyed_by_row(conn):
+                with self.transaction() as upgrade:
+                    _audits_per_question(upgrade)
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -592,31 +594,25 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
+def _audits_keyed_by_row(conn: sqlite3.Connection) -> bool:
+    """True for an older workspace whose audits keep one verdict per row, whatever the question."""
+    return "field" not in {r[1] for r in conn.execute("PRAGMA table_info(audits)")}
+
+
 def _audits_per_question(conn: sqlite3.Connection) -> None:
-    """Upgrade an older workspace's audits, keyed by row only, to one verdict per row and question
+    """Upgrade, inside a transaction, an older workspace's audits to one verdict per row and question
     (a primary key cannot be altered in SQLite: the table is rebuilt, its verdicts kept)."""
-
-    def keyed_by_row() -> bool:
-        return "field" not in {r[1] for r in conn.execute("PRAGMA table_info(audits)")}
-
-    if not keyed_by_row():
+    if not _audits_keyed_by_row(conn):  # another process upgraded it meanwhile
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if keyed_by_row():  # another process may have upgraded it meanwhile
-            conn.execute("ALTER TABLE audits RENAME TO audits_before_questions")
-            conn.execute(_SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS audits(") :].split(";", 1)[0])
-            conn.execute(
-                "INSERT INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to, created_at)"
-                " SELECT dataset_id, row_id, ?, predicted, model_id, correct, corrected_to, created_at"
-                " FROM audits_before_questions",
-                (DEFAULT_LABEL_FIELD,),
-            )
-            conn.execute("DROP TABLE audits_before_questions")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    conn.execute("ALTER TABLE audits RENAME TO audits_before_questions")
+    conn.execute(_SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS audits(") :].split(";", 1)[0])
+    conn.execute(
+        "INSERT INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to, created_at)"
+        " SELECT dataset_id, row_id, ?, predicted, model_id, correct, corrected_to, created_at"
+        " FROM audits_before_questions",
+        (DEFAULT_LABEL_FIELD,),
+    )
+    conn.execute("DROP TABLE audits_before_questions")
 
 
 def _dataset(row: sqlite3.Row) -> Dataset:
