@@ -524,6 +524,9 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert not at.exception
     saved = answers("mentions", [row_id])[0]
     assert saved["value"] == ["country", "government"] and saved["source"] == "human"
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    at.button(key="autolabel.audit.draw").click().run()  # nothing auto-labeled for 'label' yet: say so
+    assert not at.exception and any("No unchecked auto labels" in i.value for i in at.info)
 
     at.switch_page("pages/issues.py").run()
     at.selectbox(key="issues.question").set_value("subtopic").run()

@@ -403,9 +403,10 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     c1, c2 = st.columns([1, 3])
     k = c1.number_input("Rows to check", 5, 200, 20, step=5, key="autolabel.audit.k")
     if c2.button("Draw a sample", key="autolabel.audit.draw"):
-        st.session_state[f"autolabel.audit.rows.{field}"] = audit_sample(
-            ws, dataset_id, k=int(k), seed=audit.checked, field=field
-        )
+        sample = audit_sample(ws, dataset_id, k=int(k), seed=audit.checked, field=field)
+        st.session_state[f"autolabel.audit.rows.{field}"] = sample
+        if not sample:
+            st.info("No unchecked auto labels to draw from: accept some in step 1 first.")
     done = _audited(dataset_id, field)
     rows = [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
     if not rows:
