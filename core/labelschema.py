@@ -199,6 +199,47 @@ def answer_counts(store: Store, dataset_id: int, question: str) -> tuple[Counter
     return counts, answered
 
 
+@dataclass(frozen=True)
+class QuestionStatus:
+    """How far one question is answered: of the rows it is asked of, how many have an answer, how many
+    have none and are excluded, and how many are still open."""
+
+    asked: int
+    answered: int
+    excluded: int
+
+    @property
+    def unanswered(self) -> int:
+        return self.asked - self.answered - self.excluded
+
+
+def question_status(store: Store, dataset_id: int, question: Question) -> QuestionStatus:
+    """Counts for ``question`` (a sub-question is asked only where its parent's answer holds)."""
+    with store.connect() as conn:
+        asked = asked_rows(conn, dataset_id, question)
+        answers = {
+            row_id: excluded
+            for row_id, excluded in conn.execute(
+                "SELECT rows.id, rows.excluded FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.value IS NOT NULL",
+                (dataset_id, question.name),
+            )
+        }
+        if asked is None:
+            n_asked, n_excluded = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(excluded), 0) FROM rows WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            n_excluded -= sum(1 for excluded in answers.values() if excluded)
+        else:
+            excluded_rows = {
+                r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? AND excluded", (dataset_id,))
+            }
+            n_asked = len(asked)
+            n_excluded = len((asked - answers.keys()) & excluded_rows)
+    answered = len(answers) if asked is None else len(answers.keys() & asked)
+    return QuestionStatus(asked=n_asked, answered=answered, excluded=n_excluded)
+
+
 def asked_rows(conn: sqlite3.Connection, dataset_id: int, question: Question) -> set[int] | None:
     """Rows a sub-question applies to (its parent's answer holds, inside a multi-label list too), read
     on ``conn`` (an open batch sees its own answers); None: the question is asked of every row."""

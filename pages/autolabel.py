@@ -4,8 +4,7 @@ precision, review the most informative rows with keys, retrain, and audit the re
 import streamlit as st
 
 from core.errors import CuratorError
-from core.labelschema import answer_counts, label_schema
-from core.store import DEFAULT_LABEL_FIELD
+from core.labelschema import label_schema, question_status
 from ui.autolabel import (
     current_prediction,
     learning_curve_panel,
@@ -21,21 +20,24 @@ from ui.resources import question_picker, start_page, undo_last_batch_button, wo
 ws = workspace()
 dataset_id = start_page("Auto-label")
 
-status = ws.status(dataset_id)
-m = st.columns(4)
-m[0].metric("Rows", f"{status.rows:,}")
-m[1].metric("Labeled", f"{status.labeled:,}", help="By people, by the file, or auto-labeled")
-m[2].metric("Unlabeled", f"{status.rows - status.labeled - status.excluded:,}")
-m[3].metric("Excluded", f"{status.excluded:,}")
-
 schema = label_schema(ws.store, dataset_id)
 field = question_picker(
     dataset_id, key="autolabel.question", help="Which question of the label schema (Schema page) to auto-label"
 )
-if field != DEFAULT_LABEL_FIELD:
-    counts, answered = answer_counts(ws.store, dataset_id, field)
-    st.caption(f"'{field}': {answered:,} of {status.rows:,} rows answered; {len(counts):,} classes in use.")
-if schema.question(field).kind == "multi":
+question = schema.question(field)
+# The counts are the picked question's: a sub-question is asked only where its parent's answer holds.
+status = ws.derived(dataset_id, ("question_status", field), lambda: question_status(ws.store, dataset_id, question))
+m = st.columns(4)
+m[0].metric(
+    "Rows" if question.parent is None else "Rows asked",
+    f"{status.asked:,}",
+    help=None if question.parent is None else f"Rows whose '{question.parent[0]}' is '{question.parent[1]}'",
+)
+m[1].metric("Labeled", f"{status.answered:,}", help="By people, by the file, or auto-labeled")
+m[2].metric("Unlabeled", f"{status.unanswered:,}", help="Not excluded and no answer yet")
+m[3].metric("Excluded", f"{status.excluded:,}", help="Excluded rows without an answer")
+
+if question.kind == "multi":
     # A multi-choice question: one-vs-rest models and a threshold per class (no review queue yet).
     multi_label_step(dataset_id, field)
     undo_last_batch_button("autolabel.undo")
@@ -64,7 +66,7 @@ else:
     train_controls(dataset_id, prediction, field)
     if prediction is not None:
         threshold_step(dataset_id, prediction)
-        if schema.question(field).parent is None:  # rows added later are not asked a sub-question yet
+        if question.parent is None:  # rows added later are not asked a sub-question yet
             new_rows_panel(dataset_id, prediction)
 
 undo_last_batch_button("autolabel.undo")

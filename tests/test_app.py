@@ -474,6 +474,9 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.switch_page("pages/autolabel.py").run()
     assert at.selectbox(key="autolabel.question").options == ["label", "subtopic", "mentions"]
     at.selectbox(key="autolabel.question").set_value("subtopic").run()
+    metrics = {m.label: m.value for m in at.metric}
+    n_answered = sum(a is not None and a["value"] is not None for a in answers("subtopic", ids))
+    assert metrics["Labeled"] == f"{n_answered:,}" and metrics["Rows"] == f"{len(ids):,}"  # this question's
     at.button(key="autolabel.train").click().run()
     assert not at.exception and not at.error
     slider = next(s for s in at.slider if (s.key or "").endswith(".threshold"))

@@ -15,6 +15,7 @@ from core.export import Format, export_dataset
 from core.ingest import load_source, start_ingest
 from core.labelschema import (
     Kind,
+    QuestionStatus,
     add_question,
     at_depth,
     label_schema,
@@ -22,6 +23,7 @@ from core.labelschema import (
     merge_classes,
     parent_of,
     parse_multi,
+    question_status,
     rename_class,
     roll_up,
     roll_up_accuracy,
@@ -78,6 +80,16 @@ def test_add_questions_with_a_sub_question_and_undo(ws, dataset) -> None:
         b.set_label(ids[:1], "ball", field="sport kind")
     assert labels(ws, ids[:3], "topics") == [["money", "sport"], ["money", "sport"], None]
     assert labels(ws, ids[:2], "label") == ["a", None]  # the other question is untouched
+
+    # Counts per question: a sub-question is asked only where its parent answer holds; an excluded
+    # row without an answer is neither labeled nor open.
+    with ws.batch(dataset_id, action="exclude", description="t") as b:
+        b.set_excluded(ids[1:3], True)
+    schema = label_schema(ws.store, dataset_id)
+    assert question_status(ws.store, dataset_id, schema.question("label")) == QuestionStatus(8, 3, 1)
+    assert question_status(ws.store, dataset_id, schema.question("topics")) == QuestionStatus(8, 2, 1)
+    assert question_status(ws.store, dataset_id, schema.question("sport kind")) == QuestionStatus(2, 1, 1)
+    assert question_status(ws.store, dataset_id, schema.question("topics")).unanswered == 5
 
     from core.history import batch_events
 
