@@ -48,6 +48,15 @@ class Filters:
     suggested: list[str] = field(default_factory=list)  # pre-label (suggestion) in
     # (low, high): the model's confidence in the row's label, or in its suggestion when unlabeled
     confidence: tuple[float, float] | None = None
+    # The label-schema question that ``labels``, ``labeled``, ``sources``, ``suggested`` and
+    # ``confidence`` are about. A class matches inside a multi-choice list and matches its descendants
+    # ("Sports" matches "Sports > Football").
+    question: str = DEFAULT_LABEL_FIELD
+
+    @property
+    def mirrored(self) -> bool:
+        """Chroma's metadata can answer these filters: it mirrors the first question's single labels."""
+        return self.question == DEFAULT_LABEL_FIELD and not self.labels
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -77,8 +86,13 @@ class Filters:
         where: list[str] = []
         args: list[Any] = []
         if self.labels:
-            where.append(f"labels.value IN ({','.join('?' * len(self.labels))})")
-            args += list(self.labels)
+            marks = ",".join("?" * len(self.labels))
+            descendant = " OR ".join("substr(labels.value, 1, length(?)) = ?" for _ in self.labels)
+            where.append(
+                f"(labels.value IN ({marks}) OR {descendant} OR (labels.value LIKE '[%' AND EXISTS"
+                f" (SELECT 1 FROM json_each(labels.value) WHERE json_each.value IN ({marks}))))"
+            )
+            args += [*self.labels, *(p for c in self.labels for p in (c + " > ",) * 2), *self.labels]
         if self.labeled is True:
             where.append("labels.value IS NOT NULL")
         elif self.labeled is False:
@@ -227,7 +241,7 @@ def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedd
                 for r in conn.execute(
                     "SELECT rows.id FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.dataset_id = ? AND {where} ORDER BY rows.position",
-                    [DEFAULT_LABEL_FIELD, dataset_id, *args],
+                    [filters.question, dataset_id, *args],
                 )
             )
 
@@ -284,8 +298,9 @@ def _filtered_query(
             k = min(total, OVERFETCH_MAX)
         if len(kept) >= n or k >= total:
             return kept[:n]
-    if len(allowed) <= IDS_MAX or space != dataset.embedding_model:  # only the main collection mirrors filters
+    if len(allowed) <= IDS_MAX or space != dataset.embedding_model or not filters.mirrored:
         return ws.vectors.query(dataset.id, space, vector, n=n, ids=allowed)
+    # Only the main collection mirrors the filters, and only the first question's single labels.
     return ws.vectors.query(
         dataset.id, space, vector, n=n, where=filters.chroma_where(), where_document=filters.chroma_where_document()
     )

@@ -476,8 +476,8 @@ class Store:
         with self.connect() as conn:
             return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
-    def rows_by_ids(self, row_ids: Sequence[int]) -> list[dict[str, Any]]:
-        """Rows with their current label state, in the order of ``row_ids``."""
+    def rows_by_ids(self, row_ids: Sequence[int], field: str = DEFAULT_LABEL_FIELD) -> list[dict[str, Any]]:
+        """Rows with their current label state for the question ``field``, in the order of ``row_ids``."""
         found: dict[int, dict[str, Any]] = {}
         with self.connect() as conn:
             for part in chunked(list(row_ids)):
@@ -486,9 +486,9 @@ class Store:
                     "SELECT rows.id, rows.source_id, rows.text, rows.image_path, rows.thumb, rows.excluded,"
                     " rows.problem, labels.value AS label, labels.source AS label_source, labels.suggested,"
                     " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
-                    " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label'"
+                    " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.id IN ({marks})",
-                    part,
+                    [field, *part],
                 ):
                     found[r["id"]] = dict(r)
         return [found[r] for r in row_ids if r in found]

@@ -6,10 +6,11 @@ import streamlit as st
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.search import matching_row_ids, search_similar, search_text, search_vector
+from core.store import DEFAULT_LABEL_FIELD
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
 from ui.resources import current_dataset_id, embedder, require_shell, session, workspace
-from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form
+from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form, shown_value
 
 require_shell()
 
@@ -80,11 +81,14 @@ if result is not None:
             examples=None if mode == "meaning" else sorted(s.selected),
             text_embedder=model if mode == "meaning" else None,
         )
-    rows, scores = ws.store.rows_by_ids(result.row_ids), dict(zip(result.row_ids, result.scores, strict=True))
+    rows = ws.store.rows_by_ids(result.row_ids, filters.question)
+    scores = dict(zip(result.row_ids, result.scores, strict=True))
 else:
     where_ids = matching
     st.caption(f"{len(where_ids):,} rows match the filters (showing the first {min(limit, len(where_ids)):,})")
-    rows, scores = ws.store.rows_by_ids(where_ids[:limit]), {}
+    rows, scores = ws.store.rows_by_ids(where_ids[:limit], filters.question), {}
+if filters.question != DEFAULT_LABEL_FIELD:
+    st.caption(f"The label, suggested and source columns show the answers to '{filters.question}'.")
 frame = pd.DataFrame(
     {
         "row": [r["id"] for r in rows],
@@ -92,8 +96,8 @@ frame = pd.DataFrame(
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if dataset.modality == "image" else {}),
         "text": [r["text"] or r["image_path"].rsplit("/", 1)[-1] for r in rows],
-        "label": [r["label"] or "" for r in rows],
-        "suggested": [r["suggested"] or "" for r in rows],
+        "label": [shown_value(r["label"]) for r in rows],
+        "suggested": [shown_value(r["suggested"]) for r in rows],
         "source": [r["label_source"] or "" for r in rows],
         "tags": [r["tags"] or "" for r in rows],
     }

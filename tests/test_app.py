@@ -548,3 +548,13 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert not at.exception
     at.segmented_control(key="issues.mode").set_value("Review one by one").run()
     assert not at.exception
+
+    # Search filters on a further question: "Sports" (a parent class) matches its sub-classes.
+    at.switch_page("pages/search.py").run()
+    at.selectbox(key="search.f.question").set_value("subtopic").run()
+    assert "Sports" in at.multiselect(key="search.f.labels.subtopic").options
+    at.multiselect(key="search.f.labels.subtopic").set_value(["Sports"]).run()
+    assert not at.exception and not at.error
+    sports = sum(a is not None and (a["value"] or "").startswith("Sports > ") for a in answers("subtopic", ids))
+    assert any(c.value.startswith(f"{sports:,} rows match the filters") for c in at.caption)
+    assert any("answers to 'subtopic'" in c.value for c in at.caption)

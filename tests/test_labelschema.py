@@ -481,3 +481,37 @@ def test_a_multi_label_upload_is_counted_and_browsed_per_class(ws, tmp_path) -> 
     assert total == 10 and all("a" in json.loads(r["label"]) for r in page)
     assert ws.store.count_rows(dataset_id, label="c") == 10
     assert labels(ws, ws.store.row_ids(dataset_id)[:4]) == [["a", "b"], ["b"], [], None]
+
+
+def test_search_filters_on_any_question(ws, embedded_news, minilm, monkeypatch) -> None:
+    """Search's label filter works on a further question: a parent class matches its descendants, a
+    class matches inside multi-choice lists, and a filtered vector search (every plan) agrees with SQL."""
+    import core.search
+    from core.search import Filters, matching_row_ids, search_text
+
+    dataset_id, ids, truth = embedded_news
+    subtopic, mentions = labels(ws, ids, "subtopic"), labels(ws, ids, "mentions")
+    sports = {r for r, v in zip(ids, subtopic, strict=True) if v and v.startswith("Sports > ")}
+    football = {r for r, v in zip(ids, subtopic, strict=True) if v == "Sports > Football"}
+    country = {r for r, v in zip(ids, mentions, strict=True) if v and "country" in v}
+    assert sports > football and football and country
+    assert set(matching_row_ids(ws, dataset_id, Filters(question="subtopic", labels=["Sports"]))) == sports
+    assert set(matching_row_ids(ws, dataset_id, Filters(question="subtopic", labels=["Sports > Football"]))) == football
+    assert set(matching_row_ids(ws, dataset_id, Filters(question="mentions", labels=["country"]))) == country
+    unanswered = {r for r, v in zip(ids, subtopic, strict=True) if v is None}
+    assert set(matching_row_ids(ws, dataset_id, Filters(question="subtopic", labeled=False))) == unanswered
+    assert not Filters(question="subtopic").mirrored and Filters().mirrored
+
+    dataset = ws.dataset(dataset_id)
+    for name, value in {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}.items():  # the plan that used Chroma's where
+        monkeypatch.setattr(core.search, name, value)
+    found = search_text(
+        ws,
+        dataset,
+        "a goal in the match",
+        text_embedder=minilm,
+        filters=Filters(question="mentions", labels=["country"]),
+    )
+    assert found.row_ids and set(found.row_ids) <= country
+    rows = ws.store.rows_by_ids(found.row_ids[:3], field="mentions")
+    assert all("country" in json.loads(r["label"]) for r in rows)

@@ -10,10 +10,10 @@ from st_aggrid import AgGrid, GridOptionsBuilder
 
 from core.actions import BulkResult, bulk_answer, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
-from core.labelschema import Kind, label_schema
+from core.labelschema import SEPARATOR, Kind, label_schema, parse_multi
 from core.saved import save_search
 from core.search import Filters
-from core.store import LabelSource
+from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from ui.grid import THUMB_RENDERER
 from ui.resources import session, workspace
 
@@ -24,15 +24,33 @@ LEAVE = "(leave as is)"
 def filters_panel(dataset_id: int) -> Filters:
     ws = workspace()
     with st.expander("Filters", expanded=False):
+        schema = label_schema(ws.store, dataset_id)
+        question = DEFAULT_LABEL_FIELD
+        if len(schema.names) > 1:
+            question = st.selectbox(
+                "Question",
+                schema.names,
+                key="search.f.question",
+                help="The label filters and the table's label columns are about this question",
+            )
+        classes = with_ancestors(ws.store.classes(dataset_id, question))
+        per_question = "" if question == DEFAULT_LABEL_FIELD else f".{question}"  # a key per question's classes
         c1, c2, c3 = st.columns(3)
-        labels = c1.multiselect("Label", ws.store.classes(dataset_id), key="search.f.labels")
+        labels = c1.multiselect(
+            "Label",
+            classes,
+            key=f"search.f.labels{per_question}",
+            help="A parent class also matches its sub-classes; a class matches inside multi-choice answers",
+        )
         state = c2.radio("Labeled", ["any", "labeled", "unlabeled"], horizontal=True, key="search.f.labeled")
         sources = c3.multiselect("Label source", [s.value for s in LabelSource], key="search.f.sources")
         c4, c5, c6 = st.columns(3)
         tags = c4.multiselect("Tags", ["needs-review"], key="search.f.tags")
         excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
         keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
-        suggested = c4.multiselect("Suggested label", ws.store.classes(dataset_id), key="search.f.suggested")
+        suggested = c4.multiselect(
+            "Suggested label", ws.store.classes(dataset_id, question), key=f"search.f.suggested{per_question}"
+        )
         confidence = c5.slider(
             "Model confidence",
             0.0,
@@ -53,7 +71,25 @@ def filters_panel(dataset_id: int) -> Filters:
         saved_search=session().saved_filter,
         suggested=suggested,
         confidence=None if tuple(confidence) == (0.0, 1.0) else (float(confidence[0]), float(confidence[1])),
+        question=question,
     )
+
+
+def shown_value(value: str | None) -> str:
+    """A stored answer as a table cell: a multi-choice list as "a, b"."""
+    classes = parse_multi(value) if value and value.startswith("[") else None
+    return ", ".join(classes) if classes is not None else (value or "")
+
+
+def with_ancestors(classes: list[str]) -> list[str]:
+    """Hierarchical classes with their parents, each parent just before its first descendant."""
+    out: dict[str, None] = {}
+    for name in classes:
+        parts = name.split(SEPARATOR)
+        for depth in range(1, len(parts)):
+            out.setdefault(SEPARATOR.join(parts[:depth]), None)
+        out.setdefault(name, None)
+    return list(out)
 
 
 def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[int] | None:
