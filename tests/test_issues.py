@@ -14,20 +14,10 @@ from core.issues import (
     find_label_issues,
     label_quality_scores,
 )
+from core.issues.noise import flip_labels
 from core.issues.quality import text_problem
 from core.textclean import clean_text
 from tests.conftest import shared
-
-
-def flip_labels(labels: np.ndarray, n_classes: int, share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded share of labels moved to another class: (noisy labels, which rows were flipped)."""
-    rng = np.random.default_rng(seed)
-    flipped = rng.choice(len(labels), round(share * len(labels)), replace=False)
-    noisy = labels.copy()
-    noisy[flipped] = (noisy[flipped] + rng.integers(1, n_classes, len(flipped))) % n_classes
-    truth = np.zeros(len(labels), bool)
-    truth[flipped] = True
-    return noisy, truth
 
 
 def test_scores_and_flags_match_cleanlab_exactly():
