@@ -3,17 +3,23 @@ next to the one the wizard promised.
 
 The sample is uniform over rows whose current label came from the auto-labeler, so the share
 found correct estimates the precision of all of them; the interval is Wilson's 95% score interval.
+On a multi-choice question the unit is the class, as in the wizard's promise there: the person
+says which of a row's auto classes are right (and may add missing ones), and the precision is
+right classes over checked classes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import InputError
+from core.labelschema import Kind, label_schema
 from core.review import ReviewAction, review_row
-from core.store import DEFAULT_LABEL_FIELD, LabelSource, now
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, as_classes, now, stored_value
 from core.workspace import Workspace
 
 
@@ -21,6 +27,7 @@ from core.workspace import Workspace
 class AuditSummary:
     checked: int
     correct: int
+    unit: str = "auto labels"  # what was checked: "auto classes" on a multi-choice question
 
     @property
     def precision(self) -> float | None:
@@ -40,7 +47,7 @@ class AuditSummary:
             return "No auto labels checked yet."
         low, high = self.interval()
         return (
-            f"{self.correct} of {self.checked} checked auto labels were right: measured precision"
+            f"{self.correct} of {self.checked} checked {self.unit} were right: measured precision"
             f" {self.precision:.0%} (95% interval {low:.0%}-{high:.0%})."
         )
 
@@ -95,10 +102,68 @@ def record_verdict(
         )
 
 
+def record_multi_verdict(
+    ws: Workspace, dataset_id: int, row_id: int, *, right: Sequence[str], missing: Sequence[str] = (), field: str
+) -> None:
+    """Store a verdict on one row's auto classes of the multi-choice question ``field``: ``right`` are
+    the auto classes that apply, ``missing`` classes the model did not give. If the answer changes,
+    the row gets the corrected set as a person's label (undoable; an empty set means none applies)."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
+            " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
+            (row_id, field, dataset_id),
+        ).fetchone()
+    if row is None or row[1] != str(LabelSource.AUTO):
+        raise InputError(f"Row {row_id} has no auto answer to check (it may have been relabeled since).")
+    predicted = as_classes(stored_value(row[0]))
+    if not set(right) <= set(predicted):
+        raise InputError(f"Only the row's auto classes can be marked right ({', '.join(predicted)}).")
+    question = label_schema(ws.store, dataset_id).question(field)
+    final = sorted({*right, *(question.check_value(list(missing)) or [])})
+    if final != sorted(predicted):
+        said = ", ".join(final) or "none applies"
+        with ws.batch(dataset_id, action="audit", description=f"Audit: '{field}' = {said} (row {row_id})") as b:
+            b.set_label([row_id], final, source=LabelSource.HUMAN, field=field)
+            for c in missing:
+                ws.store.add_class(b.conn, dataset_id, field, c)
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to,"
+            " created_at) VALUES(?,?,?,?,?,?,?,?)",
+            (
+                dataset_id,
+                row_id,
+                field,
+                row[0],
+                row[2],
+                int(final == sorted(predicted)),
+                None if final == sorted(predicted) else json.dumps(final),
+                now(),
+            ),
+        )
+
+
 def audit_summary(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> AuditSummary:
+    if label_schema(ws.store, dataset_id).question(field).kind is Kind.MULTI:
+        return _multi_summary(ws, dataset_id, field)
     with ws.store.connect() as conn:
         checked, correct = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM audits WHERE dataset_id = ? AND field = ?",
             (dataset_id, field),
         ).fetchone()
     return AuditSummary(checked=checked, correct=correct)
+
+
+def _multi_summary(ws: Workspace, dataset_id: int, field: str) -> AuditSummary:
+    """Right auto classes over checked auto classes (a verdict's corrected set decides which were right)."""
+    checked = correct = 0
+    with ws.store.connect() as conn:
+        for predicted, corrected in conn.execute(
+            "SELECT predicted, corrected_to FROM audits WHERE dataset_id = ? AND field = ?", (dataset_id, field)
+        ):
+            given = set(as_classes(stored_value(predicted)))
+            kept = given if corrected is None else set(as_classes(stored_value(corrected)))
+            checked += len(given)
+            correct += len(given & kept)
+    return AuditSummary(checked=checked, correct=correct, unit="auto classes")

@@ -259,3 +259,28 @@ def accept_multilabel(ws: Workspace, dataset_id: int, prediction: MultiPredictio
         changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, field=field)
         changed += batch.set_predictions(suggestions, model_id=model_id, as_suggestion=True, field=field)
     return BulkResult(batch.id if changed else None, changed, len(labels) + len(suggestions))
+
+
+def multi_review_queue(ws: Workspace, prediction: MultiPrediction, *, n: int = 20) -> list[int]:
+    """The ``n`` unanswered rows whose class decisions are least sure: the largest expected number of
+    wrong yes / no calls at 50% (the sum over classes of min(p, 1 - p))."""
+    from core.review import still_to_review
+
+    doubt = np.minimum(prediction.probabilities, 1 - prediction.probabilities).sum(axis=1)
+    doubt[prediction.trained] = -1
+    order = [int(prediction.row_ids[i]) for i in np.argsort(-doubt, kind="stable") if doubt[i] >= 0]
+    queue: list[int] = []
+    for start in range(0, len(order), 4 * n):  # most of the first rows are open: few reads
+        queue += still_to_review(ws, order[start : start + 4 * n], field=prediction.field)
+        if len(queue) >= n:
+            break
+    return queue[:n]
+
+
+def suggested_classes(prediction: MultiPrediction, row_id: int) -> list[tuple[str, float, bool]]:
+    """(class, probability, proposed) for one row, most probable first: proposed where the class
+    reaches its threshold (or 50% for a class without one)."""
+    i = int(np.flatnonzero(prediction.row_ids == row_id)[0])
+    p = prediction.probabilities[i]
+    cut = np.where(np.isnan(prediction.thresholds), SUGGEST_AT, prediction.thresholds)
+    return [(prediction.classes[j], float(p[j]), bool(p[j] >= cut[j])) for j in np.argsort(-p, kind="stable")]

@@ -98,6 +98,18 @@ def review_row(
     return batch.id if batch.n_events else None
 
 
+def review_multi_row(ws: Workspace, dataset_id: int, row_id: int, classes: list[str], *, field: str) -> str | None:
+    """A person's answer to the multi-choice question ``field`` for one row (an empty list: none of the
+    classes applies), as one undoable batch; returns its batch id (None if nothing changed)."""
+    value = sorted({c.strip() for c in classes if c.strip()})
+    said = ", ".join(value) or "none applies"
+    with ws.batch(dataset_id, action="review_label", description=f"Review: '{field}': {said} (row {row_id})") as b:
+        b.set_label([row_id], value, source=LabelSource.HUMAN, field=field)
+        for c in value:
+            ws.store.add_class(b.conn, dataset_id, field, c)
+    return b.id if b.n_events else None
+
+
 def still_to_review(
     ws: Workspace, row_ids: list[int], *, check_labels: bool = False, field: str = DEFAULT_LABEL_FIELD
 ) -> list[int]:

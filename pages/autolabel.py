@@ -10,6 +10,8 @@ from ui.autolabel import (
     learning_curve_panel,
     monitor_step,
     multi_label_step,
+    multi_monitor_step,
+    multi_review_step,
     new_rows_panel,
     review_step,
     threshold_step,
@@ -37,9 +39,17 @@ m[1].metric("Labeled", f"{status.answered:,}", help="By people, by the file, or 
 m[2].metric("Unlabeled", f"{status.unanswered:,}", help="Not excluded and no answer yet")
 m[3].metric("Excluded", f"{status.excluded:,}", help="Excluded rows without an answer")
 
+step = st.segmented_control(
+    "Step",
+    ["1 · Predict and accept", "2 · Review", "3 · Monitor and audit"],
+    default="1 · Predict and accept",
+    key="autolabel.step",
+)
 if question.kind == "multi":
-    # A multi-choice question: one-vs-rest models and a threshold per class (no review queue yet).
-    multi_label_step(dataset_id, field)
+    # A multi-choice question: one-vs-rest models and a threshold per class; review and audit by class.
+    {"2 · Review": multi_review_step, "3 · Monitor and audit": multi_monitor_step}.get(step, multi_label_step)(
+        dataset_id, field
+    )
     undo_last_batch_button("autolabel.undo")
     st.stop()
 
@@ -48,12 +58,6 @@ try:
 except CuratorError as exc:
     st.error(str(exc))
     prediction = None
-step = st.segmented_control(
-    "Step",
-    ["1 · Predict and accept", "2 · Review", "3 · Monitor and audit"],
-    default="1 · Predict and accept",
-    key="autolabel.step",
-)
 if step == "2 · Review":
     if prediction is None:
         st.info("Train first (step 1): the queue shows the rows the model is least sure about.")

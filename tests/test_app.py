@@ -515,6 +515,31 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     lists = [a["value"] for a in answers("mentions", ids[120:]) if a is not None]
     assert lists and all(isinstance(v, list) for v in lists)
 
+    # Multi-choice review: key 1 ticks or unticks the likeliest class, W saves the ticked set.
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception and not at.error
+    open_before = {r for r, a in zip(ids, answers("mentions", ids), strict=True) if a is None}
+    toggle = next(b for b in at.button if (b.key or "").startswith("autolabel.multi.review.") and b.key.endswith(".c0"))
+    likeliest = toggle.label.removeprefix("✓ ").rsplit(" · ", 1)[0]
+    was_ticked = toggle.label.startswith("✓ ")
+    toggle.click().run()
+    next(
+        b for b in at.button if (b.key or "").startswith("autolabel.multi.review.") and b.key.endswith(".w")
+    ).click().run()
+    assert not at.exception and not at.error
+    saved = [a for r in open_before if (a := answers("mentions", [r])[0]) is not None]
+    assert len(saved) == 1 and saved[0]["source"] == "human"
+    assert (likeliest in saved[0]["value"]) is not was_ticked
+    # Multi-choice audit, counted in classes: one row all right.
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    at.button(key="autolabel.audit.draw").click().run()
+    at.button(key="autolabel.audit.ok").click().run()
+    assert not at.exception and not at.error
+    summary = audit_summary(ws, dataset_id, "mentions")
+    assert summary.checked >= 1 and summary.correct == summary.checked and summary.unit == "auto classes"
+    assert any("Audited precision (classes)" in m.label for m in at.metric)
+    at.segmented_control(key="autolabel.step").set_value("1 · Predict and accept").run()
+
     # The review queue of the first question shows the row's other questions; Save answers writes them.
     at.selectbox(key="autolabel.question").set_value("label").run()
     at.button(key="autolabel.train").click().run()

@@ -405,8 +405,63 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
                 wrong += len(set(state["value"]) - true)
     assert right + wrong == promise.assignments
     assert right / (right + wrong) >= 0.7  # promised ~0.9 from ~100 answered rows: see docs/label_schemas.md
+
+    # The audit counts classes, as the promise does: a person checks a sample against the fixture's truth.
+    from core.audit import audit_sample, audit_summary, record_multi_verdict
+
+    sample = audit_sample(ws, dataset_id, k=15, field="mentions")
+    assert sample and all(ids.index(r) >= 120 for r in sample)
+    checked = kept = 0
+    for r in sample:
+        given = labels(ws, [r], "mentions")[0]
+        true = set(truth["mentions"][ids.index(r)].split("|")) - {"[]"}
+        record_multi_verdict(
+            ws,
+            dataset_id,
+            r,
+            right=[c for c in given if c in true],
+            missing=sorted(true - set(given)),
+            field="mentions",
+        )
+        checked, kept = checked + len(given), kept + len(true & set(given))
+        assert set(labels(ws, [r], "mentions")[0]) == true  # the row now holds the right set
+    summary = audit_summary(ws, dataset_id, "mentions")
+    assert (summary.checked, summary.correct, summary.unit) == (checked, kept, "auto classes")
+    assert "checked auto classes were right" in summary.describe()
+    with pytest.raises(InputError, match="auto classes"):
+        record_multi_verdict(ws, dataset_id, sample[0], right=["weather"], field="mentions")  # now a person's answer
+
     ws.undo(result.batch_id)
-    assert labels(ws, ids[120:], "mentions") == [None] * 120
+    assert [v for v in labels(ws, ids[120:], "mentions") if v is not None] == [
+        labels(ws, [r], "mentions")[0] for r in sample if labels(ws, [r], "mentions")[0] is not None
+    ]  # corrections made in the audit are later batches: undoing the accept keeps them
+
+
+def test_multi_choice_review_queue_and_decisions(ws, embedded_news) -> None:
+    """The least sure unanswered rows first; a decision writes the ticked classes (or none applies) as a
+    person's answer, one undoable batch per row; the next training learns from it."""
+    from core.multilabel import multi_review_queue, suggested_classes, train_multilabel
+    from core.review import review_multi_row
+
+    dataset_id, ids, _ = embedded_news
+    prediction = train_multilabel(ws, dataset_id, "mentions")
+    queue = multi_review_queue(ws, prediction, n=5)
+    assert len(queue) == 5 and all(ids.index(r) >= 120 for r in queue)
+    sureness = np.minimum(prediction.probabilities, 1 - prediction.probabilities).sum(axis=1)
+    doubt = dict(zip(prediction.row_ids.tolist(), sureness.tolist(), strict=True))
+    assert min(doubt[r] for r in queue) >= sorted(doubt[r] for r in ids[120:])[-5] - 1e-9
+    choices = suggested_classes(prediction, queue[0])
+    assert [p for _, p, _ in choices] == sorted((p for _, p, _ in choices), reverse=True)
+
+    first = review_multi_row(ws, dataset_id, queue[0], ["person", "company"], field="mentions")
+    none = review_multi_row(ws, dataset_id, queue[1], [], field="mentions")
+    assert labels(ws, queue[:2], "mentions") == [["company", "person"], []]
+    assert review_multi_row(ws, dataset_id, queue[1], [], field="mentions") is None  # no change, no batch
+    assert multi_review_queue(ws, prediction, n=5)[:3] == queue[2:5]  # decided rows leave the queue
+    assert train_multilabel(ws, dataset_id, "mentions").run.summary["n_labeled"] == 122
+    ws.undo(none)
+    ws.undo(first)
+    assert labels(ws, queue[:2], "mentions") == [None, None]
 
 
 def test_issue_checks_per_question(ws, embedded_news) -> None:

@@ -29,7 +29,7 @@ from core.wizard import (
 )
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.resources import embedder, rerun_after_batch, workspace
-from ui.review import review_panel
+from ui.review import quote_markdown, review_panel, undo_decision_button
 
 
 def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
@@ -400,15 +400,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     _auto_confidence_histogram(conf, prediction)
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
-    c1, c2 = st.columns([1, 3])
-    k = c1.number_input("Rows to check", 5, 200, 20, step=5, key="autolabel.audit.k")
-    if c2.button("Draw a sample", key="autolabel.audit.draw"):
-        sample = audit_sample(ws, dataset_id, k=int(k), seed=audit.checked, field=field)
-        st.session_state[f"autolabel.audit.rows.{field}"] = sample
-        if not sample:
-            st.info("No unchecked auto labels to draw from: accept some in step 1 first.")
-    done = _audited(dataset_id, field)
-    rows = [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
+    rows = _audit_sample_controls(dataset_id, field, audit.checked)
     if not rows:
         return
     row = ws.store.rows_by_ids(rows[:1])[0]
@@ -432,6 +424,19 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
             st.rerun()
     except CuratorError as exc:
         st.error(str(exc))
+
+
+def _audit_sample_controls(dataset_id: int, field: str, checked: int) -> list[int]:
+    """How many rows to check and "Draw a sample"; the sample's rows nobody has checked yet."""
+    c1, c2 = st.columns([1, 3])
+    k = c1.number_input("Rows to check", 5, 200, 20, step=5, key="autolabel.audit.k")
+    if c2.button("Draw a sample", key="autolabel.audit.draw"):
+        sample = audit_sample(workspace(), dataset_id, k=int(k), seed=checked, field=field)
+        st.session_state[f"autolabel.audit.rows.{field}"] = sample
+        if not sample:
+            st.info("No unchecked auto labels to draw from: accept some in step 1 first.")
+    done = _audited(dataset_id, field)
+    return [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
 
 
 def _auto_confidence_histogram(conf: list[float], prediction: Prediction | None) -> None:
@@ -535,3 +540,129 @@ def multi_label_step(dataset_id: int, field: str) -> None:
             f"auto-label of '{field}'",
             f"'{field}': auto-labeled {promise.rows:,} rows ({result.changed:,} changes)",
         )
+
+
+def multi_review_step(dataset_id: int, field: str) -> None:
+    """A multi-choice question's least sure rows, one at a time: keys 1-9 toggle a class, W saves the
+    ticked classes (none ticked: none applies), N needs review, E exclude, S skip, U undo."""
+    from core.multilabel import latest_multi_prediction, multi_review_queue, suggested_classes
+    from core.review import ReviewAction, review_multi_row, review_row, still_to_review
+
+    ws = workspace()
+    prediction = latest_multi_prediction(ws, dataset_id, field)
+    if prediction is None:
+        st.info("Train first (step 1): the queue shows the rows whose classes the model is least sure about.")
+        return
+    c1, c2 = st.columns([1, 3])
+    size = c1.number_input("Rows per queue", 5, 200, 20, step=5, key="autolabel.multi.queue_size")
+    key = f"autolabel.multi.review.{prediction.run.id}"
+    if c2.button("New queue", key="autolabel.multi.newqueue") or f"{key}.queue" not in st.session_state:
+        st.session_state[f"{key}.queue"] = multi_review_queue(ws, prediction, n=int(size))
+    queue: list[int] = st.session_state[f"{key}.queue"]
+    skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
+    decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])
+    still_open = still_to_review(ws, queue, field=field)
+    open_rows = [r for r in still_open if r not in skipped]
+    done = len(queue) - len(still_open)
+    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
+    if not open_rows:
+        st.success("Queue done. Retrain (step 1) to update the thresholds, or take a new queue.")
+        undo_decision_button(decided, key)
+        return
+    row_id = open_rows[0]
+    row = ws.store.rows_by_ids([row_id])[0]
+    choices = suggested_classes(prediction, row_id)[:9]
+    ticked: set[str] = st.session_state.setdefault(f"{key}.ticked.{row_id}", {c for c, _, on in choices if on})
+    with st.container(border=True):
+        if row["image_path"]:
+            st.image(row["image_path"], width=256)
+        else:
+            st.markdown(f"#### {quote_markdown(row['text'] or '')}")
+        st.caption(f"row {row['source_id']} · ticked: {', '.join(sorted(ticked)) or 'none applies'}")
+    cols = st.columns(max(3, min(len(choices), 5)))
+    for i, (name, p, _) in enumerate(choices):
+        on = name in ticked
+        label = f"{'✓ ' if on else ''}{name} · {p:.0%}"
+        if cols[i % len(cols)].button(
+            label, key=f"{key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
+        ):
+            ticked.symmetric_difference_update({name})
+            st.rerun()
+    a = st.columns(5)
+    decision = None
+    if a[0].button("Save", key=f"{key}.w", shortcut="W", type="primary", icon=":material/check:"):
+        decision = lambda: review_multi_row(ws, dataset_id, row_id, sorted(ticked), field=field)  # noqa: E731
+    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
+        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.NEEDS_REVIEW, field=field)  # noqa: E731
+    if a[2].button("Exclude", key=f"{key}.e", shortcut="E"):
+        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
+    if a[3].button("Skip", key=f"{key}.s", shortcut="S"):
+        skipped.add(row_id)
+        st.rerun()
+    undo_decision_button(decided, key, column=a[4])
+    if decision is not None:
+        try:
+            batch_id = decision()
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        if batch_id:
+            decided.append(batch_id)
+        st.rerun()
+    st.caption(
+        "Keys: 1-9 tick or untick a class · W save the ticked classes (none ticked: none applies) ·"
+        " N needs review · E exclude · S skip · U undo. Then Retrain (step 1) to update the thresholds."
+    )
+
+
+def multi_monitor_step(dataset_id: int, field: str) -> None:
+    """Coverage, queue and the audit of a multi-choice question, counted in classes as its promise is."""
+    from core.audit import record_multi_verdict
+    from core.multilabel import latest_multi_prediction
+
+    ws = workspace()
+    prediction = latest_multi_prediction(ws, dataset_id, field)
+    coverage, open_queue = _coverage(dataset_id, field)
+    audit = audit_summary(ws, dataset_id, field)
+    promised = prediction.promise().expected_precision if prediction else None
+    m = st.columns(3)
+    m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
+    m[1].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
+    m[2].metric(
+        "Audited precision (classes)",
+        f"{audit.precision:.0%}" if audit.precision is not None else "-",
+        delta=f"{audit.precision - promised:+.1%} vs promised {promised:.0%}"
+        if audit.precision is not None and promised
+        else None,
+        delta_color="normal",
+    )
+    st.subheader("Audit")
+    st.caption(
+        audit.describe() + " A uniform sample of auto-answered rows; for each, say which of its auto classes"
+        " are right. Classes the model missed can be added; they fix the row but do not count against precision."
+    )
+    rows = _audit_sample_controls(dataset_id, field, audit.checked)
+    if not rows:
+        return
+    row = ws.store.rows_by_ids(rows[:1])[0]
+    with ws.store.connect() as conn:
+        given = (read_label(conn, row["id"], field) or {}).get("value") or []
+    with st.container(border=True):
+        if row["image_path"]:
+            st.image(row["image_path"], width=224)
+        else:
+            st.text(row["text"] or "")
+        st.markdown(f"Auto classes: **{', '.join(given)}** · {len(rows)} left in this sample")
+    right = st.multiselect("Right", given, default=given, key=f"autolabel.audit.right.{row['id']}")
+    others = [c for c in ws.store.classes(dataset_id, field) if c not in given]
+    missing = st.multiselect("Missing (optional)", others, key=f"autolabel.audit.missing.{row['id']}")
+    b = st.columns([1, 1, 3])
+    try:
+        if b[0].button("All right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
+            record_multi_verdict(ws, dataset_id, row["id"], right=given, field=field)
+            st.rerun()
+        if b[1].button("Save verdict", key="autolabel.audit.save", shortcut="X"):
+            record_multi_verdict(ws, dataset_id, row["id"], right=right, missing=missing, field=field)
+            st.rerun()
+    except CuratorError as exc:
+        st.error(str(exc))

@@ -47,7 +47,7 @@ def review_panel(
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
     if not open_rows:
         st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
-        _undo_button(decided, key)
+        undo_decision_button(decided, key)
         return
     row_id = open_rows[0]
     row = ws.store.rows_by_ids([row_id])[0]
@@ -64,15 +64,15 @@ def review_panel(
             st.image(row["image_path"], width=256)
             st.caption(row["image_path"].rsplit("/", 1)[-1])
         else:
-            st.markdown(f"#### {_quote(row['text'] or '')}")
+            st.markdown(f"#### {quote_markdown(row['text'] or '')}")
         facts = [f"row {row['source_id']}"]
         if given:
-            facts.append(f"given label **{_quote(given)}**")
+            facts.append(f"given label **{quote_markdown(given)}**")
         if check_labels and current and current != given:
-            facts.append(f"current label **{_quote(current)}**")
+            facts.append(f"current label **{quote_markdown(current)}**")
         if suggested:
             sure = f" ({confidence:.0%})" if confidence is not None else ""
-            facts.append(f"suggested **{_quote(suggested)}**{sure}")
+            facts.append(f"suggested **{quote_markdown(suggested)}**{sure}")
         st.markdown(" · ".join(facts))
         if details:
             details(row_id)
@@ -83,7 +83,7 @@ def review_panel(
         (top[0][0], round(top[0][1], 4), model_id or "model") if top and (check_labels or not suggested) else None
     )
     if fallback and not check_labels:
-        st.caption(f"Model's suggestion: **{_quote(fallback[0])}** ({fallback[1]:.0%}), W accepts it.")
+        st.caption(f"Model's suggestion: **{quote_markdown(fallback[0])}** ({fallback[1]:.0%}), W accepts it.")
     cols = st.columns(max(3, min(len(top), 5)))
     for i, (name, p) in enumerate(top):
         label = f"{name} · {p:.0%}"
@@ -101,7 +101,7 @@ def review_panel(
     if a[4].button("Skip", key=f"{key}.s", shortcut="S"):
         skipped.add(row_id)
         st.rerun()
-    _undo_button(decided, key, column=a[5])
+    undo_decision_button(decided, key, column=a[5])
     other = st.selectbox(
         "Another class", ["", *ws.store.classes(dataset_id, field)], key=f"{key}.other.{row_id}", placeholder="..."
     )
@@ -174,7 +174,7 @@ def other_questions_form(
         st.rerun()
 
 
-def _undo_button(decided: list[str], key: str, *, column=None) -> None:
+def undo_decision_button(decided: list[str], key: str, *, column=None) -> None:
     """Undo the decisions of this queue one by one, newest first."""
     target = column or st
     if target.button("Undo", key=f"{key}.u", shortcut="U", disabled=not decided, icon=":material/undo:"):
@@ -186,6 +186,6 @@ def _undo_button(decided: list[str], key: str, *, column=None) -> None:
         st.rerun()
 
 
-def _quote(text: str) -> str:
+def quote_markdown(text: str) -> str:
     """Row text shown as text: every markdown control character escaped (no HTML is rendered)."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", text)
