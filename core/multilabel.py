@@ -278,9 +278,8 @@ def multi_review_queue(ws: Workspace, prediction: MultiPrediction, *, n: int = 2
 
 
 def suggested_classes(prediction: MultiPrediction, row_id: int) -> list[tuple[str, float, bool]]:
-    """(class, probability, proposed) for one row, most probable first: proposed where the class
-    reaches its threshold (or 50% for a class without one)."""
+    """(class, probability, proposed) for one row, most probable first: proposed at 50% or more, the
+    model's best guess for a person to correct (the thresholds are for writing without a look)."""
     i = int(np.flatnonzero(prediction.row_ids == row_id)[0])
     p = prediction.probabilities[i]
-    cut = np.where(np.isnan(prediction.thresholds), SUGGEST_AT, prediction.thresholds)
-    return [(prediction.classes[j], float(p[j]), bool(p[j] >= cut[j])) for j in np.argsort(-p, kind="stable")]
+    return [(prediction.classes[j], float(p[j]), bool(p[j] >= SUGGEST_AT)) for j in np.argsort(-p, kind="stable")]
