@@ -10,6 +10,7 @@ from ui.issues import (
     current_report,
     filters,
     review,
+    review_label_sets,
     run_caption,
     run_panel,
     score_panel,
@@ -49,7 +50,7 @@ mode = st.segmented_control(
     "Work", ["Table and Clean Top K", "Review one by one"], default="Table and Clean Top K", key="issues.mode"
 )
 if mode == "Review one by one" and "label_set" in report.issue_names:
-    st.info("Review one by one works on single-choice questions; use Clean Top K for this multi-choice one.")
+    review_label_sets(dataset_id, report, rows, view)
 elif mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:

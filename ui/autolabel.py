@@ -29,7 +29,7 @@ from core.wizard import (
 )
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.resources import embedder, rerun_after_batch, workspace
-from ui.review import quote_markdown, review_panel, undo_decision_button
+from ui.review import multi_review_panel, review_panel
 
 
 def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
@@ -543,10 +543,8 @@ def multi_label_step(dataset_id: int, field: str) -> None:
 
 
 def multi_review_step(dataset_id: int, field: str) -> None:
-    """A multi-choice question's least sure rows, one at a time: keys 1-9 toggle a class, W saves the
-    ticked classes (none ticked: none applies), N needs review, E exclude, S skip, U undo."""
+    """A multi-choice question's least sure rows, one at a time (keys: ui.review.multi_review_panel)."""
     from core.multilabel import latest_multi_prediction, multi_review_queue, suggested_classes
-    from core.review import ReviewAction, review_multi_row, review_row, still_to_review
 
     ws = workspace()
     prediction = latest_multi_prediction(ws, dataset_id, field)
@@ -558,57 +556,13 @@ def multi_review_step(dataset_id: int, field: str) -> None:
     key = f"autolabel.multi.review.{prediction.run.id}"
     if c2.button("New queue", key="autolabel.multi.newqueue") or f"{key}.queue" not in st.session_state:
         st.session_state[f"{key}.queue"] = multi_review_queue(ws, prediction, n=int(size))
-    queue: list[int] = st.session_state[f"{key}.queue"]
-    skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
-    decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])
-    still_open = still_to_review(ws, queue, field=field)
-    open_rows = [r for r in still_open if r not in skipped]
-    done = len(queue) - len(still_open)
-    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
-    if not open_rows:
-        st.success("Queue done. Retrain (step 1) to update the thresholds, or take a new queue.")
-        undo_decision_button(decided, key)
-        return
-    row_id = open_rows[0]
-    row = ws.store.rows_by_ids([row_id])[0]
-    choices = suggested_classes(prediction, row_id)[:9]
-    ticked: set[str] = st.session_state.setdefault(f"{key}.ticked.{row_id}", {c for c, _, on in choices if on})
-    with st.container(border=True):
-        if row["image_path"]:
-            st.image(row["image_path"], width=256)
-        else:
-            st.markdown(f"#### {quote_markdown(row['text'] or '')}")
-        st.caption(f"row {row['source_id']} · ticked: {', '.join(sorted(ticked)) or 'none applies'}")
-    cols = st.columns(max(3, min(len(choices), 5)))
-    for i, (name, p, _) in enumerate(choices):
-        on = name in ticked
-        label = f"{'✓ ' if on else ''}{name} · {p:.0%}"
-        if cols[i % len(cols)].button(
-            label, key=f"{key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
-        ):
-            ticked.symmetric_difference_update({name})
-            st.rerun()
-    a = st.columns(5)
-    decision = None
-    if a[0].button("Save", key=f"{key}.w", shortcut="W", type="primary", icon=":material/check:"):
-        decision = lambda: review_multi_row(ws, dataset_id, row_id, sorted(ticked), field=field)  # noqa: E731
-    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
-        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.NEEDS_REVIEW, field=field)  # noqa: E731
-    if a[2].button("Exclude", key=f"{key}.e", shortcut="E"):
-        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
-    if a[3].button("Skip", key=f"{key}.s", shortcut="S"):
-        skipped.add(row_id)
-        st.rerun()
-    undo_decision_button(decided, key, column=a[4])
-    if decision is not None:
-        try:
-            batch_id = decision()
-        except CuratorError as exc:
-            st.error(str(exc))
-            return
-        if batch_id:
-            decided.append(batch_id)
-        st.rerun()
+    multi_review_panel(
+        dataset_id,
+        st.session_state[f"{key}.queue"],
+        choices=lambda r: suggested_classes(prediction, r),
+        key=key,
+        field=field,
+    )
     st.caption(
         "Keys: 1-9 tick or untick a class · W save the ticked classes (none ticked: none applies) ·"
         " N needs review · E exclude · S skip · U undo. Then Retrain (step 1) to update the thresholds."

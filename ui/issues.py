@@ -18,7 +18,7 @@ from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.progress import eta_bar
 from ui.resources import session, workspace
-from ui.review import review_panel
+from ui.review import multi_review_panel, review_panel
 
 ANY = "(any)"
 UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
@@ -389,6 +389,45 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
         " E exclude · S skip · U undo. The queue is the first 50 rows of the table's order."
+    )
+
+
+def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
+    """One by one for a multi-choice question: the row's classes ticked, with the class in doubt
+    flipped (the check's proposed fix) and first, so W takes the fix and 1 then W keeps the row as is."""
+    queue = rows["row_id"].head(50).astype(int).tolist()
+    if not queue:
+        st.info("No rows to review with these filters.")
+        return
+    a = report.arrays
+    position = {int(r): i for i, r in enumerate(a["row_ids"])}
+    states = workspace().store.row_states(queue, report.field)
+
+    def choices(row_id: int) -> list[tuple[str, float | None, bool]]:
+        now = set(as_classes(stored_value(states.get(row_id, {}).get("label"))))
+        i = position[row_id]
+        j = int(a["label_set.worst_class"][i])
+        doubted = report.classes[j] if j >= 0 else None
+        # The fix, ticked or not: drop a doubted class the row has, add one it lacks.
+        p = float(a["label_set.worst_class_probability"][i])
+        first = [] if doubted is None else [(doubted, p, doubted not in now)]
+        rest = [(c, None, c in now) for c in sorted(now) if c != doubted]
+        rest += [(c, None, False) for c in report.classes if c not in now and c != doubted]
+        return first + rest
+
+    multi_review_panel(
+        dataset_id,
+        queue,
+        choices=choices,
+        key=f"issues.review.{report.run.id}.{view.issue}.{view.label}",
+        field=report.field,
+        check_labels=True,
+        details=lambda r: explain_row(report, r),
+    )
+    st.caption(
+        "Keys: 1-9 tick or untick a class (1 is the class in doubt, already flipped as the check proposes) ·"
+        " W save the ticked classes · N needs review · E exclude · S skip · U undo. The queue is the first"
+        " 50 rows of the table's order."
     )
 
 

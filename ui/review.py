@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
-from core.store import DEFAULT_LABEL_FIELD
+from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from ui.resources import workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
@@ -119,6 +119,84 @@ def review_panel(
                 prefer_model=check_labels,
                 field=field,
             )
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
+        if batch_id:
+            decided.append(batch_id)
+        st.rerun()
+
+
+MultiChoices = Callable[[int], list[tuple[str, float | None, bool]]]  # row id -> [(class, probability, ticked)]
+
+
+def multi_review_panel(
+    dataset_id: int,
+    queue: list[int],
+    *,
+    choices: MultiChoices,
+    key: str,
+    field: str,
+    check_labels: bool = False,
+    details: Callable[[int], None] | None = None,
+) -> None:
+    """The first open row of ``queue`` for a multi-choice question ``field``: keys 1-9 tick or untick
+    the first nine of ``choices`` (ticked ones start as proposed), W saves the ticked set (none ticked:
+    none applies), N needs review, E exclude, S skip, U undo. With ``check_labels`` (the Issues page)
+    a row stays open until a person decides on it."""
+    from core.review import review_multi_row
+
+    ws = workspace()
+    skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
+    decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])
+    still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
+    open_rows = [r for r in still_open if r not in skipped]
+    done = len(queue) - len(still_open)
+    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
+    if not open_rows:
+        st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
+        undo_decision_button(decided, key)
+        return
+    row_id = open_rows[0]
+    row = ws.store.rows_by_ids([row_id], field)[0]
+    options = choices(row_id)[:9]
+    ticked: set[str] = st.session_state.setdefault(f"{key}.ticked.{row_id}", {c for c, _, on in options if on})
+    with st.container(border=True):
+        if row["image_path"]:
+            st.image(row["image_path"], width=256)
+        else:
+            st.markdown(f"#### {quote_markdown(row['text'] or '')}")
+        current = ", ".join(as_classes(stored_value(row["label"]))) if row["label"] is not None else "(no answer)"
+        st.markdown(
+            f"row {row['source_id']} · now: **{quote_markdown(current or 'none applies')}** ·"
+            f" ticked: **{quote_markdown(', '.join(sorted(ticked)) or 'none applies')}**"
+        )
+        if details:
+            details(row_id)
+    cols = st.columns(max(3, min(len(options), 5)))
+    for i, (name, p, _) in enumerate(options):
+        on = name in ticked
+        label = ("✓ " if on else "") + name + (f" · {p:.0%}" if p is not None else "")
+        if cols[i % len(cols)].button(
+            label, key=f"{key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
+        ):
+            ticked.symmetric_difference_update({name})
+            st.rerun()
+    a = st.columns(5)
+    decision: Callable[[], str | None] | None = None
+    if a[0].button("Save", key=f"{key}.w", shortcut="W", type="primary", icon=":material/check:"):
+        decision = lambda: review_multi_row(ws, dataset_id, row_id, sorted(ticked), field=field)  # noqa: E731
+    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
+        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.NEEDS_REVIEW, field=field)  # noqa: E731
+    if a[2].button("Exclude", key=f"{key}.e", shortcut="E"):
+        decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
+    if a[3].button("Skip", key=f"{key}.s", shortcut="S"):
+        skipped.add(row_id)
+        st.rerun()
+    undo_decision_button(decided, key, column=a[4])
+    if decision is not None:
+        try:
+            batch_id = decision()
         except CuratorError as exc:
             st.error(str(exc))
             return
