@@ -21,6 +21,7 @@ from core.audit import AuditSummary, audit_summary
 from core.errors import InputError
 from core.issues import latest_report
 from core.issues.report import REVIEWED_SOURCES
+from core.labelschema import Kind, QuestionStatus, label_schema, question_status
 from core.review import NEEDS_REVIEW
 from core.store import DEFAULT_LABEL_FIELD, Dataset, LabelSource
 from core.wizard import latest_prediction
@@ -124,6 +125,18 @@ class ExampleFix:
 
 
 @dataclass(frozen=True)
+class QuestionHealth:
+    """One further question of the label schema: how far it is answered, and its audit."""
+
+    name: str
+    kind: str  # "single" or "multi"
+    status: QuestionStatus
+    auto: int  # answers whose source is "auto"
+    audit: AuditSummary
+    promised_precision: float | None  # the latest auto-label run's promise (None: no run)
+
+
+@dataclass(frozen=True)
 class HealthReport:
     """Everything the report shows, as numbers (rendered by :func:`render_health_report`)."""
 
@@ -140,6 +153,7 @@ class HealthReport:
     issues: IssueHealth | None  # None: no issue check has run
     relabeled: int  # kept rows whose current label differs from the one they came with
     examples: list[ExampleFix] = field(default_factory=list)
+    questions: list[QuestionHealth] = field(default_factory=list)  # the label schema's further questions
 
     @property
     def kept(self) -> int:
@@ -226,7 +240,31 @@ def health_report(ws: Workspace, dataset_id: int, *, examples: int = EXAMPLES) -
         issues=_issue_health(ws, dataset_id),
         relabeled=relabeled,
         examples=[ExampleFix(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "unknown", r[7]) for r in gallery],
+        questions=_question_health(ws, dataset_id),
     )
+
+
+def _question_health(ws: Workspace, dataset_id: int) -> list[QuestionHealth]:
+    """Answers, auto answers, audit and promise of every question after the first."""
+    from core.multilabel import latest_multi_prediction
+
+    out = []
+    for q in label_schema(ws.store, dataset_id).questions[1:]:
+        with ws.store.connect() as conn:
+            auto = conn.execute(
+                "SELECT COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
+                " AND labels.field = ? AND labels.source = ? AND labels.value IS NOT NULL AND rows.excluded = 0",
+                (dataset_id, q.name, str(LabelSource.AUTO)),
+            ).fetchone()[0]
+        if q.kind is Kind.MULTI:
+            multi = latest_multi_prediction(ws, dataset_id, q.name)
+            promised = multi.promise().expected_precision if multi else None
+        else:
+            single = latest_prediction(ws, dataset_id, q.name)
+            promised = single.promise().expected_precision if single else None
+        status, audit = question_status(ws.store, dataset_id, q), audit_summary(ws, dataset_id, q.name)
+        out.append(QuestionHealth(q.name, str(q.kind), status, auto, audit, promised))
+    return out
 
 
 def _in_class_order(counts: dict[str, int], classes: list[str]) -> dict[str, int]:

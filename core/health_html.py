@@ -62,6 +62,8 @@ def _render(report: HealthReport) -> str:
     sections.append(_auto_section(report.auto, audit_chart))
     issue_charts = _issue_charts(report.issues) if report.issues else []
     sections.append(_issues_section(report.issues, issue_charts))
+    if report.questions:
+        sections.append(_questions_section(report))
     sections.append(_gallery(report))
     title = f"Data health report: {d.name}"
     return f"""<!DOCTYPE html>
@@ -255,6 +257,29 @@ review after the check.</p>
 <table><thead><tr><th>issue</th><th>rule</th><th class=num>found</th><th class=num>fixed</th></tr></thead>
 <tbody>{table}</tbody></table>
 <div class="grid2">{"".join(charts)}</div>
+</section>"""
+
+
+def _questions_section(r: HealthReport) -> str:
+    """The label schema's further questions: answered share, auto answers, audit against promise."""
+    rows = []
+    for q in r.questions:
+        st, a = q.status, q.audit
+        asked = st.asked - st.excluded
+        audit = f"{a.correct:,} of {a.checked:,} right ({_pct(a.precision)})" if a.checked else "not audited"
+        rows.append(
+            f"<tr><td>{_e(q.name)}</td><td>{'several classes' if q.kind == 'multi' else 'one class'}</td>"
+            f"<td class=num>{st.answered:,} of {asked:,} ({_pct(st.answered / asked) if asked else '–'})</td>"
+            f"<td class=num>{q.auto:,}</td>"
+            f"<td class=num>{_pct(q.promised_precision) if q.promised_precision is not None else '–'}</td>"
+            f"<td class=num>{audit}</td></tr>"
+        )
+    return f"""<section>
+<h2>Further questions</h2>
+<p>The label schema asks more than the label. A multi-choice question's promise and audit count classes, not rows.</p>
+<table><thead><tr><th>question</th><th>answers</th><th class=num>rows answered</th><th class=num>auto answers</th>
+<th class=num>promised precision</th><th class=num>audited</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table>
 </section>"""
 
 

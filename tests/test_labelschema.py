@@ -431,6 +431,22 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
     with pytest.raises(InputError, match="auto classes"):
         record_multi_verdict(ws, dataset_id, sample[0], right=["weather"], field="mentions")  # now a person's answer
 
+    # The health report has a row per further question: answers, auto answers, promise and audit.
+    from core.health import health_report, render_health_report
+
+    further = {q.name: q for q in health_report(ws, dataset_id).questions}
+    assert set(further) == {"subtopic", "mentions"}
+    m = further["mentions"]
+    with ws.store.connect() as conn:
+        states = [read_label(conn, r, "mentions") for r in ids]
+    answered = sum(1 for a in states if a and a["value"] is not None)
+    auto = sum(1 for a in states if a and a["value"] is not None and a["source"] == "auto")
+    assert (m.kind, m.status.answered, m.auto) == ("multi", answered, auto) and 0 < auto < answered
+    assert (m.audit.checked, m.promised_precision) == (checked, promise.expected_precision)
+    assert further["subtopic"].audit.checked == 0 and further["subtopic"].promised_precision is None
+    html = render_health_report(ws, dataset_id)
+    assert "<h2>Further questions</h2>" in html and f"{kept:,} of {checked:,} right" in html
+
     ws.undo(result.batch_id)
     assert [v for v in labels(ws, ids[120:], "mentions") if v is not None] == [
         labels(ws, [r], "mentions")[0] for r in sample if labels(ws, [r], "mentions")[0] is not None
