@@ -82,14 +82,7 @@ def record_verdict(
 ) -> None:
     """Store a verdict on one auto label of ``field``; a wrong one is relabeled with ``corrected_to``
     (undoable)."""
-    with ws.store.connect() as conn:
-        row = conn.execute(
-            "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
-            " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
-            (row_id, field, dataset_id),
-        ).fetchone()
-    if row is None or row[1] != str(LabelSource.AUTO):
-        raise InputError(f"Row {row_id} has no auto label to check (it may have been relabeled since).")
+    row = _auto_answer(ws, dataset_id, row_id, field)
     if not correct and not (corrected_to or "").strip():
         raise InputError("Choose the right class for this row.")
     if not correct:
@@ -108,24 +101,18 @@ def record_multi_verdict(
     """Store a verdict on one row's auto classes of the multi-choice question ``field``: ``right`` are
     the auto classes that apply, ``missing`` classes the model did not give. If the answer changes,
     the row gets the corrected set as a person's label (undoable; an empty set means none applies)."""
-    with ws.store.connect() as conn:
-        row = conn.execute(
-            "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
-            " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
-            (row_id, field, dataset_id),
-        ).fetchone()
-    if row is None or row[1] != str(LabelSource.AUTO):
-        raise InputError(f"Row {row_id} has no auto answer to check (it may have been relabeled since).")
+    row = _auto_answer(ws, dataset_id, row_id, field)
     predicted = as_classes(stored_value(row[0]))
     if not set(right) <= set(predicted):
         raise InputError(f"Only the row's auto classes can be marked right ({', '.join(predicted)}).")
     question = label_schema(ws.store, dataset_id).question(field)
-    final = sorted({*right, *(question.check_value(list(missing)) or [])})
+    added = question.check_value(list(missing)) or []
+    final = sorted({*right, *added})
     if final != sorted(predicted):
         said = ", ".join(final) or "none applies"
         with ws.batch(dataset_id, action="audit", description=f"Audit: '{field}' = {said} (row {row_id})") as b:
             b.set_label([row_id], final, source=LabelSource.HUMAN, field=field)
-            for c in missing:
+            for c in added:
                 ws.store.add_class(b.conn, dataset_id, field, c)
     with ws.store.transaction() as conn:
         conn.execute(
@@ -142,6 +129,20 @@ def record_multi_verdict(
                 now(),
             ),
         )
+
+
+def _auto_answer(ws: Workspace, dataset_id: int, row_id: int, field: str) -> tuple[str, str, str | None]:
+    """(stored value, source, model id) of a row's current auto answer to ``field``; raises InputError if
+    its answer is not an auto one (a person may have relabeled it since the sample was drawn)."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT labels.value, labels.source, labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
+            " WHERE labels.row_id = ? AND labels.field = ? AND rows.dataset_id = ?",
+            (row_id, field, dataset_id),
+        ).fetchone()
+    if row is None or row[1] != str(LabelSource.AUTO):
+        raise InputError(f"Row {row_id} has no auto label to check (it may have been relabeled since).")
+    return row
 
 
 def audit_summary(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> AuditSummary:

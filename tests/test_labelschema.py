@@ -411,6 +411,8 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
 
     sample = audit_sample(ws, dataset_id, k=15, field="mentions")
     assert sample and all(ids.index(r) >= 120 for r in sample)
+    with pytest.raises(InputError, match="auto classes can be marked right"):
+        record_multi_verdict(ws, dataset_id, sample[0], right=["weather"], field="mentions")
     checked = kept = 0
     for r in sample:
         given = labels(ws, [r], "mentions")[0]
@@ -428,8 +430,8 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
     summary = audit_summary(ws, dataset_id, "mentions")
     assert (summary.checked, summary.correct, summary.unit) == (checked, kept, "auto classes")
     assert "checked auto classes were right" in summary.describe()
-    with pytest.raises(InputError, match="auto classes"):
-        record_multi_verdict(ws, dataset_id, sample[0], right=["weather"], field="mentions")  # now a person's answer
+    with pytest.raises(InputError, match="no auto label to check"):  # a person's answer since (or never auto)
+        record_multi_verdict(ws, dataset_id, ids[0], right=[], field="mentions")
 
     # The health report has a row per further question: answers, auto answers, promise and audit.
     from core.health import health_report, render_health_report
