@@ -449,10 +449,12 @@ class Store:
         unlabeled_only: bool = False,
         contains: str | None = None,
         total: int | None = None,
+        field: str = DEFAULT_LABEL_FIELD,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of rows with their current state, and how many rows match in all (``total``: a
-        count the caller already knows, e.g. cached, so paging does not count again)."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains)
+        """One page of rows with their current state for the question ``field``, and how many rows
+        match in all (``total``: a count the caller already knows, e.g. cached, so paging does not
+        count again)."""
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field)
         with self.connect() as conn:
             if total is None:
                 total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
@@ -469,10 +471,16 @@ class Store:
         return [dict(r) for r in page], total
 
     def count_rows(
-        self, dataset_id: int, *, label: str | None = None, unlabeled_only: bool = False, contains: str | None = None
+        self,
+        dataset_id: int,
+        *,
+        label: str | None = None,
+        unlabeled_only: bool = False,
+        contains: str | None = None,
+        field: str = DEFAULT_LABEL_FIELD,
     ) -> int:
         """How many rows :meth:`rows_page` pages through with these filters."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains)
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field)
         with self.connect() as conn:
             return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
@@ -537,11 +545,12 @@ _ADDED_COLUMNS = [
 
 
 def _page_filter(
-    dataset_id: int, label: str | None, unlabeled_only: bool, contains: str | None
+    dataset_id: int, label: str | None, unlabeled_only: bool, contains: str | None, field: str = DEFAULT_LABEL_FIELD
 ) -> tuple[str, list[Any]]:
-    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name)."""
+    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name)
+    on the question ``field``."""
     where = ["rows.dataset_id = ?"]
-    args: list[Any] = [dataset_id]
+    args: list[Any] = [field, dataset_id]
     if label is not None:  # a class, also inside a multi-label list
         where.append(
             "(labels.value = ? OR (labels.value LIKE '[%'"
@@ -554,8 +563,8 @@ def _page_filter(
         where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
         pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         args += [pattern, pattern]
-    sql_from = (
-        " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label' WHERE " + " AND ".join(where)
+    sql_from = " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ? WHERE " + " AND ".join(
+        where
     )
     return sql_from, args
 

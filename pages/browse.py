@@ -5,10 +5,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.store import stored_value
+from core.labelschema import label_schema, question_status
+from core.store import DEFAULT_LABEL_FIELD, stored_value
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
-from ui.resources import current_dataset_id, require_shell, workspace
+from ui.resources import current_dataset_id, question_picker, require_shell, workspace
 
 require_shell()
 
@@ -31,26 +32,38 @@ if dataset_id is None:
 
 status = ws.status(dataset_id)
 st.title(status.dataset.name)
+field = question_picker(dataset_id, key="browse.question", help="Whose answers the counts, chart and table show")
+if field == DEFAULT_LABEL_FIELD:
+    asked, labeled = status.rows, status.labeled
+else:  # counts are cached per dataset version (every label change bumps it)
+    question = label_schema(ws.store, dataset_id).question(field)
+    counts = ws.derived(dataset_id, ("question_status", field), lambda: question_status(ws.store, dataset_id, question))
+    asked, labeled = counts.asked, counts.answered
 m = st.columns(5)
-m[0].metric("Rows", f"{status.rows:,}")
-m[1].metric(f"Labeled · {status.labeled_share:.0%}", f"{status.labeled:,}")
-m[2].metric("Unlabeled", f"{status.rows - status.labeled:,}")
+m[0].metric("Rows" if asked == status.rows else "Rows asked", f"{asked:,}")
+m[1].metric(f"Labeled · {labeled / asked if asked else 0:.0%}", f"{labeled:,}")
+m[2].metric("Unlabeled", f"{asked - labeled:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
 m[4].metric("Problems", f"{status.problems:,}", help="Rows that could not be embedded (empty text, unreadable image)")
 
-# Counts are cached per dataset version (every label change bumps it): paging does not recount 100k rows.
-distribution = ws.derived(dataset_id, "label-distribution", lambda: ws.store.label_distribution(dataset_id))
+# Paging does not recount 100k rows: counts are cached per dataset version.
+distribution = ws.derived(
+    dataset_id, ("label-distribution", field), lambda: ws.store.label_distribution(dataset_id, field)
+)
 left, right = st.columns([3, 2])
 if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
-right.plotly_chart(labeled_share(status.labeled, status.rows - status.labeled), key="browse.share")
+right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
 f1, f2, f3 = st.columns([2, 1, 2])
-label = f1.selectbox("Label", ["(any)", *ws.store.classes(dataset_id)], key="browse.label")
+per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
+label = f1.selectbox("Label", ["(any)", *ws.store.classes(dataset_id, field)], key=f"browse.label{per_question}")
 unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled")
 contains = f3.text_input("Text contains", key="browse.contains")
 page = st.session_state.get("browse.page", 1)
-chosen = dict(label=None if label == "(any)" else label, unlabeled_only=unlabeled, contains=contains or None)
+chosen = dict(
+    label=None if label == "(any)" else label, unlabeled_only=unlabeled, contains=contains or None, field=field
+)
 total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
 rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 pages = max(1, -(-total // PAGE_SIZE))

@@ -574,6 +574,17 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.segmented_control(key="issues.mode").set_value("Review one by one").run()
     assert not at.exception
 
+    # Browse on a multi-choice question: its counts, and a class filter that matches inside the lists.
+    at.switch_page("pages/browse.py").run()
+    at.selectbox(key="browse.question").set_value("mentions").run()
+    mentions = [(a or {}).get("value") for a in answers("mentions", ids)]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Unlabeled"] == f"{sum(v is None for v in mentions):,}"
+    at.selectbox(key="browse.label.mentions").set_value("country").run()
+    assert not at.exception and not at.error
+    with_country = sum(v is not None and "country" in v for v in mentions)
+    assert any(c.value.startswith(f"{with_country:,} matching rows") for c in at.caption)
+
     # Search filters on a further question: "Sports" (a parent class) matches its sub-classes.
     at.switch_page("pages/search.py").run()
     at.selectbox(key="search.f.question").set_value("subtopic").run()
