@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audit import audit_sample, audit_summary, record_verdict
+from core.audit import AuditSummary, audit_sample, audit_summary, record_verdict
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.history import history, read_label
@@ -389,14 +389,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
     audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
-    m[3].metric(
-        "Audited precision",
-        f"{audit.precision:.0%}" if audit.precision is not None else "-",
-        delta=f"{audit.precision - promised:+.1%} vs promised {promised:.0%}"
-        if audit.precision is not None and promised
-        else None,
-        delta_color="normal",
-    )
+    _audited_precision(m[3], "Audited precision", audit, promised)
     _auto_confidence_histogram(conf, prediction)
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
@@ -424,6 +417,18 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
             st.rerun()
     except CuratorError as exc:
         st.error(str(exc))
+
+
+def _audited_precision(column, label: str, audit: AuditSummary, promised: float | None) -> None:  # noqa: ANN001
+    """The audit's measured precision, with its difference from the promise."""
+    column.metric(
+        label,
+        f"{audit.precision:.0%}" if audit.precision is not None else "-",
+        delta=f"{audit.precision - promised:+.1%} vs promised {promised:.0%}"
+        if audit.precision is not None and promised
+        else None,
+        delta_color="normal",
+    )
 
 
 def _audit_sample_controls(dataset_id: int, field: str, checked: int) -> list[int]:
@@ -582,14 +587,7 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
     m = st.columns(3)
     m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
     m[1].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
-    m[2].metric(
-        "Audited precision (classes)",
-        f"{audit.precision:.0%}" if audit.precision is not None else "-",
-        delta=f"{audit.precision - promised:+.1%} vs promised {promised:.0%}"
-        if audit.precision is not None and promised
-        else None,
-        delta_color="normal",
-    )
+    _audited_precision(m[2], "Audited precision (classes)", audit, promised)
     st.subheader("Audit")
     st.caption(
         audit.describe() + " A uniform sample of auto-answered rows; for each, say which of its auto classes"

@@ -400,12 +400,11 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
         st.info("No rows to review with these filters.")
         return
     a = report.arrays
-    position = {int(r): i for i, r in enumerate(a["row_ids"])}
     states = workspace().store.row_states(queue, report.field)
 
     def choices(row_id: int) -> list[tuple[str, float | None, bool]]:
         now = set(as_classes(stored_value(states.get(row_id, {}).get("label"))))
-        i = position[row_id]
+        i = report.index(row_id)  # the queue comes from this run's rows
         j = int(a["label_set.worst_class"][i])
         doubted = report.classes[j] if j >= 0 else None
         # The fix, ticked or not: drop a doubted class the row has, add one it lacks.

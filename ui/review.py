@@ -108,23 +108,20 @@ def review_panel(
     if other:
         decision = (ReviewAction.LABEL, other)
     if decision is not None:
-        try:
-            batch_id = review_row(
+        action, value = decision
+        _decide(
+            lambda: review_row(
                 ws,
                 dataset_id,
                 row_id,
-                decision[0],
-                value=decision[1],
+                action,
+                value=value,
                 model_suggestion=fallback,
                 prefer_model=check_labels,
                 field=field,
-            )
-        except CuratorError as exc:
-            st.error(str(exc))
-            return
-        if batch_id:
-            decided.append(batch_id)
-        st.rerun()
+            ),
+            decided,
+        )
 
 
 MultiChoices = Callable[[int], list[tuple[str, float | None, bool]]]  # row id -> [(class, probability, ticked)]
@@ -195,14 +192,19 @@ def multi_review_panel(
         st.rerun()
     undo_decision_button(decided, key, column=a[4])
     if decision is not None:
-        try:
-            batch_id = decision()
-        except CuratorError as exc:
-            st.error(str(exc))
-            return
-        if batch_id:
-            decided.append(batch_id)
-        st.rerun()
+        _decide(decision, decided)
+
+
+def _decide(apply: Callable[[], str | None], decided: list[str]) -> None:
+    """Apply one decision; its batch joins the queue's undo list, then the next row shows."""
+    try:
+        batch_id = apply()
+    except CuratorError as exc:
+        st.error(str(exc))
+        return
+    if batch_id:
+        decided.append(batch_id)
+    st.rerun()
 
 
 def other_questions_form(

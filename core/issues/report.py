@@ -250,10 +250,14 @@ class IssueReport:
     def _position(self) -> dict[int, int]:
         return {int(r): i for i, r in enumerate(self.arrays["row_ids"])}
 
+    def index(self, row_id: int) -> int | None:
+        """Where a row sits in the run's arrays (None: the run did not check it)."""
+        return self._position.get(int(row_id))
+
     def pred_probs(self, row_id: int) -> np.ndarray | None:
         """The out-of-fold class probabilities of one labeled row (None when not checked)."""
         probs = self.arrays.get("label.pred_probs")
-        i = self._position.get(int(row_id))
+        i = self.index(row_id)
         if probs is None or i is None or np.isnan(probs[i]).any():
             return None
         return probs[i]
