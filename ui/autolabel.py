@@ -11,10 +11,12 @@ from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.history import history, read_label
 from core.labelschema import asked_rows, label_schema
+from core.multilabel import MultiPrediction
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD
 from core.wizard import (
+    KIND,
     REFERENCE_TAG,
     Prediction,
     accept,
@@ -35,12 +37,23 @@ from ui.review import multi_review_panel, review_panel
 def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
     """The newest run for ``field``; its arrays (100k rows: ~2 MB from disk) read once per run."""
     from core.runs import latest_run
-    from core.wizard import KIND, _prediction
+    from core.wizard import _prediction
 
     run = latest_run(workspace(), dataset_id, KIND, question=field)
     if run is None or run.summary.get("multi"):
         return None
     return _prediction(run, _run_arrays(run.id))
+
+
+def current_multi_prediction(dataset_id: int, field: str) -> MultiPrediction | None:
+    """The newest one-vs-rest run for a multi-choice ``field``; its arrays read once per run."""
+    from core.runs import latest_run
+
+    run = latest_run(workspace(), dataset_id, KIND, question=field)
+    if run is None or not run.summary.get("multi"):
+        return None
+    a = _run_arrays(run.id)
+    return MultiPrediction(run, a["row_ids"], a["probabilities"], a["trained"])
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -490,10 +503,10 @@ def _audited(dataset_id: int, field: str) -> set[int]:
 
 def multi_label_step(dataset_id: int, field: str) -> None:
     """A multi-choice question: one-vs-rest models, a threshold per class, the promise, Accept."""
-    from core.multilabel import accept_multilabel, latest_multi_prediction, train_multilabel
+    from core.multilabel import accept_multilabel, train_multilabel
 
     ws = workspace()
-    prediction = latest_multi_prediction(ws, dataset_id, field)
+    prediction = current_multi_prediction(dataset_id, field)
     st.caption(
         "Several classes per row: each class is a yes / no model of its own (logistic regression on the"
         " embeddings), with the threshold that meets the target precision out of fold, per class."
@@ -549,10 +562,10 @@ def multi_label_step(dataset_id: int, field: str) -> None:
 
 def multi_review_step(dataset_id: int, field: str) -> None:
     """A multi-choice question's least sure rows, one at a time (keys: ui.review.multi_review_panel)."""
-    from core.multilabel import latest_multi_prediction, multi_review_queue, suggested_classes
+    from core.multilabel import multi_review_queue, suggested_classes
 
     ws = workspace()
-    prediction = latest_multi_prediction(ws, dataset_id, field)
+    prediction = current_multi_prediction(dataset_id, field)
     if prediction is None:
         st.info("Train first (step 1): the queue shows the rows whose classes the model is least sure about.")
         return
@@ -577,10 +590,9 @@ def multi_review_step(dataset_id: int, field: str) -> None:
 def multi_monitor_step(dataset_id: int, field: str) -> None:
     """Coverage, queue and the audit of a multi-choice question, counted in classes as its promise is."""
     from core.audit import record_multi_verdict
-    from core.multilabel import latest_multi_prediction
 
     ws = workspace()
-    prediction = latest_multi_prediction(ws, dataset_id, field)
+    prediction = current_multi_prediction(dataset_id, field)
     coverage, open_queue = _coverage(dataset_id, field)
     audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
