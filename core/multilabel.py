@@ -22,7 +22,7 @@ from core.errors import InputError
 from core.labelschema import Kind, label_schema
 from core.projection import dataset_vectors
 from core.runs import Run, latest_run, save_run
-from core.store import LabelSource
+from core.store import LabelSource, stored_value
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -82,21 +82,25 @@ class MultiPrediction:
         with np.errstate(invalid="ignore"):
             return (self.probabilities >= self.thresholds[None, :]) & ~self.trained[:, None]
 
-    def promise(self) -> MultiPromise:
+    def promise(self, written: np.ndarray | None = None) -> MultiPromise:
+        """What Accept would write; ``written`` (rows, from ``already_written``) are left out: their
+        auto answer is already these classes."""
         precision = np.array([p if p is not None else np.nan for p in self.run.summary["class_precision"]])
-        per_class = self.chosen.sum(axis=0)
+        chosen = self.chosen if written is None else self.chosen & ~written[:, None]
+        per_class = chosen.sum(axis=0)
         wrong = float(np.nansum(per_class * (1 - precision)))
-        return MultiPromise(int(self.chosen.any(axis=1).sum()), int(per_class.sum()), wrong, int((~self.trained).sum()))
+        return MultiPromise(int(chosen.any(axis=1).sum()), int(per_class.sum()), wrong, int((~self.trained).sum()))
 
-    def class_table(self) -> list[dict[str, Any]]:
+    def class_table(self, written: np.ndarray | None = None) -> list[dict[str, Any]]:
         s = self.run.summary
+        chosen = self.chosen if written is None else self.chosen & ~written[:, None]
         return [
             {
                 "class": c,
                 "labeled rows with it": s["positives"][i],
                 "threshold": None if np.isnan(self.thresholds[i]) else round(float(self.thresholds[i]), 3),
                 "out-of-fold precision": s["class_precision"][i],
-                "rows it will be added to": int(self.chosen[:, i].sum()),
+                "rows it will be added to": int(chosen[:, i].sum()),
             }
             for i, c in enumerate(self.classes)
         ]
@@ -259,6 +263,20 @@ def accept_multilabel(ws: Workspace, dataset_id: int, prediction: MultiPredictio
         changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, field=field)
         changed += batch.set_predictions(suggestions, model_id=model_id, as_suggestion=True, field=field)
     return BulkResult(batch.id if changed else None, changed, len(labels) + len(suggestions))
+
+
+def already_written(ws: Workspace, prediction: MultiPrediction) -> np.ndarray:
+    """Per row of the prediction: True where the row's auto answer is already the classes Accept would
+    give it (an earlier Accept of this run), so Accepting again would change nothing there."""
+    states = ws.store.row_states(prediction.row_ids.tolist(), prediction.field)
+    classes = np.asarray(prediction.classes, dtype=object)
+    out = np.zeros(len(prediction.row_ids), dtype=bool)
+    for i, row_id in enumerate(prediction.row_ids.tolist()):
+        state = states.get(row_id)
+        if state is None or state["label"] is None or state["label_source"] != LabelSource.AUTO:
+            continue
+        out[i] = stored_value(state["label"]) == sorted(classes[prediction.chosen[i]].tolist())
+    return out
 
 
 def multi_review_queue(ws: Workspace, prediction: MultiPrediction, *, n: int = 20) -> list[int]:

@@ -514,6 +514,10 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert not at.exception
     lists = [a["value"] for a in answers("mentions", ids[120:]) if a is not None]
     assert lists and all(isinstance(v, list) for v in lists)
+    # Accepted: the button no longer offers the same classes again, and the table says "–", not "None".
+    assert at.button(key="autolabel.multi.accept").disabled
+    assert any("Accepted:" in i.value for i in at.info)
+    assert "None" not in at.dataframe[0].value["threshold"].astype(str).tolist()
 
     # Multi-choice review: key 1 ticks or unticks the likeliest class, W saves the ticked set.
     at.segmented_control(key="autolabel.step").set_value("2 · Review").run()

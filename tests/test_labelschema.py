@@ -405,6 +405,10 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
                 wrong += len(set(state["value"]) - true)
     assert right + wrong == promise.assignments
     assert right / (right + wrong) >= 0.7  # promised ~0.9 from ~100 answered rows: see docs/label_schemas.md
+    # Accepted: the same run offers nothing more, and a second Accept would write nothing.
+    from core.multilabel import already_written
+
+    assert prediction.promise(already_written(ws, prediction)).assignments == 0
 
     # The audit counts classes, as the promise does: a person checks a sample against the fixture's truth.
     from core.audit import audit_sample, audit_summary, record_multi_verdict

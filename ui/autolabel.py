@@ -503,7 +503,7 @@ def _audited(dataset_id: int, field: str) -> set[int]:
 
 def multi_label_step(dataset_id: int, field: str) -> None:
     """A multi-choice question: one-vs-rest models, a threshold per class, the promise, Accept."""
-    from core.multilabel import accept_multilabel, train_multilabel
+    from core.multilabel import accept_multilabel, already_written, train_multilabel
 
     ws = workspace()
     prediction = current_multi_prediction(dataset_id, field)
@@ -525,18 +525,21 @@ def multi_label_step(dataset_id: int, field: str) -> None:
         st.rerun()
     if prediction is None:
         return
-    promise = prediction.promise()
-    good = promise.expected_precision is not None and promise.expected_precision >= 0.9
-    (st.success if good else st.warning)(promise.describe())
-    st.dataframe(
-        pd.DataFrame(prediction.class_table()),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "threshold": st.column_config.NumberColumn(format="%.3f"),
-            "out-of-fold precision": st.column_config.NumberColumn(format="percent"),
-        },
-    )
+    written = ws.derived(dataset_id, ("multi-written", prediction.run.id), lambda: already_written(ws, prediction))
+    promise = prediction.promise(written)
+    if written.any():
+        st.info(
+            f"Accepted: {int(written.sum()):,} rows hold this run's auto classes."
+            " Review (step 2) and Retrain to change them; Undo is in History."
+        )
+    if promise.assignments or not written.any():
+        good = promise.expected_precision is not None and promise.expected_precision >= 0.9
+        (st.success if good else st.warning)(promise.describe())
+    table = pd.DataFrame(prediction.class_table(written))
+    # A class without a threshold reads "–", not "None" (text columns: numbers and dashes side by side).
+    table["threshold"] = [f"{t:.3f}" if pd.notna(t) else "–" for t in table["threshold"]]
+    table["out-of-fold precision"] = [f"{p:.1%}" if pd.notna(p) else "–" for p in table["out-of-fold precision"]]
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption(
         "A class without a threshold never reached the target precision out of fold (or has fewer than 8"
         " labeled rows with it, or without it): it is only suggested, on rows at 50% or more. With ~100"
