@@ -52,11 +52,15 @@ class Filters:
     # ``confidence`` are about. A class matches inside a multi-choice list and matches its descendants
     # ("Sports" matches "Sports > Football").
     question: str = DEFAULT_LABEL_FIELD
+    # Rows the stored issue run ``issue_run`` flagged with any of these checks ("label", "outlier", ...).
+    issues: list[str] = field(default_factory=list)
+    issue_run: str | None = None
 
     @property
     def mirrored(self) -> bool:
-        """Chroma's metadata can answer these filters: it mirrors the first question's single labels."""
-        return self.question == DEFAULT_LABEL_FIELD and not self.labels
+        """Chroma's metadata can answer these filters: it mirrors the first question's single labels
+        (and knows nothing of issue runs)."""
+        return self.question == DEFAULT_LABEL_FIELD and not self.labels and not self.issues
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -235,6 +239,7 @@ def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedd
         where, args = filters.sql()
         if embedded_only:
             where += " AND rows.embedded = 1"
+        flagged = flagged_rows(ws, filters.issue_run, filters.issues) if filters.issues else None
         with ws.store.connect() as conn:
             return tuple(
                 r[0]
@@ -243,11 +248,31 @@ def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedd
                     f" WHERE rows.dataset_id = ? AND {where} ORDER BY rows.position",
                     [filters.question, dataset_id, *args],
                 )
+                if flagged is None or r[0] in flagged
             )
 
     if filters.saved_search is not None:
         return list(compute())
     return list(ws.derived(dataset_id, ("matching-rows", repr(filters), embedded_only), compute))
+
+
+def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozenset[int]:
+    """Rows a stored issue run flagged with any of ``issues`` (check names, e.g. "label", "outlier").
+    The run's flags are as of its data version: a row fixed since is still in it until the next run."""
+    from core.issues.report import IssueReport
+    from core.runs import get_run
+
+    if run_id is None:
+        raise InputError("No issue run to filter by: find issues first (Issues page).")
+    run = get_run(ws, run_id)
+    report = IssueReport(run, run.arrays())
+    unknown = sorted(set(issues) - set(report.issue_names))
+    if unknown:
+        raise InputError(f"The issue run has no check named {', '.join(unknown)}: pick from {report.issue_names}.")
+    flags = np.zeros(report.n_rows, dtype=bool)
+    for name in issues:
+        flags |= report.arrays[f"is_{name}_issue"].astype(bool)
+    return frozenset(report.arrays["row_ids"][flags].tolist())
 
 
 def _query(

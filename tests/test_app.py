@@ -290,6 +290,18 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     restored = ws.store.row_states(changed)
     assert all(restored[r] == before[r] for r in changed)
 
+    # Search filters by what the latest run flagged.
+    at.switch_page("pages/search.py").run()
+    flagged = at.multiselect(key="search.f.issues")
+    assert any(o.startswith("Label issues (") for o in flagged.options)
+    flagged.set_value(["label"]).run()
+    assert not at.exception and not at.error
+    n_flagged = int(next(c.value for c in at.caption if "rows match" in c.value).split(" rows")[0].replace(",", ""))
+    from core.issues import latest_report
+
+    assert n_flagged == latest_report(ws, dataset.id).counts()["label"] > 0
+    assert not at.exception
+
 
 def test_export_page_preview_export_and_download(app_env):
     import pandas as pd

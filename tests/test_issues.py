@@ -226,7 +226,7 @@ def noisy_news(tmp_path, minilm):
     return ws, ds, row_ids, np.flatnonzero(truth)
 
 
-def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news):
+def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news, minilm):
     from core.issues import find_issues, latest_report
 
     ws, ds, row_ids, flipped = noisy_news
@@ -262,6 +262,19 @@ def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news):
     assert "different labels" in why["Conflicting duplicates"]
     assert "cosine similarity 1.000" in why["Near-duplicates"] and "≥ 0.95" in why["Near-duplicates"]
     assert "≥ 0.95" in report.rule("near_duplicate")
+
+    # Search can filter by what the run flagged: listings, and a vector search restricted to those rows.
+    from core.search import Filters, matching_row_ids, search_text
+
+    flagged = Filters(issues=["label", "conflicting_duplicate"], issue_run=report.run.id)
+    expected = set(frame[frame.is_label_issue | frame.is_conflicting_duplicate_issue].row_id)
+    assert set(matching_row_ids(ws, ds.id, flagged)) == expected and not flagged.mirrored
+    found = search_text(ws, ds, "sports", text_embedder=minilm, filters=flagged, n=len(expected) + 5)
+    assert found.row_ids and set(found.row_ids) <= expected
+    with pytest.raises(InputError, match="no check named"):
+        matching_row_ids(ws, ds.id, Filters(issues=["typo"], issue_run=report.run.id))
+    with pytest.raises(InputError, match="find issues first"):
+        matching_row_ids(ws, ds.id, Filters(issues=["label"]))
 
 
 def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_news):

@@ -48,6 +48,7 @@ def filters_panel(dataset_id: int) -> Filters:
         tags = c4.multiselect("Tags", ["needs-review"], key="search.f.tags")
         excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
         keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
+        issues, issue_run = _issue_filter(c6, dataset_id, question, per_question)
         suggested = c4.multiselect(
             "Suggested label", ws.store.classes(dataset_id, question), key=f"search.f.suggested{per_question}"
         )
@@ -72,7 +73,35 @@ def filters_panel(dataset_id: int) -> Filters:
         suggested=suggested,
         confidence=None if tuple(confidence) == (0.0, 1.0) else (float(confidence[0]), float(confidence[1])),
         question=question,
+        issues=issues,
+        issue_run=issue_run,
     )
+
+
+def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> tuple[list[str], str | None]:
+    """Rows the latest issue run of the question flagged, by check (label issue, outlier, duplicate...)."""
+    from ui.issues import current_report
+
+    report = current_report(dataset_id, question)
+    if report is None:
+        column.multiselect(
+            "Flagged as",
+            [],
+            disabled=True,
+            key=f"search.f.issues{per_question}.none",
+            help="No issue run for this question yet: find issues on the Issues page first.",
+        )
+        return [], None
+    counts = report.counts()
+    issues = column.multiselect(
+        "Flagged as",
+        report.issue_names,
+        format_func=lambda n: f"{report.title(n)} ({counts[n]:,})",
+        key=f"search.f.issues{per_question}",
+        help=f"Rows the latest issue run ({report.run.created_at[:16].replace('T', ' ')}) flagged with any of"
+        " these checks. A row fixed since stays in it until the checks run again.",
+    )
+    return issues, report.run.id
 
 
 def shown_value(value: str | None) -> str:
@@ -105,7 +134,7 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
         builder.configure_column("thumbnail", headerName="image", cellRenderer=THUMB_RENDERER, width=90, filter=False)
     if "score" in frame:
         builder.configure_column("score", type=["numericColumn"], width=90, maxWidth=100)
-    for col in ("id", "label", "suggested", "source", "tags"):
+    for col in ("id", "label", "suggested", "source", "tags", "flagged as"):
         if col in frame:
             builder.configure_column(col, flex=1, minWidth=90, maxWidth=170)
     # AG Grid's row ids are the frame's index as text; ``selected`` must stay the same between clicks
