@@ -257,8 +257,8 @@ def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedd
 
 
 def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozenset[int]:
-    """Rows a stored issue run flagged with any of ``issues`` (check names, e.g. "label", "outlier").
-    The run's flags are as of its data version: a row fixed since is still in it until the next run."""
+    """Rows a stored issue run flagged with any of ``issues`` (check names, e.g. "label", "outlier")
+    and nobody has decided on since (fixed, excluded, confirmed or set aside), as the Issues page shows."""
     from core.issues.report import IssueReport
     from core.runs import get_run
 
@@ -272,7 +272,7 @@ def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozen
     flags = np.zeros(report.n_rows, dtype=bool)
     for name in issues:
         flags |= report.arrays[f"is_{name}_issue"].astype(bool)
-    return frozenset(report.arrays["row_ids"][flags].tolist())
+    return frozenset(report.arrays["row_ids"][flags].tolist()) - report.fixed_since(ws)
 
 
 def _query(

@@ -12,7 +12,7 @@ import streamlit as st
 from core.errors import CuratorError
 from core.issues import DETECTORS, FIX_TITLES, FIX_VERBS, Fix, IssueReport, compare_reports, find_issues, fix_rows
 from core.issues import previous_report as load_previous
-from core.review import NEEDS_REVIEW, top_choices
+from core.review import top_choices
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
@@ -225,33 +225,8 @@ def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
     if view.suggested != ANY and "suggested" in f:
         f = f[f["suggested"] == view.suggested]
     if view.hide_fixed and len(f):
-        f = f[~f["row_id"].isin(_fixed_since(report))]
+        f = f[~f["row_id"].isin(report.fixed_since(workspace()))]
     return f
-
-
-def _fixed_since(report: IssueReport) -> frozenset[int]:
-    """Flagged rows decided on since the run: excluded, relabeled, confirmed by a person or set aside.
-
-    Read once per dataset version (every fix is a batch that bumps it), not on each filter change."""
-    ws = workspace()
-
-    def compute() -> frozenset[int]:
-        flagged = report.frame[report.frame["n_issues"] > 0]
-        states = ws.store.row_states(flagged["row_id"].tolist(), report.field)
-        # A multi-choice question's run keeps no single given label to compare with: a change there
-        # shows as its source (human, bulk, auto) instead.
-        multi = "label_set" in report.issue_names
-        at_run = dict(zip(flagged["row_id"], flagged["given"], strict=True))
-        return frozenset(
-            r
-            for r, s in states.items()
-            if s["excluded"]
-            or (not multi and (s["label"] or "") != at_run.get(r, ""))
-            or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if multi else ()))
-            or NEEDS_REVIEW in s["tags"]
-        )
-
-    return ws.derived(report.run.dataset_id, ("issues-fixed-since", report.run.id), compute)
 
 
 def _why(report: IssueReport, row_id: int, issue: str) -> str:

@@ -99,7 +99,7 @@ def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> 
         format_func=lambda n: f"{report.title(n)} ({counts[n]:,})",
         key=f"search.f.issues{per_question}",
         help=f"Rows the latest issue run ({report.run.created_at[:16].replace('T', ' ')}) flagged with any of"
-        " these checks. A row fixed since stays in it until the checks run again.",
+        " these checks and nobody has fixed, excluded or confirmed since (counts: as flagged by the run).",
     )
     return issues, report.run.id
 

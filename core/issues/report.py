@@ -246,6 +246,29 @@ class IssueReport:
         out["n_issues"] = out[flags].sum(axis=1)
         return out
 
+    def fixed_since(self, ws: Workspace) -> frozenset[int]:
+        """Flagged rows decided on since the run: excluded, relabeled, confirmed by a person or set aside.
+
+        Read once per dataset version (every fix is a batch that bumps it), not on each filter change."""
+
+        def compute() -> frozenset[int]:
+            flagged = self.frame[self.frame["n_issues"] > 0]
+            states = ws.store.row_states(flagged["row_id"].tolist(), self.field)
+            # A multi-choice question's run keeps no single given label to compare with: a change there
+            # shows as its source (human, bulk, auto) instead.
+            multi = "label_set" in self.issue_names
+            at_run = dict(zip(flagged["row_id"], flagged["given"], strict=True))
+            return frozenset(
+                r
+                for r, s in states.items()
+                if s["excluded"]
+                or (not multi and (s["label"] or "") != at_run.get(r, ""))
+                or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if multi else ()))
+                or NEEDS_REVIEW in s["tags"]
+            )
+
+        return ws.derived(self.run.dataset_id, ("issues-fixed-since", self.run.id), compute)
+
     @cached_property
     def _position(self) -> dict[int, int]:
         return {int(r): i for i, r in enumerate(self.arrays["row_ids"])}
