@@ -134,6 +134,10 @@ class QuestionHealth:
     auto: int  # answers whose source is "auto"
     audit: AuditSummary
     promised_precision: float | None  # the latest auto-label run's promise (None: no run)
+    # The latest issue run of this question: rows flagged by any check, and those decided on since
+    # (None: no issue run for it).
+    issues_found: int | None = None
+    issues_fixed: int = 0
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,11 @@ def _question_health(ws: Workspace, dataset_id: int) -> list[QuestionHealth]:
             single = latest_prediction(ws, dataset_id, q.name)
             promised = single.promise().expected_precision if single else None
         status, audit = question_status(ws.store, dataset_id, q), audit_summary(ws, dataset_id, q.name)
-        out.append(QuestionHealth(q.name, str(q.kind), status, auto, audit, promised))
+        report, found, fixed = latest_report(ws, dataset_id, q.name), None, 0
+        if report is not None:
+            flagged = set(report.frame.row_id[report.frame.n_issues > 0].tolist())
+            found, fixed = len(flagged), len(flagged & report.fixed_since(ws))
+        out.append(QuestionHealth(q.name, str(q.kind), status, auto, audit, promised, found, fixed))
     return out
 
 

@@ -25,6 +25,7 @@ from core.health import (
     AutoLabelHealth,
     HealthReport,
     IssueHealth,
+    QuestionHealth,
 )
 
 
@@ -272,15 +273,22 @@ def _questions_section(r: HealthReport) -> str:
             f"<td class=num>{st.answered:,} of {asked:,} ({_pct(st.answered / asked) if asked else '–'})</td>"
             f"<td class=num>{q.auto:,}</td>"
             f"<td class=num>{_pct(q.promised_precision) if q.promised_precision is not None else '–'}</td>"
-            f"<td class=num>{audit}</td></tr>"
+            f"<td class=num>{audit}</td>"
+            f"<td class=num>{_question_issues(q)}</td></tr>"
         )
     return f"""<section>
 <h2>Further questions</h2>
 <p>The label schema asks more than the label. A multi-choice question's promise and audit count classes, not rows.</p>
 <table><thead><tr><th>question</th><th>answers</th><th class=num>rows answered</th><th class=num>auto answers</th>
-<th class=num>promised precision</th><th class=num>audited</th></tr></thead>
+<th class=num>promised precision</th><th class=num>audited</th><th class=num>issues (latest check)</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 </section>"""
+
+
+def _question_issues(q: QuestionHealth) -> str:
+    if q.issues_found is None:
+        return "not checked"
+    return f"{q.issues_found:,} rows flagged, {q.issues_fixed:,} dealt with since"
 
 
 def _gallery(r: HealthReport) -> str:

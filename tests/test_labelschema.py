@@ -439,7 +439,9 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
 
     # The health report has a row per further question: answers, auto answers, promise and audit.
     from core.health import health_report, render_health_report
+    from core.issues import find_issues
 
+    issues = find_issues(ws, dataset_id, field="mentions")
     further = {q.name: q for q in health_report(ws, dataset_id).questions}
     assert set(further) == {"subtopic", "mentions"}
     m = further["mentions"]
@@ -450,8 +452,11 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
     assert (m.kind, m.status.answered, m.auto) == ("multi", answered, auto) and 0 < auto < answered
     assert (m.audit.checked, m.promised_precision) == (checked, promise.expected_precision)
     assert further["subtopic"].audit.checked == 0 and further["subtopic"].promised_precision is None
+    flagged = int((issues.frame.n_issues > 0).sum())
+    assert (m.issues_found, further["subtopic"].issues_found) == (flagged, None) and flagged > 0
     html = render_health_report(ws, dataset_id)
     assert "<h2>Further questions</h2>" in html and f"{kept:,} of {checked:,} right" in html
+    assert f"{flagged:,} rows flagged, {m.issues_fixed:,} dealt with since" in html and "not checked" in html
 
     ws.undo(result.batch_id)
     assert [v for v in labels(ws, ids[120:], "mentions") if v is not None] == [
