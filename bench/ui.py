@@ -196,6 +196,13 @@ def search(rec: Recorder, repeat: int) -> None:
             lambda v=value: at.multiselect(key="search.f.labels").set_value(v).run(),
             at,
         )
+    for value in cycle([["label"], []], repeat):
+        rec.time(
+            "Search",
+            "flagged-as filter (no query)",
+            lambda v=value: at.multiselect(key="search.f.issues").set_value(v).run(),
+            at,
+        )
     at.text_input(key="search.query").set_value("so tired of work today").run()
     for value in cycle([[classes[0]], []], repeat):
         # The page keeps no result between reruns: each rerun embeds the query and asks Chroma again.
