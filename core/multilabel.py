@@ -114,9 +114,6 @@ def train_multilabel(
     target_precision: float = 0.95,
     on_progress: Progress | None = None,
 ) -> MultiPrediction:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
     progress = on_progress or (lambda f, m: None)
     question = label_schema(ws.store, dataset_id).question(field)
     if question.kind is not Kind.MULTI:
@@ -132,33 +129,13 @@ def train_multilabel(
         for c in a or []:
             y[r, index[c]] = True
     x_train, y_train = vectors[trained], y[trained]
-    probabilities = np.zeros(y.shape, dtype=np.float32)
-    thresholds: list[float | None] = []
-    precision: list[float | None] = []
-    for j, c in enumerate(classes):
-        progress(0.05 + 0.9 * j / len(classes), f"Class '{c}' ({j + 1} of {len(classes)})")
-        positives = int(y_train[:, j].sum())
-        if positives < MIN_POSITIVES or len(y_train) - positives < MIN_POSITIVES:
-            thresholds.append(None)
-            precision.append(None)
-            if positives:  # a few examples still make a suggestion by similarity
-                model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train, y_train[:, j])
-                probabilities[:, j] = model.predict_proba(vectors)[:, 1]
-            continue
-        # Cross-fitting: each fold's model scores its held-out rows (out of fold) and every other row;
-        # the other rows get the mean of the fold models, so their scores are on the scale the
-        # thresholds were chosen on (a model refitted on all rows is sharper than its folds).
-        folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=0)
-        oof = np.zeros(len(y_train))
-        rest = np.zeros(len(vectors))
-        for fit_rows, held_out in folds.split(x_train, y_train[:, j]):
-            model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train[fit_rows], y_train[fit_rows, j])
-            oof[held_out] = model.predict_proba(x_train[held_out])[:, 1]
-            rest += model.predict_proba(vectors)[:, 1] / folds.get_n_splits()
-        probabilities[:, j] = rest
-        t, p = _threshold(oof, y_train[:, j], target_precision)
-        thresholds.append(t)
-        precision.append(p)
+    probabilities, thresholds, precision = fit_one_vs_rest(
+        x_train,
+        y_train,
+        vectors,
+        target_precision,
+        on_class=lambda j: progress(0.05 + 0.9 * j / len(classes), f"Class '{classes[j]}' ({j + 1} of {len(classes)})"),
+    )
     progress(0.97, "Storing the predictions")
     run = save_run(
         ws,
@@ -181,6 +158,50 @@ def train_multilabel(
     )
     progress(1.0, "Done")
     return _prediction(run)
+
+
+def fit_one_vs_rest(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    vectors: np.ndarray,
+    target_precision: float,
+    *,
+    on_class: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, list[float | None], list[float | None]]:
+    """Per class: the chance it applies to every row of ``vectors``, its threshold and the precision
+    promised at it (None, None: too few examples to promise anything). ``y_train``: (rows, classes) bool."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    probabilities = np.zeros((len(vectors), y_train.shape[1]), dtype=np.float32)
+    thresholds: list[float | None] = []
+    precision: list[float | None] = []
+    for j in range(y_train.shape[1]):
+        if on_class is not None:
+            on_class(j)
+        positives = int(y_train[:, j].sum())
+        if positives < MIN_POSITIVES or len(y_train) - positives < MIN_POSITIVES:
+            thresholds.append(None)
+            precision.append(None)
+            if positives:  # a few examples still make a suggestion by similarity
+                model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train, y_train[:, j])
+                probabilities[:, j] = model.predict_proba(vectors)[:, 1]
+            continue
+        # Cross-fitting: each fold's model scores its held-out rows (out of fold) and every other row;
+        # the other rows get the mean of the fold models, so their scores are on the scale the
+        # thresholds were chosen on (a model refitted on all rows is sharper than its folds).
+        folds = StratifiedKFold(n_splits=min(5, positives), shuffle=True, random_state=0)
+        oof = np.zeros(len(y_train))
+        rest = np.zeros(len(vectors))
+        for fit_rows, held_out in folds.split(x_train, y_train[:, j]):
+            model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train[fit_rows], y_train[fit_rows, j])
+            oof[held_out] = model.predict_proba(x_train[held_out])[:, 1]
+            rest += model.predict_proba(vectors)[:, 1] / folds.get_n_splits()
+        probabilities[:, j] = rest
+        t, p = _threshold(oof, y_train[:, j], target_precision)
+        thresholds.append(t)
+        precision.append(p)
+    return probabilities, thresholds, precision
 
 
 def _threshold(oof: np.ndarray, truth: np.ndarray, target: float) -> tuple[float | None, float | None]:

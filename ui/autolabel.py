@@ -542,8 +542,9 @@ def multi_label_step(dataset_id: int, field: str) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
     st.caption(
         "A class without a threshold never reached the target precision out of fold (or has fewer than 8"
-        " labeled rows with it, or without it): it is only suggested, on rows at 50% or more. With ~100"
-        " answered rows the promise is optimistic (docs/label_schemas.md): audit a sample."
+        " labeled rows with it, or without it): it is only suggested, on rows at 50% or more. With 100-200"
+        " answered rows the promise holds on average but one run in ten misses by up to 4 points"
+        " (bench/multilabel.py): audit a sample."
     )
     if st.button(
         f"Accept {promise.assignments:,} classes on {promise.rows:,} rows",
