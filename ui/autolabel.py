@@ -511,7 +511,8 @@ def multi_label_step(dataset_id: int, field: str) -> None:
         "Several classes per row: each class is a yes / no model of its own (logistic regression on the"
         " embeddings), with the threshold that meets the target precision out of fold, per class."
     )
-    target = st.slider("Target precision", 0.80, 0.995, 0.95, 0.005, format="%.3f", key=f"autolabel.multi.{field}")
+    start = float(prediction.run.summary.get("target_precision", 0.95)) if prediction else 0.95  # the run's own
+    target = st.slider("Target precision", 0.80, 0.995, start, 0.005, format="%.3f", key=f"autolabel.multi.{field}")
     verb = "Retrain" if prediction else "Train and predict"
     if st.button(verb, type="primary", key="autolabel.multi.train", icon=":material/model_training:"):
         bar = st.progress(0.0, text="Starting")
