@@ -265,14 +265,20 @@ def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozen
     if run_id is None:
         raise InputError("No issue run to filter by: find issues first (Issues page).")
     run = get_run(ws, run_id)
-    report = IssueReport(run, run.arrays())
-    unknown = sorted(set(issues) - set(report.issue_names))
+    unknown = sorted(set(issues) - set(run.summary["checks"]))
     if unknown:
-        raise InputError(f"The issue run has no check named {', '.join(unknown)}: pick from {report.issue_names}.")
-    flags = np.zeros(report.n_rows, dtype=bool)
-    for name in issues:
-        flags |= report.arrays[f"is_{name}_issue"].astype(bool)
-    return frozenset(report.arrays["row_ids"][flags].tolist()) - report.fixed_since(ws)
+        raise InputError(
+            f"The issue run has no check named {', '.join(unknown)}: pick from {list(run.summary['checks'])}."
+        )
+
+    def compute() -> frozenset[int]:  # the run's arrays read once per dataset version, not per listing
+        report = IssueReport(run, run.arrays())
+        flags = np.zeros(report.n_rows, dtype=bool)
+        for name in issues:
+            flags |= report.arrays[f"is_{name}_issue"].astype(bool)
+        return frozenset(report.arrays["row_ids"][flags].tolist()) - report.fixed_since(ws)
+
+    return ws.derived(run.dataset_id, ("flagged-rows", run_id, tuple(sorted(issues))), compute)
 
 
 def _query(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -409,15 +412,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     rows = _audit_sample_controls(dataset_id, field, audit.checked)
     if not rows:
         return
-    row = ws.store.rows_by_ids(rows[:1])[0]
-    with ws.store.connect() as conn:
-        auto_label = (read_label(conn, row["id"], field) or {}).get("value")
-    with st.container(border=True):
-        if row["image_path"]:
-            st.image(row["image_path"], width=224)
-        else:
-            st.text(row["text"] or "")
-        st.markdown(f"Auto label: **{auto_label}** · {len(rows)} left in this sample")
+    row, _ = _show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
     b = st.columns([1, 1, 2])
     try:
         if b[0].button("Right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
@@ -430,6 +425,21 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
             st.rerun()
     except CuratorError as exc:
         st.error(str(exc))
+
+
+def _show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str]) -> tuple[dict[str, Any], Any]:
+    """The sample's next row (text or image) and ``describe(its auto answer)``; returns (row, answer)."""
+    ws = workspace()
+    row = ws.store.rows_by_ids(rows[:1])[0]
+    with ws.store.connect() as conn:
+        value = (read_label(conn, row["id"], field) or {}).get("value")
+    with st.container(border=True):
+        if row["image_path"]:
+            st.image(row["image_path"], width=224)
+        else:
+            st.text(row["text"] or "")
+        st.markdown(f"{describe(value)} · {len(rows)} left in this sample")
+    return row, value
 
 
 def _audited_precision(column, label: str, audit: AuditSummary, promised: float | None) -> None:  # noqa: ANN001
@@ -613,15 +623,8 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
     rows = _audit_sample_controls(dataset_id, field, audit.checked)
     if not rows:
         return
-    row = ws.store.rows_by_ids(rows[:1])[0]
-    with ws.store.connect() as conn:
-        given = (read_label(conn, row["id"], field) or {}).get("value") or []
-    with st.container(border=True):
-        if row["image_path"]:
-            st.image(row["image_path"], width=224)
-        else:
-            st.text(row["text"] or "")
-        st.markdown(f"Auto classes: **{', '.join(given)}** · {len(rows)} left in this sample")
+    row, given = _show_audit_row(rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
+    given = given or []
     right = st.multiselect("Right", given, default=given, key=f"autolabel.audit.right.{row['id']}")
     others = [c for c in ws.store.classes(dataset_id, field) if c not in given]
     missing = st.multiselect("Missing (optional)", others, key=f"autolabel.audit.missing.{row['id']}")
