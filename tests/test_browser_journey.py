@@ -132,7 +132,9 @@ def dataset_picker(page: Page):
 def metric(scope, label: str):
     """The value of the st.metric whose label is ``label`` inside ``scope``."""
     title = scope.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)  # not "Unlabeled"
-    return scope.get_by_test_id("stMetric").filter(has=title).get_by_test_id("stMetricValue")
+    # Not a stale copy: while a rerun draws an element at a new place, the old one stays until the run ends.
+    live = scope.locator('[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stMetric"]')
+    return live.filter(has=title).get_by_test_id("stMetricValue")
 
 
 def aggrid(page: Page):

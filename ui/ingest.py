@@ -67,14 +67,15 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
         "The original fields are kept unchanged.",
     )
-    multi = False
-    if label_col != NONE:
-        multi = st.toggle(
-            "Several classes per row in the label column",
-            value=looks_multi(table.frame[label_col].tolist()),
-            key=f"{key}.multi.{label_col}",
-            help='Multi-label: cells like \'sports|politics\' or a JSON list ["sports", "politics"].',
-        )
+    # Always drawn (disabled without a label column) so that picking "(none)" does not shift what follows:
+    # a shifted element leaves a stale copy on screen until the rerun ends.
+    multi = st.toggle(
+        "Several classes per row in the label column",
+        value=label_col != NONE and looks_multi(table.frame[label_col].tolist()),
+        key=f"{key}.multi.{label_col}",
+        disabled=label_col == NONE,
+        help='Multi-label: cells like \'sports|politics\' or a JSON list ["sports", "politics"].',
+    )
     questions = st.multiselect(
         "Further questions (label columns)",
         [c for c in cols if c not in {label_col, id_col, *text_cols}],
