@@ -102,15 +102,12 @@ frame = pd.DataFrame(
         "tags": [r["tags"] or "" for r in rows],
     }
 )
-if filters.issues:  # which of the picked checks flagged each row
-    from ui.issues import current_report
+if filters.issues:  # which of the picked checks flagged each row (and a label issue's suggested class)
+    from ui.issues import current_report, flag_columns
 
     report = current_report(dataset_id, filters.question)
-    flags = {n: report.arrays[f"is_{n}_issue"] for n in filters.issues}
-    frame["flagged as"] = [
-        ", ".join(report.title(n) for n, f in flags.items() if (i := report.index(r)) is not None and f[i])
-        for r in frame["row"]
-    ]
+    for name, column in reversed(flag_columns(report, list(frame["row"]), filters.issues).items()):
+        frame.insert(frame.columns.get_loc("label") + 1, name, column)  # next to the label they question
 if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the dataset; select by box or lasso"):
     embedding_map(dataset_id, scores)
 c1, c2, c3 = st.columns([1.3, 1.3, 3])

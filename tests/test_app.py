@@ -302,6 +302,15 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     report = latest_report(ws, dataset.id)
     still_open = set(report.frame[report.frame.is_label_issue].row_id) - report.fixed_since(ws)
     assert n_flagged == len(still_open) > 0
+    # The table names the check and, for a label issue, the class it suggests (not the auto-label pre-label).
+    from ui.issues import flag_columns
+
+    shown = sorted(still_open)
+    columns = flag_columns(report, shown, ["label"])
+    assert set(columns["flagged as"]) == {report.title("label")}
+    for row, tip in zip(shown, columns["check suggests"], strict=True):
+        cls, prob = report.suggestion(row)
+        assert tip == f"{cls} ({prob:.0%})"
     assert not at.exception
 
 

@@ -33,6 +33,19 @@ def current_report(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> IssueRe
     return _loaded(run.id) if run else None
 
 
+def flag_columns(report: IssueReport, row_ids: list[int], issues: list[str]) -> dict[str, list[str]]:
+    """Columns for a table of rows filtered by what ``report`` flagged: which of ``issues`` flagged each
+    row and, for a label issue, the class the check suggests with its out-of-fold probability."""
+    at = [report.index(r) for r in row_ids]
+    flags = {n: report.arrays[f"is_{n}_issue"] for n in issues}
+    out = {"flagged as": [", ".join(report.title(n) for n, f in flags.items() if i is not None and f[i]) for i in at]}
+    if "label" in flags:
+        label = flags["label"]
+        tips = [report.suggestion(r) if i is not None and label[i] else None for r, i in zip(row_ids, at, strict=True)]
+        out["check suggests"] = [f"{tip[0]} ({tip[1]:.0%})" if tip else "" for tip in tips]
+    return out
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _loaded(run_id: str) -> IssueReport:  # shared and read-only: a run never changes once stored
     from core.runs import get_run

@@ -134,9 +134,12 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
         builder.configure_column("thumbnail", headerName="image", cellRenderer=THUMB_RENDERER, width=90, filter=False)
     if "score" in frame:
         builder.configure_column("score", type=["numericColumn"], width=90, maxWidth=100)
-    for col in ("id", "label", "suggested", "source", "tags", "flagged as"):
+    for col in ("id", "label", "suggested", "source", "tags"):
         if col in frame:
             builder.configure_column(col, flex=1, minWidth=90, maxWidth=170)
+    for col in ("flagged as", "check suggests"):  # "Business (62%)" must not be cut to "Business (…"
+        if col in frame:
+            builder.configure_column(col, flex=1, minWidth=135, maxWidth=200, tooltipField=col)
     # AG Grid's row ids are the frame's index as text; ``selected`` must stay the same between clicks
     # (it is the selection as of the last button that set it), or the grid would rebuild and forget.
     preselected = [str(i) for i, row_id in enumerate(frame["row"]) if row_id in selected]
