@@ -20,7 +20,7 @@ from pathlib import Path
 from core.audit import AuditSummary, audit_summary
 from core.errors import InputError
 from core.issues import latest_report
-from core.issues.report import REVIEWED_SOURCES
+from core.issues.report import REVIEWED_SOURCES, checked_label
 from core.labelschema import Kind, QuestionStatus, label_schema, question_status
 from core.review import NEEDS_REVIEW
 from core.store import DEFAULT_LABEL_FIELD, Dataset, LabelSource
@@ -308,10 +308,9 @@ def _fix_kind(state: dict | None, label_then: str, touched: bool) -> str | None:
     history event after the run, so a confirmation or a needs-review tag is not an older one."""
     if state is None:
         return None
-    label_now = state["label"] if state["label"] and not state["label"].startswith("[") else ""
     if state["excluded"]:
         return "excluded"
-    if label_now != label_then:
+    if checked_label(state) != label_then:  # an auto-fix too: its auto label counts as none to the checks
         return "relabeled"
     if touched and state["label_source"] in REVIEWED_SOURCES:
         return "confirmed"

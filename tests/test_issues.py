@@ -310,6 +310,11 @@ def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_new
     improved = find_issues(ws, ds.id)
     assert previous_report(ws, improved).run.id == report.run.id
     change = compare_reports(report, improved).set_index("issue")
-    assert change.loc["Label issues", "resolved"] >= 9  # the fixed rows agree with the model now
+    assert change.loc["Label issues", "resolved"] >= 9  # the fixed rows hold the model's label now
+    # An auto label is the model's guess, not a given label: the check neither trains on it nor checks it
+    # (it would raise the check's accuracy and hide real errors); the Auto-label audit checks it.
+    after = improved.frame.set_index("row_id")
+    auto = [r for r in top[3:] if r != row_ids[-2]]  # not excluded, not set aside
+    assert auto and (after.loc[auto, "given"] == "").all() and not after.loc[auto, "is_label_issue"].any()
     assert change.loc["Label issues", "after"] < change.loc["Label issues", "before"]
     assert change.loc["Conflicting duplicates", "after"] == 0  # one copy was excluded

@@ -63,6 +63,8 @@ def run_panel(dataset_id: int, report: IssueReport | None, field: str = DEFAULT_
             + "; ".join(
                 f"**{c.title}**: {c.description[0].lower()}{c.description[1:].rstrip('.')}" for c in DETECTORS.values()
             )
+            + ". Auto labels count as unlabeled here: they are the model's own guesses (the Auto-label audit"
+            " checks them)."
         )
         verb, primary = "Find issues", True
     elif report.is_stale(ws):

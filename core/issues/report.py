@@ -36,6 +36,13 @@ _WEIGHT = {"label": 8.0, "label_set": 4.0, "outlier": 1.0, "near_duplicate": 0.2
 REVIEWED_SOURCES = (LabelSource.HUMAN, LabelSource.SUGGESTION_ACCEPTED)
 
 
+def checked_label(state: dict) -> str:
+    """A row's single label as the checks see it ("" for none): an auto label is the model's own guess,
+    so it counts as none (see :func:`issue_data`); a multi-choice answer (a JSON list) too."""
+    label = state["label"] or ""
+    return "" if state["label_source"] == LabelSource.AUTO or label.startswith("[") else label
+
+
 def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> tuple[IssueData, list[str]]:
     """The rows the checks see (every embedded, not excluded row, in dataset order; for a sub-question
     the rows its parent answer applies to) with their answers to ``field``, and their source ids."""
@@ -63,13 +70,19 @@ def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD)
         raise InputError("Every row is excluded: include some rows to check.")
     ids = [row_ids[i] for i in keep]
     classes = list(ws.store.classes(dataset_id, field))
+    # Auto labels are the model's own output, not given labels: checked as labels they would train the
+    # check on its own guesses, raise its accuracy and hide real errors. They count as unlabeled here;
+    # the Auto-label audit is their check.
     values = [
-        info[r][4] if info[r][4] is not None and not info[r][4].startswith("[") and not multi else None for r in ids
+        info[r][4]
+        if info[r][4] is not None and not info[r][4].startswith("[") and not multi and info[r][5] != LabelSource.AUTO
+        else None
+        for r in ids
     ]
     classes += sorted({v for v in values if v is not None} - set(classes))  # labels typed outside the list
     index = {c: i for i, c in enumerate(classes)}
     label_sets = answered = None
-    if multi:  # the classes of each answered row (its given source: auto answers are not checked)
+    if multi:  # the classes of each answered row (auto answers are not checked, as above)
         sets = {r: json.loads(info[r][4]) for r in ids if info[r][4] is not None and info[r][5] != LabelSource.AUTO}
         classes += sorted({c for v in sets.values() for c in v} - set(classes))
         index = {c: i for i, c in enumerate(classes)}
@@ -262,7 +275,7 @@ class IssueReport:
                 r
                 for r, s in states.items()
                 if s["excluded"]
-                or (not multi and (s["label"] or "") != at_run.get(r, ""))
+                or (not multi and checked_label(s) != at_run.get(r, ""))
                 or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if multi else ()))
                 or NEEDS_REVIEW in s["tags"]
             )
