@@ -124,10 +124,12 @@ class Promise:
     def coverage(self) -> float:
         return self.rows / self.candidates if self.candidates else 0.0
 
-    def describe(self) -> str:
+    def describe(self, *, accepted: bool = False) -> str:
+        """The promise in words; ``accepted``: these rows hold the auto labels already."""
+        verb = "were" if accepted else "will be"
         if self.expected_precision is None:
             return (
-                f"{self.rows:,} rows will be auto-labeled. Their precision cannot be estimated without"
+                f"{self.rows:,} rows {verb} auto-labeled. Their precision cannot be estimated without"
                 " labeled rows: label a few rows of each class and train again."
             )
         if self.rows == 0:
@@ -140,7 +142,7 @@ class Promise:
             low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))
             likely = f", likely {low:,} to {high:,}"
         return (
-            f"{self.rows:,} of {self.candidates:,} rows ({self.coverage:.0%}) will be auto-labeled;"
+            f"{self.rows:,} of {self.candidates:,} rows ({self.coverage:.0%}) {verb} auto-labeled;"
             f" we expect about {self.expected_wrong:,} of them to be wrong{likely}"
             f" (estimated precision {self.expected_precision:.1%})."
         )

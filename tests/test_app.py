@@ -208,6 +208,9 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert not at.exception
     sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
     assert sources.count("auto") == n_auto and n_auto > 300
+    # Accepted at this threshold: said so, and not offered again (it would rewrite the same labels).
+    assert at.button(key=accept.key).disabled and at.button(key=accept.key).label == f"Accepted: {n_auto:,} auto-labels"
+    assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
 
     at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
     assert not at.exception

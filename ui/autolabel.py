@@ -211,8 +211,10 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
         threshold = prediction.threshold
     promise = prediction.promise(threshold)
+    # Accepting again at the accepted threshold would rewrite the same labels: say so instead of offering it.
+    done = bool(accepted) and threshold == prediction.threshold and promise.rows > 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
-    (st.success if good else st.warning)(promise.describe())
+    (st.success if good else st.warning)(promise.describe(accepted=done))
     left, right = st.columns(2)
     band = prediction.arrays
     if "band_rows" in band and len(band["band_rows"]) > 1:  # the band is stored at ~100 points: interpolate
@@ -238,8 +240,14 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     a.table(above, hide_index=True)
     b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
     b.table(below, hide_index=True)
-    accept_label = f"Accept {promise.rows:,} auto-labels"
-    if st.button(accept_label, type="primary", key=f"{key}.accept", disabled=not promise.rows):
+    accept_label = f"Accepted: {promise.rows:,} auto-labels" if done else f"Accept {promise.rows:,} auto-labels"
+    if st.button(
+        accept_label,
+        type="primary",
+        key=f"{key}.accept",
+        disabled=done or not promise.rows,
+        help="Already written at this threshold: move it to accept a different set, or Retrain" if done else None,
+    ):
         move_threshold(ws, prediction, threshold)
         bar = st.progress(0.0, text="Writing labels")
         try:
