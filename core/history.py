@@ -446,20 +446,28 @@ def history(store: Store, dataset_id: int, *, limit: int = 200) -> list[BatchInf
             "SELECT * FROM batches WHERE dataset_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
             (dataset_id, limit),
         ).fetchall()
-    return [
-        BatchInfo(
-            id=r["id"],
-            dataset_id=r["dataset_id"],
-            action=r["action"],
-            description=r["description"],
-            created_at=r["created_at"],
-            n_events=r["n_events"],
-            undoes=r["undoes"],
-            undone_by=r["undone_by"],
-            actor=r["actor"],
-        )
-        for r in rows
-    ]
+    return [_batch_info(r) for r in rows]
+
+
+def batch_info(store: Store, batch_id: str) -> BatchInfo | None:
+    """One action of the history (None: no such action)."""
+    with store.connect() as conn:
+        row = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+    return _batch_info(row) if row else None
+
+
+def _batch_info(r: Any) -> BatchInfo:
+    return BatchInfo(
+        id=r["id"],
+        dataset_id=r["dataset_id"],
+        action=r["action"],
+        description=r["description"],
+        created_at=r["created_at"],
+        n_events=r["n_events"],
+        undoes=r["undoes"],
+        undone_by=r["undone_by"],
+        actor=r["actor"],
+    )
 
 
 def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:

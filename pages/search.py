@@ -9,7 +9,7 @@ from core.search import matching_row_ids, search_similar, search_text, search_ve
 from core.store import DEFAULT_LABEL_FIELD
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
-from ui.resources import current_dataset_id, embedder, require_shell, session, workspace
+from ui.resources import current_dataset_id, embedder, require_shell, session, undo_last_batch_button, workspace
 from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form, shown_value
 
 require_shell()
@@ -135,13 +135,4 @@ if done is not None and done[0].batch_id:
     s.last_batch = (done[0].batch_id, done[1])
     s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
     st.rerun()
-if s.last_batch:
-    batch_id, what = s.last_batch
-    if st.button(f"Undo: {what}", key="search.undo", icon=":material/undo:"):
-        try:
-            undone = ws.undo(batch_id)
-            st.toast(f"Undone: {undone.restored:,} changes restored")
-        except CuratorError as exc:
-            st.error(str(exc))
-        s.last_batch = None
-        st.rerun()
+undo_last_batch_button("search.undo")

@@ -161,6 +161,16 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     assert not at.exception
     assert ws.store.label_distribution(dataset.id) == {}
 
+    # An action undone elsewhere (History, another session) is not offered for undo again.
+    at.button(key="search.selectall").click().run()
+    at.button(key="search.bulk.classify").click().run()
+    assert at.button(key="search.undo").label.startswith("Undo: Set 'about film'")
+    from core.history import history
+
+    ws.undo(history(ws.store, dataset.id, limit=1)[0].id)
+    at.run()
+    assert not at.exception and not [b for b in at.button if b.key == "search.undo"]
+
 
 @pytest.mark.slow
 def test_search_page_embedding_map(app_env):

@@ -82,15 +82,21 @@ def undo_last_batch_button(key: str) -> None:
     s = session()
     if not s.last_batch:
         return
-    batch_id, what = s.last_batch
-    if st.button(f"Undo: {what}", key=key, icon=":material/undo:"):
-        from core.errors import CuratorError
+    from core.errors import CuratorError
+    from core.history import batch_info
 
+    batch_id, what = s.last_batch
+    info = batch_info(workspace().store, batch_id)
+    if info is None or info.undone_by:  # undone meanwhile (History, another page or session): nothing to offer
+        s.last_batch = None
+        return
+    if st.button(f"Undo: {what}", key=key, icon=":material/undo:"):
+        s.last_batch = None
         try:
             st.toast(f"Undone: {workspace().undo(batch_id).restored:,} changes restored")
-        except CuratorError as exc:
+        except CuratorError as exc:  # e.g. undone by another session a moment ago: say so, do not rerun it away
             st.error(str(exc))
-        s.last_batch = None
+            return
         st.rerun()
 
 
