@@ -111,12 +111,16 @@ if filters.issues:  # which of the picked checks flagged each row (and a label i
 if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the dataset; select by box or lasso"):
     embedding_map(dataset_id, scores)
 c1, c2, c3 = st.columns([1.3, 1.3, 3])
+# With a search, "all" means its results (what the page lists), never the whole dataset behind them.
+everything = result.row_ids if result is not None else matching
 if c1.button(
-    f"Select all {len(matching):,} matching",
+    f"Select all {len(everything):,} results" if result is not None else f"Select all {len(matching):,} matching",
     key="search.selectall",
-    help="Every row matching the filters, not only the rows shown",
+    help="Every result of the search (clear it to select every row matching the filters)"
+    if result is not None
+    else "Every row matching the filters, not only the rows shown",
 ):
-    s.selected = set(matching)
+    s.selected = set(everything)
     s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
 if c2.button("Clear selection", key="search.clear", disabled=not s.selected):
     s.selected = set()

@@ -321,7 +321,7 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     keyword.press("Enter")
     wait_until_idle(page)
     expect(caption).to_have_text(f"{n:,} results, best first · answered by minilm-l6-v2 text embedding")
-    select_all = main(page).get_by_role("button", name=f"Select all {n:,} matching")
+    select_all = main(page).get_by_role("button", name=f"Select all {n:,} results")
     expect(select_all).to_be_visible()
     expect(main(page).get_by_text("0 rows selected", exact=True)).to_be_visible()
     select_all.click()
