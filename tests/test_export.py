@@ -219,8 +219,10 @@ def test_issue_scores_are_exported_when_a_run_exists(curated, tmp_path, minilm):
     back = pd.read_parquet(export_dataset(ws, ds.id, tmp_path / "scored.parquet", fmt="parquet").path)
     checked = back[~back["excluded"]]
     assert checked["outlier_score"].notna().all() and back["is_near_duplicate"].notna().sum() == report.n_rows
-    labeled = checked[checked["label"].notna()]
+    given = checked["label"].notna() & (checked["label_source"] != "auto")  # auto labels are not checked
+    labeled = checked[given]
     assert labeled["label_issue_score"].notna().all()
+    assert checked[checked["label_source"] == "auto"]["label_issue_score"].isna().all()
     assert int(back["is_label_issue"].fillna(False).sum()) == report.counts()["label"]
     assert np.isclose(labeled["label_issue_score"].min(), np.nanmin(report.arrays["label_score"]))
 
