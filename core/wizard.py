@@ -24,7 +24,7 @@ from core.actions import BulkResult
 from core.errors import InputError
 from core.projection import dataset_vectors
 from core.runs import Run, latest_run, save_run, update_summary
-from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, chunked
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -432,27 +432,16 @@ def accept(
     """Auto-label the rows above the threshold; the others get the prediction as a suggestion.
 
     One batch, undoable as a whole. Rows labeled by a person since training are left alone;
-    earlier auto labels are replaced by the new prediction. ``only_rows`` limits it to those rows.
+    earlier auto labels are replaced by the new prediction, and an earlier auto label below the
+    threshold (an Accept at a lower one) goes back to being a suggestion. ``only_rows`` limits it
+    to those rows.
     """
     threshold = prediction.threshold if threshold is None else float(threshold)
     field = prediction.field
-    states = ws.store.row_states(prediction.row_ids.tolist(), field)
-    labels, suggestions = {}, {}
-    classes, model_id = prediction.classes, prediction.run.summary["model_id"]
-    for i in prediction.candidates:
-        row_id = int(prediction.row_ids[i])
-        if only_rows is not None and row_id not in only_rows:
-            continue
-        state = states.get(row_id)
-        if state is None or state["excluded"] or (state["label"] is not None and state["label_source"] != "auto"):
-            continue
-        guess = (classes[int(prediction.suggested[i])], round(float(prediction.confidence[i]), 4))
-        if prediction.confidence[i] >= threshold:
-            labels[row_id] = guess
-        elif state["label"] is None:
-            suggestions[row_id] = guess
+    labels, suggestions, retract = _accept_plan(ws, prediction, threshold, only_rows)
     if not labels and not suggestions:
         raise InputError("No row is left to auto-label: every row has a label from a person.")
+    model_id = prediction.run.summary["model_id"]
     total = len(labels) + len(suggestions)
 
     def tick(offset: int) -> Callable[[int, int], None] | None:
@@ -465,13 +454,76 @@ def accept(
         + f"Auto-label {len(labels):,} rows at confidence >= {threshold:.3f} ({model_id});"
         f" {len(suggestions):,} suggestions",
     ) as batch:
-        changed = batch.set_predictions(
+        changed = batch.set_label(sorted(retract), None, field=field) if retract else 0
+        changed += batch.set_predictions(
             labels, model_id=model_id, as_suggestion=False, field=field, on_progress=tick(0)
         )
         changed += batch.set_predictions(
             suggestions, model_id=model_id, as_suggestion=True, field=field, on_progress=tick(len(labels))
         )
     return BulkResult(batch.id if changed else None, changed, total)
+
+
+def _accept_plan(
+    ws: Workspace, prediction: Prediction, threshold: float, only_rows: set[int] | None = None
+) -> tuple[dict[int, tuple[str, float]], dict[int, tuple[str, float]], set[int]]:
+    """What an accept at ``threshold`` writes: auto labels and suggestions by row, and the rows whose
+    earlier auto label (below the threshold now) it clears, keeping the prediction as their suggestion."""
+    states = ws.store.row_states(prediction.row_ids.tolist(), prediction.field)
+    labels, suggestions, retract, later = {}, {}, set(), {}
+    classes = prediction.classes
+    for i in prediction.candidates:
+        row_id = int(prediction.row_ids[i])
+        if only_rows is not None and row_id not in only_rows:
+            continue
+        state = states.get(row_id)
+        if state is None or state["excluded"] or (state["label"] is not None and state["label_source"] != "auto"):
+            continue
+        guess = (classes[int(prediction.suggested[i])], round(float(prediction.confidence[i]), 4))
+        if prediction.confidence[i] >= threshold:
+            labels[row_id] = guess
+            continue
+        if state["label"] is None:
+            suggestions[row_id] = guess
+        else:
+            retract.add(row_id)
+            later[row_id] = guess
+    # Only auto labels of this model (an accept at a lower threshold) are cleared; another model's, or an
+    # Issues auto-fix, stays as it is below the threshold.
+    retract &= _auto_labeled_by(ws, retract, prediction)
+    suggestions.update((r, later[r]) for r in retract)
+    return labels, suggestions, retract
+
+
+def _auto_labeled_by(ws: Workspace, row_ids: set[int], prediction: Prediction) -> set[int]:
+    """Those of ``row_ids`` whose current label is an auto label from ``prediction``'s model."""
+    found: set[int] = set()
+    with ws.store.connect() as conn:
+        for part in chunked(sorted(row_ids)):
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT row_id FROM labels WHERE field = ? AND source = 'auto' AND model_id = ?"
+                    f" AND row_id IN ({','.join('?' * len(part))})",
+                    [prediction.field, prediction.run.summary["model_id"], *part],
+                )
+            )
+    return found
+
+
+def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> int:
+    """How many rows an accept at ``threshold`` would change (auto labels to write or to clear): 0 once
+    it has been accepted. Cached per dataset version."""
+
+    def compute() -> int:
+        labels, _, retract = _accept_plan(ws, prediction, threshold)
+        states = ws.store.row_states(sorted(labels), prediction.field)
+        written = sum(
+            states[r]["label_source"] == "auto" and states[r]["label"] == guess[0] for r, guess in labels.items()
+        )
+        return len(labels) - written + len(retract)
+
+    return ws.derived(prediction.run.dataset_id, ("accept-pending", prediction.run.id, float(threshold)), compute)
 
 
 def review_queue(

@@ -10,6 +10,7 @@ from core.review import still_to_review
 from core.schema import build_rows, infer_mapping
 from core.wizard import (
     accept,
+    accept_pending,
     add_classes,
     label_new_rows,
     latest_prediction,
@@ -70,6 +71,18 @@ def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
     assert actual >= promise.expected_precision - 0.05, (actual, promise.describe())
     suggested = [r for r, s in after.items() if s["label"] is None and s["suggested"]]
     assert len(suggested) == N_ROWS - 4 * KEEP_PER_CLASS - promise.rows
+    assert accept_pending(ws, prediction, prediction.threshold) == 0  # accepted: nothing left to write
+    # Accepting again at a higher threshold takes back the auto labels now below it (they become suggestions).
+    confident = prediction.confidence[prediction.candidates]
+    higher = float(np.median(confident[confident >= prediction.threshold]))
+    fewer = prediction.promise(higher).rows
+    assert 0 < fewer < promise.rows and accept_pending(ws, prediction, higher) == promise.rows - fewer
+    again = accept(ws, ds.id, prediction, threshold=higher)
+    now = ws.store.row_states(ws.store.row_ids(ds.id))
+    assert sum(s["label_source"] == "auto" for s in now.values()) == fewer
+    assert all(now[r]["suggested"] for r in auto if now[r]["label"] is None)
+    ws.undo(again.batch_id)
+    assert ws.store.row_states(ws.store.row_ids(ds.id)) == after
     ws.undo(result.batch_id)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
 

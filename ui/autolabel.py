@@ -23,6 +23,7 @@ from core.wizard import (
     REFERENCE_TAG,
     Prediction,
     accept,
+    accept_pending,
     add_classes,
     label_new_rows,
     move_threshold,
@@ -212,7 +213,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         threshold = prediction.threshold
     promise = prediction.promise(threshold)
     # Accepting again at the accepted threshold would rewrite the same labels: say so instead of offering it.
-    done = bool(accepted) and threshold == prediction.threshold and promise.rows > 0
+    done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))
     left, right = st.columns(2)
