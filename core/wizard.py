@@ -438,7 +438,7 @@ def accept(
     """
     threshold = prediction.threshold if threshold is None else float(threshold)
     field = prediction.field
-    labels, suggestions, retract = _accept_plan(ws, prediction, threshold, only_rows)
+    labels, suggestions, retract, _ = _accept_plan(ws, prediction, threshold, only_rows)
     if not labels and not suggestions:
         raise InputError("No row is left to auto-label: every row has a label from a person.")
     model_id = prediction.run.summary["model_id"]
@@ -466,11 +466,12 @@ def accept(
 
 def _accept_plan(
     ws: Workspace, prediction: Prediction, threshold: float, only_rows: set[int] | None = None
-) -> tuple[dict[int, tuple[str, float]], dict[int, tuple[str, float]], set[int]]:
-    """What an accept at ``threshold`` writes: auto labels and suggestions by row, and the rows whose
-    earlier auto label (below the threshold now) it clears, keeping the prediction as their suggestion."""
+) -> tuple[dict[int, tuple[str, float]], dict[int, tuple[str, float]], set[int], int]:
+    """What an accept at ``threshold`` writes: auto labels and suggestions by row, the rows whose
+    earlier auto label (below the threshold now) it clears, keeping the prediction as their suggestion,
+    and how many of the auto labels rows hold already."""
     states = ws.store.row_states(prediction.row_ids.tolist(), prediction.field)
-    labels, suggestions, retract, later = {}, {}, set(), {}
+    labels, suggestions, retract, later, held = {}, {}, set(), {}, 0
     classes = prediction.classes
     for i in prediction.candidates:
         row_id = int(prediction.row_ids[i])
@@ -482,6 +483,7 @@ def _accept_plan(
         guess = (classes[int(prediction.suggested[i])], round(float(prediction.confidence[i]), 4))
         if prediction.confidence[i] >= threshold:
             labels[row_id] = guess
+            held += state["label"] == guess[0]  # rows here are unlabeled or auto-labeled
             continue
         if state["label"] is None:
             suggestions[row_id] = guess
@@ -492,7 +494,7 @@ def _accept_plan(
     # Issues auto-fix, stays as it is below the threshold.
     retract &= _auto_labeled_by(ws, retract, prediction)
     suggestions.update((r, later[r]) for r in retract)
-    return labels, suggestions, retract
+    return labels, suggestions, retract, held
 
 
 def _auto_labeled_by(ws: Workspace, row_ids: set[int], prediction: Prediction) -> set[int]:
@@ -516,12 +518,8 @@ def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> i
     it has been accepted. Cached per dataset version."""
 
     def compute() -> int:
-        labels, _, retract = _accept_plan(ws, prediction, threshold)
-        states = ws.store.row_states(sorted(labels), prediction.field)
-        written = sum(
-            states[r]["label_source"] == "auto" and states[r]["label"] == guess[0] for r, guess in labels.items()
-        )
-        return len(labels) - written + len(retract)
+        labels, _, retract, held = _accept_plan(ws, prediction, threshold)
+        return len(labels) - held + len(retract)
 
     return ws.derived(prediction.run.dataset_id, ("accept-pending", prediction.run.id, float(threshold)), compute)
 

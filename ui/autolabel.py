@@ -212,7 +212,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
         threshold = prediction.threshold
     promise = prediction.promise(threshold)
-    # Accepting again at the accepted threshold would rewrite the same labels: say so instead of offering it.
+    # Once an accept at this threshold would change nothing, say it was accepted instead of offering it again.
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))

@@ -73,12 +73,7 @@ def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD)
     # Auto labels are the model's own output, not given labels: checked as labels they would train the
     # check on its own guesses, raise its accuracy and hide real errors. They count as unlabeled here;
     # the Auto-label audit is their check.
-    values = [
-        info[r][4]
-        if info[r][4] is not None and not info[r][4].startswith("[") and not multi and info[r][5] != LabelSource.AUTO
-        else None
-        for r in ids
-    ]
+    values = [None if multi else checked_label({"label": info[r][4], "label_source": info[r][5]}) or None for r in ids]
     classes += sorted({v for v in values if v is not None} - set(classes))  # labels typed outside the list
     index = {c: i for i, c in enumerate(classes)}
     label_sets = answered = None
