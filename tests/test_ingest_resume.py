@@ -175,7 +175,16 @@ def _alive_for(seconds: float) -> Callable[[Path, float], bool]:
 
 def _wal_at_least(min_bytes: int) -> Callable[[Path, float], bool]:
     """The rows transaction is being written: SQLite spills its uncommitted pages to the WAL."""
-    return lambda wal, started: wal.exists() and wal.stat().st_size >= min_bytes
+
+    def reached(wal: Path, started: float) -> bool:
+        # SQLite deletes the WAL whenever the last connection closes, so the file can vanish between
+        # any two looks at it: one stat, and a missing file means "not yet".
+        try:
+            return wal.stat().st_size >= min_bytes
+        except FileNotFoundError:
+            return False
+
+    return reached
 
 
 @pytest.mark.parametrize(
