@@ -21,6 +21,16 @@ def shared(relative: str) -> Path:
     return path
 
 
+def size_of(path: Path) -> int:
+    """A file's size, 0 while it does not exist. One stat: a file another process writes can vanish
+    between an exists() and a stat() (SQLite deletes its WAL on the last close; a finished export
+    renames its partial file), so polling with exists() then stat() races."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 @pytest.fixture(scope="session")
 def minilm():
     from core.embedders import create_embedder

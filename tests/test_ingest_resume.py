@@ -22,7 +22,7 @@ import pytest
 
 from core.config import ChromaSettings
 from core.workspace import Workspace
-from tests.conftest import REPO, shared
+from tests.conftest import REPO, shared, size_of
 
 pytestmark = pytest.mark.slow
 
@@ -175,16 +175,7 @@ def _alive_for(seconds: float) -> Callable[[Path, float], bool]:
 
 def _wal_at_least(min_bytes: int) -> Callable[[Path, float], bool]:
     """The rows transaction is being written: SQLite spills its uncommitted pages to the WAL."""
-
-    def reached(wal: Path, started: float) -> bool:
-        # SQLite deletes the WAL whenever the last connection closes, so the file can vanish between
-        # any two looks at it: one stat, and a missing file means "not yet".
-        try:
-            return wal.stat().st_size >= min_bytes
-        except FileNotFoundError:
-            return False
-
-    return reached
+    return lambda wal, started: size_of(wal) >= min_bytes
 
 
 @pytest.mark.parametrize(

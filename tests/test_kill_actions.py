@@ -16,7 +16,7 @@ import pytest
 
 from core.config import ChromaSettings
 from core.workspace import Workspace
-from tests.conftest import REPO, shared
+from tests.conftest import REPO, shared, size_of
 
 pytestmark = pytest.mark.slow
 
@@ -80,9 +80,9 @@ def run_and_kill(script: str, args: list[str], ready, timeout: float = 120) -> i
 
 def test_kill_9_during_a_bulk_action_leaves_all_or_nothing(tweets: Path) -> None:
     wal = tweets / "curator.sqlite-wal"
-    size = wal.stat().st_size if wal.exists() else 0
+    size = size_of(wal)
     # Kill once the transaction has written a good part of its changes to the WAL (not yet committed).
-    code = run_and_kill(BULK, [str(tweets)], lambda: wal.exists() and wal.stat().st_size > size + 20_000_000)
+    code = run_and_kill(BULK, [str(tweets)], lambda: size_of(wal) > size + 20_000_000)
     ws = Workspace(tweets, chroma=ChromaSettings())
     dataset_id = ws.dataset("tweets").id
     labeled = ws.store.label_distribution(dataset_id).get("killed-class", 0)
@@ -102,9 +102,7 @@ def test_kill_9_during_a_bulk_action_leaves_all_or_nothing(tweets: Path) -> None
 def test_kill_9_during_an_export_leaves_no_half_file(tweets: Path, tmp_path: Path) -> None:
     target = tmp_path / "tweets.csv"
     partial = tmp_path / ".tweets.csv.partial"
-    code = run_and_kill(
-        EXPORT, [str(tweets), str(target)], lambda: partial.exists() and partial.stat().st_size > 2_000_000
-    )
+    code = run_and_kill(EXPORT, [str(tweets), str(target)], lambda: size_of(partial) > 2_000_000)
     assert code == -signal.SIGKILL, "the export finished before it could be killed"
     assert not target.exists(), "a killed export must not leave a file under the export's name"
     # Exporting again replaces the leftover and writes the whole file.
