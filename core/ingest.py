@@ -33,6 +33,9 @@ from core.vectors import mirror_metadata
 from core.workspace import Workspace
 
 PENDING, EMBEDDED, SKIPPED = 0, 1, 2
+# Rows per embedding chunk: a few seconds each on 2 cores (MiniLM 75 news texts/s to 250 tweets/s,
+# EfficientNet ~50 images/s with decoding and thumbnails), so the progress bar and ETA keep moving.
+TEXT_CHUNK, IMAGE_CHUNK = 256, 64
 
 
 @dataclass(frozen=True)
@@ -224,12 +227,13 @@ def run_ingest(
     text_embedder: Embedder | None = None,
     on_progress: Callable[[IngestProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
-    chunk_size: int = 512,
+    chunk_size: int | None = None,
 ) -> JobReport:
     """Embed the job's pending rows; safe to call again after any interruption.
 
     For image datasets embedded without CLIP, pass ``text_embedder`` (MiniLM) so each image also
-    gets a concept vector for text search (see core/concepts.py).
+    gets a concept vector for text search (see core/concepts.py). ``chunk_size`` is the rows per
+    transaction and per progress report; by default a few seconds of work on 2 cores (256 texts, 64 images).
     """
     with ws.store.connect() as conn:
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -250,6 +254,8 @@ def run_ingest(
             )
         ]
     total, done_before, skipped_before = job_counts(ws, job_id)
+    if chunk_size is None:
+        chunk_size = IMAGE_CHUNK if dataset.modality == "image" else TEXT_CHUNK
     started = time.perf_counter()
     concepts = _concepts_for(ws, embedder, text_embedder) if pending else None
     computed = 0

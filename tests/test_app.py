@@ -1,6 +1,7 @@
 """AppTest smoke and behaviour tests for every page, on a real workspace and real models."""
 
 import csv
+import json
 
 import pytest
 import streamlit as st
@@ -34,6 +35,26 @@ def small_csv(tmp_path, n=60):
 
 def new_app() -> AppTest:
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+
+
+def test_a_model_load_is_timed_for_the_next_estimate_and_its_errors_reach_the_page(app_env):
+    def script():
+        import streamlit as st
+
+        from ui.resources import embedder
+
+        st.write(embedder(st.session_state.get("model", "minilm-l6-v2")).model_id)
+
+    at = AppTest.from_function(script, default_timeout=180).run()  # app_env emptied the model cache
+    assert not at.exception and at.markdown[0].value == "minilm-l6-v2"
+    times = json.loads((app_env / "workspace" / "model_load_seconds.json").read_text())
+    assert times["minilm-l6-v2"] > 0.2  # a real load, shown with a progress bar
+    at.run()  # a cache hit: no new timing
+    assert at.markdown[0].value == "minilm-l6-v2"
+    assert json.loads((app_env / "workspace" / "model_load_seconds.json").read_text()) == times
+    at.session_state["model"] = "nosuch-model"
+    at.run()
+    assert "No embedding model 'nosuch-model'" in at.exception[0].message
 
 
 def test_empty_workspace_opens_on_upload(app_env):

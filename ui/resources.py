@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import threading
+import time
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from core.config import ChromaSettings, workspace_path_from_env
 from core.embedders import Embedder, load_embedder
+from core.ingest import format_duration
 from core.session import Session
 from core.workspace import Workspace
 
@@ -19,9 +25,60 @@ def workspace() -> Workspace:
     return Workspace(workspace_path_from_env(), chroma=ChromaSettings.from_env())
 
 
-@st.cache_resource(show_spinner="Loading the embedding model (once per server)...")
-def embedder(model_id: str) -> Embedder:
+@st.cache_resource(show_spinner=False)
+def _cached_embedder(model_id: str) -> Embedder:
     return load_embedder(model_id)
+
+
+_LOAD_TIMES = "model_load_seconds.json"  # in the workspace: the last load's seconds per model, for the ETA
+_FIRST_LOAD_GUESS_S = 20.0  # MiniLM with its imports: 6-11 s on an idle 2-core machine, 60-80 s on a busy one
+
+
+def embedder(model_id: str) -> Embedder:
+    """The model, loaded once per server (``st.cache_resource``). The cache is read in a thread: a
+    hit returns at once; a load (imports and weights, which report nothing) shows a progress bar
+    whose estimate is this model's last recorded load."""
+    found: list[Embedder] = []
+    failure: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            found.append(_cached_embedder(model_id))  # a concurrent session's call waits on the same load
+        except BaseException as exc:  # noqa: BLE001  (re-raised in the script thread below)
+            failure.append(exc)
+
+    thread = threading.Thread(target=load, name=f"load {model_id}", daemon=True)
+    add_script_run_ctx(thread, get_script_run_ctx())
+    started = time.monotonic()
+    thread.start()
+    thread.join(0.2)
+    if thread.is_alive():
+        _show_load_progress(model_id, thread, started)
+    if failure:
+        raise failure[0]
+    return found[0]
+
+
+def _show_load_progress(model_id: str, thread: threading.Thread, started: float) -> None:
+    times_path = workspace().root / _LOAD_TIMES
+    try:
+        times = json.loads(times_path.read_text())
+    except (OSError, ValueError):
+        times = {}
+    expected = float(times.get(model_id, _FIRST_LOAD_GUESS_S))
+    bar = st.empty()
+    while thread.is_alive():
+        elapsed = time.monotonic() - started
+        left = f"about {format_duration(expected - elapsed)} left" if elapsed < expected else "almost done"
+        bar.progress(
+            min(elapsed / expected, 0.95),
+            text=f"Loading the model {model_id} (once per server): {elapsed:.0f} s, {left}",
+        )
+        thread.join(0.25)
+    bar.empty()
+    times[model_id] = round(time.monotonic() - started, 1)
+    with contextlib.suppress(OSError):  # only the next estimate is lost
+        times_path.write_text(json.dumps(times))
 
 
 def session() -> Session:
