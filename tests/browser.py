@@ -112,11 +112,25 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def wait_until_idle(page, *, timeout: float = 60_000) -> None:
-    """Wait until no script run is in progress (Streamlit exposes its state on the app root)."""
+def wait_until_idle(page, *, timeout: float = 60_000, quiet_ms: int = 600) -> None:
+    """Wait until Streamlit has been idle for ``quiet_ms``: no script run in progress (its state is on
+    the app root) and no stale element left from the previous run. One idle look is not enough: a
+    click does not change the state until the server starts the rerun, and a page that calls
+    ``st.rerun()`` is briefly "notRunning" between its two runs."""
+    page.evaluate("delete window.__curatorQuietSince")
     page.wait_for_function(
-        """() => document.querySelector('[data-testid="stApp"]')
-                 ?.getAttribute('data-test-script-state') === 'notRunning'""",
+        """quietMs => {
+            const state = document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+            const busy = state !== 'notRunning' || document.querySelector('[data-stale="true"]') !== null;
+            const now = performance.now();
+            if (busy || window.__curatorQuietSince === undefined) {
+                window.__curatorQuietSince = busy ? undefined : now;
+                return false;
+            }
+            return now - window.__curatorQuietSince >= quietMs;
+        }""",
+        arg=quiet_ms,
+        polling=50,
         timeout=timeout,
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,12 +130,16 @@ def dataset_picker(page: Page):
     return sidebar(page).get_by_role("combobox", name="Dataset")
 
 
+def live(scope):
+    """The elements of ``scope`` that are not stale copies: while a rerun draws an element at a new
+    place, Streamlit keeps the old one (``data-stale``) until the run ends."""
+    return scope.locator('[data-testid="stElementContainer"]:not([data-stale="true"])')
+
+
 def metric(scope, label: str):
     """The value of the st.metric whose label is ``label`` inside ``scope``."""
     title = scope.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)  # not "Unlabeled"
-    # Not a stale copy: while a rerun draws an element at a new place, the old one stays until the run ends.
-    live = scope.locator('[data-testid="stElementContainer"]:not([data-stale="true"]) [data-testid="stMetric"]')
-    return live.filter(has=title).get_by_test_id("stMetricValue")
+    return live(scope).get_by_test_id("stMetric").filter(has=title).get_by_test_id("stMetricValue")
 
 
 def aggrid(page: Page):
@@ -259,8 +264,11 @@ def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
 
     thumbs = aggrid(page).locator('img[src^="data:image/jpeg;base64,"]')
     expect(thumbs.nth(4)).to_be_visible()
-    decoded = thumbs.evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length")
-    assert decoded >= 5, f"only {decoded} thumbnails decoded"
+    decoded = eventually(
+        lambda: thumbs.evaluate_all("imgs => imgs.filter(i => i.complete && i.naturalWidth > 0).length") >= 5,
+        timeout=15,
+    )
+    assert decoded, "fewer than 5 thumbnails decoded"
     wait_until_idle(page)
     screenshot(page, "04_images.png")
 
@@ -359,8 +367,9 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     screenshot(page, "08_bulk_labeled.png")
 
     undo.click()
-    expect(undo).to_have_count(0)
+    # The toast shows for 4 s from the undo's first run; the button goes with the second run.
     expect(page.get_by_test_id("stToast").filter(has_text=f"Undone: {n:,} changes restored")).to_be_visible()
+    expect(undo).to_have_count(0)
     wait_until_idle(page)
     restored = eventually(lambda: ws.store.label_distribution(dataset_id) == before)
     assert restored, f"undo should restore {before}, got {ws.store.label_distribution(dataset_id)}"
@@ -437,9 +446,13 @@ def label_states(app: App, name: str) -> dict[int, tuple]:
     return {r: (s["label"], s["label_source"], s["excluded"]) for r, s in states.items()}
 
 
-def rows_matching(page: Page) -> int:
-    caption = main(page).get_by_text("rows match; showing the first")
+def rows_matching(page: Page, *, other_than: int | None = None) -> int:
+    """The table's "N rows match" count, read from the live page (not a stale copy); with
+    ``other_than``, wait until it has changed from that count."""
+    caption = live(main(page)).get_by_text("rows match; showing the first")
     expect(caption).to_be_visible()
+    if other_than is not None:
+        expect(caption).not_to_have_text(re.compile(rf"^{other_than:,} rows match"))
     return int(caption.inner_text().split(" rows match")[0].replace(",", ""))
 
 
@@ -461,13 +474,14 @@ def test_issues_find_click_a_class_bar_clean_top_10_and_undo(app: App, page: Pag
 
     # Click the longest label-issue bar: the table filters to that class.
     bars = main(page).locator(".js-plotly-plot").first.locator(".barlayer .trace").first.locator(".point path")
+    expect(bars.first).to_be_visible()
     boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
     widest = max((b for b in boxes if b), key=lambda b: b["width"])
     page.mouse.click(widest["x"] + widest["width"] / 2, widest["y"] + widest["height"] / 2)
     wait_until_idle(page)
     given = main(page).get_by_role("combobox", name="Given label")
     expect(given).not_to_have_value("(any)")
-    in_class = rows_matching(page)
+    in_class = rows_matching(page, other_than=total)
     assert 0 < in_class < total
     screenshot(page, "11_issues_class_clicked.png")
 

@@ -71,7 +71,7 @@ def row_progress(db: Path) -> tuple[int, int] | None:
         return None
     try:
         total, embedded = query(db, "SELECT COUNT(*), COALESCE(SUM(embedded = 1), 0) FROM rows")[0]
-    except sqlite3.OperationalError:  # schema not created yet, or the file is still being set up
+    except sqlite3.DatabaseError:  # schema not created yet, or the file is still being set up
         return None
     return total, embedded
 
@@ -102,6 +102,7 @@ def tail(path: Path) -> str:
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
 
+@pytest.mark.timeout(1800)  # the inner waits add up to more than the default 900 s
 def test_kill_9_during_embedding_then_resume_finishes_without_duplicates(tmp_path):
     csv_path = write_head(shared("sentiment140/sentiment140_8k.csv"), tmp_path / "tweets.csv", N_ROWS)
     ws_dir = tmp_path / "workspace"

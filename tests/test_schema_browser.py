@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from core.history import read_label
 from core.workspace import Workspace
 from tests.browser import VIEWPORT, chromium, eventually, running_app, screenshot, wait_until_idle
-from tests.test_browser_journey import choose_option, dataset_picker, go_to, main
+from tests.test_browser_journey import choose_option, dataset_picker, go_to, live, main
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FIXTURE = Path(__file__).parent / "fixtures" / "ag_news_multilabel.csv"
@@ -73,6 +73,12 @@ def test_label_a_row_with_two_questions(served) -> None:
             mentions.click()  # at the page's foot the list may open out of view: pick by typing
             page.keyboard.type(option)
             page.keyboard.press("Enter")
+            chosen = (
+                live(main(page))
+                .get_by_test_id("stMultiSelect")
+                .filter(has=page.get_by_role("combobox", name="mentions"))
+            )
+            expect(chosen).to_contain_text(option)  # the answer is in before the next one is typed
             wait_until_idle(page)
         page.keyboard.press("Escape")
         screenshot(page, "schema_02_two_questions.png")
