@@ -110,7 +110,8 @@ def record_multi_verdict(
     final = sorted({*right, *added})
     if final != sorted(predicted):
         said = ", ".join(final) or "none applies"
-        with ws.batch(dataset_id, action="audit", description=f"Audit: '{field}' = {said} (row {row_id})") as b:
+        description = f"Audit: '{field}' = {said} (row {ws.store.source_id(row_id)})"
+        with ws.batch(dataset_id, action="audit", description=description) as b:
             b.set_label([row_id], final, source=LabelSource.HUMAN, field=field)
             for c in added:
                 ws.store.add_class(b.conn, dataset_id, field, c)

@@ -470,6 +470,43 @@ def _batch_info(r: Any) -> BatchInfo:
     )
 
 
+def describe_change(attr: str) -> str:
+    """What an event's attribute is, in words: "label", "suggestion for 'mentions'", "tag 'x'"..."""
+    kind, _, rest = attr.partition(":")
+    if kind == "schema":
+        return f"question '{rest.partition(':')[2]}'"
+    if kind in ("label", "suggestion"):
+        return kind if rest == DEFAULT_LABEL_FIELD else f"{kind} for '{rest}'"
+    if kind == "tag":
+        return f"tag '{rest}'"
+    return attr
+
+
+def describe_state(attr: str, state: Any) -> str:
+    """One event side in words: "Sports · auto · 0.97 · <model>", "tagged", "excluded"..."""
+    kind = attr.partition(":")[0]
+    if kind == "tag":
+        return "tagged" if state else "not tagged"
+    if kind == "excluded":
+        return "excluded" if state else "included"
+    if state is None:
+        return "(none)"
+    if kind == "schema":
+        classes = ", ".join(state.get("classes", []))
+        return f"{state.get('kind', '')}: {classes}" if classes else str(state.get("kind", ""))
+    if kind in ("label", "suggestion"):
+        value = state.get("value")
+        parts = [", ".join(value) or "none applies" if isinstance(value, list) else str(value)]
+        if state.get("source"):
+            parts.append(str(state["source"]))
+        if state.get("confidence") is not None:
+            parts.append(f"{state['confidence']:.2f}")
+        if state.get("model_id"):
+            parts.append(str(state["model_id"]))
+        return " · ".join(parts)
+    return json.dumps(state)
+
+
 def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(

@@ -75,7 +75,7 @@ def review_row(
         ReviewAction.EXCLUDE: "exclude",
     }[action]
     question = "" if field == DEFAULT_LABEL_FIELD else f"'{field}': "
-    description = f"Review: {question}{what} (row {row_id})"
+    description = f"Review: {question}{what} (row {ws.store.source_id(row_id)})"
     with ws.batch(dataset_id, action=f"review_{action}", description=description) as batch:
         if action is ReviewAction.LABEL:
             batch.set_label([row_id], value.strip(), source=LabelSource.HUMAN, field=field)
@@ -103,7 +103,8 @@ def review_multi_row(ws: Workspace, dataset_id: int, row_id: int, classes: list[
     classes applies), as one undoable batch; returns its batch id (None if nothing changed)."""
     value = sorted({c.strip() for c in classes if c.strip()})
     said = ", ".join(value) or "none applies"
-    with ws.batch(dataset_id, action="review_label", description=f"Review: '{field}': {said} (row {row_id})") as b:
+    description = f"Review: '{field}': {said} (row {ws.store.source_id(row_id)})"
+    with ws.batch(dataset_id, action="review_label", description=description) as b:
         b.set_label([row_id], value, source=LabelSource.HUMAN, field=field)
         for c in value:
             ws.store.add_class(b.conn, dataset_id, field, c)

@@ -484,6 +484,12 @@ class Store:
         with self.connect() as conn:
             return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
+    def source_id(self, row_id: int) -> str:
+        """The row's id in its source file (what people know it by; ``row_id`` is internal)."""
+        with self.connect() as conn:
+            found = conn.execute("SELECT source_id FROM rows WHERE id = ?", (row_id,)).fetchone()
+        return found[0] if found else str(row_id)
+
     def rows_by_ids(self, row_ids: Sequence[int], field: str = DEFAULT_LABEL_FIELD) -> list[dict[str, Any]]:
         """Rows with their current label state for the question ``field``, in the order of ``row_ids``."""
         found: dict[int, dict[str, Any]] = {}

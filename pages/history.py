@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
-from core.history import batch_events, history
+from core.history import batch_events, describe_change, describe_state, history
 from ui.resources import current_dataset_id, require_shell, workspace
 
 require_shell()
@@ -32,7 +32,19 @@ if dataset_id is not None:
         }
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
         with st.expander("Changes in this action"):
-            st.dataframe(pd.DataFrame(batch_events(ws.store, chosen, limit=200)).astype(str), hide_index=True)
+            events = batch_events(ws.store, chosen, limit=200)
+            changes = pd.DataFrame(
+                {
+                    "row id": [e["id"] for e in events],
+                    "what": [describe_change(e["attribute"]) for e in events],
+                    "before": [describe_state(e["attribute"], e["before"]) for e in events],
+                    "after": [describe_state(e["attribute"], e["after"]) for e in events],
+                }
+            )
+            st.dataframe(changes, hide_index=True, width="stretch")
+            n_events = next(b.n_events for b in undoable if b.id == chosen)
+            if len(events) < n_events:
+                st.caption(f"The first {len(events):,} of {n_events:,} changes.")
         if st.button("Undo this action", type="primary", key="history.undo"):
             try:
                 result = ws.undo(chosen)

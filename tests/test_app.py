@@ -134,6 +134,10 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     at.switch_page("pages/history.py").run()
     assert not at.exception
     assert at.selectbox(key="history.batch").value is not None
+    changes = at.dataframe[1].value  # the chosen action's changes, in words, by the ids people know
+    assert list(changes.columns) == ["row id", "what", "before", "after"]
+    assert set(changes["what"]) == {"label"} and set(changes["after"]) == {"World · human"}
+    assert set(changes["row id"]) == {ws.store.source_id(r) for r in ws.store.row_ids(dataset.id)[:5]}
     at.button(key="history.undo").click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id)["World"] == 96

@@ -3,7 +3,7 @@
 import pytest
 
 from core.errors import ConflictError, InputError, NotFoundError
-from core.history import batch_events, history, open_batch, undo
+from core.history import batch_events, describe_change, describe_state, history, open_batch, undo
 from core.readers import Table
 from core.schema import ColumnMapping, build_rows
 from core.store import LabelSource, Store
@@ -96,6 +96,29 @@ def test_empty_batch_leaves_no_trace_and_events_are_readable(store_with_rows):
         b.set_label(ids[:1], ["p", "q"], field="topics")  # a second field, multi-label value
     events = batch_events(store, history(store, dataset_id)[0].id)
     assert events[0]["attribute"] == "label:topics" and events[0]["after"]["value"] == ["p", "q"]
+    assert describe_change("label:topics") == "label for 'topics'"
+    assert describe_state("label:topics", events[0]["after"]) == "p, q · human"
+
+
+def test_changes_read_as_words():
+    auto = {"value": "Sports", "source": "auto", "confidence": 0.9676, "model_id": "supervised"}
+    assert (describe_change("label:label"), describe_state("label:label", auto)) == (
+        "label",
+        "Sports · auto · 0.97 · supervised",
+    )
+    assert describe_state("label:label", None) == "(none)"
+    assert describe_state("suggestion:label", {"value": "World", "confidence": 0.5, "model_id": None}) == "World · 0.50"
+    assert describe_state("label:topics", {"value": [], "source": "human"}) == "none applies · human"
+    assert (describe_change("tag:needs-review"), describe_state("tag:needs-review", True)) == (
+        "tag 'needs-review'",
+        "tagged",
+    )
+    assert (describe_change("excluded"), describe_state("excluded", False)) == ("excluded", "included")
+    spec = {"kind": "multi", "classes": ["a", "b"], "required": False}
+    assert (describe_change("schema:3:mentions"), describe_state("schema:3:mentions", spec)) == (
+        "question 'mentions'",
+        "multi: a, b",
+    )
 
 
 def test_ingest_is_not_undone_row_by_row(tmp_path):

@@ -71,7 +71,8 @@ def test_review_of_a_further_question_answers_only_it(ws, dataset):
     assert (tone[ids[2]]["value"], tone[ids[2]]["source"]) == ("alarming", "human")
     assert snapshot(ws, dataset_id) == before  # the first question is untouched
     assert still_to_review(ws, ids[:3], field="tone") == ids[:1]
-    assert history(ws.store, dataset_id, limit=1)[0].description.startswith("Review: 'tone': label 'alarming'")
+    said = f"Review: 'tone': label 'alarming' (row {ws.store.source_id(ids[2])})"  # the id people know
+    assert history(ws.store, dataset_id, limit=1)[0].description == said
     for batch_id in (second, first):
         ws.undo(batch_id)
     assert still_to_review(ws, ids[:3], field="tone") == ids[:3]
