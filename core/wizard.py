@@ -312,6 +312,7 @@ def train(
         "classes": data.classes,
         "labeler": fitted.labeler,
         "labeler_params": _json_params(fitted.plan.labeler.get_params()),
+        "labeler_in_words": fitted.plan.labeler.in_words,
         "model_id": fitted.model_id,
         "target_precision": target_precision,
         "threshold": float(fitted.threshold),

@@ -209,7 +209,7 @@ def test_fit_for_wizard_chooses_and_calibrates(news, minilm):
         y = keep_per_class(news["y"][:1000], 15, seed=2)
 
     fit = fit_for_wizard(Training, target_precision=0.9, class_descriptions=DESCRIPTIONS, text_embedder=minilm)
-    assert fit.calibrated and fit.labeler == "supervised" and "Chosen by out-of-fold log loss" in fit.notes
+    assert fit.calibrated and fit.labeler == "supervised" and "by out-of-fold log loss" in fit.notes
     assert fit.probabilities.shape == (1000, 4)
     np.testing.assert_allclose(fit.probabilities.sum(axis=1), 1.0, atol=1e-5)
     candidates = np.flatnonzero(Training.y < 0)
@@ -227,3 +227,12 @@ def test_bad_inputs_raise_actionable_errors(news):
         AutoLabelData(news["X"][:20], CLASSES, texts=["a"])
     with pytest.raises(InputError, match="target precision"):
         estimate_threshold(np.full((4, 2), 0.5), [0, 1, 0, 1], np.full((3, 2), 0.5), target_precision=1.0)
+
+
+def test_labelers_say_what_they_do_in_words():
+    from core.autolabel.supervised import SupervisedLabeler
+
+    assert "zero-shot guesses" in SupervisedLabeler().in_words
+    assert "without a zero-shot start" in SupervisedLabeler(class_prior=False).in_words
+    assert SupervisedLabeler(semi_supervised=False, lexical=False).in_words == "logistic regression on the labeled rows"
+    assert all(cls().in_words for cls in AUTOLABELERS.values())

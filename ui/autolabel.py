@@ -169,8 +169,8 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     ws = workspace()
     summary = prediction.run.summary
     st.caption(
-        f"Trained on {summary['n_labeled']:,} labeled rows with {summary['labeler']}"
-        f" ({summary['model_id']}) at {prediction.run.created_at[:16].replace('T', ' ')}."
+        f"Trained on {summary['n_labeled']:,} labeled rows at {prediction.run.created_at[:16].replace('T', ' ')}:"
+        f" {summary.get('labeler_in_words', summary['labeler'])} (model id `{summary['model_id']}`)."
         + (f" Out-of-fold accuracy {summary['oof_accuracy']:.1%}." if summary.get("oof_accuracy") else "")
         + (f" {summary['notes']}" if summary.get("notes") else "")
     )

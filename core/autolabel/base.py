@@ -205,6 +205,11 @@ class AutoLabeler(BaseEstimator):
         return AutoLabelResult(self.proba_, self.prediction_, self.proba_.max(axis=1), list(class_names))
 
     @property
+    def in_words(self) -> str:
+        """What this labeler (with its settings) does, for people; ``model_id`` is for provenance."""
+        return self.description
+
+    @property
     def model_id(self) -> str:
         """Names the labeler and its non-default settings, e.g. ``supervised(alpha=0.9)``."""
         defaults = type(self)().get_params()

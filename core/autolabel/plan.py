@@ -124,7 +124,7 @@ def plan_autolabel(
         best = int(np.argmin(losses))
         if len(candidates) > 1:
             ranked = ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
-            notes.append(f"Chosen by out-of-fold log loss ({ranked}).")
+            notes.append(f"Chosen among {len(candidates)} by out-of-fold log loss, lower is better: {ranked}.")
     elif n_labeled:
         notes.append(f"Only {n_labeled} labeled rows: too few to estimate precision (need {MIN_LABELED_FOR_PROMISE}).")
     else:

@@ -123,6 +123,18 @@ class SupervisedLabeler(AutoLabeler):
         self.lda_shrinkage = lda_shrinkage
         self.nb_smoothing = nb_smoothing
 
+    @property
+    def in_words(self) -> str:
+        if not self.semi_supervised:
+            return "logistic regression on the labeled rows" + (" (embeddings and TF-IDF)" if self.lexical else "")
+        start = (
+            "starting from the class names' zero-shot guesses"
+            if getattr(self, "used_class_prior_", self.class_prior)
+            else "without a zero-shot start"
+        )
+        students = "LDA on embeddings and naive Bayes on TF-IDF" if self.lexical else "LDA on embeddings"
+        return f"labels spread over a {self.n_neighbors}-nearest-neighbour graph of all rows ({start}), then {students}"
+
     def _fit(self, data: AutoLabelData, y: np.ndarray) -> np.ndarray:
         use_prior = self.class_prior and data.class_embeddings is not None
         self.used_class_prior_ = use_prior
