@@ -44,7 +44,12 @@ m[0].metric("Rows" if asked == status.rows else "Rows asked", f"{asked:,}")
 m[1].metric(f"Labeled · {labeled / asked if asked else 0:.0%}", f"{labeled:,}")
 m[2].metric("Unlabeled", f"{asked - labeled:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
-m[4].metric("Problems", f"{status.problems:,}", help="Rows that could not be embedded (empty text, unreadable image)")
+m[4].metric(
+    "Not embedded",
+    f"{status.problems:,}",
+    help="Rows that could not be embedded (empty text, unreadable image): kept and exported, but search,"
+    " auto-label and the issue checks cannot see them. The table's 'problem' column says why.",
+)
 
 # Paging does not recount 100k rows: counts are cached per dataset version.
 distribution = ws.derived(

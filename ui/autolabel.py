@@ -309,6 +309,9 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
     order = cand[np.argsort(-conf)]
     split = int((conf >= threshold).sum())
     picks = {"above": order[max(0, split - n) : split][::-1], "below": order[split : split + n]}
+    # As many decimals as it takes for the last row above and the first below not to look equal.
+    edge = prediction.confidence[order[max(0, split - 1) : split + 1]]
+    decimals = next((d for d in range(3, 7) if len(set(np.round(edge, d))) == len(edge)), 6)
     frames = []
     for name in ("above", "below"):
         idx = picks[name]
@@ -318,7 +321,7 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
                 {
                     "text": [_short(rows[int(prediction.row_ids[i])]) for i in idx],
                     "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
-                    "confidence": [round(float(prediction.confidence[i]), 3) for i in idx],
+                    "confidence": [f"{prediction.confidence[i]:.{decimals}f}" for i in idx],
                 }
             )
         )
@@ -337,9 +340,10 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
     strategy = c1.selectbox(
         "Show first",
         sorted(STRATEGIES, key=lambda n: (n != "margin", n == "random", n)),  # margin first (bench)
-        format_func=lambda n: f"{n}: {strategies[n]}",
         key="autolabel.strategy",
+        help="\n".join(f"- **{n}**: {text}" for n, text in strategies.items()),
     )
+    c1.caption(strategies[strategy])  # the whole sentence: a select box cuts it off
     size = c2.number_input("Rows per queue", 5, 200, 20, step=5, key="autolabel.queue_size")
     qkey = f"autolabel.queue.{prediction.run.id}.{strategy}.{size}"
     if c3.button("New queue", key="autolabel.newqueue") or qkey not in st.session_state:

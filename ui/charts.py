@@ -124,7 +124,8 @@ def confidence_histogram(
         line_color="#E45756",
         line_width=2,
         annotation_text=f"threshold {threshold:.3f}",
-        annotation_position="top left",
+        # Label on the side with room: left of the line, unless the line is near the left edge.
+        annotation_position="top left" if threshold - x_min > 0.25 * (1 - x_min) else "top right",
     )
     fig.update_layout(
         title=title,
