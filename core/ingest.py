@@ -301,6 +301,15 @@ def run_ingest(
     )
 
 
+def mark_paused(ws: Workspace, job_id: int) -> None:
+    """Record that a person paused this job (its run was stopped from outside); resume continues it."""
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ? AND status = ?",
+            (JobStatus.PAUSED, "paused by the user", now(), job_id, JobStatus.EMBEDDING),
+        )
+
+
 def _set_status(ws: Workspace, job_id: int, status: JobStatus, message: str | None = None) -> None:
     with ws.store.transaction() as conn:
         conn.execute(

@@ -245,12 +245,23 @@ def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     assert app.dataset_names() == before
 
 
-def test_image_demo_shows_thumbnails(app: App, page: Page) -> None:
+def test_image_demo_pause_resume_and_thumbnails(app: App, page: Page) -> None:
     open_upload_page(page, app)
     choose_source(page, "Demo dataset")
     row = main(page).get_by_test_id("stHorizontalBlock").filter(has_text=IMAGES_DEMO)
     row.get_by_role("button", name="Load").click()
-    expect(main(page).get_by_text(f"'{IMAGES_DEMO}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    # Pause after the first chunk (64 of 200 images): the run stops after the chunk it is embedding.
+    expect(main(page).get_by_text(re.compile(r"Embedded \d+ of 200 rows"))).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    main(page).get_by_role("button", name="Pause").click()
+    unfinished = main(page).get_by_text(re.compile(r"rows done · paused by the user"))
+    expect(unfinished).to_contain_text(IMAGES_DEMO)
+    wait_until_idle(page)
+    screenshot(page, "06_demo_paused.png")
+    main(page).get_by_role("button", name="Resume").click()
+    expect(main(page).get_by_text(f"'{IMAGES_DEMO}': 200 of 200 rows embedded.")).to_be_visible(
+        timeout=INGEST_TIMEOUT_MS
+    )
+    expect(unfinished).to_have_count(0)
     wait_until_idle(page)
     assert IMAGES_DEMO in app.dataset_names()
     screenshot(page, "06_demo_loaded.png")

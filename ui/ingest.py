@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
-from core.ingest import JobReport, run_ingest, unfinished_jobs
+from core.ingest import JobReport, job_counts, mark_paused, run_ingest, unfinished_jobs
 from core.labelschema import looks_multi
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
@@ -119,7 +119,18 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
     model = embedder(dataset.embedding_model)
     text_model = embedder(DEFAULT_TEXT_MODEL) if model.text_queries_via_class_names else None
     bar = st.progress(0.0, text=f"Embedding '{dataset.name}' with {dataset.embedding_model}...")
-    st.caption("You can pause by leaving this page or pressing Stop; the ingest resumes where it stopped.")
+    # A click reruns the page, which stops this run at its next progress update (after a whole chunk);
+    # the callback runs first in the new run and records the pause.
+    pause = st.empty()
+    pause.button(
+        "Pause",
+        key=f"ingest.pause.{job_id}",
+        icon=":material/pause:",
+        on_click=mark_paused,
+        args=(ws, job_id),
+        help="Stops after the rows being embedded now. Resume (on this page) continues where it stopped;"
+        " leaving the page pauses it too.",
+    )
     try:
         report = run_ingest(
             ws,
@@ -130,9 +141,11 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
         )
     except CuratorError as exc:
         bar.empty()
+        pause.empty()
         st.error(str(exc))
         return None
     bar.empty()
+    pause.empty()
     session().last_job_id = job_id
     return report
 
@@ -144,11 +157,14 @@ def unfinished_jobs_panel() -> None:
     st.subheader("Unfinished ingests")
     for job in jobs:
         c1, c2 = st.columns([4, 1])
-        c1.write(
-            f"**{job['dataset']}** from `{job['source']}` · {job['status']}"
-            + (f" · {job['message']}" if job["message"] else "")
-        )
+        total, embedded, skipped = job_counts(workspace(), job["id"])
+        message = job["message"] or ""
+        state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
+        done = f"{embedded + skipped:,} of {total:,} rows done"
+        c1.write(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
         if c2.button("Resume", key=f"upload.resume.{job['id']}"):
             report = run_job_with_progress(job["id"])
-            if report:
-                st.success(f"'{job['dataset']}': {report.embedded:,} of {report.total:,} rows embedded.")
+            if report:  # shown by the page after the rerun, which takes the job off this list
+                session().select_dataset = report.dataset_id
+                session().notices.append(f"'{job['dataset']}': {report.embedded:,} of {report.total:,} rows embedded.")
+                st.rerun()
