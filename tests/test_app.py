@@ -313,9 +313,13 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     at.segmented_control(key="issues.mode").set_value("Review one by one").run()
     assert not at.exception
     assert any("trained without this row" in m.value for m in at.markdown)
+    n_queue = min(50, shown_after)
+    assert at.get("progress")[0].proto.text == f"0 of {n_queue} rows in this queue decided"
     keep = next(b for b in at.button if b.key and b.key.endswith(".q"))
     keep.click().run()  # Q: the given label is right
     assert not at.exception
+    # The decided row leaves the table (fixed rows are hidden) but stays in the queue, counted.
+    assert at.get("progress")[0].proto.text == f"1 of {n_queue} rows in this queue decided"
     humans = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()].count("human")
     assert humans == [s["label_source"] for s in before.values()].count("human") + 1
 

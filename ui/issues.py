@@ -356,8 +356,20 @@ def explain_row(report: IssueReport, row_id: int) -> None:
                 st.text(row["text"] or "")
 
 
+def frozen_queue(rows: pd.DataFrame, key: str) -> list[int]:
+    """The first 50 rows of the table when this queue was opened. Kept as it was: a decided row
+    leaves the table (fixed rows are hidden) but stays in the queue, counted as decided, so the
+    count goes up instead of starting again. "New queue" takes the table's first 50 as they are now."""
+    if st.button("New queue", key=f"{key}.new", help="Take the first 50 rows of the table as it is now"):
+        st.session_state.pop(f"{key}.queue", None)
+    if f"{key}.queue" not in st.session_state:
+        st.session_state[f"{key}.queue"] = rows["row_id"].head(50).astype(int).tolist()
+    return st.session_state[f"{key}.queue"]
+
+
 def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
-    queue = rows["row_id"].head(50).astype(int).tolist()
+    key = f"issues.review.{report.run.id}.{view.issue}.{view.label}.{view.suggested}"
+    queue = frozen_queue(rows, key)
     if not queue:
         st.info("No rows to review with these filters.")
         return
@@ -370,7 +382,7 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
         dataset_id,
         queue,
         choices=choices,
-        key=f"issues.review.{report.run.id}.{view.issue}.{view.label}.{view.suggested}",
+        key=key,
         model_id=f"label-issues:{report.run.id}",
         check_labels=True,
         details=lambda r: explain_row(report, r),
@@ -378,14 +390,15 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
-        " E exclude · S skip · U undo. The queue is the first 50 rows of the table's order."
+        " E exclude · S skip · U undo. The queue is the first 50 rows of the table when it was opened."
     )
 
 
 def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
     """One by one for a multi-choice question: the row's classes ticked, with the class in doubt
     flipped (the check's proposed fix) and first, so W takes the fix and 1 then W keeps the row as is."""
-    queue = rows["row_id"].head(50).astype(int).tolist()
+    key = f"issues.review.{report.run.id}.{view.issue}.{view.label}"
+    queue = frozen_queue(rows, key)
     if not queue:
         st.info("No rows to review with these filters.")
         return
@@ -408,7 +421,7 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
         dataset_id,
         queue,
         choices=choices,
-        key=f"issues.review.{report.run.id}.{view.issue}.{view.label}",
+        key=key,
         field=report.field,
         check_labels=True,
         details=lambda r: explain_row(report, r),
@@ -416,7 +429,7 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
     st.caption(
         "Keys: 1-9 tick or untick a class (1 is the class in doubt, already flipped as the check proposes) ·"
         " W save the ticked classes · N needs review · E exclude · S skip · U undo. The queue is the first"
-        " 50 rows of the table's order."
+        " 50 rows of the table when it was opened."
     )
 
 
