@@ -235,6 +235,7 @@ def confusion_pairs(pairs) -> go.Figure:  # noqa: ANN001  (a DataFrame: given, s
         xaxis=dict(title="suggested label", type="category", categoryorder="array", categoryarray=suggested),
         yaxis=dict(title="given label", type="category", categoryorder="array", categoryarray=given),
         clickmode="event+select",
+        modebar_orientation="v",  # down the right side: across the top it covers this narrow chart's title
     )
     return fig
 
