@@ -235,9 +235,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if rolled:
         st.markdown("**Rolled up to the top-level classes** (right parent, even where the sub-class is wrong)")
         st.dataframe(pd.DataFrame(rolled), hide_index=True, width="stretch")
-    above, below = _around_threshold(prediction, threshold)
+    above, below, decimals = _around_threshold(prediction, threshold)
     a, b = st.columns(2)
-    a.markdown("**Just above the threshold** (would be auto-labeled)")
+    a.markdown(f"**Just above the threshold** of {threshold:.{decimals}f} (would be auto-labeled)")
     a.table(above, hide_index=True)
     b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
     b.table(below, hide_index=True)
@@ -302,7 +302,8 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     )
 
 
-def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The ``n`` rows just above and just below the threshold, and the decimals that tell them apart."""
     ws = workspace()
     cand = prediction.candidates
     conf = prediction.confidence[cand]
@@ -325,7 +326,7 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
                 }
             )
         )
-    return frames[0], frames[1]
+    return frames[0], frames[1], decimals
 
 
 def _short(row: dict, limit: int = 140) -> str:
