@@ -92,9 +92,7 @@ def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> 
             help="No issue run for this question yet: find issues on the Issues page first.",
         )
         return [], None
-    fixed = report.fixed_since(workspace())
-    frame = report.frame[~report.frame["row_id"].isin(fixed)]
-    counts = {n: int(frame[f"is_{n}_issue"].sum()) for n in report.issue_names}  # what the filter would show
+    counts = report.counts(leave_out=report.fixed_since(workspace()))  # what the filter would show
     issues = column.multiselect(
         "Flagged as",
         report.issue_names,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -222,9 +222,10 @@ class IssueReport:
     def rule(self, issue: str) -> str:
         return DETECTORS[issue].rule(self.run.summary["checks"][issue])
 
-    def counts(self) -> dict[str, int]:
-        """Rows flagged per issue type."""
-        return {n: int(self.arrays[f"is_{n}_issue"].sum()) for n in self.issue_names}
+    def counts(self, leave_out: Collection[int] = ()) -> dict[str, int]:
+        """Rows flagged per issue type, not counting the rows in ``leave_out`` (e.g. :meth:`fixed_since`)."""
+        kept = ~np.isin(self.arrays["row_ids"], np.fromiter(leave_out, dtype=np.int64, count=len(leave_out)))
+        return {n: int((self.arrays[f"is_{n}_issue"] & kept).sum()) for n in self.issue_names}
 
     def is_stale(self, ws: Workspace) -> bool:
         """True when the dataset changed since this run (labels fixed, rows added)."""
