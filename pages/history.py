@@ -28,7 +28,9 @@ if dataset_id is not None:
     undoable = [b for b in batches if b.action != "ingest" and not b.undone_by]
     if undoable:
         labels = {
-            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({b.n_events:,} change{'s' if b.n_events != 1 else ''})" for b in undoable
+            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description}"
+            f" ({b.n_events:,} change{'' if b.n_events == 1 else 's'})"
+            for b in undoable
         }
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
         with st.expander("Changes in this action"):
