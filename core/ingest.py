@@ -284,6 +284,9 @@ def run_ingest(
     except Exception as exc:
         _set_status(ws, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
+    except BaseException:  # Ctrl-C, or Streamlit stopping the run because the page was left or rerun
+        _mark_interrupted(ws, job_id)
+        raise
     total, embedded, skipped = job_counts(ws, job_id)
     with ws.store.connect() as conn:
         status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
@@ -306,8 +309,17 @@ def mark_paused(ws: Workspace, job_id: int) -> None:
     """Record that a person paused this job (its run was stopped from outside); resume continues it."""
     with ws.store.transaction() as conn:
         conn.execute(
+            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ? AND status IN (?, ?)",
+            (JobStatus.PAUSED, "paused by the user", now(), job_id, JobStatus.EMBEDDING, JobStatus.PAUSED),
+        )
+
+
+def _mark_interrupted(ws: Workspace, job_id: int) -> None:
+    """A run stopped from outside: paused, unless a person's Pause already said so (either may come first)."""
+    with ws.store.transaction() as conn:
+        conn.execute(
             "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE id = ? AND status = ?",
-            (JobStatus.PAUSED, "paused by the user", now(), job_id, JobStatus.EMBEDDING),
+            (JobStatus.PAUSED, "interrupted before it finished", now(), job_id, JobStatus.EMBEDDING),
         )
 
 

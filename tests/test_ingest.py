@@ -11,7 +11,15 @@ import pytest
 from PIL import Image
 
 from core.errors import ConflictError, InputError
-from core.ingest import load_source, run_ingest, stage_upload, start_ingest
+from core.ingest import (
+    job_counts,
+    load_source,
+    mark_paused,
+    run_ingest,
+    stage_upload,
+    start_ingest,
+    unfinished_jobs,
+)
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
 from tests.conftest import DEMO, shared
@@ -61,6 +69,28 @@ def test_cache_means_nothing_is_recomputed(ws, minilm):
     assert ws.status("a").rows == 270
     vectors = ws.vectors.get_vectors(ws.dataset("a").id, minilm.model_id, ws.store.row_ids(ws.dataset("a").id)[:2])
     assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in vectors.values())
+
+
+def test_a_stopped_run_is_listed_as_paused_and_resumes(ws, minilm):
+    """Ctrl-C, or Streamlit stopping the run when the page is left: the job reads paused, not embedding."""
+    table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 100)
+    job = start_ingest(ws, table, infer_mapping(table), "s", source="s")
+
+    def stop_after_first_chunk(progress):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(ws, job, minilm, on_progress=stop_after_first_chunk, chunk_size=40)
+    [listed] = unfinished_jobs(ws)
+    assert (listed["status"], listed["message"]) == ("paused", "interrupted before it finished")
+    assert job_counts(ws, job)[1] == 40
+    mark_paused(ws, job)  # a Pause click's callback runs after the stopped run: the person's word wins
+    assert unfinished_jobs(ws)[0]["message"] == "paused by the user"
+    report = run_ingest(ws, job, minilm)
+    assert (report.status, report.embedded, report.computed) == ("done", 100, 60)
+    assert unfinished_jobs(ws) == []
+    mark_paused(ws, job)  # a click that arrives after the last chunk changes nothing
+    assert unfinished_jobs(ws) == []
 
 
 def test_rejected_ingest_leaves_workspace_unchanged(ws, minilm):
