@@ -25,6 +25,17 @@ class ThumbRenderer {
 """
 )
 
+# Three whole lines that fit a 72 px row, the third ending in "…" when the text goes on (the theme's 26 px
+# lines would show two and a half).
+THREE_LINES = {
+    "lineHeight": "20px",
+    "paddingTop": "6px",
+    "display": "-webkit-box",
+    "WebkitLineClamp": 3,
+    "WebkitBoxOrient": "vertical",
+    "overflow": "hidden",
+}
+
 
 def thumb_uri(jpeg: bytes | None) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
@@ -40,7 +51,9 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
             if longest and longest > 60:
                 # Fixed-height rows (3 lines, full text in the tooltip): autoHeight re-measures late and
                 # rows overlap while the grid settles.
-                builder.configure_column(col, wrapText=True, flex=3, minWidth=280, tooltipField=col)
+                builder.configure_column(
+                    col, wrapText=True, flex=3, minWidth=280, tooltipField=col, cellStyle=THREE_LINES
+                )
             elif longest and longest > 24:
                 builder.configure_column(col, flex=2, minWidth=200)
     if "id" in frame.columns:

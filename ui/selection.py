@@ -14,7 +14,7 @@ from core.labelschema import SEPARATOR, Kind, label_schema, parse_multi
 from core.saved import save_search
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
-from ui.grid import THUMB_RENDERER
+from ui.grid import THREE_LINES, THUMB_RENDERER
 from ui.resources import session, workspace
 
 NEW_CLASS = "New class..."
@@ -129,7 +129,9 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
     builder.configure_default_column(resizable=True, sortable=True, filter=True, minWidth=100)
     builder.configure_column("row", hide=True)
     if "text" in frame:
-        builder.configure_column("text", wrapText=True, flex=5, minWidth=360, tooltipField="text")
+        builder.configure_column(
+            "text", wrapText=True, flex=5, minWidth=360, tooltipField="text", cellStyle=THREE_LINES
+        )
     if "thumbnail" in frame:
         builder.configure_column("thumbnail", headerName="image", cellRenderer=THUMB_RENDERER, width=90, filter=False)
     if "score" in frame:
