@@ -63,12 +63,65 @@ def audit_sample(
             r[0]
             for r in conn.execute(
                 "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
-                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
-                " AND rows.id NOT IN (SELECT row_id FROM audits WHERE dataset_id = ? AND field = ?) ORDER BY rows.id",
-                (field, dataset_id, str(LabelSource.AUTO), dataset_id, field),
+                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0 ORDER BY rows.id",
+                (field, dataset_id, str(LabelSource.AUTO)),
             )
         ]
+    checked = audited_rows(ws, dataset_id, field)
+    ids = [i for i in ids if i not in checked]
     return sorted(random.Random(seed).sample(ids, min(k, len(ids))))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    row_id: int
+    predicted: str
+    correct: bool
+    corrected_to: str | None
+
+
+def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> list[_Verdict]:
+    """The verdicts that still speak of the current auto labels of ``field``.
+
+    A verdict counts while the auto label it checked stands (same model, same answer), or while the
+    audit's correction stands and that model still has auto labels here. A verdict on labels that were
+    undone, or since replaced by another model's, is history: counting it would measure a model whose
+    labels are gone against the current model's promise (and keep its rows out of new samples).
+    """
+    with ws.store.connect() as conn:
+        rows = conn.execute(
+            "SELECT audits.row_id, audits.predicted, audits.model_id, audits.correct, audits.corrected_to,"
+            " labels.value, labels.source, labels.model_id FROM audits LEFT JOIN labels"
+            " ON labels.row_id = audits.row_id AND labels.field = audits.field"
+            " WHERE audits.dataset_id = ? AND audits.field = ?",
+            (dataset_id, field),
+        ).fetchall()
+        live_models = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.source = ?",
+                (dataset_id, field, str(LabelSource.AUTO)),
+            )
+        }
+
+    def same(a: str | None, b: str | None) -> bool:
+        return sorted(as_classes(stored_value(a))) == sorted(as_classes(stored_value(b)))
+
+    out = []
+    for row_id, predicted, model, correct, corrected, value, source, label_model in rows:
+        if source == str(LabelSource.AUTO):
+            stands = label_model == model and same(value, predicted)
+        else:
+            stands = not correct and corrected is not None and same(value, corrected) and model in live_models
+        if stands:
+            out.append(_Verdict(row_id, predicted, bool(correct), corrected))
+    return out
+
+
+def audited_rows(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> set[int]:
+    """Rows whose current auto label (of ``field``) a person has checked."""
+    return {v.row_id for v in standing_verdicts(ws, dataset_id, field)}
 
 
 def record_verdict(
@@ -149,23 +202,16 @@ def _auto_answer(ws: Workspace, dataset_id: int, row_id: int, field: str) -> tup
 def audit_summary(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> AuditSummary:
     if label_schema(ws.store, dataset_id).question(field).kind is Kind.MULTI:
         return _multi_summary(ws, dataset_id, field)
-    with ws.store.connect() as conn:
-        checked, correct = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(correct), 0) FROM audits WHERE dataset_id = ? AND field = ?",
-            (dataset_id, field),
-        ).fetchone()
-    return AuditSummary(checked=checked, correct=correct)
+    verdicts = standing_verdicts(ws, dataset_id, field)
+    return AuditSummary(checked=len(verdicts), correct=sum(v.correct for v in verdicts))
 
 
 def _multi_summary(ws: Workspace, dataset_id: int, field: str) -> AuditSummary:
     """Right auto classes over checked auto classes (a verdict's corrected set decides which were right)."""
     checked = correct = 0
-    with ws.store.connect() as conn:
-        for predicted, corrected in conn.execute(
-            "SELECT predicted, corrected_to FROM audits WHERE dataset_id = ? AND field = ?", (dataset_id, field)
-        ):
-            given = set(as_classes(stored_value(predicted)))
-            kept = given if corrected is None else set(as_classes(stored_value(corrected)))
-            checked += len(given)
-            correct += len(given & kept)
+    for verdict in standing_verdicts(ws, dataset_id, field):
+        given = set(as_classes(stored_value(verdict.predicted)))
+        kept = given if verdict.corrected_to is None else set(as_classes(stored_value(verdict.corrected_to)))
+        checked += len(given)
+        correct += len(given & kept)
     return AuditSummary(checked=checked, correct=correct, unit="auto classes")

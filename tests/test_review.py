@@ -135,6 +135,32 @@ def test_audit_measures_precision_of_auto_labels(ws, dataset):
         record_verdict(ws, dataset_id, ids[0], correct=True)
 
 
+def test_audit_counts_only_verdicts_on_labels_that_still_stand(ws, dataset):
+    """Undo the accepted batch, or let another model relabel: the old verdicts stop counting."""
+    from core.history import history
+
+    dataset_id, ids = dataset
+    with ws.batch(dataset_id, action="auto_label", description="auto") as b:
+        b.set_predictions({r: ("a", 0.97) for r in ids[1:5]}, model_id="m1", as_suggestion=False)
+    accepted = history(ws.store, dataset_id, limit=1)[0].id
+    record_verdict(ws, dataset_id, ids[1], correct=True)
+    record_verdict(ws, dataset_id, ids[2], correct=False, corrected_to="b")
+    correction = history(ws.store, dataset_id, limit=1)[0].id
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (2, 1)
+
+    ws.undo(correction)  # the auto label is back: the verdict "wrong" still speaks of it
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (2, 1)
+    assert ids[2] not in audit_sample(ws, dataset_id, k=10)
+
+    ws.undo(accepted)  # no auto labels left: nothing measured, nothing to sample
+    assert audit_summary(ws, dataset_id).checked == 0 and audit_sample(ws, dataset_id, k=10) == []
+
+    with ws.batch(dataset_id, action="auto_label", description="auto again") as b:
+        b.set_predictions({r: ("a", 0.9) for r in ids[1:3]}, model_id="m2", as_suggestion=False)
+    assert audit_summary(ws, dataset_id).checked == 0  # m1's verdicts say nothing of m2's labels
+    assert audit_sample(ws, dataset_id, k=10) == ids[1:3]
+
+
 def test_runs_are_stored_and_reloaded(ws, dataset):
     dataset_id, _ = dataset
     assert latest_run(ws, dataset_id, "autolabel") is None

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audit import AuditSummary, audit_sample, audit_summary, record_verdict
+from core.audit import AuditSummary, audit_sample, audit_summary, audited_rows, record_verdict
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.history import history, read_label
@@ -477,7 +477,7 @@ def _audit_sample_controls(dataset_id: int, field: str, checked: int) -> list[in
         st.session_state[f"autolabel.audit.rows.{field}"] = sample
         if not sample:
             st.info("No unchecked auto labels to draw from: accept some in step 1 first.")
-    done = _audited(dataset_id, field)
+    done = audited_rows(workspace(), dataset_id, field)
     return [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
 
 
@@ -515,14 +515,6 @@ def _coverage(dataset_id: int, field: str) -> tuple[float, int]:
         return (answered / len(answers) if answers else 0.0), len(answers) - answered
 
     return ws.derived(dataset_id, ("coverage", field), compute)  # once per dataset version, not per rerun
-
-
-def _audited(dataset_id: int, field: str) -> set[int]:
-    with workspace().store.connect() as conn:
-        return {
-            r[0]
-            for r in conn.execute("SELECT row_id FROM audits WHERE dataset_id = ? AND field = ?", (dataset_id, field))
-        }
 
 
 def multi_label_step(dataset_id: int, field: str) -> None:
