@@ -285,6 +285,11 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert not at.exception
     sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
     assert "auto" not in sources
+    at.slider(key="autolabel.target").set_value(0.99).run()  # a new target needs a new threshold
+    assert any("Retrain to set it for 99.0%" in w.value for w in at.warning)
+    assert at.button(key="autolabel.train").label == "Retrain for 99.0%"
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert any(c.value.startswith("No auto labels checked yet") for c in at.caption)  # its labels are gone
 
 
 @pytest.mark.slow

@@ -91,7 +91,10 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
         key="autolabel.labeler",
         help="Automatic: learn from the labeled rows when every class has some, else zero-shot from class names.",
     )
-    target = c2.slider("Target precision", 0.80, 0.995, 0.95, 0.005, format="%.3f", key="autolabel.target")
+    trained_for = prediction.target_precision if prediction else None
+    target = c2.slider(
+        "Target precision", 0.80, 0.995, trained_for or 0.95, 0.005, format="%.3f", key="autolabel.target"
+    )
     settings = reference_set_controls(dataset_id) if labeler == "reference-set" else {}
     descriptions = {}
     with st.expander("Class descriptions (optional, used by zero-shot)"):
@@ -100,6 +103,12 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
             if text.strip():
                 descriptions[name] = text.strip()
     verb = "Retrain" if prediction else "Train and predict"
+    if trained_for is not None and abs(target - trained_for) > 1e-9:
+        verb = f"Retrain for {target:.1%}"
+        st.warning(
+            f"The threshold below was set for a {trained_for:.1%} target. Retrain to set it for {target:.1%}"
+            " (or move it by hand below)."
+        )
     if st.button(verb, type="primary", key="autolabel.train", icon=":material/model_training:"):
         dataset = ws.dataset(dataset_id)
         own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
@@ -319,10 +328,10 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
         rows = {r["id"]: r for r in ws.store.rows_by_ids([int(prediction.row_ids[i]) for i in idx])}
         frames.append(
             pd.DataFrame(
-                {
-                    "text": [_short(rows[int(prediction.row_ids[i])]) for i in idx],
-                    "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
+                {  # the short columns first: in a narrow window the text wraps and they stay whole
                     "confidence": [f"{prediction.confidence[i]:.{decimals}f}" for i in idx],
+                    "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
+                    "text": [_short(rows[int(prediction.row_ids[i])]) for i in idx],
                 }
             )
         )
@@ -457,14 +466,24 @@ def _show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str])
 
 
 def _audited_precision(column, label: str, audit: AuditSummary, promised: float | None) -> None:  # noqa: ANN001
-    """The audit's measured precision, with its difference from the promise."""
+    """The audit's measured precision, with its difference from the promise in points: coloured only
+    once the audit's 95% interval leaves out the promise (a few checks cannot tell them apart)."""
+    if audit.precision is None or not promised:
+        column.metric(label, f"{audit.precision:.0%}" if audit.precision is not None else "-")
+        return
+    low, high = audit.interval()
+    apart = not low <= promised <= high
     column.metric(
         label,
-        f"{audit.precision:.0%}" if audit.precision is not None else "-",
-        delta=f"{audit.precision - promised:+.1%} vs promised {promised:.0%}"
-        if audit.precision is not None and promised
-        else None,
-        delta_color="normal",
+        f"{audit.precision:.0%}",
+        delta=f"{100 * (audit.precision - promised):+.1f} points vs promised {promised:.0%}",
+        delta_color="normal" if apart else "off",
+        help=f"{audit.describe()} "
+        + (
+            "The promise is outside this interval: the model does worse (or better) than it said."
+            if apart
+            else "The promise is inside this interval: too few checks to tell them apart."
+        ),
     )
 
 
