@@ -120,6 +120,20 @@ def test_uncalibrated_confidence_would_have_overpromised(news):
     assert raw_promise - actual > 0.02
 
 
+def test_labeled_rows_that_contradict_the_target_stop_the_promise():
+    """The direct check: the labeled rows as confident as a threshold must leave the target plausible."""
+    from core.autolabel.threshold import _plausible
+
+    def plausible(right: int, wrong: int, target: float) -> bool:
+        cum_hits = np.concatenate([[0], np.cumsum([1] * right + [0] * wrong)])
+        return bool(_plausible(np.array([right + wrong]), cum_hits, target, 0.9)[0])
+
+    assert not plausible(93, 7, 0.98)  # 93% measured: 98% is out of reach
+    assert plausible(111, 0, 0.995)  # 111 of 111 right cannot rule 99.5% out
+    assert plausible(39, 1, 0.95) and plausible(276, 17, 0.95)  # 97.5% of 40; 94.2% of 293 (a 95% target)
+    assert not plausible(250, 43, 0.95)  # 85% of 293
+
+
 def test_cross_validation_hides_each_fold_from_the_labeler(news):
     seen: list[np.ndarray] = []
 

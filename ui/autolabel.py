@@ -225,6 +225,12 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))
+    if promise.rows and promise.expected_precision is not None:
+        st.caption(
+            "The estimate assumes the labeled rows are a random sample of the data. Rows picked in Review or"
+            " Issues were chosen by a model, and many of them can make it optimistic: after accepting, audit a"
+            " sample (step 3)."
+        )
     left, right = st.columns(2)
     band = prediction.arrays
     if "band_rows" in band and len(band["band_rows"]) > 1:  # the band is stored at ~100 points: interpolate

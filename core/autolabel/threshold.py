@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import betainc
 from sklearn.base import clone
 
 from core.autolabel.base import AutoLabelData, AutoLabeler, check_labels, softmax
@@ -184,17 +185,33 @@ def _prefix_precision(conf: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.cumsum(conf[:, order], axis=1) / np.arange(1, len(order) + 1)
 
 
-def _largest_prefix(cum: np.ndarray, target: float, credibility: float, support: np.ndarray, min_support: int):
-    """Longest prefix whose precision reaches ``target`` in at least ``credibility`` of the samples
-    and whose threshold at least ``min_support`` labeled rows reach; also whether support cut it."""
+def _largest_prefix(
+    cum: np.ndarray, target: float, credibility: float, support: np.ndarray, min_support: int, plausible: np.ndarray
+) -> tuple[int, bool]:
+    """Longest prefix whose precision reaches ``target`` in at least ``credibility`` of the samples,
+    whose threshold at least ``min_support`` labeled rows reach, and where those rows do not
+    contradict the target (``plausible``); also whether the labeled rows cut it."""
     credible = (cum >= target).mean(axis=0) >= credibility
-    ok = np.flatnonzero(credible & (support >= min_support))
+    ok = np.flatnonzero(credible & (support >= min_support) & plausible)
     return (int(ok.max()) + 1 if len(ok) else 0), bool(credible.any() and not len(ok))
 
 
 def _support(calibrated: np.ndarray, order: np.ndarray, oof_conf: np.ndarray) -> np.ndarray:
     """For each prefix of ``order``: labeled rows whose out-of-fold confidence reaches its threshold."""
     return len(oof_conf) - np.searchsorted(np.sort(oof_conf), calibrated[order], side="left")
+
+
+def _plausible(support: np.ndarray, cum_hits: np.ndarray, target: float, credibility: float) -> np.ndarray:
+    """For each prefix: do the labeled rows that reach its threshold leave the target plausible?
+
+    The direct check on the calibration. One temperature can fit a model's confidences on average and
+    still be wrong at the top (logistic regression on the AG News demo: promised 98.3%, measured
+    94.6%). The ``n`` labeled rows as confident as a threshold, ``h`` of them right out of fold, give
+    a Beta(h + 1/2, n - h + 1/2) posterior (Jeffreys) on the precision there; the target stays
+    plausible while its upper tail P(precision >= target) is at least 1 - ``credibility``.
+    """
+    hits = cum_hits[support]
+    return 1.0 - betainc(hits + 0.5, support - hits + 0.5, target) >= 1.0 - credibility
 
 
 def _sample_confidences(
@@ -304,15 +321,23 @@ def estimate_threshold(
     oof_conf = posterior.calibrate(oof_proba, n_samples=n_samples).max(axis=1)
     order = np.argsort(-calibrated, kind="stable")
     cum = _prefix_precision(conf, order)
+    oof_order = np.argsort(-oof_conf, kind="stable")
+    hits = (oof_proba.argmax(axis=1) == oof_labels)[oof_order]
+    cum_hits = np.concatenate([[0], np.cumsum(hits)])  # right among the n most confident labeled rows
+
+    def checks(members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        support = _support(calibrated, members, oof_conf)
+        return support, _plausible(support, cum_hits, target_precision, credibility)
+
     classes: dict[int, dict[str, float]] = {}
     if per_class:
         pred = proba.argmax(axis=1)
         parts, cut = [], False
         for c in np.unique(pred):
             members = order[pred[order] == c]
-            support = _support(calibrated, members, oof_conf)
+            support, plausible = checks(members)
             kc, cut_c = _largest_prefix(
-                _prefix_precision(conf, members), target_precision, credibility, support, min_support
+                _prefix_precision(conf, members), target_precision, credibility, support, min_support, plausible
             )
             cut |= cut_c
             parts.append(members[:kc])
@@ -324,7 +349,8 @@ def estimate_threshold(
             }
         selected = np.concatenate(parts)
     else:
-        k, cut = _largest_prefix(cum, target_precision, credibility, _support(calibrated, order, oof_conf), min_support)
+        support, plausible = checks(order)
+        k, cut = _largest_prefix(cum, target_precision, credibility, support, min_support, plausible)
         selected = order[:k]
     k = len(selected)
     sel_prec = conf[:, selected].mean(axis=1) if k else None
@@ -338,8 +364,6 @@ def estimate_threshold(
         lower=np.quantile(cols, 0.1, axis=0) if cols.size else np.zeros(0),
         upper=np.quantile(cols, 0.9, axis=0) if cols.size else np.zeros(0),
     )
-    oof_order = np.argsort(-oof_conf, kind="stable")
-    hits = (oof_proba.argmax(axis=1) == oof_labels)[oof_order]
     threshold = _threshold_between(calibrated, selected)
     above = hits[: int((oof_conf >= threshold).sum())] if k else hits[:0]
     return ThresholdEstimate(
