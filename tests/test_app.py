@@ -373,6 +373,37 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert not at.exception
 
 
+def reviews_with_issue_run(app_env, minilm, n=60):
+    """``n`` SST-2 reviews ingested (all labeled) and checked once: an Issues page with results, fast."""
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.issues import find_issues
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=n))
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv"), minilm)
+    dataset = ws.dataset("reviews")
+    return ws, dataset, find_issues(ws, dataset.id)
+
+
+def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
+    reviews_with_issue_run(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    assert not at.exception
+    at.selectbox(key="issues.type").set_value("any").run()
+    at.selectbox(key="issues.label").set_value("negative").run()
+    at.selectbox(key="issues.suggested").set_value("positive").run()
+    assert not at.exception
+    at.button(key="issues.clear").click().run()
+    assert not at.exception
+    assert at.selectbox(key="issues.type").value == "label"
+    assert at.selectbox(key="issues.label").value == "(any)"
+    assert at.selectbox(key="issues.suggested").value == "(any)"
+    at.selectbox(key="issues.label").set_value("positive").run()  # the filters still work after a clear
+    assert not at.exception and at.selectbox(key="issues.label").value == "positive"
+
+
 def test_export_page_preview_export_and_download(app_env):
     import pandas as pd
 

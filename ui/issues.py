@@ -196,7 +196,8 @@ def _apply_click(event, to_filters, name: str) -> None:  # noqa: ANN001
 
 def filters(report: IssueReport) -> View:
     names = report.issue_names
-    st.session_state.setdefault("issues.type", "label" if "label" in names else ANY)
+    if st.session_state.get("issues.type") not in ["any", *names]:  # first visit, or a check this run lacks
+        st.session_state["issues.type"] = _default_issue(names)
     classes = [ANY, *report.classes, UNLABELED]
     for key, options in (("issues.label", classes), ("issues.suggested", classes[:-1])):
         if st.session_state.get(key, ANY) not in options:
@@ -213,13 +214,29 @@ def filters(report: IssueReport) -> View:
     hide = c4.toggle(
         "Hide fixed rows", True, key="issues.hide_fixed", help="Rows excluded, relabeled or reviewed since this run"
     )
-    if c5.button("Clear", key="issues.clear", help="Clear the filters and the chart selections"):
-        st.session_state["issues.chart_epoch"] = st.session_state.get("issues.chart_epoch", 0) + 1
-        for key in ("issues.label", "issues.suggested"):
-            st.session_state[key] = ANY
-        st.session_state["issues.type"] = "label" if "label" in names else "any"
-        st.rerun()
+    c5.button(
+        "Clear",
+        key="issues.clear",
+        help="Clear the filters and the chart selections",
+        on_click=_clear_filters,
+        args=(names,),
+    )
     return View(issue, label, suggested, hide)
+
+
+def _clear_filters(names: list[str]) -> None:
+    """The Clear button's callback: it runs before the next rerun draws the filter widgets, the only
+    moment their values may be set."""
+    st.session_state["issues.chart_epoch"] = st.session_state.get("issues.chart_epoch", 0) + 1
+    for key in ("issues.label", "issues.suggested"):
+        st.session_state[key] = ANY
+    st.session_state["issues.type"] = _default_issue(names)
+    for chart in ("bars", "pairs"):  # so clicking the same bar or cell again filters again
+        st.session_state.pop(f"issues.clicked.{chart}", None)
+
+
+def _default_issue(names: list[str]) -> str:
+    return "label" if "label" in names else "any"
 
 
 def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
