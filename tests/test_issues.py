@@ -311,6 +311,11 @@ def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_new
     assert previous_report(ws, improved).run.id == report.run.id
     change = compare_reports(report, improved).set_index("issue")
     assert change.loc["Label issues", "resolved"] >= 9  # the fixed rows hold the model's label now
+    acted_on = set(top) | {row_ids[-2]}  # auto-fixed, excluded (needs-review alone resolves nothing)
+    old, new = report.frame, improved.frame
+    was, now = set(old.row_id[old.is_label_issue]), set(new.row_id[new.is_label_issue])
+    assert change.loc["Label issues", "resolved"] == len((was - now) & acted_on)
+    assert change.loc["Label issues", "no longer flagged without a change"] == len((was - now) - acted_on)
     # An auto label is the model's guess, not a given label: the check neither trains on it nor checks it
     # (it would raise the check's accuracy and hide real errors); the Auto-label audit checks it.
     after = improved.frame.set_index("row_id")
@@ -318,3 +323,48 @@ def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_new
     assert auto and (after.loc[auto, "given"] == "").all() and not after.loc[auto, "is_label_issue"].any()
     assert change.loc["Label issues", "after"] < change.loc["Label issues", "before"]
     assert change.loc["Conflicting duplicates", "after"] == 0  # one copy was excluded
+
+
+def stored_report(row_ids, given, flagged, *, reviewed=None, classes=("a", "b")):
+    """An IssueReport of the label check made by hand, as a saved run holds it."""
+    from pathlib import Path
+
+    from core.issues import IssueReport
+    from core.runs import Run
+
+    n = len(row_ids)
+    summary = {"classes": list(classes), "checks": {"label": {}}, "n_rows": n}
+    run = Run(f"r{n}", 1, "issues", "k", 1, {}, summary, "", Path())
+    arrays = {
+        "row_ids": np.asarray(row_ids, np.int64),
+        "source_ids": np.asarray([str(r) for r in row_ids]),
+        "given": np.asarray(given, np.int64),
+        "reviewed": np.zeros(n, bool) if reviewed is None else np.asarray(reviewed, bool),
+        "label_score": np.full(n, 0.5),
+        "is_label_issue": np.asarray(flagged, bool),
+    }
+    return IssueReport(run, arrays)
+
+
+def test_only_rows_someone_dealt_with_count_as_resolved():
+    from core.issues import compare_reports
+
+    # Rows 1-6 flagged before. Since: 1 relabeled, 2 excluded (gone), 3 confirmed by a person,
+    # 4 only marked needs-review (nothing the check sees), 5 untouched; 6 untouched and still flagged; 7 new.
+    before = stored_report([1, 2, 3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 0, 0, 1, 1], [1, 1, 1, 1, 1, 1, 0, 0])
+    after = stored_report(
+        [1, 3, 4, 5, 6, 7, 8], [1, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 1, 1, 0], reviewed=[0, 1, 0, 0, 0, 0, 0]
+    )
+    change = compare_reports(before, after).set_index("issue").loc["Label issues"]
+    assert (change["before"], change["after"], change["new"]) == (6, 2, 1)
+    assert change["resolved"] == 3  # relabeled, excluded, confirmed; not the needs-review or untouched rows
+    assert change["no longer flagged without a change"] == 2
+    # An auto label counts as none for the check: a row auto-fixed since shows as a changed label.
+    auto_fixed = stored_report([1, 2, 3, 4, 5, 6, 7, 8], [-1, 0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 0, 0, 1, 1, 0])
+    change = compare_reports(before, auto_fixed).set_index("issue").loc["Label issues"]
+    assert (change["resolved"], change["no longer flagged without a change"]) == (1, 4)
+    # A multi-choice answer changed since: compared by its classes.
+    sets = {**before.arrays, "given": np.full(8, -1), "given_sets": np.eye(8, 2, dtype=bool)}
+    now = {**auto_fixed.arrays, "given": np.full(8, -1), "given_sets": np.eye(8, 2, k=-1, dtype=bool)}
+    change = compare_reports(type(before)(before.run, sets), type(before)(before.run, now)).iloc[0]
+    assert change["resolved"] == 3  # rows 1-3 lost or gained a class; rows 4-5 kept theirs

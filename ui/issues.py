@@ -143,7 +143,12 @@ def changes_panel(report: IssueReport) -> None:
         return
     st.markdown(f"**What changed since the previous run** ({before.run.id})")
     st.dataframe(compare_reports(before, report), hide_index=True, width="content")
-    st.caption("Resolved: flagged before, not now (fixed, confirmed by a person or excluded). New: flagged only now.")
+    st.caption(
+        "**Resolved**: flagged before, not now, and dealt with in between: the label changed (by a person or a"
+        " fix), a person confirmed it, or the row was excluded. Marking a row needs-review does not resolve it."
+        " **No longer flagged without a change**: nobody changed these rows; the new run simply stopped flagging"
+        " them (model noise, they may come back). **New**: flagged only now."
+    )
 
 
 @dataclass(frozen=True)

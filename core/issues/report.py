@@ -144,6 +144,8 @@ def find_issues(
         "given": data.labels,
         "reviewed": data.reviewed,
     }
+    if data.label_sets is not None:  # a multi-choice question: what each row was answered, to see changes
+        arrays["given_sets"] = data.label_sets
     summary: dict[str, Any] = {"classes": data.class_names, "checks": {}, "n_rows": data.n_rows, "question": field}
     previous = latest_run(ws, dataset_id, KIND, question=field)
     for detector, start, weight in zip(detectors, starts, weights / weights.sum(), strict=True):
@@ -334,6 +336,14 @@ class IssueReport:
             parts += [{"class": c or "(unlabeled)", "issue": name, "rows": int(n)} for c, n in counts.items()]
         return pd.DataFrame(parts, columns=["class", "issue", "rows"])
 
+    def checked_labels(self) -> np.ndarray:
+        """Each row's label as the checks saw it, as text ("" for none; a multi-choice answer's classes
+        joined by "|"), comparable between runs whose class lists differ."""
+        a, classes = self.arrays, np.asarray(self.classes + [""], dtype=object)
+        if "given_sets" in a:
+            return np.array(["|".join(classes[np.flatnonzero(row)]) for row in a["given_sets"]], dtype=object)
+        return classes[a["given"]]
+
     def confusion_pairs(self) -> pd.DataFrame:
         """Label issues counted by (given label, suggested label), most frequent first."""
         if "label" not in self.issue_names:
@@ -344,24 +354,41 @@ class IssueReport:
 
 
 def compare_reports(before: IssueReport, after: IssueReport) -> pd.DataFrame:
-    """Per issue type: rows flagged before and after, how many stopped being flagged (fixed,
-    excluded or confirmed) and how many are newly flagged."""
-    a, b = before.frame.set_index("row_id"), after.frame.set_index("row_id")
+    """Per issue type: rows flagged before and after, and what became of the rows flagged before.
+
+    ``resolved`` counts only rows someone dealt with between the runs and that are no longer flagged:
+    excluded (gone from the new run), label changed (by a person or a Clean Top K fix) or confirmed by a
+    person. Marking a row needs-review changes nothing the checks see, so it resolves nothing. Rows
+    that stopped being flagged with no such change are counted apart, in ``no longer flagged without a
+    change``: the new model's noise, not progress. ``new`` rows are flagged only now.
+    """
+    dealt_with = set(before.arrays["row_ids"][_dealt_with(before, after)].tolist())
     out = []
     for name in after.issue_names:
         flag = f"is_{name}_issue"
-        was = set(a.index[a[flag]]) if flag in a else set()
-        now = set(b.index[b[flag]])
+        was = set(before.arrays["row_ids"][before.arrays[flag]].tolist()) if flag in before.arrays else set()
+        now = set(after.arrays["row_ids"][after.arrays[flag]].tolist())
         out.append(
             {
                 "issue": DETECTORS[name].title,
                 "before": len(was),
                 "after": len(now),
-                "resolved": len(was - now),
+                "resolved": len((was - now) & dealt_with),
+                "no longer flagged without a change": len((was - now) - dealt_with),
                 "new": len(now - was),
             }
         )
     return pd.DataFrame(out)
+
+
+def _dealt_with(before: IssueReport, after: IssueReport) -> np.ndarray:
+    """For each row of ``before``: excluded since (not in ``after``), its checked label changed, or
+    confirmed by a person since. Read from the two runs, so later actions do not count."""
+    at = np.array([-1 if after.index(r) is None else after.index(r) for r in before.arrays["row_ids"]], np.int64)
+    present, at = at >= 0, np.maximum(at, 0)
+    changed = before.checked_labels() != after.checked_labels()[at]
+    confirmed = after.arrays["reviewed"][at] & ~before.arrays["reviewed"]
+    return ~present | changed | confirmed
 
 
 class Fix(StrEnum):
