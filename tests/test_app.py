@@ -305,7 +305,7 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert set(metrics) >= {"Label issues", "Outliers", "Near-duplicates", "Conflicting duplicates"}
     n_label = int(metrics["Label issues"].replace(",", ""))
     assert n_label > 0
-    assert any("of rows" in c.value and "confident" in c.value for c in at.caption)
+    assert any("of 425 labeled rows" in c.value and "confident" in c.value for c in at.caption)
 
     # What a click on a bar does: filter by that class and issue type.
     report_rows = [c.value for c in at.caption if "rows match" in c.value]
@@ -373,8 +373,9 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert not at.exception
 
 
-def reviews_with_issue_run(app_env, minilm, n=60):
-    """``n`` SST-2 reviews ingested (all labeled) and checked once: an Issues page with results, fast."""
+def reviews_with_issue_run(app_env, minilm, n=60, unlabeled=0):
+    """``n`` SST-2 reviews ingested, the last ``unlabeled`` without their label, and checked once: an
+    Issues page with results, fast."""
     from core.ingest import load_source, run_ingest, start_ingest
     from core.issues import find_issues
     from core.schema import infer_mapping
@@ -383,7 +384,22 @@ def reviews_with_issue_run(app_env, minilm, n=60):
     table = load_source(ws, small_csv(app_env, n=n))
     run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv"), minilm)
     dataset = ws.dataset("reviews")
+    if unlabeled:
+        with ws.batch(dataset.id, action="label", description="unlabel") as batch:
+            batch.set_label(ws.store.row_ids(dataset.id)[-unlabeled:], None)
     return ws, dataset, find_issues(ws, dataset.id)
+
+
+def test_issues_cards_give_label_shares_of_the_labeled_rows(app_env, minilm):
+    _, _, report = reviews_with_issue_run(app_env, minilm, n=80, unlabeled=40)
+    assert report.share_base("label") == (40, "labeled rows") and report.share_base("outlier") == (80, "rows")
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    assert not at.exception
+    counts = report.counts()
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith(f"**{counts['label'] / 40:.1%} of 40 labeled rows** · A model") for c in captions)
+    assert any(c.startswith(f"**{counts['outlier'] / 80:.1%} of 80 rows** · Mean cosine") for c in captions)
 
 
 def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):

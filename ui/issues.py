@@ -121,7 +121,7 @@ def run_caption(report: IssueReport) -> None:
 
 
 def summary_cards(report: IssueReport) -> None:
-    counts, n = report.counts(), max(report.n_rows, 1)
+    counts = report.counts()
     names = list(counts)
     for start in range(0, len(names), 4):
         cols = st.columns(4)
@@ -130,7 +130,8 @@ def summary_cards(report: IssueReport) -> None:
                 st.metric(
                     report.title(name), f"{counts[name]:,}", help=f"{DETECTORS[name].description} {report.rule(name)}"
                 )
-                st.caption(f"**{counts[name] / n:.1%} of rows** · {report.rule(name)}")
+                base, what = report.share_base(name)
+                st.caption(f"**{counts[name] / max(base, 1):.1%} of {base:,} {what}** · {report.rule(name)}")
 
 
 def changes_panel(report: IssueReport) -> None:

@@ -190,6 +190,12 @@ class IssueDetector(BaseEstimator):
         """The rule that decides a flag, with its numbers (shown beside the counts)."""
         return cls.description
 
+    @classmethod
+    def checked_rows(cls, summary: dict[str, Any]) -> tuple[int, str] | None:
+        """How many rows the check could flag and what they are ("labeled rows"), when only some rows
+        can be (a label check sees only labeled rows); None: every row. Shares are taken of these."""
+        return None
+
 
 DETECTORS: dict[str, type[IssueDetector]] = {}
 

@@ -226,6 +226,10 @@ class LabelIssues(IssueDetector):
         )
 
     @classmethod
+    def checked_rows(cls, summary: dict[str, Any]) -> tuple[int, str] | None:
+        return (int(summary["n_labeled"]), "labeled rows") if "n_labeled" in summary else None
+
+    @classmethod
     def rule(cls, summary: dict[str, Any]) -> str:
         view = summary.get("view", "embedding")
         acc = summary.get("view_accuracy", {}).get(view)

@@ -99,3 +99,7 @@ class LabelSetIssues(IssueDetector):
             "Per class, a model that never saw the row is as sure of the other answer (has / lacks the class)"
             " as it usually is for rows that do give that answer (confident learning, one class at a time)."
         )
+
+    @classmethod
+    def checked_rows(cls, summary: dict[str, Any]) -> tuple[int, str] | None:
+        return (int(summary["n_answered"]), "answered rows") if "n_answered" in summary else None

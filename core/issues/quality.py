@@ -39,6 +39,7 @@ class ClassImbalance(IssueDetector):
         row_share = np.where(labeled, share[np.maximum(data.labels, 0)], np.nan)
         is_issue = labeled & rare[np.maximum(data.labels, 0)]
         summary = {
+            "n_labeled": int(labeled.sum()),
             "line": line,
             "rare_classes": [data.class_names[j] for j in np.flatnonzero(rare)],
             "shares": {data.class_names[j]: float(share[j]) for j in range(k)},
@@ -51,6 +52,10 @@ class ClassImbalance(IssueDetector):
             f"Its class holds {row['class_share']:.1%} of the labeled rows; under {summary['line']:.1%}"
             " (a tenth of an even share) counts as rare."
         )
+
+    @classmethod
+    def checked_rows(cls, summary: dict[str, Any]) -> tuple[int, str] | None:
+        return (int(summary["n_labeled"]), "labeled rows") if "n_labeled" in summary else None
 
     @classmethod
     def rule(cls, summary: dict[str, Any]) -> str:

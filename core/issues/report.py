@@ -224,6 +224,12 @@ class IssueReport:
     def rule(self, issue: str) -> str:
         return DETECTORS[issue].rule(self.run.summary["checks"][issue])
 
+    def share_base(self, issue: str) -> tuple[int, str]:
+        """What a share of the rows flagged by ``issue`` is taken of: (how many, what they are). The
+        label checks see only the labeled rows, so "2.8% of 425 labeled rows", not "0.8% of rows"."""
+        checked = DETECTORS[issue].checked_rows(self.run.summary["checks"][issue])
+        return checked if checked is not None else (self.n_rows, "rows")
+
     def counts(self, leave_out: Collection[int] = ()) -> dict[str, int]:
         """Rows flagged per issue type, not counting the rows in ``leave_out`` (e.g. :meth:`fixed_since`)."""
         kept = ~np.isin(self.arrays["row_ids"], np.fromiter(leave_out, dtype=np.int64, count=len(leave_out)))
