@@ -8,15 +8,12 @@ stores an ``IssueReport``; ``fix_rows`` applies Clean Top K fixes as one undoabl
 
 from core.issues import duplicates, label, multilabel, neighbors, quality  # noqa: F401  (registration order)
 from core.issues.base import DETECTORS, IssueData, IssueDetector, create_detector, register_detector
+from core.issues.fixes import FIX_TITLES, FIX_VERBS, Fix, fix_rows
 from core.issues.label import confident_thresholds, find_label_issues, label_quality_scores, out_of_fold_proba
 from core.issues.report import (
-    FIX_TITLES,
-    FIX_VERBS,
-    Fix,
     IssueReport,
     compare_reports,
     find_issues,
-    fix_rows,
     issue_data,
     latest_report,
     previous_report,
