@@ -6,7 +6,7 @@ Each call is one history batch (all or nothing, undoable as a whole) and reports
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.errors import InputError
 from core.labelschema import asked_rows, label_schema
@@ -21,11 +21,13 @@ class BulkResult:
     batch_id: str | None  # None when nothing changed (no history entry)
     changed: int
     selected: int
+    skipped: Mapping[str, int] = field(default_factory=dict)  # rows left alone on purpose, by why
 
     def describe(self, verb: str) -> str:
-        skipped = self.selected - self.changed
-        extra = f"; {skipped:,} already so or skipped" if skipped else ""
-        return f"{verb} {self.changed:,} of {self.selected:,} rows{extra}"
+        parts = [f"{n:,} skipped: {why}" for why, n in self.skipped.items() if n]
+        rest = self.selected - self.changed - sum(self.skipped.values())
+        parts += [f"{rest:,} already so or skipped"] if rest else []
+        return f"{verb} {self.changed:,} of {self.selected:,} rows" + "".join(f"; {p}" for p in parts)
 
 
 def bulk_classify(

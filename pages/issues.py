@@ -9,6 +9,7 @@ from ui.issues import (
     clean_top_k,
     current_report,
     filters,
+    reliability_warning,
     review,
     review_label_sets,
     run_caption,
@@ -39,6 +40,7 @@ if report is None:
     st.stop()
 
 run_caption(report)
+reliability_warning(report)
 summary_cards(report)
 changes_panel(report)
 charts(report)
@@ -54,7 +56,7 @@ if mode == "Review one by one" and "label_set" in report.issue_names:
 elif mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:
-    clean_top_k(dataset_id, report, rows)
+    clean_top_k(dataset_id, report, rows, view.issue)
     table(report, rows, ws.dataset(dataset_id).modality, view.issue)
     score_panel(report, view.issue)
 

@@ -420,6 +420,33 @@ def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     assert not at.exception and at.selectbox(key="issues.label").value == "positive"
 
 
+@pytest.mark.slow
+def test_issues_on_the_small_image_demo_warn_and_auto_fix_writes_no_unsure_suggestion(app_env, effnet):
+    from core.issues import FIX_TITLES, Fix
+
+    ws, dataset = load_demo(app_env / "workspace", "images", effnet)  # 200 photos, 76 labeled, 10 classes
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.button(key="issues.run").click().run()
+    assert not at.exception and not at.error
+    warning = [w.value for w in at.warning if "Label flags are unreliable" in w.value]
+    assert warning and "76 labeled rows for 10 classes (7.6 per class" in warning[0]
+    assert any(c.value.startswith("**") and " of 76 labeled rows**" in c.value for c in at.caption)
+    fix = at.selectbox(key="issues.fix.label")
+    assert fix.value == Fix.NEEDS_REVIEW  # not Auto-fix: the check cannot be trusted here
+    fix.set_value(Fix.AUTO_FIX).run()
+    at.number_input(key="issues.k").set_value(5).run()
+    before = ws.store.row_states(ws.store.row_ids(dataset.id))
+    at.button(key="issues.apply").click().run()
+    assert not at.exception and not at.error
+    assert ws.store.row_states(ws.store.row_ids(dataset.id)) == before  # every suggestion is under 50%
+    assert any(t.value == "Auto-fixed 0 of 5 rows; 5 skipped: suggestion too unsure (under 50%)" for t in at.toast)
+
+    at.selectbox(key="issues.type").set_value("outlier").run()
+    fix = at.selectbox(key="issues.fix.outlier")
+    assert fix.value == Fix.NEEDS_REVIEW and fix.options == [FIX_TITLES[f] for f in Fix if f is not Fix.AUTO_FIX]
+
+
 def test_export_page_preview_export_and_download(app_env):
     import pandas as pd
 

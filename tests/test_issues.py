@@ -368,3 +368,45 @@ def test_only_rows_someone_dealt_with_count_as_resolved():
     now = {**auto_fixed.arrays, "given": np.full(8, -1), "given_sets": np.eye(8, 2, k=-1, dtype=bool)}
     change = compare_reports(type(before)(before.run, sets), type(before)(before.run, now)).iloc[0]
     assert change["resolved"] == 3  # rows 1-3 lost or gained a class; rows 4-5 kept theirs
+
+
+def test_label_flags_are_called_unreliable_with_few_labels_per_class_or_a_weak_model():
+    from core.issues.label import unreliable_because
+
+    cifar_demo = {"n_labeled": 76, "n_classes": 10, "view": "embedding", "view_accuracy": {"embedding": 0.566}}
+    why = unreliable_because(cifar_demo)
+    assert "76 labeled rows for 10 classes (7.6 per class" in why and "57% of the labeled rows right" in why
+    news_demo = {"n_labeled": 425, "n_classes": 4, "view": "lexical", "view_accuracy": {"lexical": 0.89}}
+    assert unreliable_because(news_demo) is None
+    weak = {**news_demo, "view_accuracy": {"lexical": 0.65}}
+    assert unreliable_because(weak).startswith("the check's model gets only 65%")
+    few = {**news_demo, "n_labeled": 36}  # 9 per class, a good model: still too few to trust
+    assert unreliable_because(few).startswith("only 36 labeled rows for 4 classes")
+
+
+def test_auto_fix_skips_unsure_suggestions_and_rows_not_flagged_and_the_default_fix_follows_the_issue(noisy_news):
+    from core.issues import Fix, default_fix, find_issues, fix_choices, fix_rows
+
+    ws, ds, row_ids, _ = noisy_news
+    report = find_issues(ws, ds.id)
+    frame = report.frame
+    flagged = frame[frame.is_label_issue].sort_values("label_score").row_id.head(4).tolist()
+    calm = frame[~frame.is_label_issue & (frame.given != "")].row_id.head(2).tolist()
+    probability = {r: report.suggestion(r)[1] for r in flagged}
+    line = sorted(probability.values())[1] + 1e-9  # two of the four suggestions fall under it
+    before = ws.store.row_states(flagged + calm)
+    result = fix_rows(ws, ds.id, report, flagged + calm, Fix.AUTO_FIX, min_probability=line)
+    after = ws.store.row_states(flagged + calm)
+    written = {r for r in flagged + calm if after[r] != before[r]}
+    assert written == {r for r in flagged if probability[r] >= line} and result.changed == 2
+    assert result.skipped == {"not flagged as a label issue": 2, f"suggestion too unsure (under {line:.0%})": 2}
+    message = result.describe("Auto-fixed")
+    assert message.startswith("Auto-fixed 2 of 6 rows; ") and "already so" not in message
+    assert f"; 2 skipped: suggestion too unsure (under {line:.0%})" in message
+    nothing = fix_rows(ws, ds.id, report, flagged, Fix.AUTO_FIX, min_probability=1.0)
+    assert nothing.changed == 0 and nothing.batch_id is None
+
+    assert report.label_check_unreliable() is None  # 300 labels in 4 classes, a good model
+    assert default_fix(report, "label") is Fix.AUTO_FIX
+    assert default_fix(report, "outlier") is Fix.NEEDS_REVIEW and default_fix(report, "any") is Fix.NEEDS_REVIEW
+    assert Fix.AUTO_FIX not in fix_choices("near_duplicate") and Fix.AUTO_FIX in fix_choices("label")

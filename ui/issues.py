@@ -10,7 +10,19 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
-from core.issues import DETECTORS, FIX_TITLES, FIX_VERBS, Fix, IssueReport, compare_reports, find_issues, fix_rows
+from core.issues import (
+    DETECTORS,
+    FIX_TITLES,
+    FIX_VERBS,
+    MIN_AUTO_FIX_PROBABILITY,
+    Fix,
+    IssueReport,
+    compare_reports,
+    default_fix,
+    find_issues,
+    fix_choices,
+    fix_rows,
+)
 from core.issues import previous_report as load_previous
 from core.review import top_choices
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
@@ -132,6 +144,18 @@ def summary_cards(report: IssueReport) -> None:
                 )
                 base, what = report.share_base(name)
                 st.caption(f"**{counts[name] / max(base, 1):.1%} of {base:,} {what}** · {report.rule(name)}")
+
+
+def reliability_warning(report: IssueReport) -> None:
+    """Say so when the label check's flags cannot be trusted (too few labels per class, or a weak model)."""
+    why = report.label_check_unreliable()
+    if why:
+        st.warning(
+            f"**Label flags are unreliable here**: {why}. Many flagged labels are likely right and the"
+            " suggested classes guesses, so Clean Top K starts on *Mark needs-review*, not Auto-fix. Label more"
+            " rows of each class, then run the checks again.",
+            icon=":material/warning:",
+        )
 
 
 def changes_panel(report: IssueReport) -> None:
@@ -318,8 +342,9 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: st
     show_table(out, key=f"issues.grid.{report.run.id}.{len(rows)}", thumbnail_column="thumbnail", height=430)
 
 
-def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame) -> None:
-    """Apply one fix to the top K rows of the filtered view, as one undoable batch."""
+def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue: str = "any") -> None:
+    """Apply one fix to the top K rows of the filtered view, as one undoable batch. The fixes offered
+    and the one first chosen depend on the issue type filtered on (``issue``)."""
     if not len(rows):
         st.success("No flagged rows left with these filters.")
         return
@@ -327,7 +352,14 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame) -> Non
     c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
     # No max_value: a bound that changes with the filters would reset the widget; clamp instead.
     k = min(int(c1.number_input("K", min_value=1, value=10, key="issues.k")), len(rows))
-    fix = c2.selectbox("Fix", list(Fix), format_func=lambda f: FIX_TITLES[f], key="issues.fix")
+    choices = fix_choices(issue)
+    fix = c2.selectbox(
+        "Fix",
+        choices,
+        index=choices.index(default_fix(report, issue)),
+        format_func=lambda f: FIX_TITLES[f],
+        key=f"issues.fix.{issue}",  # a default of its own per issue type
+    )
     value = None
     if fix is Fix.SET_LABEL:
         value = c3.selectbox("Label", report.classes, key="issues.fix_label")
@@ -355,8 +387,9 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame) -> Non
         st.rerun()
     if fix is Fix.AUTO_FIX:
         st.caption(
-            "Auto-fix writes each row's suggested label as an auto label"
-            ' (source "auto", the model\'s probability as confidence).'
+            "Auto-fix writes each flagged label issue's suggested label as an auto label"
+            ' (source "auto", the model\'s probability as confidence). A suggestion under'
+            f" {MIN_AUTO_FIX_PROBABILITY:.0%} is not written: the row is skipped and counted."
         )
 
 

@@ -8,7 +8,7 @@ stores an ``IssueReport``; ``fix_rows`` applies Clean Top K fixes as one undoabl
 
 from core.issues import duplicates, label, multilabel, neighbors, quality  # noqa: F401  (registration order)
 from core.issues.base import DETECTORS, IssueData, IssueDetector, create_detector, register_detector
-from core.issues.fixes import FIX_TITLES, FIX_VERBS, Fix, fix_rows
+from core.issues.fixes import FIX_TITLES, FIX_VERBS, MIN_AUTO_FIX_PROBABILITY, Fix, default_fix, fix_choices, fix_rows
 from core.issues.label import confident_thresholds, find_label_issues, label_quality_scores, out_of_fold_proba
 from core.issues.report import (
     IssueReport,
@@ -23,6 +23,7 @@ __all__ = [
     "DETECTORS",
     "FIX_TITLES",
     "FIX_VERBS",
+    "MIN_AUTO_FIX_PROBABILITY",
     "Fix",
     "IssueData",
     "IssueDetector",
@@ -30,6 +31,8 @@ __all__ = [
     "compare_reports",
     "confident_thresholds",
     "create_detector",
+    "default_fix",
+    "fix_choices",
     "find_issues",
     "find_label_issues",
     "fix_rows",

@@ -31,6 +31,11 @@ METHODS = ("self_confidence", "normalized_margin")
 # Same tolerances as cleanlab (internal/constants.py), so the flags agree to the row.
 _THRESHOLD_SLACK = 1e-6
 _THRESHOLD_FLOOR = 2e-6
+# Below either, the label check's flags are mostly the model's mistakes, not the labels': on the CIFAR
+# demo (76 labels in 10 classes, 7.6 per class, 57% accurate out of fold) all 21 flags were right labels
+# and every suggestion was under 40%; on the AG News demo (425 labels in 4 classes, 89%) they hold up.
+MIN_LABELED_PER_CLASS = 10
+MIN_OUT_OF_FOLD_ACCURACY = 0.70
 
 
 def label_quality_scores(labels: np.ndarray, pred_probs: np.ndarray, *, method: str = "self_confidence") -> np.ndarray:
@@ -124,6 +129,29 @@ def choose_view(probas: dict[str, np.ndarray], y: np.ndarray) -> tuple[str, np.n
     return best, candidates[best], accuracy
 
 
+def unreliable_because(summary: dict[str, Any]) -> str | None:
+    """Why the label check's flags cannot be trusted (None when they can), with its numbers.
+
+    The rule: fewer than ``MIN_LABELED_PER_CLASS`` labeled rows per class on average, or an out-of-fold
+    accuracy under ``MIN_OUT_OF_FOLD_ACCURACY``. Either way the model is often wrong where the label is
+    right, so its flags and suggestions need a person, not Auto-fix."""
+    n_labeled = int(summary.get("n_labeled", 0))
+    n_classes = int(summary.get("n_classes", len(summary.get("thresholds", {})))) or 1
+    accuracy = summary.get("view_accuracy", {}).get(summary.get("view", ""))
+    reasons = []
+    if n_labeled / n_classes < MIN_LABELED_PER_CLASS:
+        reasons.append(
+            f"only {n_labeled:,} labeled rows for {n_classes:,} classes ({n_labeled / n_classes:.1f} per class;"
+            f" under {MIN_LABELED_PER_CLASS} is too few to learn a class from)"
+        )
+    if accuracy is not None and accuracy < MIN_OUT_OF_FOLD_ACCURACY:
+        reasons.append(
+            f"the check's model gets only {accuracy:.0%} of the labeled rows right out of fold"
+            f" (under {MIN_OUT_OF_FOLD_ACCURACY:.0%})"
+        )
+    return " and ".join(reasons) or None
+
+
 def _top_levels(class_names: Sequence[str]) -> np.ndarray | None:
     """Each class's top-level parent when the classes form a hierarchy ("A > b"), else None."""
     from core.labelschema import SEPARATOR
@@ -194,6 +222,7 @@ class LabelIssues(IssueDetector):
             "view": view,
             "view_accuracy": accuracy,
             "n_labeled": len(labeled),
+            "n_classes": int((np.bincount(y, minlength=k) > 0).sum()),  # classes with a labeled row
             "reviewed_not_flagged": int((find_label_issues(y, pred_probs) & data.reviewed[labeled]).sum()),
             "thresholds": {data.class_names[j]: float(t) for j, t in enumerate(thresholds) if t <= 1},
             "hierarchical": top is not None,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.issues.base import DETECTORS, IssueData, create_detector
+from core.issues.label import unreliable_because
 from core.projection import dataset_vectors
 from core.review import NEEDS_REVIEW
 from core.runs import Run, find_run, get_run, latest_run, run_key, save_run
@@ -227,6 +228,13 @@ class IssueReport:
         label checks see only the labeled rows, so "2.8% of 425 labeled rows", not "0.8% of rows"."""
         checked = DETECTORS[issue].checked_rows(self.run.summary["checks"][issue])
         return checked if checked is not None else (self.n_rows, "rows")
+
+    def label_check_unreliable(self) -> str | None:
+        """Why this run's label flags cannot be trusted, with its numbers; None when they can (or the run
+        has no label check). See :func:`core.issues.label.unreliable_because` for the rule."""
+        if "label" not in self.issue_names:
+            return None
+        return unreliable_because(self.run.summary["checks"]["label"])
 
     def counts(self, leave_out: Collection[int] = ()) -> dict[str, int]:
         """Rows flagged per issue type, not counting the rows in ``leave_out`` (e.g. :meth:`fixed_since`)."""
