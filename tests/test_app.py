@@ -1,8 +1,10 @@
 """AppTest smoke and behaviour tests for every page, on a real workspace and real models."""
 
+import base64
 import csv
 import json
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -418,6 +420,30 @@ def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     assert at.selectbox(key="issues.suggested").value == "(any)"
     at.selectbox(key="issues.label").set_value("positive").run()  # the filters still work after a clear
     assert not at.exception and at.selectbox(key="issues.label").value == "positive"
+
+
+def plotly_array(value) -> np.ndarray:
+    """An array of a figure's JSON: plotly 6 writes numpy arrays as base64 ("bdata"), older ones as lists."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), value["dtype"])
+    return np.asarray(value)
+
+
+def test_issues_outlier_chart_shows_the_distance_the_card_states(app_env, minilm):
+    _, _, report = reviews_with_issue_run(app_env, minilm)
+    cutoff = report.run.summary["checks"]["outlier"]["cutoff"]
+    assert report.counts()["outlier"] > 0
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.type").set_value("outlier").run()
+    assert not at.exception
+    assert any(f"distance to the 10 nearest rows above {cutoff:.2f}" in c.value for c in at.caption)
+    figure = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert "distance to the 10 nearest rows (higher = more outlying)" in figure["layout"]["xaxis"]["title"]["text"]
+    assert figure["layout"]["shapes"][0]["x0"] == pytest.approx(cutoff)  # the card's line, drawn
+    flagged = next(t for t in figure["data"] if t["name"] == "flagged")
+    x, y = (plotly_array(flagged[k]) for k in ("x", "y"))
+    assert y.sum() == report.counts()["outlier"] and (x[y > 0] + 0.5 * flagged["width"] > cutoff).all()
 
 
 @pytest.mark.slow

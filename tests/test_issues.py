@@ -262,6 +262,14 @@ def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news, mini
     assert "different labels" in why["Conflicting duplicates"]
     assert "cosine similarity 1.000" in why["Near-duplicates"] and "≥ 0.95" in why["Near-duplicates"]
     assert "≥ 0.95" in report.rule("near_duplicate")
+    # The histograms use the quantity each card's rule states, the cutoff with it.
+    distance, flagged, axis, cutoff = report.histogram("outlier")
+    assert "higher = more outlying" in axis and cutoff == report.run.summary["checks"]["outlier"]["cutoff"]
+    assert flagged.any() and (flagged == (distance > cutoff)).all()
+    similarity, flagged, axis, cutoff = report.histogram("near_duplicate")
+    assert cutoff == 0.95 and (flagged == (similarity >= 0.95)).all()
+    score, flagged, axis, cutoff = report.histogram("label")
+    assert axis.startswith("score (lower") and cutoff is None and len(score) == (frame.given != "").sum()
 
     # Search can filter by what the run flagged: listings, and a vector search restricted to those rows.
     from core.search import Filters, matching_row_ids, search_text

@@ -240,13 +240,23 @@ def confusion_pairs(pairs) -> go.Figure:  # noqa: ANN001  (a DataFrame: given, s
     return fig
 
 
-def score_histogram(scores: np.ndarray, flagged: np.ndarray, *, title: str) -> go.Figure:
-    """Where the flagged rows sit among all scores (lower = more likely an issue)."""
+def score_histogram(
+    values: np.ndarray,
+    flagged: np.ndarray,
+    *,
+    title: str,
+    axis: str = "score (lower = more likely an issue)",
+    cutoff: float | None = None,
+) -> go.Figure:
+    """Where the flagged rows sit among all rows, in the quantity named by ``axis`` (a score in [0, 1]
+    by default); ``cutoff``, the rule's line, is drawn when given."""
     # Binned here, not by plotly.js: a histogram trace ships every score (100k rows: ~1 MB per rerun).
-    edges = np.linspace(0.0, 1.0, 41)
+    low = min(0.0, float(values.min(initial=0.0)))
+    high = max(1.0, float(values.max(initial=1.0)))
+    edges = np.linspace(low, high, 41)
     fig = go.Figure()
     for mask, name, color in ((~flagged, "not flagged", "#9ECAE9"), (flagged, "flagged", "#E45756")):
-        counts, _ = np.histogram(np.clip(scores[mask], 0.0, 1.0), bins=edges)
+        counts, _ = np.histogram(np.clip(values[mask], low, high), bins=edges)
         fig.add_trace(
             go.Bar(
                 x=(edges[:-1] + edges[1:]) / 2,
@@ -258,13 +268,15 @@ def score_histogram(scores: np.ndarray, flagged: np.ndarray, *, title: str) -> g
                 hovertemplate="%{customdata[0]:.3f}-%{customdata[1]:.3f}: %{y:,} rows<extra>%{fullData.name}</extra>",
             )
         )
+    if cutoff is not None:
+        fig.add_vline(x=cutoff, line_dash="dash", line_color="#444", annotation_text=f"cutoff {cutoff:.2f}")
     fig.update_layout(
         title=title,
         barmode="stack",
         bargap=0,
         height=HEIGHT - 40,
         margin=dict(l=10, r=10, t=40, b=10),
-        xaxis=dict(title="score (lower = more likely an issue)", range=[0, 1]),
+        xaxis=dict(title=axis, range=[low, high]),
         yaxis_title="rows",
         legend=dict(orientation="h", y=-0.3),
     )

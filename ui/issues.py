@@ -490,12 +490,12 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
 
 
 def score_panel(report: IssueReport, issue: str) -> None:
+    """Where the flagged rows sit among all rows, in the quantity the card's rule uses."""
     if issue == "any" or f"{issue}_score" not in report.arrays:
         return
-    scores = report.arrays[f"{issue}_score"]
-    ok = np.isfinite(scores)
-    if ok.any():
+    values, flagged, axis, cutoff = report.histogram(issue)
+    if len(values):
         st.plotly_chart(
-            score_histogram(scores[ok], report.arrays[f"is_{issue}_issue"][ok], title=f"{report.title(issue)}: scores"),
+            score_histogram(values, flagged, title=report.title(issue), axis=axis, cutoff=cutoff),
             key=f"issues.hist.{report.run.id}.{issue}",
         )

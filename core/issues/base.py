@@ -191,6 +191,13 @@ class IssueDetector(BaseEstimator):
         return cls.description
 
     @classmethod
+    def measure(cls, summary: dict[str, Any]) -> tuple[str, str, float | None] | None:
+        """What the page's histogram of this check shows when its rule is stated in another quantity
+        than ``scores_``: (detail array name, axis title saying which way is an issue, the rule's cutoff
+        on it). None: the score itself (lower = more likely an issue)."""
+        return None
+
+    @classmethod
     def checked_rows(cls, summary: dict[str, Any]) -> tuple[int, str] | None:
         """How many rows the check could flag and what they are ("labeled rows"), when only some rows
         can be (a label check sees only labeled rows); None: every row. Shares are taken of these."""

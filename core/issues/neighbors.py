@@ -49,6 +49,12 @@ class Outliers(IssueDetector):
         )
 
     @classmethod
+    def measure(cls, summary: dict[str, Any]) -> tuple[str, str, float | None] | None:
+        # The rule's distance, higher = more outlying; the score exp(-d / median d) runs the other way.
+        axis = f"mean cosine distance to the {summary.get('k', 10)} nearest rows (higher = more outlying)"
+        return "neighbor_distance", axis, summary.get("cutoff")
+
+    @classmethod
     def rule(cls, summary: dict[str, Any]) -> str:
         return (
             f"Mean cosine distance to the {summary.get('k', 10)} nearest rows above"
@@ -84,6 +90,12 @@ class NearDuplicates(IssueDetector):
             f"Row {row['partner_source_id']} has cosine similarity {row['partner_similarity']:.3f} with it"
             f" (≥ {summary['threshold']:.2f} counts as a near-duplicate)."
         )
+
+    @classmethod
+    def measure(cls, summary: dict[str, Any]) -> tuple[str, str, float | None] | None:
+        # The rule's similarity, higher = more alike; the score 1 - similarity runs the other way.
+        axis = "cosine similarity to the nearest other row (higher = closer to a duplicate)"
+        return "partner_similarity", axis, summary.get("threshold")
 
     @classmethod
     def rule(cls, summary: dict[str, Any]) -> str:

@@ -229,6 +229,19 @@ class IssueReport:
         checked = DETECTORS[issue].checked_rows(self.run.summary["checks"][issue])
         return checked if checked is not None else (self.n_rows, "rows")
 
+    def histogram(self, issue: str) -> tuple[np.ndarray, np.ndarray, str, float | None]:
+        """What the page plots for one check: (values, flagged, axis title, cutoff), over the rows the
+        check scored. Values are in the quantity the check's rule uses (an outlier's distance, a
+        near-duplicate's similarity) when it has one, so the chart, the card and the cutoff agree."""
+        a = self.arrays
+        measure = DETECTORS[issue].measure(self.run.summary["checks"][issue])
+        if measure is not None and f"{issue}.{measure[0]}" in a:
+            values, axis, cutoff = a[f"{issue}.{measure[0]}"].astype(np.float64), measure[1], measure[2]
+        else:
+            values, axis, cutoff = a[f"{issue}_score"], "score (lower = more likely an issue)", None
+        ok = np.isfinite(values)
+        return values[ok], a[f"is_{issue}_issue"][ok], axis, cutoff
+
     def label_check_unreliable(self) -> str | None:
         """Why this run's label flags cannot be trusted, with its numbers; None when they can (or the run
         has no label check). See :func:`core.issues.label.unreliable_because` for the rule."""
