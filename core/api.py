@@ -382,7 +382,8 @@ def fix_issues(
     Parameters
     ----------
     fix
-        ``"auto_fix"`` (take the suggested label, source ``auto``), ``"exclude"``,
+        ``"auto_fix"`` (take the suggested label, source ``auto``; only rows flagged as label issues
+        whose suggestion has at least 50%, the rest counted in ``skipped``), ``"exclude"``,
         ``"set_label"`` (with ``value``) or ``"needs_review"`` (a tag).
     value
         The label to set, for ``"set_label"``.
@@ -390,7 +391,8 @@ def fix_issues(
     Returns
     -------
     BulkResult
-        ``changed`` rows and the ``batch_id`` to pass to :func:`undo` (None when nothing changed).
+        ``changed`` rows, the ``batch_id`` to pass to :func:`undo` (None when nothing changed) and the
+        rows ``skipped`` on purpose, by why.
     """
     from core.issues import fix_rows
 
