@@ -22,6 +22,11 @@ def _shown(value: str | None) -> str:
     return ", ".join(decoded) if isinstance(decoded, list) else decoded or ""
 
 
+def _first_page() -> None:
+    """A changed filter starts on its first page (a callback: it runs before the page box is drawn)."""
+    st.session_state["browse.page"] = 1
+
+
 ws = workspace()
 dataset_id = current_dataset_id()
 if dataset_id is None:
@@ -32,7 +37,9 @@ if dataset_id is None:
 
 status = ws.status(dataset_id)
 st.title(status.dataset.name)
-field = question_picker(dataset_id, key="browse.question", help="Whose answers the counts, chart and table show")
+field = question_picker(
+    dataset_id, key="browse.question", help="Whose answers the counts, chart and table show", on_change=_first_page
+)
 if field == DEFAULT_LABEL_FIELD:
     asked, labeled = status.rows, status.labeled
 else:  # counts are cached per dataset version (every label change bumps it)
@@ -62,16 +69,18 @@ right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
 f1, f2, f3 = st.columns([2, 1, 2])
 per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
-label = f1.selectbox("Label", ["(any)", *ws.store.classes(dataset_id, field)], key=f"browse.label{per_question}")
-unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled")
-contains = f3.text_input("Text contains", key="browse.contains")
-page = st.session_state.get("browse.page", 1)
+classes = ["(any)", *ws.store.classes(dataset_id, field)]
+label = f1.selectbox("Label", classes, key=f"browse.label{per_question}", on_change=_first_page)
+unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled", on_change=_first_page)
+contains = f3.text_input("Text contains", key="browse.contains", on_change=_first_page)
 chosen = dict(
     label=None if label == "(any)" else label, unlabeled_only=unlabeled, contains=contains or None, field=field
 )
 total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
-rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 pages = max(1, -(-total // PAGE_SIZE))
+# Past the last page (another dataset, rows changed elsewhere): the last page. Set before the box is drawn.
+page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
+rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 st.caption(f"{total:,} matching rows · page {page} of {pages}")
 frame = pd.DataFrame(
     {

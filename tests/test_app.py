@@ -780,3 +780,52 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     sports = sum(a is not None and (a["value"] or "").startswith("Sports > ") for a in answers("subtopic", ids))
     assert any(c.value.startswith(f"{sports:,} rows match the filters") for c in at.caption)
     assert any("answers to 'subtopic'" in c.value for c in at.caption)
+
+
+def stored_unembedded(workspace_dir, n: int, *, name: str = "Pending") -> Workspace:
+    """``n`` text rows ingested but not embedded yet (an ingest stopped before its first chunk):
+    a third labeled World, a third Sports, a third unlabeled."""
+    import pandas as pd
+
+    from core.readers import Table
+    from core.schema import ColumnMapping, build_rows
+
+    labels = ["World", "Sports", ""]
+    frame = pd.DataFrame(
+        {"text": [f"row {i} about things" for i in range(n)], "label": [labels[i % 3] for i in range(n)]}
+    )
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    ws = Workspace(workspace_dir)
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, name, modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        ws.store.set_classes(conn, dataset_id, "label", ["World", "Sports"])
+    return ws
+
+
+def test_browse_paging_starts_again_on_a_new_filter_and_never_passes_the_last_page(app_env):
+    stored_unembedded(app_env / "workspace", 450)  # World: 150 rows, 2 pages
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    assert any("450 matching rows · page 1 of 5" in c.value for c in at.caption)
+    at.number_input(key="browse.page").set_value(3).run()
+    assert any("page 3 of 5" in c.value for c in at.caption)
+    at.selectbox(key="browse.label").set_value("World").run()
+    assert not at.exception
+    assert any("150 matching rows · page 1 of 2" in c.value for c in at.caption)
+    assert at.number_input(key="browse.page").value == 1
+    at.number_input(key="browse.page").set_value(2).run()
+    at.text_input(key="browse.contains").set_value("row 1").run()  # 1, 10-19, 100-199...
+    assert any("page 1 of" in c.value for c in at.caption)
+    at.text_input(key="browse.contains").set_value("").run()
+    at.number_input(key="browse.page").set_value(2).run()
+    assert any("150 matching rows · page 2 of 2" in c.value for c in at.caption)
+    ws = Workspace(app_env / "workspace")  # another session relabels 60 World rows: World fits one page
+    dataset = ws.dataset("Pending")
+    world = ws.store.row_ids(dataset.id)[::3][:60]
+    with ws.batch(dataset.id, action="bulk_label", description="60 rows to Sports") as b:
+        b.set_label(world, "Sports", overwrite=True)
+    at.run()
+    assert not at.exception
+    assert any("90 matching rows · page 1 of 1" in c.value for c in at.caption)
+    assert at.number_input(key="browse.page").value == 1

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
@@ -157,7 +158,13 @@ def undo_last_batch_button(key: str) -> None:
         st.rerun()
 
 
-def question_picker(dataset_id: int, *, key: str, help: str) -> str:  # noqa: A002  (Streamlit's name)
+def question_picker(
+    dataset_id: int,
+    *,
+    key: str,
+    help: str,  # noqa: A002  (Streamlit's name)
+    on_change: Callable[[], None] | None = None,
+) -> str:
     """The label-schema question a page works on: a picker when the dataset asks more than one."""
     from core.labelschema import label_schema
     from core.store import DEFAULT_LABEL_FIELD
@@ -165,4 +172,4 @@ def question_picker(dataset_id: int, *, key: str, help: str) -> str:  # noqa: A0
     names = label_schema(workspace().store, dataset_id).names
     if len(names) < 2:
         return DEFAULT_LABEL_FIELD
-    return st.selectbox("Question", names, key=key, help=help)
+    return st.selectbox("Question", names, key=key, help=help, on_change=on_change)
