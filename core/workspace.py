@@ -50,6 +50,17 @@ class DatasetStatus:
     def embedded_share(self) -> float:
         return (self.embedded + self.problems) / self.rows if self.rows else 1.0
 
+    @property
+    def pending(self) -> int:
+        """Rows an unfinished ingest has not embedded yet (a resume embeds them)."""
+        return self.rows - self.embedded - self.problems
+
+    @property
+    def not_embedded(self) -> int:
+        """Rows search, auto-label and the issue checks cannot see: pending ones and problem ones
+        (empty text, unreadable image), which are never embedded."""
+        return self.rows - self.embedded
+
 
 class Workspace:
     def __init__(self, root: Path, *, chroma: ChromaSettings | None = None):

@@ -53,9 +53,10 @@ m[2].metric("Unlabeled", f"{asked - labeled:,}")
 m[3].metric("Excluded", f"{status.excluded:,}")
 m[4].metric(
     "Not embedded",
-    f"{status.problems:,}",
-    help="Rows that could not be embedded (empty text, unreadable image): kept and exported, but search,"
-    " auto-label and the issue checks cannot see them. The table's 'problem' column says why.",
+    f"{status.not_embedded:,}",
+    help=f"{status.pending:,} waiting to be embedded (resume the ingest on the Upload page) and"
+    f" {status.problems:,} that could not be embedded (empty text, unreadable image; the table's 'problem'"
+    " column says why). All are kept and exported, but search, auto-label and the issue checks cannot see them.",
 )
 
 # Paging does not recount 100k rows: counts are cached per dataset version.

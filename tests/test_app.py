@@ -829,3 +829,13 @@ def test_browse_paging_starts_again_on_a_new_filter_and_never_passes_the_last_pa
     assert not at.exception
     assert any("90 matching rows · page 1 of 1" in c.value for c in at.caption)
     assert at.number_input(key="browse.page").value == 1
+
+
+def test_browse_counts_rows_waiting_for_an_unfinished_ingest_as_not_embedded(app_env):
+    stored_unembedded(app_env / "workspace", 450)
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    assert not at.exception
+    [not_embedded] = [m for m in at.metric if m.label == "Not embedded"]
+    assert not_embedded.value == "450"
+    assert not_embedded.help.startswith("450 waiting to be embedded (resume the ingest on the Upload page) and 0 that")

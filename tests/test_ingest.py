@@ -84,10 +84,13 @@ def test_a_stopped_run_is_listed_as_paused_and_resumes(ws, minilm):
     [listed] = unfinished_jobs(ws)
     assert (listed["status"], listed["message"]) == ("paused", "interrupted before it finished")
     assert job_counts(ws, job)[1] == 40
+    status = ws.status("s")  # Browse's "Not embedded": the 60 rows still waiting count
+    assert (status.embedded, status.pending, status.problems, status.not_embedded) == (40, 60, 0, 60)
     mark_paused(ws, job)  # a Pause click's callback runs after the stopped run: the person's word wins
     assert unfinished_jobs(ws)[0]["message"] == "paused by the user"
     report = run_ingest(ws, job, minilm)
     assert (report.status, report.embedded, report.computed) == ("done", 100, 60)
+    assert (ws.status("s").pending, ws.status("s").not_embedded) == (0, 0)
     assert unfinished_jobs(ws) == []
     mark_paused(ws, job)  # a click that arrives after the last chunk changes nothing
     assert unfinished_jobs(ws) == []
@@ -155,6 +158,8 @@ def test_image_zip_with_bad_files_flags_rows_and_ingests_the_rest(ws, effnet, tm
     rows, _ = ws.store.rows_page(ws.dataset("photos").id, limit=100)
     problems = {r["image_path"].rsplit("/", 1)[-1]: r["problem"] for r in rows if r["problem"]}
     assert set(problems) == {"truncated.jpg", "garbage.png", "bomb.png"}
+    status = ws.status("photos")
+    assert (status.pending, status.problems, status.not_embedded) == (0, 3, 3)
     assert "pixel limit" in problems["bomb.png"]
     thumbs = [r["thumb"] for r in rows if not r["problem"]]
     assert all(Image.open(io.BytesIO(t)).size == (96, 96) for t in thumbs)  # 32x32 upscaled
