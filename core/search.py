@@ -132,9 +132,23 @@ class SearchResult:
     row_ids: list[int]
     scores: list[float]
     how: str  # shown in the UI: which space and model answered
+    close_match_score: float | None = None  # see Embedder.close_match_score; None: unknown for this space
 
     def __len__(self) -> int:
         return len(self.row_ids)
+
+    @property
+    def no_close_match(self) -> bool:
+        """Even the best result scores below what relevant rows score in this space: the results are
+        the least unlike rows, probably not what was asked for."""
+        return self.close_match_score is not None and bool(self.scores) and self.scores[0] < self.close_match_score
+
+
+def close_match_score(space: str) -> float | None:
+    """The score a relevant hit reaches in a collection's space (a model id); None for spaces
+    without a measured one (CLIP, ConSE concept vectors)."""
+    embedder = EMBEDDERS.get(parse_model_id(space)[0])
+    return None if embedder is None else embedder.close_match_score
 
 
 def query_space(dataset: Dataset, embedder: Embedder) -> tuple[str, str]:
@@ -206,7 +220,12 @@ def search_similar(
         for row_id, score in zip(result.row_ids, result.scores, strict=True):
             best[row_id] = max(score, best.get(row_id, -1.0))
     ranked = sorted(best.items(), key=lambda kv: -kv[1])[:n]
-    return SearchResult([r for r, _ in ranked], [s for _, s in ranked], f"neighbours of {len(vectors)} example rows")
+    return SearchResult(
+        [r for r, _ in ranked],
+        [s for _, s in ranked],
+        f"neighbours of {len(vectors)} example rows",
+        close_match_score(dataset.embedding_model),
+    )
 
 
 def effective_filters(ws: Workspace, dataset_id: int, filters: Filters) -> Filters:
@@ -293,7 +312,7 @@ def _query(
         hits = ws.vectors.query(dataset.id, space, vector, n=n)
     else:
         hits = _filtered_query(ws, dataset, space, vector, filters, n)
-    return SearchResult([r for r, _ in hits], [s for _, s in hits], how)
+    return SearchResult([r for r, _ in hits], [s for _, s in hits], how, close_match_score(space))
 
 
 def _candidates(ws: Workspace, dataset_id: int, filters: Filters) -> tuple[list[int], frozenset[int]]:

@@ -24,6 +24,12 @@ dataset = ws.dataset(dataset_id)
 if s.selected_dataset != dataset_id:
     s.selected, s.selected_dataset = set(), dataset_id
 own_model_reads_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
+status = ws.status(dataset_id)
+if status.pending:
+    st.warning(
+        f"Only {status.embedded:,} of {status.rows:,} rows are embedded yet: search covers those."
+        " Resume the ingest on the Upload page."
+    )
 
 mode = st.radio(
     "Find rows by", ["meaning", "similarity to the selection", "an example"], horizontal=True, key="search.mode"
@@ -73,6 +79,11 @@ if s.saved_filter is not None:
     st.caption("Filtered by the saved search chosen in the sidebar.")
 if result is not None:
     st.caption(f"{len(result):,} results, best first · answered by {result.how}")
+    if result.no_close_match:
+        st.info(
+            f"No close match: the best score is {result.scores[0]:.2f}, and rows that match a query usually"
+            f" score {result.close_match_score:.2f} or more. These are only the least unlike rows."
+        )
     if mode == "meaning" or (mode == "similarity to the selection" and s.selected):
         save_search_form(
             dataset,

@@ -839,3 +839,33 @@ def test_browse_counts_rows_waiting_for_an_unfinished_ingest_as_not_embedded(app
     [not_embedded] = [m for m in at.metric if m.label == "Not embedded"]
     assert not_embedded.value == "450"
     assert not_embedded.help.startswith("450 waiting to be embedded (resume the ingest on the Upload page) and 0 that")
+
+
+def test_search_says_when_part_of_the_dataset_is_embedded_and_when_nothing_matches_closely(app_env, minilm):
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=100))
+    job = start_ingest(ws, table, infer_mapping(table), "Reviews", source="reviews.csv")
+
+    def stop(progress):  # the ingest stops after its first chunk, as when the Upload page is left
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(ws, job, minilm, on_progress=stop, chunk_size=40)
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "Only 40 of 100 rows are embedded yet: search covers those. Resume the ingest on the Upload page."
+    ]
+    at.text_input(key="search.query").set_value("zxqv qqq").run()
+    assert not at.exception and any("40 results, best first" in c.value for c in at.caption)
+    [hint] = [i.value for i in at.info if i.value.startswith("No close match")]
+    assert hint.startswith("No close match: the best score is 0.") and "score 0.40 or more" in hint
+    at.text_input(key="search.query").set_value("a moving and beautiful film").run()
+    assert not [i for i in at.info if i.value.startswith("No close match")]
+    run_ingest(ws, job, minilm)  # resumed and finished: no warning
+    at.run()
+    assert not at.warning

@@ -129,6 +129,19 @@ def test_more_like_these(news):
         search_text(ws, ds, "   ", text_embedder=None, n=5)
 
 
+def test_a_query_nothing_matches_says_so(news, minilm):
+    """MiniLM: nonsense tops out near 0.36 (Embedder.close_match_score is 0.4); a topical query is a close match."""
+    ws, ds = news
+    nonsense = search_text(ws, ds, "zxqv qqq", text_embedder=minilm, n=200)
+    assert len(nonsense) == 200 and nonsense.scores[0] < 0.4 and nonsense.no_close_match
+    topical = search_text(ws, ds, "football team wins the championship game", text_embedder=minilm, n=10)
+    assert topical.close_match_score == 0.4 and not topical.no_close_match
+    union = search_similar(ws, ds, ws.store.row_ids(ds.id)[300:302], mode="union", n=10)
+    assert union.close_match_score == 0.4 and not union.no_close_match
+    nothing = search_text(ws, ds, "zxqv qqq", text_embedder=minilm, filters=Filters(keyword="no such words"), n=5)
+    assert len(nothing) == 0 and not nothing.no_close_match  # no results: the page says 0, no score to explain
+
+
 @pytest.mark.slow
 def test_text_to_image_through_class_names(ws, effnet, minilm):
     table = load_source(ws, DEMO / "cifar10_200")
@@ -141,6 +154,7 @@ def test_text_to_image_through_class_names(ws, effnet, minilm):
     for query, cls in [("a ship at sea", "ship"), ("a truck", "truck"), ("an airplane", "airplane")]:
         result = search_text(ws, ds, query, text_embedder=minilm, n=10)
         assert "ConSE" in result.how
+        assert result.close_match_score is None and not result.no_close_match  # no measured floor for ConSE
         hits[cls] = sum(rows[r] == cls for r in result.row_ids)
     assert sum(hits.values()) >= 15, hits  # 30 results, 10% would be chance
 

@@ -24,6 +24,9 @@ class Embedder(ABC):
     description: ClassVar[str] = ""
     #: Text to image search through class names instead of a shared space (see Search).
     text_queries_via_class_names: ClassVar[bool] = False
+    #: Cosine similarity a relevant search hit reaches in this model's space; a best hit below it is
+    #: "no close match". None: not measured, so no hint (CLIP's text-image scores run low for good hits).
+    close_match_score: ClassVar[float | None] = None
 
     def __init__(self, **settings: Any):
         self.settings = settings
