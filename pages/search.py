@@ -143,11 +143,18 @@ chosen = results_grid(frame, key=grid_key, selected=s.grid_preselected)
 if chosen is not None:
     shown = set(frame["row"])
     s.selected = (s.selected - shown) | chosen
-c3.markdown(f"**{len(s.selected):,} {'row' if len(s.selected) == 1 else 'rows'} selected**")
+hidden = len(s.selected - set(frame["row"]))
+c3.markdown(
+    f"**{len(s.selected):,} {'row' if len(s.selected) == 1 else 'rows'} selected**"
+    + (f" · {hidden:,} of them not in the table" if hidden else "")
+)
 
 done = bulk_panel(dataset_id, sorted(s.selected))
 if done is not None and done[0].batch_id:
     s.last_batch = (done[0].batch_id, done[1])
+    # Rows the action took out of the filters (labeled under "unlabeled", excluded...) leave the table,
+    # so they leave the selection too: a next action must not reach rows nobody sees.
+    s.selected &= set(matching_row_ids(ws, dataset_id, filters))  # the action bumped the version: fresh
     s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(s.selected)
     st.rerun()
 undo_last_batch_button("search.undo")

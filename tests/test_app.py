@@ -869,3 +869,37 @@ def test_search_says_when_part_of_the_dataset_is_embedded_and_when_nothing_match
     run_ingest(ws, job, minilm)  # resumed and finished: no warning
     at.run()
     assert not at.warning
+
+
+def test_search_selection_drops_rows_a_bulk_action_takes_out_of_the_filters(app_env):
+    ws = stored_unembedded(app_env / "workspace", 450)  # 150 unlabeled rows
+    dataset = ws.dataset("Pending")
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    at.radio(key="search.f.labeled").set_value("unlabeled").run()
+    at.text_input(key="search.f.keyword").set_value("row 2").run()
+    picked = set(matching_row_ids_of(ws, dataset.id, labeled=False, keyword="row 2"))
+    at.button(key="search.selectall").click().run()
+    at.text_input(key="search.f.keyword").set_value("").run()  # all 150 unlabeled rows listed again
+    assert any(m.value == f"**{len(picked)} rows selected**" for m in at.markdown)
+    at.select_slider(key="search.limit").set_value(50).run()  # a selected row outside the table is counted
+    hidden = len(picked - set(matching_row_ids_of(ws, dataset.id, labeled=False)[:50]))
+    assert 0 < hidden < len(picked)
+    assert any(m.value == f"**{len(picked)} rows selected** · {hidden} of them not in the table" for m in at.markdown)
+    at.select_slider(key="search.limit").set_value(200).run()
+    at.button(key="search.bulk.tag").click().run()  # tagged rows are still unlabeled: still selected
+    assert not at.exception
+    assert any(m.value == f"**{len(picked)} rows selected**" for m in at.markdown)
+    at.selectbox(key="search.bulk.class").set_value("World").run()
+    at.button(key="search.bulk.classify").click().run()  # labeled now: gone from the table and the selection
+    assert not at.exception
+    assert ws.store.label_distribution(dataset.id)["World"] == 150 + len(picked)
+    assert any(m.value == "**0 rows selected**" for m in at.markdown)
+    assert at.button(key="search.bulk.classify").disabled
+    assert at.button(key="search.bulk.classify").label == "Classify 0 rows"
+
+
+def matching_row_ids_of(ws, dataset_id, **filters):
+    from core.search import Filters, matching_row_ids
+
+    return matching_row_ids(ws, dataset_id, Filters(**filters))
