@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from core.errors import InputError
 from core.labelschema import asked_rows, label_schema
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.wording import counted
 from core.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -27,7 +28,7 @@ class BulkResult:
         parts = [f"{n:,} skipped: {why}" for why, n in self.skipped.items() if n]
         rest = self.selected - self.changed - sum(self.skipped.values())
         parts += [f"{rest:,} already so or skipped"] if rest else []
-        return f"{verb} {self.changed:,} of {self.selected:,} rows" + "".join(f"; {p}" for p in parts)
+        return f"{verb} {self.changed:,} of {counted(self.selected, 'row')}" + "".join(f"; {p}" for p in parts)
 
 
 def bulk_classify(
@@ -51,7 +52,7 @@ def bulk_classify(
         raise InputError("Select some rows first.")
     kind = "suggestion" if as_suggestion else "label"
     with ws.batch(
-        dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} '{value}' on {len(row_ids):,} rows"
+        dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} '{value}' on {counted(len(row_ids), 'row')}"
     ) as batch:
         if as_suggestion:
             changed = batch.set_suggestion(row_ids, value, overwrite=overwrite, on_progress=on_progress)
@@ -89,7 +90,9 @@ def bulk_answer(
     said = "; ".join(f"{q} = {', '.join(v) if isinstance(v, list) else v}" for q, v in chosen.items())
     ids = sorted({int(r) for r in row_ids})
     changed: set[int] = set()
-    with ws.batch(dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} {said} on {len(ids):,} rows") as b:
+    with ws.batch(
+        dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} {said} on {counted(len(ids), 'row')}"
+    ) as b:
         for q in (q for q in schema.questions if q.name in chosen):  # parents before their sub-questions
             name, value = q.name, chosen[q.name]
             asked = asked_rows(b.conn, dataset_id, q)  # parents come first: their answers here count
@@ -117,7 +120,9 @@ def bulk_tag(
     if not row_ids:
         raise InputError("Select some rows first.")
     verb = "Tag" if present else "Untag"
-    with ws.batch(dataset_id, action="bulk_tag", description=f"{verb} '{tag}' on {len(row_ids):,} rows") as batch:
+    with ws.batch(
+        dataset_id, action="bulk_tag", description=f"{verb} '{tag}' on {counted(len(row_ids), 'row')}"
+    ) as batch:
         changed = batch.set_tag(row_ids, tag, present, on_progress=on_progress)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))
 
@@ -133,6 +138,6 @@ def bulk_exclude(
     if not row_ids:
         raise InputError("Select some rows first.")
     verb = "Exclude" if excluded else "Include"
-    with ws.batch(dataset_id, action="bulk_exclude", description=f"{verb} {len(row_ids):,} rows") as batch:
+    with ws.batch(dataset_id, action="bulk_exclude", description=f"{verb} {counted(len(row_ids), 'row')}") as batch:
         changed = batch.set_excluded(row_ids, excluded, on_progress=on_progress)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))

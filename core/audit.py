@@ -20,6 +20,7 @@ from core.errors import InputError
 from core.labelschema import Kind, label_schema
 from core.review import ReviewAction, review_row
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, as_classes, now, stored_value
+from core.wording import counted
 from core.workspace import Workspace
 
 
@@ -28,6 +29,7 @@ class AuditSummary:
     checked: int
     correct: int
     unit: str = "auto labels"  # what was checked: "auto classes" on a multi-choice question
+    one_unit: str = "auto label"  # the same, when one was checked
 
     @property
     def precision(self) -> float | None:
@@ -47,7 +49,8 @@ class AuditSummary:
             return "No auto labels checked yet."
         low, high = self.interval()
         return (
-            f"{self.correct} of {self.checked} checked {self.unit} were right: measured precision"
+            f"{self.correct:,} of {counted(self.checked, f'checked {self.one_unit}', f'checked {self.unit}')}"
+            f" {'was' if self.correct == 1 else 'were'} right: measured precision"
             f" {self.precision:.0%} (95% interval {low:.0%}-{high:.0%})."
         )
 
@@ -214,4 +217,4 @@ def _multi_summary(ws: Workspace, dataset_id: int, field: str) -> AuditSummary:
         kept = given if verdict.corrected_to is None else set(as_classes(stored_value(verdict.corrected_to)))
         checked += len(given)
         correct += len(given & kept)
-    return AuditSummary(checked=checked, correct=correct, unit="auto classes")
+    return AuditSummary(checked=checked, correct=correct, unit="auto classes", one_unit="auto class")

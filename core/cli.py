@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core.config import ChromaSettings, workspace_path_from_env
 from core.errors import CuratorError
+from core.wording import counted
 
 
 def _workspace(args: argparse.Namespace):
@@ -68,7 +69,7 @@ def _run_job(ws, job_id: int) -> int:  # noqa: ANN001
     print(file=sys.stderr)
     before = f", {report.embedded_before:,} already embedded before" if report.embedded_before else ""
     print(
-        f"job {report.job_id}: {report.status}; {report.embedded:,} of {report.total:,} rows embedded"
+        f"job {report.job_id}: {report.status}; {report.embedded:,} of {counted(report.total, 'row')} embedded"
         f" ({report.computed:,} computed, {report.from_cache:,} from cache{before}),"
         f" {report.skipped:,} skipped, {report.seconds:.1f} s"
     )
@@ -91,7 +92,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         embedding_model=args.model,
         append=args.append,
     )
-    print(f"stored {len(table.frame):,} rows in '{args.dataset}' (job {job_id}); embedding...", file=sys.stderr)
+    print(
+        f"stored {counted(len(table.frame), 'row')} in '{args.dataset}' (job {job_id}); embedding...", file=sys.stderr
+    )
     return _run_job(ws, job_id)
 
 
@@ -118,7 +121,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         print("no datasets yet: try `curator demo` or `curator ingest FILE --dataset NAME`")
     for d in datasets:
         s = ws.status(d.id)
-        print(f"{d.name}\t{d.modality}\t{s.rows} rows\t{s.labeled_share:.0%} labeled\t{d.embedding_model}")
+        print(f"{d.name}\t{d.modality}\t{counted(s.rows, 'row')}\t{s.labeled_share:.0%} labeled\t{d.embedding_model}")
     return 0
 
 
@@ -149,7 +152,7 @@ def cmd_issues(args: argparse.Namespace) -> int:
 
     report = find_issues(ws, dataset.id, progress=progress)
     print(file=sys.stderr)
-    print(f"run {report.run.id}: {report.n_rows:,} rows checked")
+    print(f"run {report.run.id}: {counted(report.n_rows, 'row')} checked")
     for name, n in report.counts().items():
         print(f"  {report.title(name):<30}{n:>8,}  ({n / max(report.n_rows, 1):.1%})  {report.rule(name)}")
     if "label" in report.issue_names and args.top:
@@ -189,7 +192,9 @@ def cmd_autolabel(args: argparse.Namespace) -> int:
         if promise.expected_precision is None
         else (f"expected precision {promise.expected_precision:.1%}, about {promise.expected_wrong:,} wrong")
     )
-    print(f"{promise.rows:,} of {promise.candidates:,} rows at confidence >= {promise.threshold:.3f}: {expected}")
+    print(
+        f"{promise.rows:,} of {counted(promise.candidates, 'row')} at confidence >= {promise.threshold:.3f}: {expected}"
+    )
     if result.accepted is not None:
         print(f"accepted: {result.accepted.describe('Auto-labeled')} (undo: curator undo {result.accepted.batch_id})")
     return 0
@@ -220,7 +225,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         progress=progress,
     )
     print(file=sys.stderr)
-    print(f"exported {result.rows:,} rows x {len(result.columns)} columns to {result.path} ({result.bytes:,} bytes)")
+    print(
+        f"exported {counted(result.rows, 'row')} x {counted(len(result.columns), 'column')} to {result.path}"
+        f" ({counted(result.bytes, 'byte')})"
+    )
     return 0
 
 
@@ -247,7 +255,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     ws = _workspace(args)
     result = ws.undo(args.batch)
-    print(f"restored {result.restored} changes; {result.skipped_changed_later} kept (changed again since)")
+    print(f"undone: {result.describe()}")
     return 0
 
 

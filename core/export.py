@@ -38,6 +38,7 @@ from core.provenance import (
 from core.review import NEEDS_REVIEW
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, chunked, stored_value
+from core.wording import counted
 from core.workspace import Workspace
 
 Progress = Callable[[float, str], None]
@@ -306,17 +307,17 @@ def export_dataset(
         Format.ZIP: _write_zip,
     }[fmt]
 
-    def counted() -> Iterator[pd.DataFrame]:
+    def tallied() -> Iterator[pd.DataFrame]:
         nonlocal written, names
         for chunk in chunks:
             names = list(chunk.columns)
             yield chunk
             written += len(chunk)
             if progress:
-                progress(written / len(row_ids), f"Exported {written:,} of {len(row_ids):,} rows")
+                progress(written / len(row_ids), f"Exported {written:,} of {counted(len(row_ids), 'row')}")
 
     try:
-        writer(ws, dataset_id, counted(), tmp)
+        writer(ws, dataset_id, tallied(), tmp)
     except BaseException:  # a failed or interrupted export leaves nothing behind
         import shutil
 

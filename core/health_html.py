@@ -27,6 +27,7 @@ from core.health import (
     IssueHealth,
     QuestionHealth,
 )
+from core.wording import counted
 
 
 def render(report: HealthReport) -> str:
@@ -44,10 +45,6 @@ def _pct(share: float) -> str:
 
 def _when(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _rows(n: int) -> str:
-    return f"{n:,} row" + ("" if n == 1 else "s")
 
 
 def _listing(parts: list[str]) -> str:
@@ -103,7 +100,8 @@ def _overview(r: HealthReport) -> str:
         audited = _card(
             _pct(auto.audit.precision),
             "auto-label precision, audited",
-            f"{auto.audit.correct:,} of {auto.audit.checked:,} checked auto labels were right"
+            f"{auto.audit.correct:,} of {counted(auto.audit.checked, 'checked auto label')}"
+            f" {'was' if auto.audit.correct == 1 else 'were'} right"
             f" (95% interval {low:.0%} to {high:.0%}).",
         )
     else:
@@ -114,7 +112,8 @@ def _overview(r: HealthReport) -> str:
         fixed = _card(
             f"{issues.rows_fixed:,} / {issues.rows_found:,}",
             "flagged rows fixed",
-            f"The last issue check flagged {_rows(issues.rows_found)}; {issues.rows_fixed:,} have been dealt with.",
+            f"The last issue check flagged {counted(issues.rows_found, 'row')};"
+            f" {issues.rows_fixed:,} {'has' if issues.rows_fixed == 1 else 'have'} been dealt with.",
         )
     cards = [
         _card(
@@ -125,9 +124,15 @@ def _overview(r: HealthReport) -> str:
         _card(
             f"{_pct(r.labeled_share_before)} → {_pct(r.labeled_share_after)}",
             "labeled, before → now",
-            f"{r.labeled_before:,} rows came with a label; {r.labeled_after:,} of the kept rows have one now.",
+            f"{counted(r.labeled_before, 'row')} came with a label;"
+            f" {r.labeled_after:,} of the kept rows {'has' if r.labeled_after == 1 else 'have'} one now.",
         ),
-        _card(_pct(auto.share), "auto-labeled", f"{_rows(auto.rows)} of the {r.kept:,} kept carry an auto label."),
+        _card(
+            _pct(auto.share),
+            "auto-labeled",
+            f"{counted(auto.rows, 'row')} of the {r.kept:,} kept"
+            f" {'carries' if auto.rows == 1 else 'carry'} an auto label.",
+        ),
         audited,
         fixed,
     ]
@@ -136,25 +141,27 @@ def _overview(r: HealthReport) -> str:
 
 def _labels_section(r: HealthReport, class_chart: str, source_chart: str) -> str:
     d = r.dataset
-    size = f"<b>{_e(d.name)}</b> holds {r.rows:,} {_e(d.modality)} {_rows(r.rows).split()[1]}, embedded with"
+    size = f"<b>{_e(d.name)}</b> holds {counted(r.rows, _e(d.modality) + ' row')}, embedded with"
     size += f" {_e(d.embedding_model)}."
     if r.excluded:
         were = "was" if r.excluded == 1 else "were"
         size += (
-            f" {_rows(r.excluded)} ({_pct(r.excluded / r.rows)}) {were} excluded during curation, leaving {r.kept:,}."
+            f" {counted(r.excluded, 'row')} ({_pct(r.excluded / r.rows)}) {were} excluded during curation,"
+            f" leaving {r.kept:,}."
         )
     else:
         size += " No row was excluded."
     before = (
-        f"Before curation, <b>{r.labeled_before:,} of {r.rows:,} rows ({_pct(r.labeled_share_before)})</b>"
+        f"Before curation, <b>{r.labeled_before:,} of {counted(r.rows, 'row')} ({_pct(r.labeled_share_before)})</b>"
         " came with a label."
     )
     sources = [f"{n:,} {SOURCE_WORDS.get(s, _e(s))}" for s, n in r.by_source.items() if n]
     after = (
-        f"Now <b>{r.labeled_after:,} of the {r.kept:,} rows kept ({_pct(r.labeled_share_after)})</b> have a label"
-        + (f": {_listing(sources)}." if sources else ".")
+        f"Now <b>{r.labeled_after:,} of the {counted(r.kept, 'row')} kept ({_pct(r.labeled_share_after)})</b>"
+        f" {'has' if r.labeled_after == 1 else 'have'} a label" + (f": {_listing(sources)}." if sources else ".")
     )
-    changed = f" {_rows(r.relabeled)} that came with a label now carry a different one." if r.relabeled else ""
+    relabeled = f"{counted(r.relabeled, 'row')} that came with a label now {'carries' if r.relabeled == 1 else 'carry'}"
+    changed = f" {relabeled} a different one." if r.relabeled else ""
     table = "".join(
         f"<tr><td>{_e(s)}</td><td>{SOURCE_WORDS.get(s, '')}</td><td class=num>{n:,}</td>"
         f"<td class=num>{_pct(n / r.labeled_after) if r.labeled_after else '–'}</td></tr>"
@@ -177,7 +184,11 @@ def _auto_section(a: AutoLabelHealth, chart: str) -> str:
             parts.append(f"{a.rows - a.from_issue_fixes:,} from the auto-label wizard")
         if a.from_issue_fixes:
             parts.append(f"{a.from_issue_fixes:,} taken from the label-issue check's suggestion")
-        coverage = f"<b>{_rows(a.rows)} ({_pct(a.share)} of the rows kept)</b> carry an auto label: {_listing(parts)}."
+        carry = "carries" if a.rows == 1 else "carry"
+        coverage = (
+            f"<b>{counted(a.rows, 'row')} ({_pct(a.share)} of the rows kept)</b> {carry} an auto label:"
+            f" {_listing(parts)}."
+        )
     else:
         coverage = "No row carries an auto label: every label came from the file or from a person."
     if a.run_created_at is None:
@@ -194,7 +205,7 @@ def _auto_section(a: AutoLabelHealth, chart: str) -> str:
         promise = (
             f"The latest auto-label run ({_e(a.labeler)}, {_when(a.run_created_at)}) aimed at"
             f" {a.target_precision:.0%} precision and <b>promised {_pct(a.promised_precision)}</b>{likely}"
-            f" for the {a.promised_rows:,} rows at confidence ≥ {a.threshold:.3f}."
+            f" for the {counted(a.promised_rows, 'row')} at confidence ≥ {a.threshold:.3f}."
         )
     if not a.audit.checked:
         audit = (
@@ -206,8 +217,9 @@ def _auto_section(a: AutoLabelHealth, chart: str) -> str:
     else:
         low, high = a.audit.interval()
         audit = (
-            f"A person checked a random sample: <b>{a.audit.correct:,} of {a.audit.checked:,} auto labels were"
-            f" right, a measured precision of {_pct(a.audit.precision)}</b> (95% interval {low:.0%} to {high:.0%})."
+            f"A person checked a random sample: <b>{a.audit.correct:,} of {counted(a.audit.checked, 'auto label')}"
+            f" {'was' if a.audit.correct == 1 else 'were'} right, a measured precision of {_pct(a.audit.precision)}</b>"
+            f" (95% interval {low:.0%} to {high:.0%})."
         )
         if a.promised_precision is not None:
             if low <= a.promised_precision <= high:
@@ -237,8 +249,8 @@ def _issues_section(issues: IssueHealth | None, charts: list[str]) -> str:
     share = issues.rows_found / issues.checked_rows if issues.checked_rows else 0.0
     how = [f"{n:,} {FIX_WORDS[k]}" for k, n in issues.fixes.items() if n]
     found = (
-        f"The last issue check ({_when(issues.created_at)}) looked at {_rows(issues.checked_rows)} and"
-        f" <b>flagged {_rows(issues.rows_found)} ({_pct(share)})</b> for at least one issue."
+        f"The last issue check ({_when(issues.created_at)}) looked at {counted(issues.checked_rows, 'row')} and"
+        f" <b>flagged {counted(issues.rows_found, 'row')} ({_pct(share)})</b> for at least one issue."
     )
     if issues.rows_found == 0:
         fixed = "Nothing to fix."
@@ -288,7 +300,7 @@ def _questions_section(r: HealthReport) -> str:
 def _question_issues(q: QuestionHealth) -> str:
     if q.issues_found is None:
         return "not checked"
-    return f"{q.issues_found:,} rows flagged, {q.issues_fixed:,} dealt with since"
+    return f"{counted(q.issues_found, 'row')} flagged, {q.issues_fixed:,} dealt with since"
 
 
 def _gallery(r: HealthReport) -> str:
@@ -313,10 +325,11 @@ def _gallery(r: HealthReport) -> str:
             f' <span class="src">{_e(SOURCE_WORDS.get(how, how))} · row {_e(x.source_id)}</span></figcaption>'
             f"{content}</figure>"
         )
-    shown = f"{len(r.examples)} of them" if r.relabeled > len(r.examples) else "all of them"
+    shown = f"{len(r.examples):,} of them" if r.relabeled > len(r.examples) else "all of them"
+    carry = "carries" if r.relabeled == 1 else "carry"
     return f"""<section>
 <h2>Examples of fixes</h2>
-<p>{_rows(r.relabeled)} that came with a label now carry a different one; here are {shown}, decisions by
+<p>{counted(r.relabeled, "row")} that came with a label now {carry} a different one; here are {shown}, decisions by
 a person first.</p>
 <div class="gallery">{"".join(tiles)}</div>
 </section>"""
@@ -371,7 +384,7 @@ def _class_chart(r: HealthReport) -> str:
     fig.update_layout(barmode="group", yaxis=dict(type="category", autorange="reversed", automargin=True))
     title = "Rows per class: labels given vs labels now"
     if total > len(names):
-        title += f" (the {len(names)} largest of {total} classes)"
+        title += f" (the {len(names):,} largest of {counted(total, 'class')})"
     return _figure_html(fig, "chart-classes", title, max(260, 70 + 40 * len(names)))
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now, stored_value
+from core.wording import counted
 
 LabelState = dict[str, Any] | None  # {"value", "source", "confidence", "model_id"} or None
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -46,6 +47,14 @@ class UndoResult:
     batch_id: str | None
     restored: int
     skipped_changed_later: int
+
+    def describe(self) -> str:
+        """What the undo did, in words: "1,074 changes restored; 1 change kept: its row was changed since"."""
+        kept = self.skipped_changed_later
+        why = "its row was" if kept == 1 else "their rows were"
+        return f"{counted(self.restored, 'change')} restored" + (
+            f"; {counted(kept, 'change')} kept: {why} changed since" if kept else ""
+        )
 
 
 class Batch:

@@ -30,6 +30,7 @@ from core.readers import Table, read_image_folder, read_table, safe_extract_zip
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
 from core.vectors import mirror_metadata
+from core.wording import counted
 from core.workspace import Workspace
 
 PENDING, EMBEDDED, SKIPPED = 0, 1, 2
@@ -53,7 +54,7 @@ class IngestProgress:
 
     def describe(self) -> str:
         eta = "" if self.eta_s is None else f", about {format_duration(self.eta_s)} left"
-        return f"Embedded {self.done:,} of {self.total:,} rows ({self.rows_per_s:,.0f} rows/s{eta})"
+        return f"Embedded {self.done:,} of {counted(self.total, 'row')} ({self.rows_per_s:,.0f} rows/s{eta})"
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def start_ingest(
                 "UPDATE label_fields SET kind = 'multi' WHERE dataset_id = ? AND name = ?", (dataset_id, "label")
             )
         _restore_questions(conn, ws, dataset_id, rows)
-        batch_id = record_ingest(conn, dataset_id, f"Ingest {len(rows):,} rows from {source}", len(rows))
+        batch_id = record_ingest(conn, dataset_id, f"Ingest {counted(len(rows), 'row')} from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
 

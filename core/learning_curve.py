@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from core.errors import InputError
 from core.sampling import SamplingStrategy, create_strategy
+from core.wording import counted
 
 
 class Classifier(Protocol):
@@ -279,7 +280,7 @@ def labeled_rows_curves(
     if counts.min() < MIN_ROWS_PER_CLASS or len(y) < MIN_LABELED_ROWS:
         raise InputError(
             f"A learning curve needs at least {MIN_LABELED_ROWS} labeled rows and {MIN_ROWS_PER_CLASS} of every "
-            f"class; '{classes[counts.argmin()]}' has {counts.min()} of {len(y)} labeled rows."
+            f"class; '{classes[counts.argmin()]}' has {counts.min():,} of {counted(len(y), 'labeled row')}."
         )
     test_size = 0.2
     n_pool = len(y) - max(len(classes), round(test_size * len(y)))

@@ -23,6 +23,7 @@ from core.labelschema import Kind, label_schema
 from core.projection import dataset_vectors
 from core.runs import Run, latest_run, save_run
 from core.store import LabelSource, stored_value
+from core.wording import counted
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -50,7 +51,8 @@ class MultiPromise:
                 f" {MIN_POSITIVES} rows with it and {MIN_POSITIVES} without) or lower the target."
             )
         return (
-            f"{self.rows:,} of {self.candidates:,} unanswered rows get {self.assignments:,} classes in all; we"
+            f"{self.rows:,} of {counted(self.candidates, 'unanswered row')} get"
+            f" {counted(self.assignments, 'class')} in all; we"
             f" expect about {round(self.expected_wrong):,} of those classes to be wrong"
             f" (estimated precision {self.expected_precision:.1%})."
         )
@@ -278,8 +280,8 @@ def accept_multilabel(ws: Workspace, dataset_id: int, prediction: MultiPredictio
     with ws.batch(
         dataset_id,
         action="auto_label",
-        description=f"'{field}': auto-label {len(labels):,} rows (one-vs-rest thresholds);"
-        f" {len(suggestions):,} suggestions",
+        description=f"'{field}': auto-label {counted(len(labels), 'row')} (one-vs-rest thresholds);"
+        f" {counted(len(suggestions), 'suggestion')}",
     ) as batch:
         changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, field=field)
         changed += batch.set_predictions(suggestions, model_id=model_id, as_suggestion=True, field=field)

@@ -22,6 +22,7 @@ import numpy as np
 
 from core.errors import InputError, NotFoundError
 from core.store import now
+from core.wording import counted
 
 if TYPE_CHECKING:
     from core.workspace import Workspace
@@ -107,10 +108,10 @@ def compute_projection(
     x = _unit_rows(x)
     if n < MIN_TSNE_ROWS:
         report(1.0, "Done")
-        return _principal_components(x, 2), f"PCA (cosine; {n} rows are too few for t-SNE)"
+        return _principal_components(x, 2), f"PCA (cosine; too few rows for t-SNE: {n:,})"
 
     dimensions = min(PCA_DIMENSIONS, x.shape[1])
-    report(0.0, f"Reducing {n:,} vectors to {dimensions} dimensions (PCA)")
+    report(0.0, f"Reducing {counted(n, 'vector')} to {dimensions} dimensions (PCA)")
     reduced = _principal_components(x, dimensions)
     if not reduced.any():  # every vector identical: t-SNE's PCA start would divide by zero
         report(1.0, "Done")
@@ -124,7 +125,7 @@ def compute_projection(
     else:
         sample = np.arange(n)
     perplexity = min(PERPLEXITY, (len(sample) - 1) / 3)
-    report(0.05, f"Laying out {len(sample):,} rows with t-SNE")
+    report(0.05, f"Laying out {counted(len(sample), 'row')} with t-SNE")
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state, n_jobs=-1)
     xy = np.zeros((n, 2), np.float32)
     # Small layouts run on one OpenMP thread: same coordinates, and on a busy 2-core server the
@@ -134,7 +135,7 @@ def compute_projection(
     method = f"t-SNE (cosine, perplexity {perplexity:g}, after PCA to {dimensions})"
     if len(sample) < n:
         rest = np.setdiff1d(np.arange(n), sample)
-        report(0.9, f"Placing the other {len(rest):,} rows by their {PLACEMENT_NEIGHBOURS} nearest neighbours")
+        report(0.9, f"Placing the other {counted(len(rest), 'row')} by their {PLACEMENT_NEIGHBOURS} nearest neighbours")
         xy[rest] = _place_by_neighbours(reduced[sample], xy[sample], reduced[rest])
         method += f" on a {len(sample):,}-row sample; other rows placed by {PLACEMENT_NEIGHBOURS} nearest neighbours"
     report(1.0, "Done")
@@ -216,7 +217,9 @@ def dataset_vectors(
         lost = [rid for rid in missing if rid not in by_row]
         if lost:
             raise NotFoundError(
-                f"{len(lost):,} embedded rows of '{dataset.name}' have no stored vector (first: row {lost[0]}); "
+                f"{counted(len(lost), 'embedded row')} of '{dataset.name}'"
+                f" {'has' if len(lost) == 1 else 'have'} no stored vector"
+                f" (first: row {lost[0]}); "
                 "re-ingest the file into a new dataset to embed them again."
             )
     return row_ids, np.stack([by_row[rid] for rid in row_ids]).astype(np.float32, copy=False)

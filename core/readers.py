@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.provenance import MANIFEST_FILE_COLUMN, is_curator_export
+from core.wording import counted
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -303,7 +304,7 @@ def safe_extract_zip(zip_path: Path, dest: Path, *, limits: ZipLimits = ZipLimit
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
         if len(members) > limits.max_members:
-            raise InputError(f"{name} has {len(members):,} files; the limit is {limits.max_members:,}.")
+            raise InputError(f"{name} has {counted(len(members), 'file')}; the limit is {limits.max_members:,}.")
         total = sum(m.file_size for m in members)
         if total > limits.max_total_bytes:
             raise InputError(
@@ -346,9 +347,9 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
     other = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES | {".csv", ".tsv", ".txt", ".md"}]
     if not images:
         raise InputError(f"{name} contains no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
-    notes = [f"{len(images):,} images"]
+    notes = [counted(len(images), "image")]
     if other:
-        notes.append(f"{len(other)} non-image files ignored (e.g. {other[0].relative_to(root)})")
+        notes.append(f"{counted(len(other), 'non-image file')} ignored (e.g. {other[0].relative_to(root)})")
     labels_csv = _find_labels_csv(root)
     if labels_csv is not None:
         table = read_table(labels_csv)

@@ -16,6 +16,7 @@ from core.embedders import Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.search import query_space
 from core.store import Dataset, chunked, now
+from core.wording import counted
 from core.workspace import Workspace
 
 # A saved search with how many rows score at or above its threshold.
@@ -64,7 +65,7 @@ def save_search(
         if not found:
             raise InputError("The example rows have no embeddings yet.")
         vector = np.mean(np.stack(list(found.values())), axis=0)
-        description = f"more like {len(found)} example rows"
+        description = f"more like {counted(len(found), 'example row')}"
     else:
         raise InputError("Type a query or select example rows to save.")
     vector = np.asarray(vector, dtype=np.float32) / max(float(np.linalg.norm(vector)), 1e-12)

@@ -24,6 +24,7 @@ import numpy as np
 from core.embedders import EMBEDDERS, Embedder, parse_model_id
 from core.errors import InputError
 from core.store import DEFAULT_LABEL_FIELD, Dataset
+from core.wording import counted
 from core.workspace import Workspace
 
 # A labeled row's confidence is its label's (NULL for labels people gave); an unlabeled row's is its suggestion's.
@@ -210,7 +211,13 @@ def search_similar(
     if mode == "centroid":
         centroid = np.mean(np.stack(list(vectors.values())), axis=0)
         return _query(
-            ws, dataset, dataset.embedding_model, centroid, filters, n, f"centroid of {len(vectors)} example rows"
+            ws,
+            dataset,
+            dataset.embedding_model,
+            centroid,
+            filters,
+            n,
+            f"centroid of {counted(len(vectors), 'example row')}",
         )
     if mode != "union":
         raise InputError(f"Unknown similarity mode '{mode}' (use 'centroid' or 'union').")
@@ -223,7 +230,7 @@ def search_similar(
     return SearchResult(
         [r for r, _ in ranked],
         [s for _, s in ranked],
-        f"neighbours of {len(vectors)} example rows",
+        f"neighbours of {counted(len(vectors), 'example row')}",
         close_match_score(dataset.embedding_model),
     )
 

@@ -25,6 +25,7 @@ from core.errors import InputError
 from core.projection import dataset_vectors
 from core.runs import Run, latest_run, save_run, update_summary
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, chunked
+from core.wording import counted
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -129,7 +130,7 @@ class Promise:
         verb = "were" if accepted else "will be"
         if self.expected_precision is None:
             return (
-                f"{self.rows:,} rows {verb} auto-labeled. Their precision cannot be estimated without"
+                f"{counted(self.rows, 'row')} {verb} auto-labeled. Their precision cannot be estimated without"
                 " labeled rows: label a few rows of each class and train again."
             )
         if self.rows == 0:
@@ -142,7 +143,7 @@ class Promise:
             low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))
             likely = f", likely {low:,} to {high:,}"
         return (
-            f"{self.rows:,} of {self.candidates:,} rows ({self.coverage:.0%}) {verb} auto-labeled;"
+            f"{self.rows:,} of {counted(self.candidates, 'row')} ({self.coverage:.0%}) {verb} auto-labeled;"
             f" we expect about {self.expected_wrong:,} of them to be wrong{likely}"
             f" (estimated precision {self.expected_precision:.1%})."
         )
@@ -381,7 +382,9 @@ def promote_references(
         )
     row_ids = [int(data.row_ids[i]) for i in rows]
     with ws.batch(
-        dataset_id, action="promote_references", description=f"Promote {len(row_ids):,} rows into the reference set"
+        dataset_id,
+        action="promote_references",
+        description=f"Promote {counted(len(row_ids), 'row')} into the reference set",
     ) as batch:
         changed = batch.set_tag(row_ids, REFERENCE_TAG)
     return BulkResult(batch.id if changed else None, changed, len(row_ids))
@@ -452,8 +455,8 @@ def accept(
         dataset_id,
         action="auto_label",
         description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
-        + f"Auto-label {len(labels):,} rows at confidence >= {threshold:.3f} ({model_id});"
-        f" {len(suggestions):,} suggestions",
+        + f"Auto-label {counted(len(labels), 'row')} at confidence >= {threshold:.3f} ({model_id});"
+        f" {counted(len(suggestions), 'suggestion')}",
     ) as batch:
         changed = batch.set_label(sorted(retract), None, field=field) if retract else 0
         changed += batch.set_predictions(

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.labelschema import label_schema, question_status
 from core.store import DEFAULT_LABEL_FIELD, stored_value
+from core.wording import counted
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.resources import current_dataset_id, question_picker, require_shell, workspace
@@ -82,7 +83,7 @@ pages = max(1, -(-total // PAGE_SIZE))
 # Past the last page (another dataset, rows changed elsewhere): the last page. Set before the box is drawn.
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
 rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
-st.caption(f"{total:,} matching rows · page {page} of {pages}")
+st.caption(f"{counted(total, 'matching row')} · page {page:,} of {pages:,}")
 frame = pd.DataFrame(
     {
         "id": [r["source_id"] for r in rows],

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.history import batch_events, describe_change, describe_state, history
+from core.wording import counted
 from ui.resources import current_dataset_id, require_shell, workspace
 
 require_shell()
@@ -28,8 +29,7 @@ if dataset_id is not None:
     undoable = [b for b in batches if b.action != "ingest" and not b.undone_by]
     if undoable:
         labels = {
-            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description}"
-            f" ({b.n_events:,} change{'' if b.n_events == 1 else 's'})"
+            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({counted(b.n_events, 'change')})"
             for b in undoable
         }
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
@@ -46,19 +46,14 @@ if dataset_id is not None:
             st.dataframe(changes, hide_index=True, width="stretch")
             n_events = next(b.n_events for b in undoable if b.id == chosen)
             if len(events) < n_events:
-                st.caption(f"The first {len(events):,} of {n_events:,} changes.")
+                st.caption(f"The first {len(events):,} of {counted(n_events, 'change')}.")
         if st.button("Undo this action", type="primary", key="history.undo"):
             try:
                 result = ws.undo(chosen)
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                kept = (
-                    f"; {result.skipped_changed_later} rows changed since were kept"
-                    if result.skipped_changed_later
-                    else ""
-                )
-                st.toast(f"Undone: {result.restored} changes restored{kept}")
+                st.toast(f"Undone: {result.describe()}")
                 st.rerun()
     else:
         st.caption("Nothing to undo yet: label, tag or exclude rows and the actions appear here.")

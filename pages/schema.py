@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.labelschema import answer_counts, at_depth, label_schema, schema_versions
+from core.wording import counted
 from ui.charts import class_distribution
 from ui.resources import session, start_page, undo_last_batch_button, workspace
 from ui.schema import add_question_form, class_changes_form, edit_question_form
@@ -15,7 +16,7 @@ ws, s = workspace(), session()
 schema = label_schema(ws.store, dataset_id)
 rows = ws.status(dataset_id).rows
 st.caption(
-    f"Version {schema.version} · {len(schema.questions)} question{'s' * (len(schema.questions) != 1)}."
+    f"Version {schema.version} · {counted(len(schema.questions), 'question')}."
     " Every change is one undoable step in the History; renaming, merging and splitting classes move the"
     " labels with them. Exports carry one column per question and the schema version."
 )

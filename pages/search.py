@@ -7,6 +7,7 @@ from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
 from core.search import matching_row_ids, search_similar, search_text, search_vector
 from core.store import DEFAULT_LABEL_FIELD
+from core.wording import counted
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
 from ui.resources import current_dataset_id, embedder, require_shell, session, undo_last_batch_button, workspace
@@ -27,7 +28,7 @@ own_model_reads_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_mode
 status = ws.status(dataset_id)
 if status.pending:
     st.warning(
-        f"Only {status.embedded:,} of {status.rows:,} rows are embedded yet: search covers those."
+        f"Only {status.embedded:,} of {counted(status.rows, 'row')} are embedded yet: search covers those."
         " Resume the ingest on the Upload page."
     )
 
@@ -78,7 +79,7 @@ matching = matching_row_ids(ws, dataset_id, filters)  # cached per dataset versi
 if s.saved_filter is not None:
     st.caption("Filtered by the saved search chosen in the sidebar.")
 if result is not None:
-    st.caption(f"{len(result):,} results, best first · answered by {result.how}")
+    st.caption(f"{counted(len(result), 'result')}, best first · answered by {result.how}")
     if result.no_close_match:
         st.info(
             f"No close match: the best score is {result.scores[0]:.2f}, and rows that match a query usually"
@@ -96,7 +97,9 @@ if result is not None:
     scores = dict(zip(result.row_ids, result.scores, strict=True))
 else:
     where_ids = matching
-    st.caption(f"{len(where_ids):,} rows match the filters (showing the first {min(limit, len(where_ids)):,})")
+    n_match = len(where_ids)
+    match = "matches" if n_match == 1 else "match"
+    st.caption(f"{counted(n_match, 'row')} {match} the filters (showing the first {min(limit, n_match):,})")
     rows, scores = ws.store.rows_by_ids(where_ids[:limit], filters.question), {}
 if filters.question != DEFAULT_LABEL_FIELD:
     st.caption(f"The label, suggested and source columns show the answers to '{filters.question}'.")
@@ -125,7 +128,9 @@ c1, c2, c3 = st.columns([1.3, 1.3, 3])
 # With a search, "all" means its results (what the page lists), never the whole dataset behind them.
 everything = result.row_ids if result is not None else matching
 if c1.button(
-    f"Select all {len(everything):,} results" if result is not None else f"Select all {len(matching):,} matching",
+    f"Select all {counted(len(everything), 'result')}"
+    if result is not None
+    else f"Select all {len(matching):,} matching",
     key="search.selectall",
     help="Every result of the search (clear it to select every row matching the filters)"
     if result is not None
@@ -145,8 +150,7 @@ if chosen is not None:
     s.selected = (s.selected - shown) | chosen
 hidden = len(s.selected - set(frame["row"]))
 c3.markdown(
-    f"**{len(s.selected):,} {'row' if len(s.selected) == 1 else 'rows'} selected**"
-    + (f" · {hidden:,} of them not in the table" if hidden else "")
+    f"**{counted(len(s.selected), 'row')} selected**" + (f" · {hidden:,} of them not in the table" if hidden else "")
 )
 
 done = bulk_panel(dataset_id, sorted(s.selected))

@@ -10,6 +10,7 @@ from core.ingest import load_source, stage_upload, start_ingest
 from core.preview import label_summary, preview_frame
 from core.readers import Table
 from core.schema import infer_mapping, validate_mapping
+from core.wording import counted
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.ingest import mapping_editor, run_job_with_progress, unfinished_jobs_panel
@@ -36,8 +37,8 @@ def ingest(table: Table, mapping, name: str, *, source: str, model: str | None =
     if report:
         s.select_dataset = report.dataset_id
         s.upload_round += 1
-        problems = f", {report.skipped:,} rows flagged with problems" if report.skipped else ""
-        s.notices.append(f"'{name}' is ready: {report.embedded:,} rows embedded{problems}.")
+        problems = f", {counted(report.skipped, 'row')} flagged with problems" if report.skipped else ""
+        s.notices.append(f"'{name}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
         st.rerun()  # so the sidebar shows the new dataset
 
 
@@ -88,7 +89,7 @@ try:
 except (CuratorError, OSError) as exc:
     st.error(str(exc))
     st.stop()
-st.caption(f"{len(table.frame):,} rows · " + " · ".join(table.notes))
+st.caption(" · ".join([counted(len(table.frame), "row"), *table.notes]))
 
 mapping, model = mapping_editor(table, key=f"upload.map.{path}")
 try:
@@ -118,5 +119,5 @@ names = [d.name for d in ws.datasets()]
 c1, c2 = st.columns([3, 1])
 name = c1.text_input("Dataset name", value=s.upload_name or path.stem.replace("_", " "), key=f"upload.name.{path}")
 append = c2.toggle("Add to an existing dataset", value=False, key="upload.append", disabled=name not in names)
-if st.button(f"Ingest {len(table.frame):,} rows", type="primary", key="upload.go"):
+if st.button(f"Ingest {counted(len(table.frame), 'row')}", type="primary", key="upload.go"):
     ingest(table, mapping, name, source=path.name, model=model, append=append)

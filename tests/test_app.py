@@ -280,7 +280,7 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     at.button(key="autolabel.audit.draw").click().run()
     at.button(key="autolabel.audit.ok").click().run()
     assert not at.exception
-    assert any("1 of 1 checked auto labels were right" in c.value for c in at.caption)
+    assert any("1 of 1 checked auto label was right" in c.value for c in at.caption)
 
     at.segmented_control(key="autolabel.step").set_value("1 · Predict and accept").run()
     at.button(key="autolabel.undo").click().run()  # undo the whole accept
@@ -903,3 +903,14 @@ def matching_row_ids_of(ws, dataset_id, **filters):
     from core.search import Filters, matching_row_ids
 
     return matching_row_ids(ws, dataset_id, Filters(**filters))
+
+
+def test_counts_read_as_words_on_upload(app_env):
+    one = app_env / "one.csv"
+    one.write_text("text,label\nA single review,positive\n", encoding="utf-8")
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(one)).run()
+    assert not at.exception
+    assert any(c.value.startswith("1 row · encoding utf-8") for c in at.caption), [c.value for c in at.caption]
+    assert at.button(key="upload.go").label == "Ingest 1 row"

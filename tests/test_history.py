@@ -64,6 +64,7 @@ def test_undo_keeps_rows_changed_later(store_with_rows):
         b.set_label(ids[:1], "y")
     result = undo(store, first)
     assert result.restored == 1 and result.skipped_changed_later == 1
+    assert result.describe() == "1 change restored; 1 change kept: its row was changed since"
     page, _ = store.rows_page(dataset_id, limit=2)
     assert [r["label"] for r in page] == ["y", "b"]
     with pytest.raises(ConflictError, match="already undone"):
@@ -142,3 +143,11 @@ def test_dataset_names_unique_and_trash(tmp_path):
     assert store.datasets() == [] and len(store.datasets(include_deleted=True)) == 1
     store.set_deleted(dataset_id, False)
     assert [d.name for d in store.datasets()] == ["news"]
+
+
+def test_undo_result_in_words_agrees_with_its_counts():
+    from core.history import UndoResult
+
+    assert UndoResult("b", 1074, 1).describe() == "1,074 changes restored; 1 change kept: its row was changed since"
+    assert UndoResult("b", 2, 0).describe() == "2 changes restored"
+    assert UndoResult("b", 1, 3).describe() == "1 change restored; 3 changes kept: their rows were changed since"

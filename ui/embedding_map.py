@@ -10,6 +10,7 @@ import streamlit as st
 from core.errors import CuratorError
 from core.mapselect import drawn_sample, rows_in_selection
 from core.projection import get_or_compute_projection, stored_projection
+from core.wording import counted
 from ui.resources import session, workspace
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
@@ -93,7 +94,10 @@ def embedding_map(dataset_id: int, scores: dict[int, float]) -> None:
     selection = (event or {}).get("selection") or {}
     if selection.get("box") or selection.get("lasso"):
         chosen = rows_in_selection(projection.row_ids, projection.xy, selection)
-        if st.button(f"Use these {len(chosen):,} rows as the selection", key="search.map.use"):
+        if st.button(
+            f"Use {'this' if len(chosen) == 1 else 'these'} {counted(len(chosen), 'row')} as the selection",
+            key="search.map.use",
+        ):
             s.selected = set(chosen)
             s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set(chosen)
             st.rerun()

@@ -13,6 +13,7 @@ from core.errors import CuratorError
 from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, export_dataset, preview
 from core.saved import saved_searches
 from core.search import Filters
+from core.wording import counted
 from ui.progress import eta_bar
 from ui.resources import workspace
 
@@ -65,7 +66,9 @@ def preview_panel(dataset_id: int, rows: RowSet, filters: Filters | None, column
     except CuratorError as exc:
         st.error(str(exc))
         return 0
-    st.caption(f"**{total:,} rows** × {len(columns)} columns will be exported. The first {len(head)}:")
+    st.caption(
+        f"**{counted(total, 'row')}** × {counted(len(columns), 'column')} will be exported. The first {len(head):,}:"
+    )
     st.dataframe(head, hide_index=True, height=300)
     return total
 
@@ -93,7 +96,7 @@ def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters |
     if not last or not Path(last[0]).exists():
         return
     path, fmt_name, n, size, seconds = Path(last[0]), Format(last[1]), last[2], last[3], last[4]
-    st.success(f"Exported {n:,} rows ({size / 1e6:.1f} MB) in {seconds:.1f} s to `{path}` on the server.")
+    st.success(f"Exported {counted(n, 'row')} ({size / 1e6:.1f} MB) in {seconds:.1f} s to `{path}` on the server.")
     data = _zipped(path) if path.is_dir() else path.read_bytes()
     st.download_button(
         f"Download {path.name}{'.zip' if path.is_dir() else ''}",

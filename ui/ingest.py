@@ -10,6 +10,7 @@ from core.ingest import JobReport, job_counts, mark_paused, run_ingest, unfinish
 from core.labelschema import looks_multi
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
+from core.wording import counted
 from ui.resources import embedder, session, workspace
 
 NONE = "(none)"
@@ -160,11 +161,13 @@ def unfinished_jobs_panel() -> None:
         total, embedded, skipped = job_counts(workspace(), job["id"])
         message = job["message"] or ""
         state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
-        done = f"{embedded + skipped:,} of {total:,} rows done"
+        done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
         c1.write(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
         if c2.button("Resume", key=f"upload.resume.{job['id']}"):
             report = run_job_with_progress(job["id"])
             if report:  # shown by the page after the rerun, which takes the job off this list
                 session().select_dataset = report.dataset_id
-                session().notices.append(f"'{job['dataset']}': {report.embedded:,} of {report.total:,} rows embedded.")
+                session().notices.append(
+                    f"'{job['dataset']}': {report.embedded:,} of {counted(report.total, 'row')} embedded."
+                )
                 st.rerun()

@@ -15,6 +15,7 @@ import streamlit as st
 from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
+from core.wording import counted
 from ui.resources import workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
@@ -43,7 +44,9 @@ def review_panel(
     still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
     open_rows = [r for r in still_open if r not in skipped]
     done = len(queue) - len(still_open)
-    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
+    st.progress(
+        done / len(queue) if queue else 1.0, text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided"
+    )
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
     if not open_rows:
         st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
@@ -149,7 +152,9 @@ def multi_review_panel(
     still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
     open_rows = [r for r in still_open if r not in skipped]
     done = len(queue) - len(still_open)
-    st.progress(done / len(queue) if queue else 1.0, text=f"{done} of {len(queue)} rows in this queue decided")
+    st.progress(
+        done / len(queue) if queue else 1.0, text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided"
+    )
     if not open_rows:
         st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
         undo_decision_button(decided, key)

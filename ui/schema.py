@@ -16,6 +16,7 @@ from core.labelschema import (
     split_class,
     update_question,
 )
+from core.wording import counted
 from ui.resources import session, workspace
 
 ALWAYS = "(always)"
@@ -31,7 +32,7 @@ def _done(migration: Migration | None, what: str) -> None:
     if migration is None:
         st.info("Nothing to change.")
         return
-    moved = f"; {migration.rows_changed:,} rows relabeled" if migration.rows_changed else ""
+    moved = f"; {counted(migration.rows_changed, 'row')} relabeled" if migration.rows_changed else ""
     message = f"{what} (schema version {migration.version}{moved})"
     session().last_batch = (migration.batch_id, what)
     session().notices.append(message)
@@ -58,7 +59,7 @@ def class_changes_form(dataset_id: int, q: Question) -> None:
                 if st.form_submit_button("Merge", type="primary"):
                     _done(
                         merge_classes(workspace(), dataset_id, q.name, sources, into),
-                        f"Merged {len(sources)} classes into '{into}'",
+                        f"Merged {counted(len(sources), 'class')} into '{into}'",
                     )
             else:
                 c1, c2 = st.columns(2)

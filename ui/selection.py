@@ -14,6 +14,7 @@ from core.labelschema import SEPARATOR, Kind, label_schema, parse_multi
 from core.saved import save_search
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
+from core.wording import counted
 from ui.grid import THREE_LINES, THUMB_RENDERER
 from ui.resources import session, workspace
 
@@ -199,9 +200,7 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
     b1, b2, b3, b4 = st.columns(4)
     n = len(selected)
     action = None
-    if b1.button(
-        f"Classify {n:,} {'row' if n == 1 else 'rows'}", type="primary", disabled=not n, key="search.bulk.classify"
-    ):
+    if b1.button(f"Classify {counted(n, 'row')}", type="primary", disabled=not n, key="search.bulk.classify"):
         action = "classify"
     if b2.button("Tag needs-review", disabled=not n, key="search.bulk.tag"):
         action = "tag"
@@ -214,7 +213,7 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
     bar = st.progress(0.0, text="Applying...")
 
     def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done:,} of {total:,} rows")
+        bar.progress(done / total, text=f"{done:,} of {counted(total, 'row')}")
 
     try:
         if action == "classify" and (others or first.kind is Kind.MULTI):
@@ -309,5 +308,5 @@ def save_search_form(dataset, result, *, query: str | None, examples: list[int] 
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Saved '{saved.name}': {saved.matches:,} matching rows")
+                st.toast(f"Saved '{saved.name}': {counted(saved.matches, 'matching row')}")
                 st.rerun()

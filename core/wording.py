@@ -1,0 +1,23 @@
+"""Counts in the words people read: "1 row", "1,074 changes", never "1 rows" or "1074 changes"."""
+
+from __future__ import annotations
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators, followed by ``noun`` in the number that fits it.
+
+    Parameters
+    ----------
+    n
+        The count.
+    noun
+        The singular, possibly a phrase ("example row"). Its plural adds "s", or "es" after
+        s, x, ch or sh ("class" -> "classes").
+    plural
+        The plural when that rule does not make it ("entry" -> "entries").
+    """
+    if n == 1:
+        return f"1 {noun}"
+    if plural is None:
+        plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{n:,} {plural}"
