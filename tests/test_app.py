@@ -914,3 +914,30 @@ def test_counts_read_as_words_on_upload(app_env):
     assert not at.exception
     assert any(c.value.startswith("1 row · encoding utf-8") for c in at.caption), [c.value for c in at.caption]
     assert at.button(key="upload.go").label == "Ingest 1 row"
+
+
+def test_resume_replaces_the_jobs_progress_line_with_its_bar(app_env, monkeypatch):
+    """While a job resumes, its 'N of M rows done' line would stand still beside a moving bar: it goes."""
+    from types import SimpleNamespace
+
+    import ui.ingest
+    from core.errors import ModelError
+    from core.ingest import IngestProgress, load_source, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=60))
+    job = start_ingest(ws, table, infer_mapping(table), "Reviews", source="reviews.csv")  # nothing embedded yet
+
+    def resumed(ws, job_id, model, *, text_embedder=None, on_progress=None):  # a run that stops after 30 rows
+        on_progress(IngestProgress(job_id=job_id, done=30, total=60, rows_per_s=10.0, eta_s=3.0))
+        raise ModelError("stopped for the test")
+
+    monkeypatch.setattr(ui.ingest, "embedder", lambda model_id: SimpleNamespace(text_queries_via_class_names=False))
+    monkeypatch.setattr(ui.ingest, "run_ingest", resumed)
+    at = new_app().run()
+    at.switch_page("pages/upload.py").run()
+    assert any("0 of 60 rows done" in m.value for m in at.markdown)
+    at.button(key=f"upload.resume.{job}").click().run()
+    assert any("stopped for the test" in e.value for e in at.error)
+    assert not [m.value for m in at.markdown if "rows done" in m.value]

@@ -162,9 +162,12 @@ def unfinished_jobs_panel() -> None:
         message = job["message"] or ""
         state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
         done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
-        c1.write(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
+        line = c1.empty()
+        line.write(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
         if c2.button("Resume", key=f"upload.resume.{job['id']}"):
-            report = run_job_with_progress(job["id"])
+            line.empty()  # its count would stand still beside the moving bar: the bar takes its place
+            with c1:
+                report = run_job_with_progress(job["id"])
             if report:  # shown by the page after the rerun, which takes the job off this list
                 session().select_dataset = report.dataset_id
                 session().notices.append(
