@@ -530,7 +530,7 @@ def test_export_csv_download_reads_back(app: App, page: Page, tmp_path: Path) ->
     choose_option(page, dataset_picker(page), NEWS_DEMO)
     expect(main(page).get_by_role("heading", name="Export")).to_be_visible()
     wait_until_idle(page)
-    expect(main(page).get_by_text("1,500 rows")).to_be_visible()
+    expect(main(page).get_by_text("1,500 rows", exact=True)).to_be_visible()
     main(page).get_by_role("button", name="Export", exact=True).click()
     wait_until_idle(page)
     expect(main(page).get_by_text("Exported 1,500 rows")).to_be_visible()

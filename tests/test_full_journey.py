@@ -133,7 +133,8 @@ def test_new_user_journey_from_demo_to_exported_csv(fresh_app: App, page: Page, 
 
     # 6. Export CSV, download it, read it back.
     go_to(page, "Export")
-    expect(main(page).get_by_text("1,500 rows")).to_be_visible()
+    expect(page.get_by_role("heading", name="Export")).to_be_visible()
+    expect(main(page).get_by_text("1,500 rows", exact=True)).to_be_visible()  # not Issues' "0.4% of 1,500 rows"
     main(page).get_by_role("button", name="Export", exact=True).click()
     expect(main(page).get_by_text("Exported 1,500 rows")).to_be_visible()
     step_done(page, "6_exported")
