@@ -286,7 +286,7 @@ def run_ingest(
         _set_status(ws, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
     except BaseException:  # Ctrl-C, or Streamlit stopping the run because the page was left or rerun
-        _mark_interrupted(ws, job_id)
+        mark_interrupted(ws, job_id)
         raise
     total, embedded, skipped = job_counts(ws, job_id)
     with ws.store.connect() as conn:
@@ -315,7 +315,7 @@ def mark_paused(ws: Workspace, job_id: int) -> None:
         )
 
 
-def _mark_interrupted(ws: Workspace, job_id: int) -> None:
+def mark_interrupted(ws: Workspace, job_id: int) -> None:
     """A run stopped from outside: paused, unless a person's Pause already said so (either may come first)."""
     with ws.store.transaction() as conn:
         conn.execute(

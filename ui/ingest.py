@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
-from core.ingest import JobReport, job_counts, mark_paused, run_ingest, unfinished_jobs
+from core.ingest import JobReport, job_counts, mark_interrupted, mark_paused, run_ingest, unfinished_jobs
 from core.labelschema import looks_multi
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
@@ -117,8 +117,13 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
     with ws.store.connect() as conn:
         dataset_id = conn.execute("SELECT dataset_id FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
     dataset = ws.dataset(int(dataset_id))
-    model = embedder(dataset.embedding_model)
-    text_model = embedder(DEFAULT_TEXT_MODEL) if model.text_queries_via_class_names else None
+    try:  # the first load of a model takes seconds: a page left meanwhile leaves the job paused too
+        model = embedder(dataset.embedding_model)
+        text_model = embedder(DEFAULT_TEXT_MODEL) if model.text_queries_via_class_names else None
+    except BaseException as stop:
+        if not isinstance(stop, Exception):  # Streamlit stopping the run, not a load error (that one shows)
+            mark_interrupted(ws, job_id)
+        raise
     bar = st.progress(0.0, text=f"Embedding '{dataset.name}' with {dataset.embedding_model}...")
     # A click reruns the page, which stops this run at its next progress update (after a whole chunk);
     # the callback runs first in the new run and records the pause.
