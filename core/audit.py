@@ -99,14 +99,7 @@ def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
             " WHERE audits.dataset_id = ? AND audits.field = ?",
             (dataset_id, field),
         ).fetchall()
-        live_models = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
-                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.source = ?",
-                (dataset_id, field, str(LabelSource.AUTO)),
-            )
-        }
+    live_models = ws.derived(dataset_id, ("auto-models", field), lambda: _auto_models(ws, dataset_id, field))
 
     def same(a: str | None, b: str | None) -> bool:
         return sorted(as_classes(stored_value(a))) == sorted(as_classes(stored_value(b)))
@@ -120,6 +113,20 @@ def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
         if stands:
             out.append(_Verdict(row_id, predicted, bool(correct), corrected))
     return out
+
+
+def _auto_models(ws: Workspace, dataset_id: int, field: str) -> frozenset[str]:
+    """Models whose auto labels of ``field`` are in the dataset now (a scan of its labels: cached per
+    dataset version, which every label change bumps, by the caller)."""
+    with ws.store.connect() as conn:
+        return frozenset(
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT labels.model_id FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.source = ?",
+                (dataset_id, field, str(LabelSource.AUTO)),
+            )
+        )
 
 
 def audited_rows(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> set[int]:
