@@ -32,12 +32,12 @@ MAX_CLASSES_CHARTED = 30  # more bars than this is unreadable; the rest are summ
 SNIPPET_CHARS = 280
 ISSUE_FIX_MODEL = "label-issues:"  # model id prefix of labels written by the Issues page's auto-fix
 SOURCE_ORDER = ("original", "human", "suggestion_accepted", "bulk", "auto")
-SOURCE_WORDS = {
+SOURCE_WORDS = {  # read after a count, one or many: "1 accepted from a suggestion", "120 auto-labeled"
     "original": "came with the file",
     "human": "set by a person",
-    "suggestion_accepted": "suggestions a person accepted",
+    "suggestion_accepted": "accepted from a suggestion",
     "bulk": "set in bulk",
-    "auto": "auto labels",
+    "auto": "auto-labeled",
     "unknown": "of unknown origin",
 }
 FIX_WORDS = {
@@ -72,7 +72,7 @@ class AutoLabelHealth:
     threshold: float | None = None
     promised_rows: int | None = None
     promised_precision: float | None = None  # None: the run could not estimate it
-    promised_interval: tuple[float, float] | None = None  # 10-90% credible interval
+    promised_interval: tuple[float, float] | None = None  # 10-90% predictive interval
 
     @property
     def share(self) -> float:

@@ -113,7 +113,8 @@ class Promise:
     rows: int  # rows that get an auto label
     expected_precision: float | None  # None: no labeled rows to measure it on
     candidates: int  # rows without a person-given label
-    interval: tuple[float, float] | None = None  # 10-90% credible precision, at the estimated threshold
+    interval: tuple[float, float] | None = None  # 10-90% predictive precision, at the estimated threshold
+    why_none: str = ""  # at the estimated threshold with no rows: why the target is out of reach
 
     @property
     def expected_wrong(self) -> int | None:
@@ -133,6 +134,8 @@ class Promise:
                 f"{counted(self.rows, 'row')} {verb} auto-labeled. Their precision cannot be estimated without"
                 " labeled rows: label a few rows of each class and train again."
             )
+        if self.rows == 0 and self.why_none:
+            return f"No row is auto-labeled: {self.why_none}."
         if self.rows == 0:
             return (
                 f"No row is confident enough to auto-label at this threshold ({self.threshold:.3f}): label more"
@@ -203,7 +206,7 @@ class Prediction:
         conf = self.confidence[self.candidates]
         chosen = conf >= threshold
         summary = self.run.summary
-        interval = None
+        interval, why_none = None, ""
         if not summary.get("calibrated"):
             precision = None
         elif threshold == summary.get("estimated_threshold") and summary.get("expected_precision") is not None:
@@ -211,7 +214,9 @@ class Prediction:
             interval = tuple(summary["precision_interval"]) if summary.get("precision_interval") else None
         else:
             precision = float(conf[chosen].mean()) if chosen.any() else 1.0
-        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval)
+            if threshold == summary.get("estimated_threshold"):
+                why_none = summary.get("why_none", "")  # the estimate found no rows: say why
+        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none)
 
     def curve(self) -> dict[str, np.ndarray]:
         """Expected precision vs coverage over every possible threshold (most confident first)."""
@@ -320,6 +325,7 @@ def train(
         "estimated_threshold": float(fitted.threshold),
         "expected_precision": estimate.expected_precision if estimate is not None else None,
         "precision_interval": list(estimate.precision_interval or []) if estimate is not None else None,
+        "why_none": estimate.why_none if estimate is not None else "",
         "calibrated": fitted.calibrated,
         "n_labeled": data.n_labeled,
         "oof_accuracy": fitted.oof_accuracy,

@@ -226,6 +226,13 @@ def test_search_page_embedding_map(app_env):
     assert any("t-SNE" in c.value or "PCA" in c.value for c in at.caption)
     at.radio(key="search.map.color").set_value("label source").run()
     assert not at.exception
+    # The table's selection is ringed on the map.
+    chosen = set(json.loads(at.get("plotly_chart")[-1].proto.spec)["data"][0]["customdata"][:3])
+    state = at.session_state["app.session"]
+    state.selected, state.selected_dataset = chosen, state.dataset_id
+    at.run()
+    traces = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]
+    assert traces[-1]["name"] == f"selected ({len(chosen)})" and set(traces[-1]["customdata"]) == chosen
 
 
 def load_demo(workspace_dir, key: str, minilm):

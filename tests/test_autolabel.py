@@ -103,7 +103,7 @@ def test_threshold_meets_its_promise_on_hidden_labels(news, target, min_coverage
         target_precision=target,
         min_support=len(plan.oof_rows) + 1,
     )
-    assert unchecked.n_auto == 0 and "too few labeled rows" in unchecked.describe()
+    assert unchecked.n_auto == 0 and "too few to check the promise" in unchecked.describe()
 
 
 def test_uncalibrated_confidence_would_have_overpromised(news):
@@ -132,6 +132,31 @@ def test_labeled_rows_that_contradict_the_target_stop_the_promise():
     assert plausible(111, 0, 0.995)  # 111 of 111 right cannot rule 99.5% out
     assert plausible(39, 1, 0.95) and plausible(276, 17, 0.95)  # 97.5% of 40; 94.2% of 293 (a 95% target)
     assert not plausible(250, 43, 0.95)  # 85% of 293
+
+
+def test_the_promised_range_includes_the_rows_own_luck():
+    """28 rows each right with probability 0.864 hold 1 to 7 errors often: "likely 3 to 5" (the
+    calibration's spread alone) was too narrow, and an analyst found 7."""
+    from core.autolabel.threshold import _precision_interval
+
+    low, high = _precision_interval(np.full((100, 28), 0.864))
+    assert round(28 * (1 - high)) <= 2 and round(28 * (1 - low)) >= 6
+    low, high = _precision_interval(np.full((100, 20_000), 0.96))  # many rows: the normal approximation
+    assert 0.955 < low < 0.96 < high < 0.965
+
+
+def test_no_promise_says_why():
+    """The page must tell "too few labels to be sure" from "unreachable" (a curve above the target with
+    no row auto-labeled was a puzzle)."""
+    sure, rows = np.tile([[0.97, 0.03]], (40, 1)), np.tile([[0.97, 0.03]], (200, 1))
+
+    def estimate(wrong: int):  # 40 labeled rows, all predicted class 0; ``wrong`` of them are class 1
+        return estimate_threshold(sure, np.arange(40) < wrong, rows, target_precision=0.95)
+
+    assert estimate(0).n_auto == 200 and estimate(0).why_none == ""
+    assert estimate(1).n_auto == 0 and "leave too much doubt" in estimate(1).why_none  # 96.8% expected
+    assert estimate(1).describe().startswith("No rows are auto-labeled: the most confident rows reach 95% on average")
+    assert estimate(2).n_auto == 0 and "not expected to reach 95%" in estimate(2).why_none
 
 
 def test_cross_validation_hides_each_fold_from_the_labeler(news):
@@ -250,3 +275,7 @@ def test_labelers_say_what_they_do_in_words():
     assert "without a zero-shot start" in SupervisedLabeler(class_prior=False).in_words
     assert SupervisedLabeler(semi_supervised=False, lexical=False).in_words == "logistic regression on the labeled rows"
     assert all(cls().in_words for cls in AUTOLABELERS.values())
+    images = AutoLabelData(np.eye(4)[[0, 1, 2, 3] * 5], CLASSES)  # no texts: no TF-IDF view, and none claimed
+    plain = SupervisedLabeler(semi_supervised=False).fit(images, np.array([0, 1, 2, 3] * 2 + [-1] * 12))
+    semi = SupervisedLabeler().fit(images, np.array([0, 1, 2, 3] * 2 + [-1] * 12))
+    assert "TF-IDF" not in plain.in_words and "TF-IDF" not in semi.in_words

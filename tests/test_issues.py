@@ -114,6 +114,26 @@ def test_unlabeled_rows_are_not_scored_and_too_few_labels_is_a_clear_error(news)
         create_detector("label").fit(IssueData(np.arange(300), X=X[:300], labels=few, class_names=classes))
 
 
+def test_the_label_explanation_is_true_when_several_classes_are_confident():
+    """cleanlab counts a row with several confident classes as the most probable class overall, which
+    may be below its own threshold: the words must not claim it reached it (a CIFAR row read "'horse'
+    at 19% reaches what 'horse' rows usually get (23%)")."""
+    from core.issues.label import LabelIssues
+
+    classes = ["cat", "frog", "horse"]
+    summary = {"thresholds": {"cat": 0.125, "frog": 0.3, "horse": 0.226}}
+    row = {"given": 1, "suggested": 2, "given_confidence": 0.31, "suggested_confidence": 0.188}
+    several = LabelIssues.explain(
+        {**row, "is_label_issue": True, "confident_class": 2, "confident_probability": 0.188}, summary, classes
+    )
+    assert "reaches what 'horse' rows usually get" not in several
+    assert "several classes reach what their rows usually get" in several and "'horse' (19%)" in several
+    one = LabelIssues.explain(
+        {**row, "is_label_issue": True, "confident_class": 0, "confident_probability": 0.15}, summary, classes
+    )
+    assert "'cat' at 15% reaches what 'cat' rows usually get (12%)" in one
+
+
 def test_near_duplicates_pair_up_and_outliers_stand_out(news, minilm):
     texts, X, labels, classes = news
     base = texts[:400]

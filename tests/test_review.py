@@ -195,3 +195,5 @@ def test_promise_with_no_rows_says_what_to_do():
     text = Promise(0.99, 0, 1.0, 124).describe()
     assert "No row is confident enough" in text and "label more rows" in text
     assert Promise(0.8, 10, 0.9, 100).describe().startswith("10 of 100 rows (10%) will be auto-labeled")
+    why = "even the most confident rows are not expected to reach 95% precision"
+    assert Promise(1.0, 0, 1.0, 124, why_none=why).describe() == f"No row is auto-labeled: {why}."

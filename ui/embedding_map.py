@@ -13,7 +13,8 @@ from core.projection import get_or_compute_projection, stored_projection
 from core.wording import counted
 from ui.resources import session, workspace
 
-PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#BAB0AC"]
+# Tableau 10 with its grey swapped for a dark teal: grey is kept for "(none)", the rows without a value.
+PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6", "#9D755D", "#1F5F5B"]
 
 
 def embedding_map(dataset_id: int, scores: dict[int, float]) -> None:
@@ -78,6 +79,19 @@ def embedding_map(dataset_id: int, scores: dict[int, float]) -> None:
                     hovertemplate=f"{name}<extra></extra>",
                 )
             )
+    picked = [i for i, r in enumerate(ids) if r in s.selected]
+    if picked:  # the table's selection, ringed on top of the colours
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[picked, 0],
+                y=xy[picked, 1],
+                mode="markers",
+                name=f"selected ({len(picked):,})",
+                customdata=[ids[i] for i in picked],
+                marker=dict(size=9, color="rgba(0,0,0,0)", line=dict(width=1.5, color="#111111")),
+                hovertemplate="selected<extra></extra>",
+            )
+        )
     fig.update_layout(
         height=520,
         margin=dict(l=0, r=0, t=30, b=0),

@@ -125,25 +125,27 @@ class SupervisedLabeler(AutoLabeler):
 
     @property
     def in_words(self) -> str:
+        lexical = getattr(self, "used_lexical_", self.lexical)  # images have no TF-IDF view
         if not self.semi_supervised:
-            return "logistic regression on the labeled rows" + (" (embeddings and TF-IDF)" if self.lexical else "")
+            return "logistic regression on the labeled rows" + (" (embeddings and TF-IDF)" if lexical else "")
         start = (
             "starting from the class names' zero-shot guesses"
             if getattr(self, "used_class_prior_", self.class_prior)
             else "without a zero-shot start"
         )
-        students = "LDA on embeddings and naive Bayes on TF-IDF" if self.lexical else "LDA on embeddings"
+        students = "LDA on embeddings and naive Bayes on TF-IDF" if lexical else "LDA on embeddings"
         return f"labels spread over a {self.n_neighbors}-nearest-neighbour graph of all rows ({start}), then {students}"
 
     def _fit(self, data: AutoLabelData, y: np.ndarray) -> np.ndarray:
         use_prior = self.class_prior and data.class_embeddings is not None
         self.used_class_prior_ = use_prior
+        self.used_lexical_ = self.lexical and data.texts is not None
         if self.semi_supervised:
             return semi_supervised_proba(
                 data,
                 y,
                 prior=zero_shot_proba(data, self.prior_temperature) if use_prior else None,
-                lexical=self.lexical,
+                lexical=self.used_lexical_,
                 n_neighbors=self.n_neighbors,
                 alpha=self.alpha,
                 n_iter=self.n_iter,
@@ -153,6 +155,6 @@ class SupervisedLabeler(AutoLabeler):
             )
         labeled = y >= 0
         views = [_logistic_proba(data.X, y, labeled, data.n_classes, self.C)]
-        if self.lexical and data.texts is not None:
+        if self.used_lexical_:
             views.append(_logistic_proba(data.tfidf(), y, labeled, data.n_classes, self.C))
         return geometric_mean(views)

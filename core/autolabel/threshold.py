@@ -11,7 +11,7 @@ out-of-fold likelihood). Every quantity below is averaged over that posterior:
 
 - each row's calibrated confidence is its posterior-mean probability of being right;
 - the expected precision of the rows above a threshold is the mean of their calibrated
-  confidences, with a credible interval from the posterior's spread;
+  confidences; its interval is predictive: the posterior's spread plus the luck of those rows;
 - the threshold is the lowest one at which the posterior probability that the precision reaches
   the target is at least ``credibility`` (0.9 by default: a conservative choice, because
   over-reaching costs far more precision than under-reaching costs coverage).
@@ -137,7 +137,7 @@ class ThresholdEstimate:
     n_candidates: int
     n_auto: int
     expected_precision: float | None  # None when nothing can be auto-labeled
-    precision_interval: tuple[float, float] | None
+    precision_interval: tuple[float, float] | None  # 10-90% predictive: calibration and the rows' own luck
     temperature: float
     n_labeled: int
     selected: np.ndarray
@@ -146,7 +146,7 @@ class ThresholdEstimate:
     labeled_curve: dict[str, np.ndarray]  # out-of-fold: threshold, rows, precision
     n_labeled_above: int  # labeled rows at least as confident (out of fold) as the threshold
     labeled_precision_above: float | None  # their out-of-fold precision: the direct check
-    limited_by_support: bool  # the target looked reachable only where too few labeled rows reach
+    why_none: str  # when n_auto is 0: why, in words (WHY_NONE)
     per_class: dict[int, dict[str, float]] = field(default_factory=dict)
 
     @property
@@ -166,18 +166,30 @@ class ThresholdEstimate:
 
     def describe(self) -> str:
         if not self.n_auto:
-            why = (
-                " only where too few labeled rows are as confident to check it"
-                if self.limited_by_support
-                else f" with confidence (estimated from {self.n_labeled} labeled rows)"
-            )
-            return f"No rows reach {self.target_precision:.0%} precision{why}: label more rows or lower the target."
+            return f"No rows are auto-labeled: {self.why_none}."
         low, high = self.wrong_interval or (0, 0)
         return (
             f"{self.n_auto:,} of {self.n_candidates:,} rows ({self.coverage:.0%}) will be auto-labeled;"
             f" we expect about {self.expected_wrong:,} of them to be wrong (likely {low:,} to {high:,};"
             f" estimated from {self.n_labeled} labeled rows, {self.n_labeled_above} of them this confident)."
         )
+
+
+WHY_NONE = {
+    "unreached": "even the most confident rows are not expected to reach {target:.0%} precision",
+    "uncertain": (
+        "the most confident rows reach {target:.0%} on average, but {n} labeled rows leave too much doubt"
+        " (it must be at least {credibility:.0%} likely): label more rows or lower the target"
+    ),
+    "support": (
+        "{target:.0%} is reached only where fewer than {min_support} labeled rows are as confident,"
+        " too few to check the promise: label more rows or lower the target"
+    ),
+    "contradicted": (
+        "the labeled rows as confident as the rows that would reach {target:.0%} are right less often"
+        " than that (out of fold): lower the target or label more rows"
+    ),
+}
 
 
 def _prefix_precision(conf: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -187,13 +199,18 @@ def _prefix_precision(conf: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 def _largest_prefix(
     cum: np.ndarray, target: float, credibility: float, support: np.ndarray, min_support: int, plausible: np.ndarray
-) -> tuple[int, bool]:
+) -> tuple[int, str]:
     """Longest prefix whose precision reaches ``target`` in at least ``credibility`` of the samples,
     whose threshold at least ``min_support`` labeled rows reach, and where those rows do not
-    contradict the target (``plausible``); also whether the labeled rows cut it."""
+    contradict the target (``plausible``); when there is none, why not (a key of ``WHY_NONE``)."""
     credible = (cum >= target).mean(axis=0) >= credibility
-    ok = np.flatnonzero(credible & (support >= min_support) & plausible)
-    return (int(ok.max()) + 1 if len(ok) else 0), bool(credible.any() and not len(ok))
+    supported = credible & (support >= min_support)
+    ok = np.flatnonzero(supported & plausible)
+    if len(ok):
+        return int(ok.max()) + 1, ""
+    if not credible.any():
+        return 0, "uncertain" if (cum.mean(axis=0) >= target).any() else "unreached"
+    return 0, "contradicted" if supported.any() else "support"
 
 
 def _support(calibrated: np.ndarray, order: np.ndarray, oof_conf: np.ndarray) -> np.ndarray:
@@ -242,6 +259,28 @@ def _sample_confidences(
                 conf[np.ix_(samples, members)] = at_g[members]
                 mean[members] += (len(samples) / n_samples) * at_g[members]
     return conf, mean
+
+
+def _precision_interval(conf: np.ndarray, quantiles: tuple[float, float] = (0.1, 0.9)) -> tuple[float, float]:
+    """Predictive interval of the precision the rows of ``conf`` (samples, rows) will actually have.
+
+    Two uncertainties add up: the calibration's (which temperature: the rows of ``conf``) and the
+    rows' own (each is right with its calibrated probability, so 28 rows promised 86% can hold 1 or
+    7 errors). The second dominates for a few dozen rows, the first for thousands. Each posterior
+    sample draws its count of wrong rows: exactly (Bernoulli draws) up to a few thousand rows,
+    beyond that from the normal approximation, whose error is then under a row.
+    """
+    n_samples, n = conf.shape
+    p_wrong = 1.0 - conf.astype(np.float64)
+    rng = np.random.default_rng(0)
+    draws = 40
+    if n <= 4000:
+        wrong = np.stack([(rng.random((n_samples, n)) < p_wrong).sum(axis=1) for _ in range(draws)])
+    else:
+        mean, sd = p_wrong.sum(axis=1), np.sqrt((p_wrong * (1 - p_wrong)).sum(axis=1))
+        wrong = (mean + sd * rng.standard_normal((draws, n_samples))).round().clip(0, n)
+    few, many = np.quantile(wrong, quantiles, method="nearest")
+    return 1.0 - many / n, 1.0 - few / n
 
 
 def _threshold_between(calibrated: np.ndarray, selected: np.ndarray) -> float:
@@ -300,7 +339,7 @@ def estimate_threshold(
     -------
     ThresholdEstimate
         Threshold, rows auto-labeled (``selected``), expected precision and wrong labels with a
-        10-90% credible interval, and the curves to draw.
+        10-90% predictive interval, and the curves to draw.
     """
     if not 0.5 <= target_precision < 1:
         raise InputError("Choose a target precision between 50% and 99.9%.")
@@ -332,14 +371,14 @@ def estimate_threshold(
     classes: dict[int, dict[str, float]] = {}
     if per_class:
         pred = proba.argmax(axis=1)
-        parts, cut = [], False
+        parts, reasons = [], []
         for c in np.unique(pred):
             members = order[pred[order] == c]
             support, plausible = checks(members)
-            kc, cut_c = _largest_prefix(
+            kc, why = _largest_prefix(
                 _prefix_precision(conf, members), target_precision, credibility, support, min_support, plausible
             )
-            cut |= cut_c
+            reasons.append(why)
             parts.append(members[:kc])
             classes[int(c)] = {
                 "n_auto": kc,
@@ -348,9 +387,10 @@ def estimate_threshold(
                 "own_calibration": float(c in own),
             }
         selected = np.concatenate(parts)
+        why_none = max(filter(None, reasons), key=list(WHY_NONE).index, default="unreached")
     else:
         support, plausible = checks(order)
-        k, cut = _largest_prefix(cum, target_precision, credibility, support, min_support, plausible)
+        k, why_none = _largest_prefix(cum, target_precision, credibility, support, min_support, plausible)
         selected = order[:k]
     k = len(selected)
     sel_prec = conf[:, selected].mean(axis=1) if k else None
@@ -372,7 +412,7 @@ def estimate_threshold(
         n_candidates=len(proba),
         n_auto=k,
         expected_precision=float(sel_prec.mean()) if k else None,
-        precision_interval=(float(np.quantile(sel_prec, 0.1)), float(np.quantile(sel_prec, 0.9))) if k else None,
+        precision_interval=_precision_interval(conf[:, selected]) if k else None,
         temperature=posterior.temperature,
         n_labeled=posterior.n_labeled,
         selected=np.sort(selected),
@@ -385,6 +425,10 @@ def estimate_threshold(
         },
         n_labeled_above=len(above),
         labeled_precision_above=float(above.mean()) if len(above) else None,
-        limited_by_support=cut and not k,
+        why_none=""
+        if k
+        else WHY_NONE[why_none].format(
+            target=target_precision, n=posterior.n_labeled, credibility=credibility, min_support=min_support
+        ),
         per_class=classes,
     )

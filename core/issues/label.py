@@ -244,10 +244,15 @@ class LabelIssues(IssueDetector):
             other = class_names[confident]
             threshold = summary.get("thresholds", {}).get(other)
             p_other = row.get("confident_probability")
-            if threshold is not None and p_other is not None:
+            if threshold is not None and p_other is not None and p_other >= threshold - _THRESHOLD_SLACK:
                 why = (
                     f"; '{other}' at {p_other:.0%} reaches what '{other}' rows usually get ({threshold:.0%}),"
                     f" so confident learning counts it as '{other}'"
+                )
+            elif p_other is not None:  # several classes reach their usual level: the most probable one counts
+                why = (
+                    f"; several classes reach what their rows usually get, so confident learning counts it as the"
+                    f" most probable one, '{other}' ({p_other:.0%})"
                 )
         return (
             f"The model, trained without this row, gives its label '{name}' {p_given:.0%}"
