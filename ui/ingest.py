@@ -119,7 +119,11 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
     dataset = ws.dataset(int(dataset_id))
     try:  # the first load of a model takes seconds: a page left meanwhile leaves the job paused too
         model = embedder(dataset.embedding_model)
-        text_model = embedder(DEFAULT_TEXT_MODEL) if model.text_queries_via_class_names else None
+        text_model = (
+            embedder(DEFAULT_TEXT_MODEL, purpose="to search the images by words (ImageNet class names)")
+            if model.text_queries_via_class_names
+            else None
+        )
     except BaseException as stop:
         if not isinstance(stop, Exception):  # Streamlit stopping the run, not a load error (that one shows)
             mark_interrupted(ws, job_id)

@@ -35,10 +35,10 @@ _LOAD_TIMES = "model_load_seconds.json"  # in the workspace: the last load's sec
 _FIRST_LOAD_GUESS_S = 20.0  # MiniLM with its imports: 6-11 s on an idle 2-core machine, 60-80 s on a busy one
 
 
-def embedder(model_id: str) -> Embedder:
+def embedder(model_id: str, *, purpose: str = "") -> Embedder:
     """The model, loaded once per server (``st.cache_resource``). The cache is read in a thread: a
     hit returns at once; a load (imports and weights, which report nothing) shows a progress bar
-    whose estimate is this model's last recorded load."""
+    whose estimate is this model's last recorded load, and ``purpose`` (why it is needed) in its text."""
     found: list[Embedder] = []
     failure: list[BaseException] = []
 
@@ -54,13 +54,13 @@ def embedder(model_id: str) -> Embedder:
     thread.start()
     thread.join(0.2)
     if thread.is_alive():
-        _show_load_progress(model_id, thread, started)
+        _show_load_progress(model_id, thread, started, purpose)
     if failure:
         raise failure[0]
     return found[0]
 
 
-def _show_load_progress(model_id: str, thread: threading.Thread, started: float) -> None:
+def _show_load_progress(model_id: str, thread: threading.Thread, started: float, purpose: str) -> None:
     times_path = workspace().root / _LOAD_TIMES
     try:
         times = json.loads(times_path.read_text())
@@ -73,7 +73,7 @@ def _show_load_progress(model_id: str, thread: threading.Thread, started: float)
         left = f"about {format_duration(expected - elapsed)} left" if elapsed < expected else "almost done"
         bar.progress(
             min(elapsed / expected, 0.95),
-            text=f"Loading the model {model_id} (once per server): {elapsed:.0f} s, {left}",
+            text=f"Loading the model {model_id}{purpose and ' ' + purpose} (once per server): {elapsed:.0f} s, {left}",
         )
         thread.join(0.25)
     bar.empty()
