@@ -410,7 +410,8 @@ def fix_issues(
 def undo(ws: WorkspaceLike, batch_id: str) -> UndoResult:
     """Undo one action (a batch id from a result's ``batch_id`` or the History page).
 
-    Rows changed again since keep their newer state (counted in ``skipped_changed_later``).
+    Rows changed again since keep their newer state (counted in ``skipped_changed_later``); a schema
+    question is merged with later changes of it.
     """
     if not batch_id:
         raise InputError("Give the id of the action to undo (a result's batch_id, or see the History page).")

@@ -8,8 +8,9 @@ last separator, and metrics roll up to any depth (:func:`roll_up`).
 The first question, ``label``, comes from the upload's label column. Every schema change (a new
 question, renamed / merged / split classes) is one undoable batch in the history: the question's
 definition is recorded like a row attribute, and the labels it migrates are ordinary label events in
-the same batch, so undo restores both together. The schema's version is 1 plus the number of batches
-that changed it (undo included); exports name the version they follow.
+the same batch, so undo restores both together, in any order (core.history.revert_question). The
+schema's version is 1 plus the number of batches that changed it (undo included); exports name the
+version they follow.
 """
 
 from __future__ import annotations
@@ -505,8 +506,10 @@ def _migrate(
         for c in label_schema(ws.store, dataset_id).questions
         if c.parent and c.parent[0] == q.name and c.parent[1] in mapping
     ]
+    # Each class taken out went to its new name, its merge target or (a split) all of the parts.
+    moved = {c: list(extra_classes) or [t] for c, t in mapping.items() if c not in spec["classes"]}
     with ws.batch(dataset_id, action="schema", description=description) as b:
-        b.set_question(q.name, spec)
+        b.set_question(q.name, spec, moved=moved)
         for name, child in children:
             b.set_question(name, child)
         changed = b.map_labels(q.name, change)

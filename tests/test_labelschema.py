@@ -32,7 +32,7 @@ from core.labelschema import (
     update_question,
 )
 from core.review import NEEDS_REVIEW
-from core.schema import infer_mapping
+from core.schema import build_rows, infer_mapping
 from tests.test_export import read_back
 
 
@@ -597,3 +597,101 @@ def test_search_filters_on_any_question(ws, embedded_news, minilm, monkeypatch) 
     assert found.row_ids and set(found.row_ids) <= country
     rows = ws.store.rows_by_ids(found.row_ids[:3], field="mentions")
     assert all("country" in json.loads(r["label"]) for r in rows)
+
+
+# ---- undoing schema changes out of order: 40 CIFAR-10 rows (labels only, no embeddings) --------------------
+
+CIFAR = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+@pytest.fixture
+def cifar(ws):
+    """Four images per CIFAR-10 class from ../shared/data, one of each four unlabeled; rows only."""
+    from core.readers import read_image_folder
+    from tests.conftest import shared
+
+    table = read_image_folder(shared("cifar10_sample"))
+    frame = table.frame.groupby("label", sort=False).head(4).reset_index(drop=True)
+    frame.loc[frame.index % 4 == 3, "label"] = ""
+    table.frame = frame
+    rows = build_rows(table, infer_mapping(table))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "cifar", modality="image", embedding_model="m")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        ws.store.set_classes(conn, dataset_id, "label", CIFAR)
+    return dataset_id, ws.store.row_ids(dataset_id)
+
+
+def carried(ws, ids) -> set[str]:
+    return {v for v in labels(ws, ids) if v is not None}
+
+
+def test_schema_undo_in_any_order_restores_the_classes_with_the_rows(ws, cifar) -> None:
+    dataset_id, ids = cifar
+    before = labels(ws, ids)
+    assert carried(ws, ids) == set(CIFAR) and before.count(None) == 10
+    add_question(ws, dataset_id, "quality", classes=["good", "bad"])
+    add_question(ws, dataset_id, "breed", classes=["tabby", "siamese"], parent=("label", "cat"))
+    steps = {
+        "rename": rename_class(ws, dataset_id, "label", "automobile", "car"),
+        "merge": merge_classes(ws, dataset_id, "label", ["cat", "dog"], "pet"),
+        "split": split_class(ws, dataset_id, "label", "truck", ["pickup", "lorry"]),
+    }
+    classes = label_schema(ws.store, dataset_id).question("label").classes
+    assert classes == ("airplane", "car", "bird", "pet", "deer", "frog", "horse", "ship", "pickup", "lorry")
+    for name in ("merge", "rename", "split"):  # not the reverse of the order they were made in
+        result = ws.undo(steps[name].batch_id)
+        assert result.skipped_changed_later == 0, name
+        assert "kept" not in result.describe()
+        classes = label_schema(ws.store, dataset_id).question("label").classes
+        assert carried(ws, ids) <= set(classes), name  # every class a row carries is a class
+    assert labels(ws, ids) == before
+    schema = label_schema(ws.store, dataset_id)
+    assert schema.question("label").classes == CIFAR
+    assert schema.question("quality").classes == ("good", "bad")
+    assert schema.question("breed").parent == ("label", "cat")  # it followed the merge, and came back
+    assert schema.version == 9  # 1 + 2 questions + 3 changes + 3 undos
+
+
+def test_schema_undo_in_reverse_order_and_after_a_redo(ws, cifar) -> None:
+    dataset_id, ids = cifar
+    before = labels(ws, ids)
+    r = rename_class(ws, dataset_id, "label", "automobile", "car")
+    m = merge_classes(ws, dataset_id, "label", ["cat", "dog"], "pet")
+    s = split_class(ws, dataset_id, "label", "truck", ["pickup", "lorry"])
+    for step in (s, m, r):
+        assert ws.undo(step.batch_id).skipped_changed_later == 0
+    assert label_schema(ws.store, dataset_id).question("label").classes == CIFAR
+    assert labels(ws, ids) == before
+
+    # Rename, undo it, rename again; then a merge takes "car" over before the second rename is undone.
+    first = rename_class(ws, dataset_id, "label", "automobile", "car")
+    ws.undo(first.batch_id)
+    assert label_schema(ws.store, dataset_id).question("label").classes == CIFAR
+    again = rename_class(ws, dataset_id, "label", "automobile", "car")
+    assert label_schema(ws.store, dataset_id).question("label").classes[1] == "car"
+    merge = merge_classes(ws, dataset_id, "label", ["car", "truck"], "vehicle")
+    merged = label_schema(ws.store, dataset_id).question("label").classes
+    with pytest.raises(ConflictError, match="changed again since"):  # its rows and its class are "vehicle" now
+        ws.undo(again.batch_id)
+    assert label_schema(ws.store, dataset_id).question("label").classes == merged  # no empty "automobile"
+    ws.undo(merge.batch_id)  # the merged rows go back to "car" and "truck", and so do the classes
+    classes = label_schema(ws.store, dataset_id).question("label").classes
+    assert classes == ("airplane", "car", *CIFAR[2:])
+    result = ws.undo(again.batch_id)  # now the rename can go
+    assert (result.skipped_changed_later, result.questions_kept) == (0, 0)
+    assert label_schema(ws.store, dataset_id).question("label").classes == CIFAR
+    assert labels(ws, ids) == before
+
+
+def test_undoing_a_rename_keeps_the_new_class_while_rows_still_carry_it(ws, cifar) -> None:
+    dataset_id, ids = cifar
+    r = rename_class(ws, dataset_id, "label", "automobile", "car")
+    unlabeled = [i for i, v in zip(ids, labels(ws, ids), strict=True) if v is None]
+    with ws.batch(dataset_id, action="bulk_label", description="t") as b:
+        b.set_label(unlabeled[:1], "car")  # labeled by hand after the rename
+    result = ws.undo(r.batch_id)
+    assert result.skipped_changed_later == 0
+    classes = label_schema(ws.store, dataset_id).question("label").classes
+    assert classes[:3] == ("airplane", "automobile", "car")  # back, and kept for the row labeled since
+    assert labels(ws, unlabeled[:1]) == ["car"]
