@@ -3,6 +3,7 @@
 import base64
 import csv
 import json
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -789,15 +790,16 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert any("answers to 'subtopic'" in c.value for c in at.caption)
 
 
-def stored_unembedded(workspace_dir, n: int, *, name: str = "Pending") -> Workspace:
-    """``n`` text rows ingested but not embedded yet (an ingest stopped before its first chunk):
-    a third labeled World, a third Sports, a third unlabeled."""
+def stored_unembedded(
+    workspace_dir, n: int, *, name: str = "Pending", labels: Sequence[str] = ("World", "Sports", "")
+) -> Workspace:
+    """``n`` text rows ingested but not embedded yet (an ingest stopped before its first chunk), labeled
+    in turn with ``labels`` ("": unlabeled; by default a third World, a third Sports, a third unlabeled)."""
     import pandas as pd
 
     from core.readers import Table
     from core.schema import ColumnMapping, build_rows
 
-    labels = ["World", "Sports", ""]
     frame = pd.DataFrame(
         {"text": [f"row {i} about things" for i in range(n)], "label": [labels[i % 3] for i in range(n)]}
     )
@@ -806,7 +808,7 @@ def stored_unembedded(workspace_dir, n: int, *, name: str = "Pending") -> Worksp
     with ws.store.transaction() as conn:
         dataset_id = ws.store.create_dataset(conn, name, modality="text", embedding_model="minilm-l6-v2")
         ws.store.insert_rows(conn, dataset_id, 1, rows)
-        ws.store.set_classes(conn, dataset_id, "label", ["World", "Sports"])
+        ws.store.set_classes(conn, dataset_id, "label", [c for c in labels if c])
     return ws
 
 
@@ -948,3 +950,58 @@ def test_resume_replaces_the_jobs_progress_line_with_its_bar(app_env, monkeypatc
     at.button(key=f"upload.resume.{job}").click().run()
     assert any("stopped for the test" in e.value for e in at.error)
     assert not [m.value for m in at.markdown if "rows done" in m.value]
+
+
+def test_schema_class_forms_clear_after_a_change_so_a_second_submit_does_nothing(app_env):
+    from core.labelschema import label_schema
+
+    classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    ws = stored_unembedded(app_env / "workspace", 30, name="Things", labels=classes)
+    dataset_id = ws.dataset("Things").id
+    assert label_schema(ws.store, dataset_id).question("label").classes == classes
+    at = new_app().run()
+    at.switch_page("pages/schema.py").run()
+
+    # Enter in "New name" submits the form; a click on Rename right after must not rename another class.
+    at.selectbox(key="schema.rename.old").set_value("automobile")
+    at.text_input(key="schema.rename.new").set_value("car")
+    at.button(key="FormSubmitter:schema.classes-Rename").click().run()
+    assert not at.exception and not at.error
+    assert any("Renamed 'automobile' to 'car'" in t.value for t in at.toast)
+    assert at.text_input(key="schema.rename.new").value == ""
+    assert at.selectbox(key="schema.rename.old").value == "car"  # the class just renamed, not the first one
+    at.button(key="FormSubmitter:schema.classes-Rename").click().run()
+    assert not at.exception and not at.error
+    assert label_schema(ws.store, dataset_id).question("label").classes[:2] == ("airplane", "car")
+    assert label_schema(ws.store, dataset_id).version == 2
+
+    at.radio(key="schema.how").set_value("merge").run()
+    at.multiselect(key="schema.merge.sources").set_value(["cat", "dog"])
+    at.text_input(key="schema.merge.into").set_value("pet")
+    at.button(key="FormSubmitter:schema.classes-Merge").click().run()
+    assert not at.exception and not at.error
+    assert at.multiselect(key="schema.merge.sources").value == [] and at.text_input(key="schema.merge.into").value == ""
+    at.button(key="FormSubmitter:schema.classes-Merge").click().run()
+    assert not at.exception and not at.error
+
+    at.radio(key="schema.how").set_value("split").run()
+    at.selectbox(key="schema.split.old").set_value("truck")
+    at.text_area(key="schema.split.parts").set_value("pickup\nlorry")
+    at.button(key="FormSubmitter:schema.classes-Split").click().run()
+    assert not at.exception and not at.error
+    assert at.text_area(key="schema.split.parts").value == ""
+    at.button(key="FormSubmitter:schema.classes-Split").click().run()
+    assert not at.exception and not at.error
+    assert label_schema(ws.store, dataset_id).question("label").classes == (
+        "airplane",
+        "car",
+        "bird",
+        "pet",
+        "deer",
+        "frog",
+        "horse",
+        "ship",
+        "pickup",
+        "lorry",
+    )
+    assert label_schema(ws.store, dataset_id).version == 4  # three changes, not six

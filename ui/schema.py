@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from core.errors import CuratorError
@@ -20,6 +22,8 @@ from core.wording import counted
 from ui.resources import session, workspace
 
 ALWAYS = "(always)"
+# Widget values to set on the next run, before the widgets are drawn (a drawn widget's value cannot be set).
+RESET = "schema.reset"
 
 
 def _names(text: str) -> list[str]:
@@ -27,8 +31,11 @@ def _names(text: str) -> list[str]:
     return [n.strip() for line in text.splitlines() for n in line.split(",") if n.strip()]
 
 
-def _done(migration: Migration | None, what: str) -> None:
-    """Remember the change for the Undo button and rerun so every widget shows the new schema."""
+def _done(migration: Migration | None, what: str, *, reset: dict[str, Any] | None = None) -> None:
+    """Remember the change for the Undo button and rerun so every widget shows the new schema.
+
+    ``reset`` gives the form's widgets their values for the next run (emptied boxes, the class just made
+    selected): a form left filled in would, submitted again, apply its inputs to the changed schema."""
     if migration is None:
         st.info("Nothing to change.")
         return
@@ -36,13 +43,21 @@ def _done(migration: Migration | None, what: str) -> None:
     message = f"{what} (schema version {migration.version}{moved})"
     session().last_batch = (migration.batch_id, what)
     session().notices.append(message)
+    st.session_state[RESET] = reset or {}
     st.rerun()
+
+
+def _apply_reset() -> None:
+    """Set the widget values a change asked for (see ``_done``); call before drawing the widgets."""
+    for key, value in st.session_state.pop(RESET, {}).items():
+        st.session_state[key] = value
 
 
 def class_changes_form(dataset_id: int, q: Question) -> None:
     if not q.classes:
         st.info(f"'{q.name}' has no classes yet: add some under Edit question.")
         return
+    _apply_reset()
     how = st.radio("Change", ["rename", "merge", "split"], horizontal=True, key="schema.how")
     with st.form("schema.classes", border=False):
         try:
@@ -51,16 +66,27 @@ def class_changes_form(dataset_id: int, q: Question) -> None:
                 old = c1.selectbox("Class (or a parent in the hierarchy)", q.nodes, key="schema.rename.old")
                 new = c2.text_input("New name", key="schema.rename.new")
                 if st.form_submit_button("Rename", type="primary"):
-                    _done(rename_class(workspace(), dataset_id, q.name, old, new), f"Renamed '{old}' to '{new}'")
+                    if not new.strip():  # e.g. a click on Rename right after Enter already renamed
+                        st.info("Type the new name, then press Enter or Rename.")
+                    else:
+                        _done(
+                            rename_class(workspace(), dataset_id, q.name, old, new),
+                            f"Renamed '{old}' to '{new.strip()}'",
+                            reset={"schema.rename.old": new.strip(), "schema.rename.new": ""},
+                        )
             elif how == "merge":
                 c1, c2 = st.columns(2)
                 sources = c1.multiselect("Classes to merge", list(q.classes), key="schema.merge.sources")
                 into = c2.text_input("Into (an existing or a new class)", key="schema.merge.into")
                 if st.form_submit_button("Merge", type="primary"):
-                    _done(
-                        merge_classes(workspace(), dataset_id, q.name, sources, into),
-                        f"Merged {counted(len(sources), 'class')} into '{into}'",
-                    )
+                    if not sources and not into.strip():
+                        st.info("Choose the classes to merge and the class they go into.")
+                    else:
+                        _done(
+                            merge_classes(workspace(), dataset_id, q.name, sources, into),
+                            f"Merged {counted(len(sources), 'class')} into '{into.strip()}'",
+                            reset={"schema.merge.sources": [], "schema.merge.into": ""},
+                        )
             else:
                 c1, c2 = st.columns(2)
                 old = c1.selectbox("Class to split", list(q.classes), key="schema.split.old")
@@ -72,15 +98,20 @@ def class_changes_form(dataset_id: int, q: Question) -> None:
                 )
                 st.caption("Its rows go to the first new class until someone (or the wizard) sorts them.")
                 if st.form_submit_button("Split", type="primary"):
-                    _done(
-                        split_class(workspace(), dataset_id, q.name, old, _names(parts), mark_for_review=review),
-                        f"Split '{old}'",
-                    )
+                    if not _names(parts):
+                        st.info("Type the new classes, one per line.")
+                    else:
+                        _done(
+                            split_class(workspace(), dataset_id, q.name, old, _names(parts), mark_for_review=review),
+                            f"Split '{old}'",
+                            reset={"schema.split.old": _names(parts)[0], "schema.split.parts": ""},
+                        )
         except CuratorError as exc:
             st.error(str(exc))
 
 
 def edit_question_form(dataset_id: int, q: Question) -> None:
+    _apply_reset()
     with st.form(f"schema.edit.{q.name}", border=False):
         required = st.checkbox("Required", value=q.required, key=f"schema.edit.required.{q.name}")
         description = st.text_input("Description", value=q.description, key=f"schema.edit.desc.{q.name}")
@@ -97,12 +128,14 @@ def edit_question_form(dataset_id: int, q: Question) -> None:
                         add_classes=_names(more),
                     ),
                     f"Edited question '{q.name}'",
+                    reset={f"schema.edit.add.{q.name}": ""},
                 )
             except CuratorError as exc:
                 st.error(str(exc))
 
 
 def add_question_form(dataset_id: int, schema: LabelSchema) -> None:
+    _apply_reset()
     parents = {
         ALWAYS: None,
         **{f"{p.name} = {c}": (p.name, c) for p in schema.questions for c in p.classes[:200]},
@@ -134,6 +167,7 @@ def add_question_form(dataset_id: int, schema: LabelSchema) -> None:
                         description=description,
                     ),
                     f"Added question '{name.strip()}'",
+                    reset={key: "" for key in ("schema.add.name", "schema.add.classes", "schema.add.desc")},
                 )
             except CuratorError as exc:
                 st.error(str(exc))
