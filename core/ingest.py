@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -25,12 +26,12 @@ import numpy as np
 from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import record_ingest
-from core.images import ImageProblem, load_image, thumbnail_jpeg
+from core.images import ImageProblem, load_image, shown_path, thumbnail_jpeg
 from core.readers import Table, read_image_folder, read_table, safe_extract_zip
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
 from core.vectors import mirror_metadata
-from core.wording import counted
+from core.wording import counted, first_few
 from core.workspace import Workspace
 
 PENDING, EMBEDDED, SKIPPED = 0, 1, 2
@@ -153,16 +154,23 @@ def start_ingest(
         model_id = target.embedding_model
         prefix = f"{int(time.time())}-" if not mapping.id_column else ""
     rows = build_rows(table, mapping, id_prefix=prefix)
+    root = _image_root(table.base_dir, rows) if mapping.modality == "image" else None
+    if append and root is not None:  # rows from another folder: the root is the folder holding both
+        before = ws.store.image_root(existing[dataset_name].id)
+        root = Path(os.path.commonpath([before, root])) if before is not None else root
     with ws.store.transaction() as conn:
         if append:
             dataset_id = existing[dataset_name].id
+            if root is not None:
+                ws.store.update_info(conn, dataset_id, image_root=str(root))
         else:
+            info = {"source": source, "mapping": mapping.to_dict()}
             dataset_id = ws.store.create_dataset(
                 conn,
                 dataset_name,
                 modality=mapping.modality,
                 embedding_model=model_id,
-                info={"source": source, "mapping": mapping.to_dict()},
+                info=info | ({"image_root": str(root)} if root is not None else {}),
             )
         stamp = now()
         job_id = int(
@@ -195,6 +203,29 @@ def start_ingest(
         batch_id = record_ingest(conn, dataset_id, f"Ingest {counted(len(rows), 'row')} from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
+
+
+def _image_root(base_dir: Path | None, rows: list[dict]) -> Path | None:
+    """The folder the images were read from (where the class folders are): the source's folder when
+    every image lies under it, else the deepest folder holding all of them."""
+    folders = {str(Path(r["image_path"]).parent) for r in rows}
+    if not folders:
+        return base_dir
+    if base_dir is not None and all(Path(f).is_relative_to(base_dir) for f in folders):
+        return base_dir
+    return Path(os.path.commonpath(sorted(folders)))
+
+
+def problem_summary(ws: Workspace, dataset_id: int, *, job_id: int | None = None, shown: int = 5) -> str:
+    """The rows that could not be embedded, by name with the reason, the first ``shown`` and a count:
+    "frog/broken.jpg (not a readable image file)". Empty when there are none."""
+    rows, total = ws.store.problem_rows(dataset_id, job_id=job_id, limit=shown)
+    root = ws.store.image_root(dataset_id)
+    named = [
+        f"{shown_path(r['image_path'], root) if r['image_path'] else 'row ' + r['source_id']} ({r['problem']})"
+        for r in rows
+    ]
+    return first_few(named, total, shown=shown)
 
 
 # -- phase 2 ---------------------------------------------------------------------------------

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from core.images import ImageProblem, load_image, thumbnail_jpeg
+from core.images import ImageProblem, load_image, shown_path, thumbnail_jpeg, verify_image
 from core.readers import Table
 from core.schema import ColumnMapping, build_rows, resolve_labels
+
+# Images opened and verified before the ingest: ~0.1 ms each for CIFAR's 1 KB JPEGs, a few ms for photos,
+# so a large folder is checked in a second or two; the rest are checked (and flagged) as they are embedded.
+CHECK_LIMIT = 5000
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,41 @@ class LabelSummary:
     @property
     def labeled(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """Images the ingest will flag instead of embedding, found before anything is stored."""
+
+    total: int  # image rows
+    opened: int  # of them, opened and verified (the rest were only checked to exist)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (file as people know it, reason)
+
+    @property
+    def complete(self) -> bool:
+        return self.opened >= self.total
+
+
+def check_images(table: Table, mapping: ColumnMapping, *, limit: int = CHECK_LIMIT) -> ImageCheck:
+    """Find missing and unreadable images before the ingest: every row's file must exist, and the
+    first ``limit`` are opened and verified (a header read and Pillow's structural check)."""
+    if not mapping.image_column:
+        return ImageCheck(0, 0)
+    problems: list[tuple[str, str]] = []
+    values = table.frame[mapping.image_column].tolist()
+    for i, value in enumerate(values):
+        path = Path(value)
+        if not path.is_absolute() and table.base_dir is not None:
+            path = table.base_dir / path
+        try:
+            if not path.is_file():
+                raise ImageProblem("image file not found")
+            if i < limit:
+                verify_image(path)
+        except ImageProblem as exc:
+            problems.append((shown_path(str(path), table.base_dir), str(exc)))
+    opened = min(len(values), limit)
+    return ImageCheck(len(values), opened, problems)
 
 
 def label_summary(table: Table, mapping: ColumnMapping) -> LabelSummary:

@@ -9,6 +9,7 @@ in step through the ``mirror_pending`` outbox written in the same transaction as
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -323,6 +324,38 @@ class Store:
         merged = {**json.loads(row[0]), **info}
         conn.execute("UPDATE datasets SET info_json = ? WHERE id = ?", (json.dumps(merged), dataset_id))
 
+    def image_root(self, dataset_id: int) -> Path | None:
+        """The folder an image dataset's paths are read relative to (where its class folders are), or
+        None for a text dataset. Stored at ingest; for older datasets, the deepest folder holding every
+        image's folder."""
+        dataset = self.dataset(dataset_id)
+        if dataset.modality != "image":
+            return None
+        if dataset.info.get("image_root"):
+            return Path(dataset.info["image_root"])
+        with self.connect() as conn:
+            folders = {
+                str(Path(r[0]).parent)
+                for r in conn.execute(
+                    "SELECT DISTINCT image_path FROM rows WHERE dataset_id = ? AND image_path IS NOT NULL",
+                    (dataset_id,),
+                )
+            }
+        return Path(os.path.commonpath(sorted(folders))) if folders else None
+
+    def problem_rows(self, dataset_id: int, *, job_id: int | None = None, limit: int = 5) -> tuple[list[dict], int]:
+        """The first ``limit`` rows that could not be embedded (unreadable image, empty text), in
+        dataset order, with their source id, image path and problem, and how many there are in all."""
+        where = "dataset_id = ? AND problem IS NOT NULL" + (" AND job_id = ?" if job_id is not None else "")
+        args = [dataset_id] + ([job_id] if job_id is not None else [])
+        with self.connect() as conn:
+            total = conn.execute(f"SELECT COUNT(*) FROM rows WHERE {where}", args).fetchone()[0]
+            rows = conn.execute(
+                f"SELECT id, source_id, image_path, problem FROM rows WHERE {where} ORDER BY position LIMIT ?",
+                [*args, limit],
+            ).fetchall()
+        return [dict(r) for r in rows], total
+
     def set_classes(self, conn: sqlite3.Connection, dataset_id: int, field: str, classes: Iterable[str]) -> None:
         row = conn.execute(
             "SELECT classes_json FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field)
@@ -448,13 +481,14 @@ class Store:
         label: str | None = None,
         unlabeled_only: bool = False,
         contains: str | None = None,
+        not_embedded: bool = False,
         total: int | None = None,
         field: str = DEFAULT_LABEL_FIELD,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of rows with their current state for the question ``field``, and how many rows
         match in all (``total``: a count the caller already knows, e.g. cached, so paging does not
         count again)."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field)
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded)
         with self.connect() as conn:
             if total is None:
                 total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
@@ -477,10 +511,11 @@ class Store:
         label: str | None = None,
         unlabeled_only: bool = False,
         contains: str | None = None,
+        not_embedded: bool = False,
         field: str = DEFAULT_LABEL_FIELD,
     ) -> int:
         """How many rows :meth:`rows_page` pages through with these filters."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field)
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded)
         with self.connect() as conn:
             return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
@@ -551,10 +586,15 @@ _ADDED_COLUMNS = [
 
 
 def _page_filter(
-    dataset_id: int, label: str | None, unlabeled_only: bool, contains: str | None, field: str = DEFAULT_LABEL_FIELD
+    dataset_id: int,
+    label: str | None,
+    unlabeled_only: bool,
+    contains: str | None,
+    field: str = DEFAULT_LABEL_FIELD,
+    not_embedded: bool = False,
 ) -> tuple[str, list[Any]]:
-    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name)
-    on the question ``field``."""
+    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name,
+    rows not embedded: waiting or flagged with a problem) on the question ``field``."""
     where = ["rows.dataset_id = ?"]
     args: list[Any] = [field, dataset_id]
     if label is not None:  # a class, also inside a multi-label list
@@ -565,6 +605,8 @@ def _page_filter(
         args += [label, label]
     if unlabeled_only:
         where.append("labels.value IS NULL")
+    if not_embedded:
+        where.append("rows.embedded != 1")
     if contains:
         where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
         pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

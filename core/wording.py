@@ -21,3 +21,12 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     if plural is None:
         plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
     return f"{n:,} {plural}"
+
+
+def first_few(items: list[str], total: int | None = None, *, shown: int = 5) -> str:
+    """The first ``shown`` items joined with "; ", then "and N more" when ``total`` (default: all the
+    items) is larger: "a; b; c and 4 more"."""
+    total = len(items) if total is None else total
+    head = "; ".join(items[:shown])
+    rest = total - min(len(items), shown)
+    return f"{head} and {rest:,} more" if rest > 0 else head

@@ -1,10 +1,9 @@
 """Browse: the stored rows of the current dataset, page by page, with counts and filters."""
 
-import json
-
 import pandas as pd
 import streamlit as st
 
+from core.images import shown_path
 from core.labelschema import label_schema, question_status
 from core.store import DEFAULT_LABEL_FIELD, stored_value
 from core.wording import counted
@@ -57,7 +56,8 @@ m[4].metric(
     f"{status.not_embedded:,}",
     help=f"{status.pending:,} waiting to be embedded (resume the ingest on the Upload page) and"
     f" {status.problems:,} that could not be embedded (empty text, unreadable image; the table's 'problem'"
-    " column says why). All are kept and exported, but search, auto-label and the issue checks cannot see them.",
+    " column says why). All are kept and exported, but search, auto-label and the issue checks cannot see them."
+    " The 'Not embedded only' filter below lists them.",
 )
 
 # Paging does not recount 100k rows: counts are cached per dataset version.
@@ -69,14 +69,25 @@ if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
 right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
-f1, f2, f3 = st.columns([2, 1, 2])
+f1, f2, f3, f4 = st.columns([2, 1, 1, 2])
 per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
 classes = ["(any)", *ws.store.classes(dataset_id, field)]
 label = f1.selectbox("Label", classes, key=f"browse.label{per_question}", on_change=_first_page)
 unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled", on_change=_first_page)
-contains = f3.text_input("Text contains", key="browse.contains", on_change=_first_page)
+pending = f3.toggle(
+    f"Not embedded only ({status.not_embedded:,})",
+    key="browse.not_embedded",
+    on_change=_first_page,
+    disabled=not status.not_embedded and not st.session_state.get("browse.not_embedded"),
+    help="Rows waiting for an unfinished ingest or flagged with a problem (unreadable image, empty text).",
+)
+contains = f4.text_input("Text contains", key="browse.contains", on_change=_first_page)
 chosen = dict(
-    label=None if label == "(any)" else label, unlabeled_only=unlabeled, contains=contains or None, field=field
+    label=None if label == "(any)" else label,
+    unlabeled_only=unlabeled,
+    contains=contains or None,
+    not_embedded=pending,
+    field=field,
 )
 total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
 pages = max(1, -(-total // PAGE_SIZE))
@@ -84,21 +95,21 @@ pages = max(1, -(-total // PAGE_SIZE))
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
 rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 st.caption(f"{counted(total, 'matching row')} · page {page:,} of {pages:,}")
+root = ws.store.image_root(dataset_id)
 frame = pd.DataFrame(
     {
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if status.dataset.modality == "image" else {}),
-        "text": [r["text"] or r["image_path"] for r in rows],
+        "text": [r["text"] or shown_path(r["image_path"], root) for r in rows],
+        "problem": [r["problem"] or "" for r in rows],  # beside the content, where it is read in full
         "label": [_shown(r["label"]) for r in rows],
         "given label": [_shown(r["given"]) for r in rows],
         "source": [r["label_source"] or "" for r in rows],
         "tags": [r["tags"] or "" for r in rows],
         "excluded": [bool(r["excluded"]) for r in rows],
-        "problem": [r["problem"] or "" for r in rows],
     }
 )
 if status.dataset.modality == "image":
-    frame["text"] = [json.loads(r["fields_json"]).get("filepath") or r["image_path"] for r in rows]
     frame = frame.rename(columns={"text": "file"})
 frame = frame.drop(columns=[c for c in ("tags", "problem") if not frame[c].any()])
 show_table(frame, key=f"browse.grid.{dataset_id}.{page}", thumbnail_column="thumbnail", height=560)

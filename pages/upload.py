@@ -6,14 +6,14 @@ import streamlit as st
 
 from core.demo import DEMOS
 from core.errors import CuratorError
-from core.ingest import load_source, stage_upload, start_ingest
-from core.preview import label_summary, preview_frame
+from core.ingest import load_source, problem_summary, stage_upload, start_ingest
+from core.preview import ImageCheck, check_images, label_summary, preview_frame
 from core.readers import Table
-from core.schema import infer_mapping, validate_mapping
+from core.schema import ColumnMapping, infer_mapping, validate_mapping
 from core.wording import counted
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
-from ui.ingest import mapping_editor, run_job_with_progress, unfinished_jobs_panel
+from ui.ingest import image_check_panel, mapping_editor, run_job_with_progress, unfinished_jobs_panel
 from ui.resources import require_shell, session, workspace
 
 require_shell()
@@ -27,6 +27,11 @@ def read_source(path: str, stamp: float, header: bool | None) -> Table:
     return load_source(ws, Path(path), has_header=header)
 
 
+@st.cache_data(max_entries=4, show_spinner="Checking the images...")
+def checked_images(path: str, stamp: float, _table: Table, image_column: str) -> ImageCheck:
+    return check_images(_table, ColumnMapping(image_column=image_column))
+
+
 def ingest(table: Table, mapping, name: str, *, source: str, model: str | None = None, append: bool = False) -> None:
     try:
         job_id = start_ingest(ws, table, mapping, name, source=source, embedding_model=model, append=append)
@@ -37,7 +42,8 @@ def ingest(table: Table, mapping, name: str, *, source: str, model: str | None =
     if report:
         s.select_dataset = report.dataset_id
         s.upload_round += 1
-        problems = f", {counted(report.skipped, 'row')} flagged with problems" if report.skipped else ""
+        named = problem_summary(ws, report.dataset_id, job_id=job_id) if report.skipped else ""
+        problems = f", {counted(report.skipped, 'row')} flagged with problems: {named}" if report.skipped else ""
         s.notices.append(f"'{name}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
         st.rerun()  # so the sidebar shows the new dataset
 
@@ -110,6 +116,8 @@ if summary.counts:
     left.plotly_chart(class_distribution(dict(list(summary.counts.items())[:40])), key="upload.classes")
 right.plotly_chart(labeled_share(summary.labeled, summary.unlabeled), key="upload.share")
 
+if mapping.image_column:
+    image_check_panel(checked_images(str(path), path.stat().st_mtime, table, mapping.image_column))
 st.subheader("Preview", help="The first 100 rows as they will be stored (text after repair).")
 if "thumbnail" in preview:
     preview["thumbnail"] = preview["thumbnail"].map(thumb_uri)

@@ -1005,3 +1005,31 @@ def test_schema_class_forms_clear_after_a_change_so_a_second_submit_does_nothing
         "lorry",
     )
     assert label_schema(ws.store, dataset_id).version == 4  # three changes, not six
+
+
+def test_upload_names_broken_images_before_and_after_the_ingest_and_browse_lists_them(app_env):
+    import shutil
+
+    folder = app_env / "photos"
+    for cls in ["cat", "frog"]:
+        (folder / cls).mkdir(parents=True)
+        for img in sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:4]:
+            shutil.copy(img, folder / cls / img.name)
+    (folder / "frog" / "broken.jpg").write_text("a text file, not a JPEG\n")
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(folder)).run()
+    assert not at.exception and not at.error
+    [warning] = at.warning
+    assert "1 image of 9 cannot be used: `frog/broken.jpg` (not a readable image file)" in warning.value
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    assert any(
+        "8 rows embedded, 1 row flagged with problems: frog/broken.jpg (not a readable image file)" in s.value
+        for s in at.success
+    )
+    at.switch_page("pages/browse.py").run()
+    assert any("9 matching rows" in c.value for c in at.caption)
+    at.toggle(key="browse.not_embedded").set_value(True).run()
+    assert not at.exception
+    assert any("1 matching row · page 1 of 1" in c.value for c in at.caption)

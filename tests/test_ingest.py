@@ -205,3 +205,58 @@ def test_flat_zip_with_labels_csv(ws, tmp_path):
     rows = table.frame.to_dict(orient="records")
     assert len(rows) == 4 and [r["label"] for r in rows] == ["", "frog", "", "frog"]
     assert all(r["image_path"].startswith(str(ws.media_dir)) for r in rows)
+
+
+def cifar_zip(tmp_path, *, per_class: int = 10, extra: dict[str, bytes] | None = None, flat: bool = False):
+    """A ZIP of real CIFAR images from ../shared/data: class folders, or flat with a labels.csv."""
+    src = shared("cifar10_sample/images")
+    archive = tmp_path / ("flat.zip" if flat else "classes.zip")
+    listed = []
+    with zipfile.ZipFile(archive, "w") as z:
+        for cls in sorted(p.name for p in src.iterdir()):
+            for img in sorted((src / cls).glob("*.jpg"))[:per_class]:
+                name = f"{cls}_{img.name}" if flat else f"{cls}/{img.name}"
+                z.write(img, name)
+                listed.append((name, cls))
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+        if flat:
+            listed.append(("missing.jpg", "frog"))
+            z.writestr("labels.csv", "file,label\n" + "".join(f"{n},{c}\n" for n, c in listed))
+    return archive
+
+
+def test_the_preview_names_unreadable_and_missing_images_before_the_ingest(ws, tmp_path):
+    from core.preview import check_images
+
+    archive = cifar_zip(tmp_path, extra={"frog/broken.jpg": b"this is a text file, not a JPEG\n"})
+    table = load_source(ws, archive)
+    check = check_images(table, infer_mapping(table))
+    assert (check.total, check.complete) == (101, True)
+    assert check.problems == [("frog/broken.jpg", "not a readable image file")]
+
+    flat = load_source(ws, cifar_zip(tmp_path, per_class=2, flat=True))
+    check = check_images(flat, infer_mapping(flat))
+    assert check.problems == [("missing.jpg", "image file not found")]
+
+    # A bounded check: every file must exist, only the first `limit` are opened; the ingest checks the rest.
+    bounded = check_images(table, infer_mapping(table), limit=10)
+    assert (bounded.opened, bounded.complete, bounded.problems) == (10, False, [])
+
+
+def test_after_the_ingest_the_problem_rows_are_named_and_browse_can_list_them(ws, effnet, tmp_path):
+    from core.ingest import problem_summary
+
+    table = load_source(ws, cifar_zip(tmp_path, per_class=3, extra={"frog/broken.jpg": b"not a JPEG\n"}))
+    job = start_ingest(ws, table, infer_mapping(table), "photos", source="photos.zip")
+    report = run_ingest(ws, job, effnet)
+    assert (report.embedded, report.skipped) == (30, 1)
+    dataset_id = ws.dataset("photos").id
+    assert problem_summary(ws, dataset_id, job_id=job) == "frog/broken.jpg (not a readable image file)"
+    rows, total = ws.store.rows_page(dataset_id, not_embedded=True)
+    assert total == ws.store.count_rows(dataset_id, not_embedded=True) == 1
+    assert rows[0]["problem"] == "not a readable image file" and rows[0]["image_path"].endswith("frog/broken.jpg")
+    many = [f"row {i} (empty text)" for i in range(7)]
+    from core.wording import first_few
+
+    assert first_few(many, shown=5) == "; ".join(many[:5]) + " and 2 more"

@@ -55,7 +55,11 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
                     col, wrapText=True, flex=3, minWidth=280, tooltipField=col, cellStyle=THREE_LINES
                 )
             elif longest and longest > 24:
-                builder.configure_column(col, flex=2, minWidth=200)
+                builder.configure_column(col, flex=2, minWidth=200, tooltipField=col)
+    if "problem" in frame.columns:  # why a row was not embedded: read whole, never cut to "not a reada…"
+        builder.configure_column(
+            "problem", wrapText=True, flex=2, minWidth=260, tooltipField="problem", cellStyle=THREE_LINES
+        )
     if "id" in frame.columns:
         builder.configure_column("id", flex=0, width=130, minWidth=90)
     if thumbnail_column and thumbnail_column in frame.columns:
@@ -73,6 +77,7 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
     row_height = (
         72
         if thumbnail_column in frame.columns
+        or ("problem" in frame.columns and len(frame) and frame["problem"].astype(str).str.len().max() > 30)
         or any(frame[c].astype(str).str.len().max() > 60 for c in frame.columns if len(frame))
         else 36
     )

@@ -8,9 +8,10 @@ from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
 from core.ingest import JobReport, job_counts, mark_interrupted, mark_paused, run_ingest, unfinished_jobs
 from core.labelschema import looks_multi
+from core.preview import ImageCheck
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
-from core.wording import counted
+from core.wording import counted, first_few
 from ui.resources import embedder, session, workspace
 
 NONE = "(none)"
@@ -183,3 +184,22 @@ def unfinished_jobs_panel() -> None:
                     f"'{job['dataset']}': {report.embedded:,} of {counted(report.total, 'row')} embedded."
                 )
                 st.rerun()
+
+
+def image_check_panel(check: ImageCheck) -> None:
+    """Before the ingest: which images cannot be used (by name, with the reason), and how far the
+    check went."""
+    if check.problems:
+        named = [f"`{name}` ({reason})" for name, reason in check.problems]
+        st.warning(
+            f"{counted(len(check.problems), 'image')} of {check.total:,} cannot be used: {first_few(named, shown=10)}."
+            " These rows are stored and flagged (Browse › Not embedded lists them) but not embedded, so search,"
+            " auto-label and the issue checks cannot see them. Fix or remove the files and upload again to include"
+            " them.",
+            icon=":material/broken_image:",
+        )
+    if not check.complete:
+        st.caption(
+            f"Every file was checked to exist; the first {check.opened:,} of {check.total:,} images were opened and"
+            " verified. The rest are checked while they are embedded (an unreadable one is flagged then)."
+        )
