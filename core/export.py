@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from core.images import shown_path
 from core.labelschema import Kind, label_schema
 from core.provenance import (
     CURATION_COLUMNS,
@@ -43,6 +44,7 @@ from core.workspace import Workspace
 
 Progress = Callable[[float, str], None]
 CHUNK_ROWS = 5000
+HF_IMAGE_COLUMN = "image"
 
 
 class Format(StrEnum):
@@ -163,11 +165,40 @@ class _IssueColumns:
         return round(value, 6) if isinstance(value, float) else value
 
 
-def export_chunks(
-    ws: Workspace, dataset_id: int, row_ids: Sequence[int], *, columns: Sequence[str] | None = None
-) -> Iterator[pd.DataFrame]:
-    """The export's rows as DataFrames of up to ``CHUNK_ROWS`` rows, columns in export order."""
+def image_field(ws: Workspace, dataset_id: int) -> str | None:
+    """The export column holding each row's image file (``image_path`` for a folder or ZIP upload), or
+    None for a text dataset."""
     dataset = ws.store.dataset(dataset_id)
+    if dataset.modality != "image":
+        return None
+    column = (dataset.info.get("mapping") or {}).get("image_column") or "image_path"
+    return _field_name(column)
+
+
+def image_column_name(ws: Workspace, dataset_id: int) -> str:
+    """The HF export's column of image bytes: ``image``, unless an original field has that name."""
+    return HF_IMAGE_COLUMN if HF_IMAGE_COLUMN not in export_columns(ws, dataset_id) else f"curator_{HF_IMAGE_COLUMN}"
+
+
+def export_chunks(
+    ws: Workspace,
+    dataset_id: int,
+    row_ids: Sequence[int],
+    *,
+    columns: Sequence[str] | None = None,
+    with_images: bool = False,
+) -> Iterator[pd.DataFrame]:
+    """The export's rows as DataFrames of up to ``CHUNK_ROWS`` rows, columns in export order.
+
+    An image dataset's image paths are written relative to its image root (``dog/train_2590.jpg``: the
+    folder the images were read from), not as the server's absolute paths; a path outside the root stays
+    as stored. ``with_images`` adds a last column (:func:`image_column_name`) holding each image as
+    ``{"bytes", "path"}``, the layout of Hugging Face's ``Image`` feature.
+    """
+    dataset = ws.store.dataset(dataset_id)
+    root = ws.store.image_root(dataset_id)
+    path_column = image_field(ws, dataset_id)
+    image_column = image_column_name(ws, dataset_id) if with_images and path_column else None
     all_columns = export_columns(ws, dataset_id)
     chosen = list(all_columns if columns is None else [c for c in all_columns if c in set(columns)])
     unknown = set(columns or []) - set(all_columns)
@@ -185,7 +216,8 @@ def export_chunks(
             found = {
                 r["id"]: r
                 for r in conn.execute(
-                    "SELECT rows.id, rows.source_id, rows.fields_json, rows.excluded, labels.given, labels.value,"
+                    "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded,"
+                    " labels.given, labels.value,"
                     " labels.source, labels.suggested, labels.confidence, labels.suggested_confidence,"
                     " labels.batch_id, labels.updated_at, labels.model_id"
                     " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
@@ -211,6 +243,12 @@ def export_chunks(
         for row_id in part:
             r = found[row_id]
             record = {_field_name(k): v for k, v in json.loads(r["fields_json"]).items()}
+            if (
+                path_column in record
+                and isinstance(record[path_column], str)
+                and Path(record[path_column]).is_absolute()
+            ):
+                record[path_column] = shown_path(record[path_column], root)
             labeled = r["value"] is not None
             record.update(
                 {
@@ -235,8 +273,21 @@ def export_chunks(
                     SCHEMA_VERSION_COLUMN: schema.version,
                 }
             )
+            if image_column:
+                record[image_column] = _image_cell(r["image_path"], root)
             records.append(record)
-        yield pd.DataFrame.from_records(records, columns=all_columns)[chosen]
+        extra = [image_column] if image_column else []
+        yield pd.DataFrame.from_records(records, columns=[*all_columns, *extra])[chosen + extra]
+
+
+def _image_cell(image_path: str | None, root: Path | None) -> dict[str, Any]:
+    """One image as Hugging Face's ``Image`` feature stores it: the file's bytes and its relative path
+    (no bytes when the file is gone: ``datasets`` then reads the cell as missing only if both are)."""
+    try:
+        data = Path(image_path).read_bytes() if image_path else None
+    except OSError:
+        data = None
+    return {"bytes": data, "path": shown_path(image_path, root) if image_path else None}
 
 
 def _list_columns(ws: Workspace, dataset_id: int) -> set[str]:
@@ -298,7 +349,8 @@ def export_dataset(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
     written, names = 0, []
-    chunks = export_chunks(ws, dataset_id, row_ids, columns=columns)
+    with_images = fmt is Format.HF and dataset.modality == "image"
+    chunks = export_chunks(ws, dataset_id, row_ids, columns=columns, with_images=with_images)
     writer = {
         Format.CSV: _write_csv,
         Format.JSONL: _write_jsonl,
@@ -373,7 +425,9 @@ def _arrow_table(chunk: pd.DataFrame, schema: Any = None) -> Any:
     return pa.Table.from_pandas(chunk, preserve_index=False)
 
 
-def _write_parquet(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tmp: Path) -> None:
+def _write_parquet(
+    ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tmp: Path, *, hf: bool = False
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -382,7 +436,7 @@ def _write_parquet(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame
     try:
         for chunk in chunks:
             if writer is None:
-                schema = _export_schema(ws, dataset_id, list(chunk.columns))
+                schema = _export_schema(ws, dataset_id, list(chunk.columns), hf=hf)
                 writer = pq.ParquetWriter(tmp, schema)
             writer.write_table(_arrow_table(chunk, schema))
     finally:
@@ -392,9 +446,14 @@ def _write_parquet(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame
         pq.write_table(pa.table({}), tmp)
 
 
-def _export_schema(ws: Workspace, dataset_id: int, columns: list[str]) -> Any:
+def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bool = False) -> Any:
     """One Arrow schema for every chunk (a column that is all null in the first chunk must not
-    fix its type to null): original fields as strings unless they hold numbers/booleans."""
+    fix its type to null): original fields as strings unless they hold numbers/booleans.
+
+    With ``hf``, an image dataset's image column is a ``{bytes, path}`` struct and the schema's
+    ``huggingface`` metadata marks it as an ``Image`` feature, as ``datasets`` itself writes it, so
+    ``load_dataset`` decodes it to pictures; the other columns keep the types Arrow gives them.
+    """
     import pyarrow as pa
 
     types = {
@@ -420,10 +479,12 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str]) -> Any:
     types |= {c: pa.list_(pa.string()) for c in _list_columns(ws, dataset_id)}
     field_types = _original_field_types(ws, dataset_id)
     schema = label_schema(ws.store, dataset_id)
-    return pa.schema(
-        [(c, types.get(c) or field_types.get(c, pa.string())) for c in columns],
-        metadata={"curator_label_schema": json.dumps(schema.to_dict())},  # the whole schema, for tools
-    )
+    metadata = {"curator_label_schema": json.dumps(schema.to_dict())}  # the whole schema, for tools
+    if hf and ws.store.dataset(dataset_id).modality == "image":
+        image = image_column_name(ws, dataset_id)
+        types[image] = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+        metadata["huggingface"] = json.dumps({"info": {"features": {image: {"_type": "Image"}}}})
+    return pa.schema([(c, types.get(c) or field_types.get(c, pa.string())) for c in columns], metadata=metadata)
 
 
 def _original_field_types(ws: Workspace, dataset_id: int) -> dict[str, Any]:
@@ -458,15 +519,22 @@ def _write_hf(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tm
     if tmp.exists():
         shutil.rmtree(tmp)
     (tmp / "data").mkdir(parents=True)
-    _write_parquet(ws, dataset_id, chunks, tmp / "data" / "train-00000-of-00001.parquet")
+    _write_parquet(ws, dataset_id, chunks, tmp / "data" / "train-00000-of-00001.parquet", hf=True)
     dataset = ws.store.dataset(dataset_id)
+    images = ""
+    if dataset.modality == "image":
+        images = (
+            f"\nThe images are stored in the Parquet files: `{image_column_name(ws, dataset_id)}` is a"
+            " `datasets.Image` column (each image's bytes and its path). Image paths are relative to the folder"
+            " the images were uploaded from (their class folders included, e.g. `dog/train_2590.jpg`).\n"
+        )
     (tmp / "README.md").write_text(
         "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
         "    path: data/train-*.parquet\n---\n\n"
         f"# {dataset.name}\n\nExported by Curator with label provenance: `label` is the curated label,"
         " `given_label` the one the data came with, `label_source` where the label came from (original / human"
         " / auto / suggestion_accepted / bulk), `model_id` the model behind auto labels, and `excluded`,"
-        " `is_label_issue`, `outlier_score`, `is_near_duplicate` what curation found.\n",
+        " `is_label_issue`, `outlier_score`, `is_near_duplicate` what curation found.\n" + images,
         encoding="utf-8",
     )
 

@@ -359,8 +359,9 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
         path_col = MANIFEST_FILE_COLUMN if exported else _image_column(frame, root)
         if path_col is None:
             raise InputError(f"{labels_csv.name} has no column of image file names found in {name}.")
+        paths = [str((root / p).resolve()) for p in frame[path_col]]  # the column may be image_path itself
         frame = frame.drop(columns=["image_path"], errors="ignore")  # where the images were: now here
-        frame.insert(0, "image_path", [str((root / p).resolve()) for p in frame[path_col]])
+        frame.insert(0, "image_path", paths)
         notes.append(f"labels from {labels_csv.name} (column '{path_col}')")
         return Table(frame, kind="images", base_dir=root, notes=notes)
     rel = [p.relative_to(root) for p in images]

@@ -21,6 +21,13 @@ st.caption(
     " CSV cells starting with = + - @ (or tab / carriage return) get a leading ' so spreadsheets do not run"
     " them as formulas; the other formats are lossless. Importing an export restores all of it."
 )
+if ws.dataset(dataset_id).modality == "image":
+    st.caption(
+        "Image paths (`image_path`) are written relative to the folder the images were uploaded from, class folders"
+        " included (`dog/train_2590.jpg`): put a CSV, JSONL or Parquet export in that folder to import it again."
+        " The Hugging Face folder also holds the images themselves (an `image` column that `datasets` decodes) and"
+        " the ZIP holds them in a folder per class."
+    )
 fmt, rows, filters, columns = choices(dataset_id)
 total = preview_panel(dataset_id, rows, filters, columns)
 if total:

@@ -4,6 +4,7 @@ import base64
 import csv
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -509,7 +510,16 @@ def test_export_page_preview_export_and_download(app_env):
     back = pd.read_parquet(path)
     assert len(back) == 38 and not back["excluded"].any() and "label_source" in back
     options = at.radio(key="export.format").options
-    assert "CSV" in options and not any("ZIP" in o for o in options)  # image ZIP: not for a text dataset
+    assert "CSV" in options and not any(o.startswith("ZIP") for o in options)  # image ZIP: not for a text dataset
+    hf = "Hugging Face datasets folder (a folder on the server; its download is zipped)"
+    assert hf in options
+    at.radio(key="export.format").set_value("hf").run()
+    at.button(key="export.run").click().run()
+    assert not at.exception and not at.error
+    [done] = [s.value for s in at.success if s.value.startswith("Exported 38 rows")]
+    assert "to the folder `" in done and done.endswith("on the server (the download is a ZIP of it).")
+    assert (Path(done.split("`")[1]) / "README.md").is_file()
+    assert at.get("download_button")[0].proto.label.endswith(".zip")
 
     at.button(key="export.report").click().run()  # the health report, one click
     assert not at.exception and not at.error

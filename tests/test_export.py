@@ -252,3 +252,61 @@ def test_image_zip_round_trip_restores_labels_tags_and_exclusions(ws, tmp_path):
     assert curation(again.id) == curation(ds.id)
     moved = ws.store.rows_by_ids(ws.store.row_ids(again.id)[:3])
     assert all(str(ws.media_dir) in r["image_path"] and r["image_path"].endswith(".jpg") for r in moved)
+
+
+def class_folders(tmp_path, per_class: int = 3):
+    """Real CIFAR images from ../shared/data copied into class folders under tmp_path/photos."""
+    import shutil
+
+    root = tmp_path / "photos"
+    for cls in ["airplane", "dog", "frog"]:
+        (root / cls).mkdir(parents=True)
+        for img in sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:per_class]:
+            shutil.copy(img, root / cls / img.name)
+    return root
+
+
+def test_hf_export_of_images_holds_the_images_and_paths_are_relative_to_the_image_root(ws, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    root = class_folders(tmp_path)
+    table = load_source(ws, root)
+    start_ingest(ws, table, infer_mapping(table), "photos", source="photos")
+    ds = ws.dataset("photos")
+    result = export_dataset(ws, ds.id, tmp_path / "hf", fmt=Format.HF)
+    assert "`image` is a `datasets.Image` column" in (result.path / "README.md").read_text()
+    loaded = datasets.load_dataset(str(result.path), split="train")
+    assert isinstance(loaded.features["image"], datasets.Image)
+    first = loaded[0]
+    assert first["image"].size == (32, 32) and first["label"] == "airplane"
+    first_file = sorted(p.name for p in (root / "airplane").iterdir())[0]
+    assert first["image_path"] == first["filename"] == f"airplane/{first_file}"
+    assert all(not p.startswith("/") for p in loaded["image_path"])
+    shown, _ = preview(ws, ds.id, n=2)  # the preview shows what the files hold
+    assert shown["image_path"].iloc[0] == first["image_path"]
+
+
+@pytest.mark.parametrize("fmt", [Format.CSV, Format.JSONL, Format.PARQUET])
+def test_an_image_export_placed_in_the_image_root_imports_again(ws, tmp_path, fmt):
+    root = class_folders(tmp_path)
+    table = load_source(ws, root)
+    start_ingest(ws, table, infer_mapping(table), "photos", source="photos")
+    ds = ws.dataset("photos")
+    ids = ws.store.row_ids(ds.id)
+    with ws.batch(ds.id, action="t", description="curate") as b:
+        b.set_label(ids[:2], "frog", source=LabelSource.HUMAN)
+        b.set_excluded(ids[2:3], True)
+    result = export_dataset(ws, ds.id, root / f"curated{SUFFIXES[fmt]}", fmt=fmt)
+    written = read_back(result.path, fmt)["image_path"].tolist()
+    assert written == sorted(f"{p.parent.name}/{p.name}" for p in root.rglob("*.jpg"))  # not server paths
+    again_table = load_source(ws, result.path)
+    mapping = infer_mapping(again_table)
+    assert mapping.restore_curation and mapping.image_column == "image_path"
+    start_ingest(ws, again_table, mapping, "photos again", source=result.path.name)
+    again = ws.dataset("photos again")
+    assert ws.store.problem_rows(again.id) == ([], 0)  # every image found again
+    assert {k: v[2:] for k, v in state(ws, again.id).items()} == {k: v[2:] for k, v in state(ws, ds.id).items()}
+    stored = ws.store.rows_by_ids(ws.store.row_ids(again.id))
+    assert [r["image_path"] for r in stored] == [r["image_path"] for r in ws.store.rows_by_ids(ids)]
+
+
+SUFFIXES = {Format.CSV: ".csv", Format.JSONL: ".jsonl", Format.PARQUET: ".parquet"}

@@ -21,7 +21,7 @@ FORMAT_TITLES = {
     Format.CSV: "CSV",
     Format.JSONL: "JSON Lines",
     Format.PARQUET: "Parquet",
-    Format.HF: "Hugging Face datasets folder (zipped)",
+    Format.HF: "Hugging Face datasets folder (a folder on the server; its download is zipped)",
     Format.ZIP: "ZIP: images in a folder per class + manifest.csv",
 }
 MIME = {
@@ -96,7 +96,10 @@ def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters |
     if not last or not Path(last[0]).exists():
         return
     path, fmt_name, n, size, seconds = Path(last[0]), Format(last[1]), last[2], last[3], last[4]
-    st.success(f"Exported {counted(n, 'row')} ({size / 1e6:.1f} MB) in {seconds:.1f} s to `{path}` on the server.")
+    where = f"`{path}` on the server"
+    if path.is_dir():  # the HF folder
+        where = f"the folder {where} (the download is a ZIP of it)"
+    st.success(f"Exported {counted(n, 'row')} ({size / 1e6:.1f} MB) in {seconds:.1f} s to {where}.")
     data = _zipped(path) if path.is_dir() else path.read_bytes()
     st.download_button(
         f"Download {path.name}{'.zip' if path.is_dir() else ''}",
