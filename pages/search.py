@@ -10,7 +10,15 @@ from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
 from ui.embedding_map import embedding_map
 from ui.grid import thumb_uri
-from ui.resources import current_dataset_id, embedder, require_shell, session, undo_last_batch_button, workspace
+from ui.resources import (
+    current_dataset_id,
+    embedder,
+    require_shell,
+    row_contents,
+    session,
+    undo_last_batch_button,
+    workspace,
+)
 from ui.selection import bulk_panel, filters_panel, results_grid, save_search_form, shown_value
 
 require_shell()
@@ -109,7 +117,7 @@ frame = pd.DataFrame(
         **({"score": [round(scores[r["id"]], 3) for r in rows]} if scores else {}),
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if dataset.modality == "image" else {}),
-        "text": [r["text"] or r["image_path"].rsplit("/", 1)[-1] for r in rows],
+        "text": row_contents(dataset_id, rows),
         "label": [shown_value(r["label"]) for r in rows],
         "suggested": [shown_value(r["suggested"]) for r in rows],
         "source": [r["label_source"] or "" for r in rows],

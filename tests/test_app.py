@@ -1043,3 +1043,62 @@ def test_upload_names_broken_images_before_and_after_the_ingest_and_browse_lists
     at.toggle(key="browse.not_embedded").set_value(True).run()
     assert not at.exception
     assert any("1 matching row · page 1 of 1" in c.value for c in at.caption)
+
+
+def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env, effnet, monkeypatch):
+    """Auto-label's tables around the threshold, Issues and Search show `images/dog/x.jpg`, not `x.jpg`
+    (CIFAR's file names repeat across classes), and thumbnails in the tables."""
+    import types
+
+    import ui.autolabel
+    import ui.grid
+    import ui.issues
+    import ui.selection
+
+    drawn: dict[str, object] = {}
+
+    def record(frame, *, key, **kwargs):
+        drawn[key] = frame.copy()
+
+    for module in (ui.grid, ui.issues, ui.autolabel):
+        monkeypatch.setattr(module, "show_table", record, raising=False)  # ui.autolabel drew st.table before
+
+    def search_grid(frame, **kwargs):  # what the Search page's selectable grid is given; nothing selected
+        drawn["search"] = frame.copy()
+        return types.SimpleNamespace(selected_rows=None, grid_response=None)
+
+    monkeypatch.setattr(ui.selection, "AgGrid", search_grid)
+
+    ws, dataset = load_demo(app_env / "workspace", "images", effnet)
+    expected = {
+        r["source_id"]: r["image_path"].split("/cifar10_200/", 1)[1]
+        for r in ws.store.rows_by_ids(ws.store.row_ids(dataset.id))
+    }
+    assert all(p.startswith("images/") and p.count("/") == 2 for p in expected.values())
+
+    def check(frame, column):
+        if not len(frame):
+            return
+        assert frame["thumbnail"].str.startswith("data:image/jpeg;base64,").all()
+        if "id" in frame:
+            assert frame[column].tolist() == [expected[i] for i in frame["id"]]
+        assert set(frame[column]) <= set(expected.values())
+
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.button(key="autolabel.train").click().run()
+    assert not at.exception and not at.error
+    tables = [v for k, v in drawn.items() if k.endswith((".above", ".below"))]
+    assert len(tables) == 2 and sum(len(t) for t in tables) > 0  # one side may be empty
+    for frame in tables:
+        check(frame, "file")
+
+    at.switch_page("pages/issues.py").run()
+    at.button(key="issues.run").click().run()
+    assert not at.exception and not at.error
+    [issues] = [v for k, v in drawn.items() if k.startswith("issues.grid.")]
+    check(issues, "file")
+
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    check(drawn["search"], "text")

@@ -34,7 +34,8 @@ from core.wizard import (
     training_data,
 )
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
-from ui.resources import embedder, rerun_after_batch, workspace
+from ui.grid import show_table, thumb_uri
+from ui.resources import embedder, rerun_after_batch, row_contents, workspace
 from ui.review import multi_review_panel, review_panel
 
 
@@ -253,9 +254,11 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     above, below, decimals = _around_threshold(prediction, threshold)
     a, b = st.columns(2)
     a.markdown(f"**Just above the threshold** of {threshold:.{decimals}f} (would be auto-labeled)")
-    a.table(above, hide_index=True)
+    with a:
+        _threshold_table(above, key=f"{key}.above")
     b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
-    b.table(below, hide_index=True)
+    with b:
+        _threshold_table(below, key=f"{key}.below")
     accept_label = f"Accepted: {promise.rows:,} auto-labels" if done else f"Accept {promise.rows:,} auto-labels"
     if st.button(
         accept_label,
@@ -328,25 +331,34 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
     # As many decimals as it takes for the last row above and the first below not to look equal.
     edge = prediction.confidence[order[max(0, split - 1) : split + 1]]
     decimals = next((d for d in range(3, 7) if len(set(np.round(edge, d))) == len(edge)), 6)
+    images = ws.dataset(prediction.run.dataset_id).modality == "image"
     frames = []
     for name in ("above", "below"):
         idx = picks[name]
-        rows = {r["id"]: r for r in ws.store.rows_by_ids([int(prediction.row_ids[i]) for i in idx])}
-        frames.append(
-            pd.DataFrame(
-                {  # the short columns first: in a narrow window the text wraps and they stay whole
-                    "confidence": [f"{prediction.confidence[i]:.{decimals}f}" for i in idx],
-                    "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
-                    "text": [_short(rows[int(prediction.row_ids[i])]) for i in idx],
-                }
-            )
+        stored = {r["id"]: r for r in ws.store.rows_by_ids([int(prediction.row_ids[i]) for i in idx])}
+        rows = [stored[int(prediction.row_ids[i])] for i in idx]
+        frame = pd.DataFrame(
+            {  # the short columns first: in a narrow window the text wraps and they stay whole
+                **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if images else {}),
+                "confidence": [f"{prediction.confidence[i]:.{decimals}f}" for i in idx],
+                "suggested": [prediction.classes[int(prediction.suggested[i])] for i in idx],
+                "file" if images else "text": [_short(c) for c in row_contents(prediction.run.dataset_id, rows)],
+            }
         )
+        frames.append(frame)
     return frames[0], frames[1], decimals
 
 
-def _short(row: dict, limit: int = 140) -> str:
-    text = row["text"] or row["image_path"].rsplit("/", 1)[-1]
+def _short(text: str, limit: int = 140) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _threshold_table(frame: pd.DataFrame, *, key: str) -> None:
+    """Images with their thumbnails (a grid); text as a plain table that wraps."""
+    if "thumbnail" in frame:
+        show_table(frame, key=key, thumbnail_column="thumbnail", height=72 * len(frame) + 40)
+    else:
+        st.table(frame, hide_index=True)
 
 
 def review_step(dataset_id: int, prediction: Prediction) -> None:

@@ -29,7 +29,7 @@ from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.progress import eta_bar
-from ui.resources import session, workspace
+from ui.resources import row_contents, session, workspace
 from ui.review import multi_review_panel, review_panel
 
 ANY = "(any)"
@@ -310,10 +310,8 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: st
     out = pd.DataFrame({"id": [stored[r]["source_id"] if r in stored else str(r) for r in head["row_id"]]})
     if modality == "image":
         out["thumbnail"] = [thumb_uri(stored[r]["thumb"]) if r in stored else "" for r in head["row_id"]]
-    out["text" if modality == "text" else "file"] = [
-        (stored[r]["text"] or (stored[r]["image_path"] or "").rsplit("/", 1)[-1]) if r in stored else ""
-        for r in head["row_id"]
-    ]
+    shown = dict(zip(stored, row_contents(report.run.dataset_id, list(stored.values())), strict=True))
+    out["text" if modality == "text" else "file"] = [shown.get(r, "") for r in head["row_id"]]
     if "label_set" in report.issue_names:  # a multi-choice question: the row's classes, and the doubted one
         states = workspace().store.row_states(head["row_id"].tolist(), report.field)
         out["classes"] = [", ".join(as_classes(stored_value(states.get(r, {}).get("label")))) for r in head["row_id"]]

@@ -16,7 +16,7 @@ from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from core.wording import counted
-from ui.resources import workspace
+from ui.resources import row_contents, workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
 
@@ -65,7 +65,7 @@ def review_panel(
     with st.container(border=True):
         if row["image_path"]:
             st.image(row["image_path"], width=256)
-            st.caption(row["image_path"].rsplit("/", 1)[-1])
+            st.caption(row_contents(dataset_id, [row])[0])
         else:
             st.markdown(f"#### {quote_markdown(row['text'] or '')}")
         facts = [f"row {row['source_id']}"]
