@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
+from core.images import ImageProblem
 from core.search import matching_row_ids, search_similar, search_text, search_vector
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
@@ -76,12 +77,16 @@ try:
     else:
         upload = st.file_uploader("An example image", type=["jpg", "jpeg", "png", "webp", "bmp"], key="search.img")
         if upload is not None:
-            from core.images import load_image
+            from core.images import load_image, thumbnail_jpeg
 
-            vector = embedder(dataset.embedding_model).embed_images([load_image(upload)])[0]
+            image = load_image(upload)
+            st.image(thumbnail_jpeg(image, size=128), caption=f"Searching for images like {upload.name}")
+            vector = embedder(dataset.embedding_model).embed_images([image])[0]
             result = search_vector(ws, dataset, vector, filters=filters, n=limit, how="similarity to the example image")
 except CuratorError as exc:
     st.error(str(exc))
+except ImageProblem as exc:  # an upload that is not a readable image
+    st.error(f"The example image cannot be used: {exc}.")
 
 matching = matching_row_ids(ws, dataset_id, filters)  # cached per dataset version and filters
 if s.saved_filter is not None:

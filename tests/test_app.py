@@ -1102,3 +1102,19 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
     at.switch_page("pages/search.py").run()
     assert not at.exception
     check(drawn["search"], "text")
+
+
+def test_search_by_an_uploaded_image_shows_it_above_the_results(app_env, effnet):
+    load_demo(app_env / "workspace", "images", effnet)
+    query = sorted(shared("cifar10_sample/images/ship").glob("*.jpg"))[0]
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    at.radio(key="search.mode").set_value("an example").run()
+    at.get("file_uploader")[0].set_value((query.name, query.read_bytes(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    [preview] = at.get("image")
+    assert preview.proto.imgs[0].caption == f"Searching for images like {query.name}"
+    assert any("answered by similarity to the example image" in c.value for c in at.caption)
+    at.get("file_uploader")[0].set_value(("notes.jpg", b"not a picture", "image/jpeg")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The example image cannot be used: not a readable image file."]
