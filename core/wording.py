@@ -30,3 +30,14 @@ def first_few(items: list[str], total: int | None = None, *, shown: int = 5) -> 
     head = "; ".join(items[:shown])
     rest = total - min(len(items), shown)
     return f"{head} and {rest:,} more" if rest > 0 else head
+
+
+def file_size(n_bytes: int) -> str:
+    """A size people read at a glance: "812 bytes", "17 KB", "3.4 MB", "1.2 GB" (1 KB = 1,000 bytes)."""
+    if n_bytes < 1000:
+        return counted(n_bytes, "byte")
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if n_bytes < scale * 1000 or unit == "GB":
+            value = n_bytes / scale
+            return f"{value:,.0f} {unit}" if value >= 10 or unit == "KB" else f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")

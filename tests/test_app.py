@@ -3,6 +3,7 @@
 import base64
 import csv
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -501,11 +502,14 @@ def test_export_page_preview_export_and_download(app_env):
     assert any("40 rows" in c.value for c in at.caption)
     at.radio(key="export.rows").set_value("not_excluded").run()
     assert any("38 rows" in c.value for c in at.caption)
+    shown = at.dataframe[0].value  # empty where the CSV has an empty cell, never "None"
+    assert not shown.isin(["None", "nan"]).any().any() and (shown["model_id"] == "").all()
     at.radio(key="export.format").set_value("parquet").run()
     at.button(key="export.run").click().run()
     assert not at.exception and not at.error
     done = [s.value for s in at.success if s.value.startswith("Exported 38 rows")]
     assert done, [s.value for s in at.success]
+    assert re.search(r"\(\d+ KB\)", done[0]), done[0]  # a 10 KB file is not "0.0 MB"
     path = done[0].split("`")[1]
     back = pd.read_parquet(path)
     assert len(back) == 38 and not back["excluded"].any() and "label_source" in back

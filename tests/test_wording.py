@@ -10,3 +10,20 @@ def test_counted_agrees_with_the_number_and_separates_thousands():
     assert counted(2, "auto class") == "2 auto classes"
     assert counted(1, "example row") == "1 example row"
     assert counted(3, "entry", "entries") == "3 entries"
+
+
+def test_file_sizes_use_kb_below_a_megabyte():
+    from core.wording import file_size
+
+    assert file_size(812) == "812 bytes" and file_size(1) == "1 byte"
+    assert file_size(17_400) == "17 KB" and file_size(40_100) == "40 KB" and file_size(1_500) == "2 KB"
+    assert file_size(999_499) == "999 KB"
+    assert file_size(3_400_000) == "3.4 MB" and file_size(25_000_000) == "25 MB"
+    assert file_size(1_200_000_000) == "1.2 GB"
+
+
+def test_first_few_names_the_first_items_and_counts_the_rest():
+    from core.wording import first_few
+
+    assert first_few(["a", "b"]) == "a; b"
+    assert first_few(["a", "b", "c"], 40, shown=2) == "a; b and 38 more"

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
 from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, export_dataset, preview
 from core.saved import saved_searches
 from core.search import Filters
-from core.wording import counted
+from core.wording import counted, file_size
 from ui.progress import eta_bar
 from ui.resources import workspace
 
@@ -69,8 +71,22 @@ def preview_panel(dataset_id: int, rows: RowSet, filters: Filters | None, column
     st.caption(
         f"**{counted(total, 'row')}** × {counted(len(columns), 'column')} will be exported. The first {len(head):,}:"
     )
-    st.dataframe(head, hide_index=True, height=300)
+    st.dataframe(_as_cells(head), hide_index=True, height=300)
     return total
+
+
+def _as_cells(head: pd.DataFrame) -> pd.DataFrame:
+    """The preview as text cells: an empty cell where the CSV writes one (never "None" or "nan"),
+    lists as the JSON text the CSV holds."""
+
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float) and value != value):
+            return ""
+        if isinstance(value, list | tuple | dict):
+            return json.dumps(value, ensure_ascii=False)
+        return str(value)
+
+    return pd.DataFrame({c: [cell(v) for v in head[c].tolist()] for c in head.columns})
 
 
 def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters | None, columns: list[str]) -> None:
@@ -99,7 +115,7 @@ def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters |
     where = f"`{path}` on the server"
     if path.is_dir():  # the HF folder
         where = f"the folder {where} (the download is a ZIP of it)"
-    st.success(f"Exported {counted(n, 'row')} ({size / 1e6:.1f} MB) in {seconds:.1f} s to {where}.")
+    st.success(f"Exported {counted(n, 'row')} ({file_size(size)}) in {seconds:.1f} s to {where}.")
     data = _zipped(path) if path.is_dir() else path.read_bytes()
     st.download_button(
         f"Download {path.name}{'.zip' if path.is_dir() else ''}",
