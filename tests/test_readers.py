@@ -208,3 +208,18 @@ def test_nested_parquet_columns_become_json_text(tmp_path):
 def test_file_not_found(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_table(tmp_path / os.urandom(4).hex())
+
+
+def test_a_labels_file_whose_image_column_is_image_path_reads_as_a_folder(tmp_path):
+    """An export (image_path relative to the image root) put in the image folder: the folder reads."""
+    import shutil
+
+    for cls in ["cat", "dog"]:
+        (tmp_path / cls).mkdir()
+        for img in sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:2]:
+            shutil.copy(img, tmp_path / cls / img.name)
+    files = sorted(f"{p.parent.name}/{p.name}" for p in tmp_path.rglob("*.jpg"))
+    (tmp_path / "curated.csv").write_text("image_path,label\n" + "".join(f"{f},{f[:3]}\n" for f in files))
+    table = read_image_folder(tmp_path)
+    assert table.frame["image_path"].tolist() == [str(tmp_path / f) for f in files]
+    assert table.frame["label"].tolist() == ["cat", "cat", "dog", "dog"]
