@@ -88,6 +88,32 @@ def test_flipped_cifar_labels_rank_high_with_image_embeddings(effnet):
     assert truth[top].sum() >= 12  # about half the flipped rows are in the 50 lowest scores (10% of the rows)
 
 
+def test_image_near_duplicates_use_the_image_models_own_threshold(effnet):
+    """A re-saved JPEG is not a byte copy: in EfficientNet's space it keeps ~0.90 cosine to its
+    original, under the text default of 0.95 (a reviewer's copy at quality 60 went unflagged)."""
+    import io
+
+    from PIL import Image
+
+    from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL
+    from core.embedders.base import near_duplicate_cosine
+
+    threshold = near_duplicate_cosine(DEFAULT_IMAGE_MODEL)
+    assert threshold == 0.88 and near_duplicate_cosine(DEFAULT_TEXT_MODEL) == 0.95 == near_duplicate_cosine("x")
+    frame = pd.read_csv(shared("cifar10_sample/labels.csv")).head(100)
+    originals = [Image.open(shared("cifar10_sample") / p).convert("RGB") for p in frame["filepath"]]
+    copies = []
+    for image in originals[:5]:
+        buffer = io.BytesIO()
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(buffer, "JPEG", quality=75)
+        copies.append(Image.open(buffer).convert("RGB"))
+    vectors = effnet.embed_images(originals + copies)
+    data = IssueData(np.arange(105), X=vectors, labels=np.full(105, -1), class_names=["x"])
+    near = create_detector("near_duplicate", threshold=threshold).fit(data)
+    assert near.is_issue_[100:].all() and near.is_issue_[:5].all()  # each mirrored re-save and its original
+    assert near.is_issue_[5:100].sum() == 0  # and no two distinct photos
+
+
 def test_rows_a_person_reviewed_are_scored_but_not_flagged(news):
     texts, X, labels, classes = news
     noisy, truth = flip_labels(labels[:600], len(classes), 0.1)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.embedders.base import near_duplicate_cosine
 from core.errors import CuratorError
 from core.issues import (
     DETECTORS,
@@ -87,7 +88,7 @@ def run_panel(dataset_id: int, report: IssueReport | None, field: str = DEFAULT_
         verb, primary = "Improve issues found", True
     else:
         verb, primary = "Run again", False
-    settings = _settings()
+    settings = _settings(near_duplicate_cosine(ws.store.dataset(dataset_id).embedding_model))
     if st.button(verb, type="primary" if primary else "secondary", key="issues.run", icon=":material/troubleshoot:"):
         report_progress, close = eta_bar("Loading the rows and their embeddings")
         try:
@@ -102,10 +103,20 @@ def run_panel(dataset_id: int, report: IssueReport | None, field: str = DEFAULT_
         st.rerun()
 
 
-def _settings() -> dict[str, dict]:
+def _settings(near: float) -> dict[str, dict]:
+    """The check settings; ``near``: the near-duplicate cosine the slider starts at (the model's)."""
     with st.expander("Check settings"):
         c1, c2, c3, c4 = st.columns(4)
-        threshold = c1.slider("Near-duplicate cosine ≥", 0.80, 1.0, 0.95, 0.01, key="issues.near")
+        threshold = c1.slider(
+            "Near-duplicate cosine ≥",
+            0.80,
+            1.0,
+            near,
+            0.01,
+            key=f"issues.near.{near}",  # a dataset in another model's space starts at its own default
+            help="Starts at this embedding model's default: 0.95 for text (MiniLM), 0.88 for images"
+            " (EfficientNet, where a re-saved JPEG keeps about 0.90).",
+        )
         method = c2.selectbox(
             "Label score",
             ["self_confidence", "normalized_margin"],

@@ -27,6 +27,9 @@ class Embedder(ABC):
     #: Cosine similarity a relevant search hit reaches in this model's space; a best hit below it is
     #: "no close match". None: not measured, so no hint (CLIP's text-image scores run low for good hits).
     close_match_score: ClassVar[float | None] = None
+    #: Cosine similarity from which two rows count as near-duplicates by default (Issues' slider
+    #: starts there). Where it comes from: docs/decisions.md, "Near-duplicate thresholds".
+    near_duplicate_cosine: ClassVar[float] = 0.95
 
     def __init__(self, **settings: Any):
         self.settings = settings
@@ -125,6 +128,12 @@ def parse_model_id(model_id: str) -> tuple[str, dict[str, str]]:
 
 
 EmbedderFactory = Callable[[str], Embedder]
+
+
+def near_duplicate_cosine(model_id: str) -> float:
+    """The default near-duplicate cosine in a model's space (0.95 for a space no embedder owns)."""
+    embedder = EMBEDDERS.get(parse_model_id(model_id)[0])
+    return Embedder.near_duplicate_cosine if embedder is None else embedder.near_duplicate_cosine
 
 
 def load_embedder(model_id: str) -> Embedder:

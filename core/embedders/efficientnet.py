@@ -30,6 +30,9 @@ class EfficientNetLite0Embedder(Embedder):
     modalities = frozenset({"image"})
     description = "EfficientNet-Lite0 ImageNet features (1280-d), shipped in a PyPI wheel"
     text_queries_via_class_names = True
+    # CIFAR-10 (500 images): a JPEG re-save at quality 60 keeps a median cosine of 0.90 to its original
+    # (70% of them >= 0.88), a mirror image >= 0.92; distinct images' nearest neighbours reach 0.80 at most.
+    near_duplicate_cosine = 0.88
 
     def __init__(self, *, size: int | str = 160):
         super().__init__(size=int(size))

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.embedders.base import near_duplicate_cosine
 from core.errors import InputError
 from core.issues.base import DETECTORS, IssueData, create_detector
 from core.issues.label import unreliable_because
@@ -113,7 +114,8 @@ def find_issues(
     Parameters
     ----------
     settings
-        Per-check settings by issue name, e.g. ``{"near_duplicate": {"threshold": 0.97}}``.
+        Per-check settings by issue name, e.g. ``{"near_duplicate": {"threshold": 0.97}}``. The
+        near-duplicate threshold defaults to the embedding model's (``Embedder.near_duplicate_cosine``).
     progress
         Called with (fraction done, what is happening).
     field
@@ -124,6 +126,8 @@ def find_issues(
     if unknown:
         raise InputError(f"No issue check named {', '.join(sorted(unknown))}. Known: {', '.join(DETECTORS)}.")
     dataset = ws.store.dataset(dataset_id)
+    near = {"threshold": near_duplicate_cosine(dataset.embedding_model), **settings.get("near_duplicate", {})}
+    settings = {**settings, "near_duplicate": near}
     version = dataset.version
     started = time.perf_counter()
     data, source_ids = issue_data(ws, dataset_id, field)
