@@ -355,7 +355,9 @@ def _short(text: str, limit: int = 140) -> str:
 
 def _threshold_table(frame: pd.DataFrame, *, key: str) -> None:
     """Images with their thumbnails (a grid); text as a plain table that wraps."""
-    if "thumbnail" in frame:
+    if frame.empty:
+        st.caption("No row on this side of the threshold.")
+    elif "thumbnail" in frame:
         show_table(frame, key=key, thumbnail_column="thumbnail", height=72 * len(frame) + 40)
     else:
         st.table(frame, hide_index=True)
