@@ -102,8 +102,11 @@ def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm
 
 
 def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):
+    """Rows added after an accept get this run's labels at its threshold; the run stays the current one
+    (same threshold, promise and "accepted" state) and the rows it labeled are not touched."""
     ws, ds, _ = news
     prediction = move_threshold(ws, latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm), 0.9)
+    accepted = accept(ws, ds.id, prediction)
     table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
     more = Table(
         table.frame.iloc[N_ROWS : N_ROWS + 100].reset_index(drop=True), kind="table", class_names=table.class_names
@@ -114,15 +117,23 @@ def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm)
     fresh = new_rows(ws, ds.id, prediction)
     assert len(fresh) == 100
     before = ws.store.row_states(ws.store.row_ids(ds.id))
-    updated, result = label_new_rows(ws, ds.id, prediction, text_embedder=minilm)
-    assert updated.threshold == 0.9 and result.changed == 100
+    result = label_new_rows(ws, ds.id, prediction, text_embedder=minilm)
+    assert result.auto_labels + result.suggestions == 100 and result.auto_labels > 0
+    assert result.describe().startswith(f"New rows: {result.auto_labels} auto labels, {result.suggestions} suggestions")
+    current = latest_prediction(ws, ds.id)
+    assert current.run.id == prediction.run.id and current.threshold == 0.9  # no new run replaces the accepted one
+    assert accept_pending(ws, current, current.threshold) == 0  # still accepted: nothing left to write
     after = ws.store.row_states(ws.store.row_ids(ds.id))
     changed = {r for r in after if after[r] != before[r]}
-    assert changed == set(fresh)
-    assert {after[r]["label_source"] for r in fresh if after[r]["label"]} <= {"auto"}
-    assert not new_rows(ws, ds.id, updated)
+    assert changed == set(fresh)  # the rows labeled before are not touched
+    assert sum(after[r]["label_source"] == "auto" for r in fresh) == result.auto_labels
+    assert all(after[r]["confidence"] >= 0.9 for r in fresh if after[r]["label"])
+    assert all(after[r]["suggested"] and after[r]["confidence"] < 0.9 for r in fresh if not after[r]["label"])
+    assert not new_rows(ws, ds.id, current)
     ws.undo(result.batch_id)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
+    assert len(new_rows(ws, ds.id, current)) == 100
+    ws.undo(accepted.batch_id)
 
 
 def test_reference_set_leaves_dissimilar_rows_for_review_and_promotes(news, minilm):

@@ -20,6 +20,7 @@ from core.sampling import STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD
 from core.wizard import (
     KIND,
+    NEW_ROWS_ACTION,
     REFERENCE_TAG,
     Prediction,
     accept,
@@ -184,11 +185,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         + (f" Out-of-fold accuracy {summary['oof_accuracy']:.1%}." if summary.get("oof_accuracy") else "")
         + (f" {summary['notes']}" if summary.get("notes") else "")
     )
-    accepted = [
-        b
-        for b in history(ws.store, dataset_id, limit=50)
-        if b.action == "auto_label" and b.undone_by is None and b.created_at >= prediction.run.created_at
-    ]
+    run_at = prediction.run.created_at
+    since = [b for b in history(ws.store, dataset_id, limit=50) if b.undone_by is None and b.created_at >= run_at]
+    accepted = [b for b in since if b.action == "auto_label"]
     if accepted:
         st.info(
             f"Accepted at {accepted[0].created_at[:16].replace('T', ' ')}: {accepted[0].description}."
@@ -196,6 +195,8 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         )
     elif ws.dataset(dataset_id).version != prediction.run.dataset_version:
         st.caption("Labels have changed since this run; Retrain to learn from them.")
+    for b in (b for b in since if b.action == NEW_ROWS_ACTION):
+        st.caption(f"{b.created_at[:16].replace('T', ' ')}: {b.description}.")
     curve = prediction.curve()
     how = st.radio("Set the threshold by", ["confidence", "row count"], horizontal=True, key="autolabel.how")
     key = f"autolabel.{prediction.run.id}"
@@ -295,7 +296,11 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     if not fresh:
         st.caption("New rows added later (Upload → Add to an existing dataset) can be auto-labeled here.")
         return
-    st.info(f"{len(fresh):,} unlabeled rows were added after this model was trained.")
+    st.info(
+        f"{len(fresh):,} unlabeled rows were added after this model was trained. They are labeled with this"
+        " model and threshold: the model is fitted again with the same labels so that the new rows join its"
+        " graph, and only their predictions are used; the rows labeled above keep their labels."
+    )
     label = f"Auto-label the {len(fresh):,} new rows at threshold {prediction.threshold:.3f}"
     if not st.button(label, key="autolabel.newrows", icon=":material/playlist_add_check:"):
         return
@@ -303,7 +308,7 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
     bar = st.progress(0.0, text="Predicting the new rows")
     try:
-        _, result = label_new_rows(
+        result = label_new_rows(
             ws,
             dataset_id,
             prediction,
@@ -313,11 +318,7 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     except CuratorError as exc:
         st.error(str(exc))
         return
-    rerun_after_batch(
-        result.batch_id,
-        f"auto-label of {len(fresh):,} new rows",
-        f"New rows: {result.changed:,} auto labels and suggestions written",
-    )
+    rerun_after_batch(result.batch_id, f"auto-label of {len(fresh):,} new rows", result.describe())
 
 
 def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame, int]:

@@ -15,7 +15,13 @@ from sklearn.base import clone
 
 from core.autolabel.base import AutoLabelData, AutoLabeler, check_labels, create_autolabeler
 from core.autolabel.supervised import SupervisedLabeler
-from core.autolabel.threshold import ThresholdEstimate, cross_val_proba, estimate_threshold, fit_temperature
+from core.autolabel.threshold import (
+    TemperaturePosterior,
+    ThresholdEstimate,
+    cross_val_proba,
+    estimate_threshold,
+    fit_temperature,
+)
 from core.autolabel.zeroshot import ZeroShotLabeler
 from core.errors import InputError
 
@@ -63,6 +69,7 @@ class AutoLabelPlan:
     labels: np.ndarray  # the y the plan was made from
     scores: dict[str, float] = field(default_factory=dict)  # calibrated out-of-fold log loss per candidate
     notes: list[str] = field(default_factory=list)
+    posterior: TemperaturePosterior | None = None  # the calibration (None: nothing promised)
 
     @property
     def auto_rows(self) -> np.ndarray:
@@ -148,8 +155,9 @@ def plan_autolabel(
         credibility=credibility,
         per_class=per_class,
     )
-    proba = fit_temperature(oof_proba, y[rows]).calibrate(labeler.proba_)
-    return AutoLabelPlan(labeler, proba, prediction, eligible, estimate, rows, oof_proba, y, scores, notes)
+    posterior = fit_temperature(oof_proba, y[rows])
+    proba = posterior.calibrate(labeler.proba_)
+    return AutoLabelPlan(labeler, proba, prediction, eligible, estimate, rows, oof_proba, y, scores, notes, posterior)
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,48 @@ def class_texts(class_names: Sequence[str], descriptions: Mapping[str, str]) -> 
     return [f"{c}: {descriptions[c]}" if descriptions.get(c) else c for c in class_names]
 
 
+def wizard_data(
+    data: Any, class_descriptions: Mapping[str, str] | None, text_embedder: Any, progress: Progress
+) -> tuple[AutoLabelData, list[str]]:
+    """The wizard's training data as ``AutoLabelData``, class names embedded when their vectors live in
+    the rows' space (or, for images without CLIP, the ConSE concept space); notes for the page."""
+    class_embeddings, notes = None, []
+    zero_shot_x = getattr(data, "zero_shot_vectors", None)
+    if text_embedder is not None:
+        progress(0.05, "Embedding the class names")
+        vectors = np.asarray(text_embedder.embed_texts(class_texts(data.classes, class_descriptions or {})))
+        space = np.asarray(zero_shot_x if zero_shot_x is not None else data.vectors)
+        if vectors.shape[1] == space.shape[1]:
+            class_embeddings = vectors
+        else:
+            notes.append("Class names live in another vector space than the rows: no zero-shot prior.")
+    auto_data = AutoLabelData(
+        data.vectors,
+        data.classes,
+        texts=data.texts,
+        class_embeddings=class_embeddings,
+        zero_shot_X=zero_shot_x if class_embeddings is not None else None,
+    )
+    return auto_data, notes
+
+
+def refit_for_wizard(
+    data: Any,
+    *,
+    labeler: str,
+    settings: Mapping[str, Any] | None = None,
+    class_descriptions: Mapping[str, str] | None = None,
+    text_embedder: Any = None,
+    on_progress: Progress | None = None,
+) -> AutoLabeler:
+    """Fit one named labeler with its settings on ``data`` (no cross-validation, no calibration): a
+    stored run's model again, e.g. over rows added since (the graph labelers need every row)."""
+    progress = on_progress or (lambda f, m: None)
+    auto_data, _ = wizard_data(data, class_descriptions, text_embedder, progress)
+    progress(0.3, "Fitting the model on the rows")
+    return create_autolabeler(labeler, **dict(settings or {})).fit(auto_data, data.y)
+
+
 def fit_for_wizard(
     data: Any,
     *,
@@ -193,23 +243,7 @@ def fit_for_wizard(
     space, core/concepts.py) is that space. ``_context`` (workspace, dataset) is accepted and unused.
     """
     progress = on_progress or (lambda f, m: None)
-    class_embeddings, notes = None, []
-    zero_shot_x = getattr(data, "zero_shot_vectors", None)
-    if text_embedder is not None:
-        progress(0.05, "Embedding the class names")
-        vectors = np.asarray(text_embedder.embed_texts(class_texts(data.classes, class_descriptions or {})))
-        space = np.asarray(zero_shot_x if zero_shot_x is not None else data.vectors)
-        if vectors.shape[1] == space.shape[1]:
-            class_embeddings = vectors
-        else:
-            notes.append("Class names live in another vector space than the rows: no zero-shot prior.")
-    auto_data = AutoLabelData(
-        data.vectors,
-        data.classes,
-        texts=data.texts,
-        class_embeddings=class_embeddings,
-        zero_shot_X=zero_shot_x if class_embeddings is not None else None,
-    )
+    auto_data, notes = wizard_data(data, class_descriptions, text_embedder, progress)
     labelers = None if labeler == "auto" else [create_autolabeler(labeler, **dict(settings or {}))]
     plan = plan_autolabel(
         auto_data,
