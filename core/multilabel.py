@@ -21,7 +21,7 @@ from core.actions import BulkResult
 from core.errors import InputError
 from core.labelschema import Kind, label_schema
 from core.projection import dataset_vectors
-from core.runs import Run, latest_run, save_run
+from core.runs import Run, latest_run, new_run_id, save_run
 from core.store import LabelSource, stored_value
 from core.wording import counted
 from core.workspace import Workspace
@@ -139,6 +139,7 @@ def train_multilabel(
         on_class=lambda j: progress(0.05 + 0.9 * j / len(classes), f"Class '{classes[j]}' ({j + 1} of {len(classes)})"),
     )
     progress(0.97, "Storing the predictions")
+    run_id = new_run_id()
     run = save_run(
         ws,
         dataset_id,
@@ -154,9 +155,10 @@ def train_multilabel(
             "positives": [int(v) for v in y_train.sum(axis=0)],
             "target_precision": target_precision,
             "n_labeled": int(trained.sum()),
-            "model_id": f"one-vs-rest-logreg:{ws.store.dataset(dataset_id).embedding_model}",
+            "model_id": f"one-vs-rest-logreg:{ws.store.dataset(dataset_id).embedding_model}:{run_id}",  # one per run
         },
         arrays={"row_ids": row_ids, "probabilities": probabilities, "trained": trained},
+        run_id=run_id,
     )
     progress(1.0, "Done")
     return _prediction(run)

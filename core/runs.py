@@ -52,6 +52,10 @@ def run_key(dataset_version: int, settings: dict[str, Any]) -> str:
     return f"v{dataset_version}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def save_run(
     ws: Workspace,
     dataset_id: int,
@@ -61,9 +65,11 @@ def save_run(
     settings: dict[str, Any],
     summary: dict[str, Any],
     arrays: dict[str, np.ndarray],
+    run_id: str | None = None,
 ) -> Run:
-    """Store a run: arrays first (a file nobody points to is harmless), then its row."""
-    run_id = uuid.uuid4().hex[:12]
+    """Store a run: arrays first (a file nobody points to is harmless), then its row. ``run_id``: one
+    made beforehand with ``new_run_id`` (when the summary names it, e.g. in a model id)."""
+    run_id = run_id or new_run_id()
     folder = ws.root / "runs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run_id}.npz"

@@ -23,7 +23,7 @@ import numpy as np
 from core.actions import BulkResult
 from core.errors import InputError
 from core.projection import dataset_vectors
-from core.runs import Run, latest_run, save_run, update_summary
+from core.runs import Run, latest_run, new_run_id, save_run, update_summary
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, chunked
 from core.wording import counted
 from core.workspace import Workspace
@@ -313,13 +313,16 @@ def train(
     progress(0.97, "Storing the predictions")
     trained = data.y >= 0
     estimate = fitted.estimate
+    run_id = new_run_id()
     summary = {
         "question": field,
         "classes": data.classes,
         "labeler": fitted.labeler,
         "labeler_params": _json_params(fitted.plan.labeler.get_params()),
         "labeler_in_words": fitted.plan.labeler.in_words,
-        "model_id": fitted.model_id,
+        # One id per trained run (the labeler and its settings, then the run): an audit verdict, or an accept
+        # at a higher threshold, must tell this run's auto labels from an earlier run's of the same labeler.
+        "model_id": f"{fitted.model_id}:{run_id}",
         "target_precision": target_precision,
         "threshold": float(fitted.threshold),
         "estimated_threshold": float(fitted.threshold),
@@ -352,6 +355,7 @@ def train(
             **_band(estimate),
             **_calibration(fitted.plan.posterior),
         },
+        run_id=run_id,
     )
     progress(1.0, "Done")
     return _prediction(run)

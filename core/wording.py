@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` with thousands separators, followed by ``noun`` in the number that fits it.
@@ -41,3 +43,14 @@ def file_size(n_bytes: int) -> str:
             value = n_bytes / scale
             return f"{value:,.0f} {unit}" if value >= 10 or unit == "KB" else f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+def decimals_apart(values: Sequence[float], *, least: int = 3, most: int = 6) -> int:
+    """The fewest decimals (``least`` to ``most``) at which ``values`` all read differently: a threshold
+    and the confidences around it are shown with as many digits as it takes to tell them apart, and no
+    more. Values equal to ``most`` decimals read the same at any precision a person uses: ``least``."""
+    distinct = len(set(float(v) for v in values))
+    for d in range(least, most + 1):
+        if len({round(float(v), d) for v in values}) == distinct == len(values):
+            return d
+    return least

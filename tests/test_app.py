@@ -270,6 +270,8 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     # Accepted at this threshold: said so, and not offered again (it would rewrite the same labels).
     assert at.button(key=accept.key).disabled and at.button(key=accept.key).label == f"Accepted: {n_auto:,} auto-labels"
     assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
+    trained = next(c.value for c in at.caption if c.value.startswith("Trained on"))
+    assert "supervised(" not in trained and "model id `supervised:" in trained  # words; one id per run
 
     at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
     assert not at.exception

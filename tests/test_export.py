@@ -19,6 +19,8 @@ from core.search import Filters
 from core.store import LabelSource
 from tests.conftest import DEMO, shared
 
+MODEL = "supervised:3fa2c1d4e5f6"  # a wizard run's model id: the labeler, then the run
+
 RISKY = ['=HYPERLINK("http://x","click")', "+1 555 0100 call now", "-5 stars, awful", "@admin do this", "'=kept"]
 
 
@@ -37,8 +39,9 @@ def curated(ws):
     ids = ws.store.row_ids(ds.id)
     with ws.batch(ds.id, action="t", description="curate") as b:
         b.set_label(ids[5:8], "Sports", source=LabelSource.HUMAN)
-        b.set_predictions({ids[100]: ("World", 0.97), ids[101]: ("Business", 0.91)}, model_id="m1", as_suggestion=False)
-        b.set_predictions({ids[102]: ("Sci/Tech", 0.55)}, model_id="m1", as_suggestion=True)
+        auto = {ids[100]: ("World", 0.97), ids[101]: ("Business", 0.91)}
+        b.set_predictions(auto, model_id=MODEL, as_suggestion=False)
+        b.set_predictions({ids[102]: ("Sci/Tech", 0.55)}, model_id=MODEL, as_suggestion=True)
         b.set_tag(ids[8:12], "needs-review")
         b.set_tag(ids[9:10], "checked, twice")
         b.set_excluded(ids[12:15], True)
@@ -108,7 +111,7 @@ def test_each_format_reads_back_with_every_column(curated, tmp_path, fmt, monkey
     assert {str(v) for v in back["schema_version"]} == {"1"}  # the label schema the export follows
     assert len(back) == 120 and back["curator_id"].tolist() == [str(i) for i in range(1, 121)]
     row = back.iloc[100]
-    assert row["label"] == "World" and row["label_source"] == "auto" and row["model_id"] == "m1"
+    assert row["label"] == "World" and row["label_source"] == "auto" and row["model_id"] == MODEL
     assert float(row["confidence"]) == pytest.approx(0.97)
     assert back.iloc[102]["suggested_label"] == "Sci/Tech" and blank(back.iloc[102]["label"])
     tags = back.iloc[9]["tags"]

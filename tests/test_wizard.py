@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from core.audit import audit_summary, record_verdict
 from core.errors import InputError
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
@@ -85,6 +86,30 @@ def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == after
     ws.undo(result.batch_id)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
+
+
+def test_each_run_has_its_own_model_id_and_an_audit_of_an_earlier_run_stops_counting(news, minilm):
+    ws, ds, _ = news
+    steps = []
+    first = train(ws, ds.id, text_embedder=minilm, on_progress=lambda f, m: steps.append(m))
+    second = train(ws, ds.id, text_embedder=minilm)  # same labeler, same labels: another run all the same
+    a, b = first.run.summary["model_id"], second.run.summary["model_id"]
+    assert a != b and a.endswith(first.run.id) and a.split(":")[0] == b.split(":")[0]
+    # People read the labelers' names, not their constructor calls ("supervised(semi_supervised=False)").
+    assert any(m.startswith("Cross-validating: semi-supervised") for m in steps), steps
+    assert not any("=" in m for m in steps) and "=" not in first.run.summary["notes"]
+    accepted = accept(ws, ds.id, first)
+    position = {int(r): i for i, r in enumerate(second.row_ids)}
+    states = ws.store.row_states(ws.store.row_ids(ds.id))
+    both = [r for r, s in states.items() if s["label_source"] == "auto"]  # and the second run auto-labels too
+    row = next(r for r in both if second.confidence[position[r]] >= second.threshold)
+    record_verdict(ws, ds.id, row, correct=True)
+    assert audit_summary(ws, ds.id).checked == 1
+    again = accept(ws, ds.id, second)  # the second run's labels replace the first's: the verdict was on those
+    assert audit_summary(ws, ds.id).checked == 0
+    ws.undo(again.batch_id)
+    assert audit_summary(ws, ds.id).checked == 1
+    ws.undo(accepted.batch_id)
 
 
 def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm):

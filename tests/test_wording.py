@@ -27,3 +27,14 @@ def test_first_few_names_the_first_items_and_counts_the_rest():
 
     assert first_few(["a", "b"]) == "a; b"
     assert first_few(["a", "b", "c"], 40, shown=2) == "a; b and 38 more"
+
+
+def test_decimals_apart_uses_the_fewest_that_tell_values_apart_and_never_six_for_a_tie():
+    from core.wording import decimals_apart
+
+    assert decimals_apart([0.9241, 0.9187]) == 3
+    assert decimals_apart([0.95794, 0.95793]) == 5
+    # Rows that differ only beyond 6 decimals (float32 ties) read the same at any length: no "0.957936".
+    assert decimals_apart([0.95793612, 0.95793608]) == 3
+    assert decimals_apart([0.9579361, 0.9579361]) == 3
+    assert decimals_apart([0.9]) == 3

@@ -34,6 +34,7 @@ from core.wizard import (
     train,
     training_data,
 )
+from core.wording import decimals_apart
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.grid import show_table, thumb_uri
 from ui.resources import embedder, rerun_after_batch, row_contents, workspace
@@ -331,7 +332,7 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
     picks = {"above": order[max(0, split - n) : split][::-1], "below": order[split : split + n]}
     # As many decimals as it takes for the last row above and the first below not to look equal.
     edge = prediction.confidence[order[max(0, split - 1) : split + 1]]
-    decimals = next((d for d in range(3, 7) if len(set(np.round(edge, d))) == len(edge)), 6)
+    decimals = decimals_apart(edge.tolist())
     images = ws.dataset(prediction.run.dataset_id).modality == "image"
     frames = []
     for name in ("above", "below"):

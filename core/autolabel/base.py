@@ -205,6 +205,11 @@ class AutoLabeler(BaseEstimator):
         return AutoLabelResult(self.proba_, self.prediction_, self.proba_.max(axis=1), list(class_names))
 
     @property
+    def title(self) -> str:
+        """A short name for people (progress bars, the comparison of candidates); ``in_words`` says more."""
+        return self.name
+
+    @property
     def in_words(self) -> str:
         """What this labeler (with its settings) does, for people; ``model_id`` is for provenance."""
         return self.description

@@ -124,19 +124,19 @@ def plan_autolabel(
     if can_promise:
         losses = []
         for i, labeler in enumerate(candidates):
-            progress(0.1 + 0.6 * i / len(candidates), f"Cross-validating {labeler.model_id}")
+            progress(0.1 + 0.6 * i / len(candidates), f"Cross-validating: {labeler.title}")
             oof.append(cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed))
             losses.append(_log_loss(oof[i][1], y[oof[i][0]]))
             scores[labeler.model_id] = losses[i]
         best = int(np.argmin(losses))
         if len(candidates) > 1:
-            ranked = ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1]))
+            ranked = ", ".join(f"{candidates[j].title} {losses[j]:.3f}" for j in np.argsort(losses, kind="stable"))
             notes.append(f"Chosen among {len(candidates)} by out-of-fold log loss, lower is better: {ranked}.")
     elif n_labeled:
         notes.append(f"Only {n_labeled} labeled rows: too few to estimate precision (need {MIN_LABELED_FOR_PROMISE}).")
     else:
         notes.append("No labeled rows: confidences are the model's own, not a measured precision.")
-    progress(0.75, f"Fitting {candidates[best].model_id} on all labels")
+    progress(0.75, f"Fitting on all labels: {candidates[best].title}")
     labeler = clone(candidates[best]).fit(data, y)
     prediction = labeler.prediction_
     eligible = np.flatnonzero((y < 0) & (prediction >= 0))

@@ -84,6 +84,10 @@ class ReferenceSetLabeler(AutoLabeler):
     name = "reference-set"
     description = "nearest labeled reference rows by cosine; unlike anything known -> left for review"
 
+    @property
+    def title(self) -> str:
+        return f"reference set ({self.mode})"
+
     def __init__(
         self,
         *,

@@ -124,6 +124,12 @@ class SupervisedLabeler(AutoLabeler):
         self.nb_smoothing = nb_smoothing
 
     @property
+    def title(self) -> str:
+        if not self.semi_supervised:
+            return "logistic regression"
+        return "semi-supervised" + ("" if self.class_prior else " without the class-name start")
+
+    @property
     def in_words(self) -> str:
         lexical = getattr(self, "used_lexical_", self.lexical)  # images have no TF-IDF view
         if not self.semi_supervised:

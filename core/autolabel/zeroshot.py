@@ -52,6 +52,10 @@ class ZeroShotLabeler(AutoLabeler):
         self.alpha = alpha
         self.n_iter = n_iter
 
+    @property
+    def title(self) -> str:
+        return "zero-shot" + (", spread over the graph" if self.refine else "")
+
     def _fit(self, data: AutoLabelData, y: np.ndarray) -> np.ndarray:
         proba = zero_shot_proba(data, self.temperature)
         if not self.refine:
