@@ -29,6 +29,7 @@ from core.wording import counted
 from core.workspace import Workspace
 
 KIND = "autolabel"
+CREDIBILITY = 0.9  # the threshold asks for the target with this posterior probability (docs/autolabel.md)
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
@@ -113,7 +114,7 @@ class Promise:
     rows: int  # rows that get an auto label
     expected_precision: float | None  # None: no labeled rows to measure it on
     candidates: int  # rows without a person-given label
-    interval: tuple[float, float] | None = None  # 10-90% predictive precision, at the estimated threshold
+    interval: tuple[float, float] | None = None  # 10-90% predictive precision (approximated off the estimate)
     why_none: str = ""  # at the estimated threshold with no rows: why the target is out of reach
 
     @property
@@ -214,9 +215,58 @@ class Prediction:
             interval = tuple(summary["precision_interval"]) if summary.get("precision_interval") else None
         else:
             precision = float(conf[chosen].mean()) if chosen.any() else 1.0
+            interval = self._moved_interval(conf[chosen]) if chosen.any() else None
             if threshold == summary.get("estimated_threshold"):
                 why_none = summary.get("why_none", "")  # the estimate found no rows: say why
         return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none)
+
+    def _moved_interval(self, chosen: np.ndarray) -> tuple[float, float] | None:
+        """10-90% range of the precision of the ``chosen`` rows' confidences at a threshold the user moved.
+
+        The estimate's own interval is predictive (posterior samples with Bernoulli draws, in
+        core/autolabel/threshold.py), but the samples are not stored. This is a normal approximation of
+        the same two parts, added in quadrature on each side: the calibration's spread, read from the
+        run's stored 10-90% band at this many rows, and the rows' own luck, the 10-90% range of a sum of
+        Bernoulli draws, 1.28 standard deviations of sqrt(sum p(1 - p)) / k. Both are rough for a handful
+        of rows; the band is interpolated between its ~100 stored points."""
+        band = self.arrays
+        if "band_rows" not in band or len(band["band_rows"]) < 2:
+            return None
+        k = len(chosen)
+        p = float(chosen.mean())
+        lower = float(np.interp(k, band["band_rows"], band["band_lower"]))
+        upper = float(np.interp(k, band["band_rows"], band["band_upper"]))
+        z = 1.2816  # the 90% quantile of a standard normal: a 10-90% range is +-z standard deviations
+        luck = z * float(np.sqrt(np.sum(chosen * (1.0 - chosen)))) / k
+        return max(0.0, p - float(np.hypot(max(p - lower, 0.0), luck))), min(
+            1.0, p + float(np.hypot(max(upper - p, 0.0), luck))
+        )
+
+    def threshold_explained(self) -> str:
+        """Why the estimated threshold stops well before the expected-precision curve crosses the target
+        (empty when it does not, or nothing was estimated): it asks for the target with ``credibility``."""
+        summary = self.run.summary
+        estimated = summary.get("estimated_threshold")
+        if not summary.get("calibrated") or estimated is None or "band_rows" not in self.arrays:
+            return ""
+        curve = self.curve()
+        reach = np.flatnonzero(curve["precision"] >= self.target_precision)
+        if not len(reach):
+            return ""
+        crossing = float(curve["coverage"][reach.max()])
+        chosen = self.promise(estimated).coverage
+        if crossing - chosen < 0.02:
+            return ""
+        target, credibility = self.target_precision, float(summary.get("credibility", CREDIBILITY))
+        return (
+            f"Why the threshold is stricter than the curve suggests: the line is the expected precision, and it"
+            f" stays above {target:.0%} up to {crossing:.0%} of the rows; the threshold asks for more, a"
+            f" {credibility:.0%} probability that the precision reaches {target:.0%}, which is about where the"
+            f" lower edge of the shaded 10-90% band meets the target ({chosen:.0%} of the rows). With"
+            f" {counted(int(summary['n_labeled']), 'labeled row')} the calibration is uncertain, and over-reaching"
+            " costs more precision than stopping early costs coverage. More labels narrow the band; you may move"
+            " the threshold, and the promise and its range follow it."
+        )
 
     def curve(self) -> dict[str, np.ndarray]:
         """Expected precision vs coverage over every possible threshold (most confident first)."""
@@ -308,6 +358,7 @@ def train(
         text_embedder=text_embedder,
         dataset=ws.store.dataset(dataset_id),
         ws=ws,
+        credibility=CREDIBILITY,
         on_progress=progress,
     )
     progress(0.97, "Storing the predictions")
@@ -330,6 +381,7 @@ def train(
         "precision_interval": list(estimate.precision_interval or []) if estimate is not None else None,
         "why_none": estimate.why_none if estimate is not None else "",
         "calibrated": fitted.calibrated,
+        "credibility": CREDIBILITY,
         "n_labeled": data.n_labeled,
         "oof_accuracy": fitted.oof_accuracy,
         "notes": fitted.notes,

@@ -272,6 +272,10 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
     trained = next(c.value for c in at.caption if c.value.startswith("Trained on"))
     assert "supervised(" not in trained and "model id `supervised:" in trained  # words; one id per run
+    # A moved threshold keeps a "likely A to B" range (the band and the rows' own luck).
+    slider = next(s for s in at.slider if (s.key or "").endswith(".threshold"))
+    slider.set_value(round(slider.value - 0.05, 3)).run()
+    assert any("will be auto-labeled" in s.value and ", likely " in s.value for s in [*at.success, *at.warning])
 
     at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
     assert not at.exception

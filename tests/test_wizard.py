@@ -197,3 +197,54 @@ def test_zero_shot_from_class_names_when_nothing_is_labeled(tmp_path, minilm):
     truth = [r["label"] for r in build_rows(table, mapping)]  # the labels the ingest left out
     guesses = [prediction.classes[i] for i in prediction.suggested]
     assert np.mean([g == t for g, t in zip(guesses, truth, strict=True)]) > 0.6
+
+
+def _synthetic_prediction(n: int = 1000):  # noqa: ANN202
+    """A stored-run look-alike: confidences falling evenly from 0.999 to 0.6, the estimate at 0.98 and a
+    band 3 points below and 2 above the expected precision (as a run stores it, at ~100 points)."""
+    from pathlib import Path
+
+    from core.runs import Run
+    from core.wizard import KIND, Prediction
+
+    conf = np.linspace(0.999, 0.6, n)
+    precision = np.cumsum(conf) / np.arange(1, n + 1)
+    at = np.unique(np.linspace(1, n, 101).round().astype(int))
+    summary = {
+        "classes": ["a", "b"],
+        "threshold": 0.98,
+        "estimated_threshold": 0.98,
+        "target_precision": 0.95,
+        "calibrated": True,
+        "expected_precision": 0.985,
+        "precision_interval": [0.975, 0.992],
+        "n_labeled": 80,
+        "credibility": 0.9,
+    }
+    run = Run("r", 1, KIND, "k", 1, {}, summary, "", Path("nowhere.npz"))
+    arrays = {
+        "band_rows": at,
+        "band_lower": precision[at - 1] - 0.03,
+        "band_upper": precision[at - 1] + 0.02,
+    }
+    probabilities = np.stack([conf, 1 - conf], axis=1).astype(np.float32)
+    return Prediction(run, np.arange(n), probabilities, np.zeros(n, dtype=bool), arrays)
+
+
+def test_a_moved_threshold_keeps_a_likely_range_from_the_band_and_the_rows_luck():
+    prediction = _synthetic_prediction()
+    moved = prediction.promise(0.9)
+    assert moved.interval is not None and "likely" in moved.describe()
+    low, high = moved.interval
+    assert low < moved.expected_precision < high
+    # Wider than the band alone (5 points) and than the rows' luck alone, narrower than both added up.
+    conf = prediction.confidence[prediction.confidence >= 0.9]
+    luck = 2 * 1.2816 * np.sqrt(np.sum(conf * (1 - conf))) / len(conf)
+    assert max(0.05, luck) < high - low < 0.05 + luck
+    assert prediction.promise().interval == (0.975, 0.992)  # at the estimate: the estimator's own range
+
+
+def test_the_strict_default_threshold_is_explained_where_the_curve_crosses_the_target_much_later():
+    text = _synthetic_prediction().threshold_explained()
+    assert "90% probability" in text and "lower edge of the shaded 10-90% band" in text
+    assert "up to 25% of the rows" in text and "(5% of the rows)" in text and "80 labeled rows" in text

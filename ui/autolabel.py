@@ -249,6 +249,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     right.plotly_chart(
         confidence_histogram(prediction.confidence[prediction.candidates], threshold=threshold), key=f"{key}.hist"
     )
+    explained = prediction.threshold_explained()
+    if explained:
+        st.caption(explained)
     rolled = prediction.roll_up(threshold)
     if rolled:
         st.markdown("**Rolled up to the top-level classes** (right parent, even where the sub-class is wrong)")
