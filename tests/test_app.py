@@ -290,7 +290,11 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
 
     at.toggle(key="autolabel.lc").set_value(True).run()  # learning curve on the labels so far
     assert not at.exception and not at.error
-    assert any("Margin sampling reached random sampling's final" in c.value for c in at.caption)
+    # Labels saved are claimed only beyond the seeds' noise; otherwise the page says there is no clear difference.
+    assert any(
+        "Margin sampling reached random sampling's final" in c.value or c.value.startswith("No clear difference yet")
+        for c in at.caption
+    )
 
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     at.button(key="autolabel.audit.draw").click().run()

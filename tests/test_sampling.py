@@ -178,3 +178,27 @@ def test_learning_curve_refuses_a_single_class():
         learning_curve(np.zeros((10, 2)), np.array(["a"] * 10), strategy="random")
     with pytest.raises(InputError, match="at least 40 labeled rows"):
         labeled_rows_curves(np.zeros((20, 2)), np.array(["a", "b"] * 10))
+
+
+def test_labels_saved_are_claimed_only_beyond_the_seeds_noise():
+    from core.learning_curve import compare_curves, describe_savings
+
+    steps = [48, 86, 124, 162, 200, 238]
+    base = np.array([0.70, 0.76, 0.79, 0.81, 0.82, 0.83])
+
+    def seeds(name, shifts):
+        return average_curves([curve(steps, base + np.r_[0, [s] * 5], strategy=name) for s in shifts])
+
+    random = seeds("random", [0, 0, 0, 0, 0])
+    # The analyst's case: on average margin touches random's final accuracy early ("19% fewer"), but the
+    # seeds disagree on which strategy is ahead.
+    noisy = seeds("margin", [0.04, -0.03, 0.05, -0.02, 0.03])
+    assert labels_saved(noisy, random).share_saved > 0.1
+    assert noisy.per_run_quality.shape == (5, 6) and not compare_curves(noisy, random).clear
+    assert describe_savings(noisy, random).startswith("No clear difference yet at 238 labels between margin and random")
+    # Every seed ahead by 1-2 points: the labels saved are claimed.
+    ahead = seeds("margin", [0.01, 0.02, 0.015, 0.01, 0.02])
+    assert compare_curves(ahead, random).clear
+    assert describe_savings(ahead, random).startswith("Margin sampling reached random sampling's final roc-auc")
+    behind = seeds("margin", [-0.01, -0.02, -0.015, -0.01, -0.02])
+    assert describe_savings(behind, random).startswith("Margin sampling did worse than random sampling")

@@ -410,17 +410,12 @@ def learning_curve_panel(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> N
     except CuratorError as exc:
         st.info(str(exc))
         return
-    from core.learning_curve import labels_saved
+    from core.learning_curve import describe_savings
 
     st.plotly_chart(learning_curves(curves), key=f"autolabel.lc.chart.{field}")
-    saved = labels_saved(curves["margin"], curves["random"])
-    if saved.labels_needed is not None:
-        st.caption(
-            f"Margin sampling reached random sampling's final {curves['random'].metric.replace('_', '-')}"
-            f" ({saved.target_quality:.3f}) with about {saved.labels_needed:,.0f} of {saved.labels_random:,} labels:"
-            f" {saved.share_saved:.0%} fewer. Measured on the rows labeled so far (20% held out, 5 seeds);"
-            " noisy below a few hundred labels."
-        )
+    st.caption(
+        describe_savings(curves["margin"], curves["random"]) + " Measured on the rows labeled so far (20% held out)."
+    )
 
 
 @st.cache_data(show_spinner="Simulating labeling on the labeled rows...", max_entries=8)
