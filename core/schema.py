@@ -108,7 +108,7 @@ def infer_mapping(table: Table) -> ColumnMapping:
 
     def short_categorical(col: str) -> bool:
         values = _values(frame, col)
-        distinct = set(frame[col].head(5000))
+        distinct = {v for v in frame[col].head(5000) if normalize_label(v) is not None}
         return bool(values) and max(map(len, values)) <= 40 and 1 <= len(distinct) <= max(2, min(MAX_CLASSES, n // 3))
 
     taken = {id_col, image_col}

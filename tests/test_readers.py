@@ -223,3 +223,16 @@ def test_a_labels_file_whose_image_column_is_image_path_reads_as_a_folder(tmp_pa
     table = read_image_folder(tmp_path)
     assert table.frame["image_path"].tolist() == [str(tmp_path / f) for f in files]
     assert table.frame["label"].tolist() == ["cat", "cat", "dog", "dog"]
+
+
+def test_an_empty_label_column_is_not_picked_as_the_label(tmp_path):
+    # AG News with its class column blanked in every row: unlabeled, not "no labels in any row".
+    lines = shared("ag_news/test.csv").read_text(encoding="utf-8").splitlines()[:400]
+    path = tmp_path / "unlabeled.csv"
+    path.write_text("\n".join('""' + line[line.index(",") :] for line in lines) + "\n", encoding="utf-8")
+    table = read_table(path)
+    mapping = infer_mapping(table)
+    assert mapping.label_column is None
+    assert mapping.text_columns == ["column_2", "column_3"]
+    rows = build_rows(table, mapping)
+    assert len(rows) == 400 and all(r["label"] is None for r in rows)
