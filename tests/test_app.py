@@ -178,6 +178,24 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     at.text_input(key="search.query").set_value("a moving and beautiful film").run()
     assert not at.exception
     assert any("answered by minilm-l6-v2 text embedding" in c.value for c in at.caption)
+
+    def min_score():
+        (field,) = [n for n in at.number_input if n.label == "Min score"]
+        return field
+
+    def fiftieth(query):  # what the page searched: 200 results, no filters; rounded down to 3 decimals
+        from core.embedders import load_embedder
+        from core.search import search_text
+
+        result = search_text(ws, dataset, query, text_embedder=load_embedder("minilm-l6-v2"), n=200)
+        return int(result.scores[49] * 1000) / 1000
+
+    first = fiftieth("a moving and beautiful film")
+    assert min_score().value == first and min_score().format == "%.3f"
+    at.text_input(key="search.query").set_value("a boring and predictable plot").run()
+    assert min_score().value == fiftieth("a boring and predictable plot") != first  # follows the query
+    at.text_input(key="search.query").set_value("a moving and beautiful film").run()
+    assert min_score().value == first
     at.text_input(key="search.save.name").set_value("moving films").run()
     at.button(key="search.save.go").click().run()
     assert not at.exception
@@ -185,6 +203,7 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
 
     saved = saved_searches(ws, dataset.id)
     assert [x.name for x in saved] == ["moving films"] and saved[0].matches >= 50
+    assert saved[0].threshold == first  # what the field showed is what is stored
     fresh = new_app().run()  # AppTest keeps the sidebar only in a session's first run
     picker = fresh.sidebar.radio(key=f"sidebar.saved.{dataset.id}")
     assert picker.options == ["(none)", f"moving films ({saved[0].matches:,})"]

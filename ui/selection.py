@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import pandas as pd
@@ -282,17 +283,23 @@ def save_search_form(dataset, result, *, query: str | None, examples: list[int] 
     """Name the current search and a score threshold; it becomes a sidebar filter that also covers
     rows added later."""
     with st.expander("Save this search as a filter"):
-        default = result.scores[min(len(result.scores), 50) - 1] if result.scores else 0.5
+        nth = min(len(result.scores), 50)
+        score = result.scores[nth - 1] if result.scores else 0.5
+        # Rounded down, so the 50th result stays in; shown with the same 3 decimals as it is stored.
+        default = math.floor(float(score) * 1000) / 1000
+        # Keyed by the search and its default: a new query (or filter) starts again from its own 50th score.
+        search_key = hashlib.sha1(repr((query, examples, default)).encode()).hexdigest()[:12]
         c1, c2, c3 = st.columns([2, 1, 1])
         name = c1.text_input("Name", key="search.save.name", placeholder="e.g. late delivery complaints")
         threshold = c2.number_input(
             "Min score",
             -1.0,
             1.0,
-            value=math.floor(float(default) * 1000) / 1000,
+            value=default,
             step=0.01,
-            key="search.save.threshold",
-            help="Cosine similarity; the 50th result scores this.",
+            format="%.3f",
+            key=f"search.save.threshold.{search_key}",
+            help=f"Cosine similarity; result {nth} of this search scores {default:.3f}." if nth else None,
         )
         if c3.button("Save", key="search.save.go"):
             try:
