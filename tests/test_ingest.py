@@ -57,6 +57,16 @@ def test_text_ingest_stores_embeds_and_searches(ws, minilm):
     assert len(sports) == 5
 
 
+def test_the_first_progress_comes_after_a_small_chunk_then_the_usual_ones(ws, minilm):
+    # Under load 512 news texts take ~27 s: the bar must not sit empty that long before moving.
+    table = head(load_source(ws, shared("ag_news/test.csv")), 600)
+    job = start_ingest(ws, table, infer_mapping(table), "news", source="test.csv")
+    seen = []
+    report = run_ingest(ws, job, minilm, on_progress=seen.append)
+    assert report.embedded == 600
+    assert [p.done for p in seen] == [32, 32 + 512, 600]
+
+
 def test_cache_means_nothing_is_recomputed(ws, minilm):
     table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 120)
     first = run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "a", source="s"), minilm)
