@@ -6,12 +6,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+@dataclass(frozen=True)
+class JobStart:
+    """An ingest job the Upload page runs on its next run (set by Ingest and Resume: the rerun first
+    redraws the sidebar, which then lists the dataset, and clears what the last run left on screen)."""
+
+    job_id: int
+    dataset_id: int
+    new: bool  # a new ingest ("is ready" when done), not a resumed one
+
+
 @dataclass
 class Session:
     dataset_id: int | None = None
     upload_path: Path | None = None  # the staged upload being configured on the Upload page
     upload_name: str | None = None
     last_job_id: int | None = None
+    start_job: JobStart | None = None
     notices: list[str] = field(default_factory=list)  # shown once on the next run
     select_dataset: int | None = None  # a page asks the sidebar picker to switch (applied before it draws)
     upload_round: int = 0  # bumped after an ingest so the upload form starts empty

@@ -6,20 +6,36 @@ import streamlit as st
 
 from core.demo import DEMOS
 from core.errors import CuratorError
-from core.ingest import load_source, problem_summary, stage_upload, start_ingest
+from core.ingest import load_source, stage_upload, start_ingest, unfinished_jobs
 from core.preview import ImageCheck, check_images, label_summary, preview_frame
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping, validate_mapping
 from core.wording import counted
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
-from ui.ingest import image_check_panel, mapping_editor, run_job_with_progress, unfinished_jobs_panel
+from ui.ingest import (
+    image_check_panel,
+    ingest_target,
+    mapping_editor,
+    start_job_now,
+    unfinished_job_row,
+    unfinished_jobs_panel,
+)
 from ui.resources import require_shell, session, workspace
 
 require_shell()
 
 ws, s = workspace(), session()
 st.title("Upload a dataset")
+# Drawn last (finish()), once the page knows which unfinished ingests it shows in place, where the user is.
+unfinished_panel = st.container()
+shown_in_place: set[int] = set()
+
+
+def finish() -> None:
+    with unfinished_panel:
+        unfinished_jobs_panel(exclude=shown_in_place)
+    st.stop()
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the file...")
@@ -38,14 +54,8 @@ def ingest(table: Table, mapping, name: str, *, source: str, model: str | None =
     except CuratorError as exc:
         st.error(str(exc))
         return
-    report = run_job_with_progress(job_id)
-    if report:
-        s.select_dataset = report.dataset_id
-        s.upload_round += 1
-        named = problem_summary(ws, report.dataset_id, job_id=job_id) if report.skipped else ""
-        problems = f", {counted(report.skipped, 'row')} flagged with problems: {named}" if report.skipped else ""
-        s.notices.append(f"'{name}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
-        st.rerun()  # so the sidebar shows the new dataset
+    start_job_now(job_id, ws.dataset(name).id, new=True)
+    st.rerun()  # the sidebar lists the dataset; the job runs where this button was (unfinished_job_row)
 
 
 for notice in s.notices:
@@ -54,20 +64,24 @@ for notice in s.notices:
 s.notices.clear()
 
 
-unfinished_jobs_panel()
 sources = ["Upload a file", "Path on the server", "Demo dataset"]
 kind = st.radio("Source", sources, index=0 if ws.datasets() else 2, horizontal=True, key="upload.kind")
 path: Path | None = None
 if kind == "Demo dataset":
     existing = {d.name for d in ws.datasets()}
+    unfinished = {j["dataset"]: j for j in unfinished_jobs(ws)}
     for demo in DEMOS:
         c1, c2 = st.columns([4, 1])
         c1.markdown(f"**{demo.name}**: {demo.description}")
+        if demo.name in unfinished:  # running, paused or interrupted: its progress and Resume in its row
+            shown_in_place.add(unfinished[demo.name]["id"])
+            unfinished_job_row(unfinished[demo.name], line=c1, button=c2)
+            continue
         loaded = demo.name in existing
         if c2.button("Loaded" if loaded else "Load", key=f"upload.demo.{demo.key}", disabled=loaded):
             table = load_source(ws, demo.path)
             ingest(table, infer_mapping(table), demo.name, source=demo.path.name)
-    st.stop()
+    finish()
 elif kind == "Upload a file":
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
@@ -86,7 +100,7 @@ else:
     )
     path = Path(typed).expanduser() if typed.strip() else None
 if path is None:
-    st.stop()
+    finish()
 
 header_choice = st.radio("Header row", ["detect", "yes", "no"], horizontal=True, key="upload.header")
 header = {"detect": None, "yes": True, "no": False}[header_choice]
@@ -94,7 +108,7 @@ try:
     table = read_source(str(path), path.stat().st_mtime if path.exists() else 0.0, header)
 except (CuratorError, OSError) as exc:
     st.error(str(exc))
-    st.stop()
+    finish()
 st.caption(" · ".join([counted(len(table.frame), "row"), *table.notes]))
 
 mapping, model = mapping_editor(table, key=f"upload.map.{path}")
@@ -104,7 +118,7 @@ try:
     preview = preview_frame(table, mapping)
 except CuratorError as exc:
     st.error(str(exc))
-    st.stop()
+    finish()
 
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Rows", f"{len(table.frame):,}")
@@ -123,9 +137,20 @@ if "thumbnail" in preview:
     preview["thumbnail"] = preview["thumbnail"].map(thumb_uri)
 show_table(preview, key=f"upload.preview.{path}", height=360, thumbnail_column="thumbnail")
 
-names = [d.name for d in ws.datasets()]
-c1, c2 = st.columns([3, 1])
-name = c1.text_input("Dataset name", value=s.upload_name or path.stem.replace("_", " "), key=f"upload.name.{path}")
-append = c2.toggle("Add to an existing dataset", value=False, key="upload.append", disabled=name not in names)
-if st.button(f"Ingest {counted(len(table.frame), 'row')}", type="primary", key="upload.go"):
-    ingest(table, mapping, name, source=path.name, model=model, append=append)
+target = ingest_target(
+    modality=mapping.modality,
+    source=path.name,
+    default_name=s.upload_name or path.stem.replace("_", " "),
+    key=str(path),
+)
+if target.unfinished is not None:  # this file's ingest, paused or interrupted: Resume instead of Ingest
+    shown_in_place.add(target.unfinished["id"])
+    unfinished_job_row(target.unfinished, clear_form=True)
+else:
+    if target.blocked:
+        st.warning(target.blocked)
+    rows = counted(len(table.frame), "row")
+    label = f"Add {rows} to '{target.name}'" if target.append else f"Ingest {rows}"
+    if st.button(label, type="primary", key="upload.go", disabled=bool(target.blocked or not target.name)):
+        ingest(table, mapping, target.name, source=path.name, model=model, append=target.append)
+finish()

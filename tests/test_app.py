@@ -1154,3 +1154,122 @@ def test_search_by_an_uploaded_image_shows_it_above_the_results(app_env, effnet)
     at.get("file_uploader")[0].set_value(("notes.jpg", b"not a picture", "image/jpeg")).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["The example image cannot be used: not a readable image file."]
+
+
+def test_adding_to_an_existing_dataset_is_a_choice_and_a_taken_name_says_how(app_env, minilm):
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    first = small_csv(app_env, n=30)
+    table = load_source(ws, first)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "Reviews", source=first.name), minilm)
+    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
+        rows = list(csv.reader(src))
+    more = app_env / "more.csv"
+    with open(more, "w", newline="") as out:
+        csv.writer(out).writerows([rows[0], *rows[31:51]])
+
+    at = new_app().run()
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(more)).run()
+    assert at.radio(key="upload.target").options == ["New dataset", "Add to an existing dataset"]
+    at.text_input(key=f"upload.name.{more}").set_value("Reviews").run()
+    [warning] = [w.value for w in at.warning]
+    assert "'Reviews' already exists" in warning and "'Add to an existing dataset'" in warning
+    assert at.button(key="upload.go").disabled
+    at.radio(key="upload.target").set_value("Add to an existing dataset").run()
+    assert at.selectbox(key="upload.append.to").options == ["Reviews"] and not at.warning
+    go = at.button(key="upload.go")
+    assert go.label == "Add 20 rows to 'Reviews'" and not go.disabled
+    go.click().run()
+    assert not at.exception and not at.error
+    assert any("'Reviews' is ready: 20 rows embedded" in s.value for s in at.success)
+    assert (ws.status("Reviews").rows, ws.status("Reviews").embedded) == (50, 50)
+
+
+def test_a_paused_ingest_of_the_staged_file_offers_resume_in_place_of_ingest(app_env, minilm):
+    from core.ingest import load_source, mark_paused, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    path = small_csv(app_env, n=60)
+    table = load_source(ws, path)
+    job = start_ingest(ws, table, infer_mapping(table), "reviews", source=path.name)
+
+    def pause(progress):  # the person's Pause: the run stops after its chunk
+        mark_paused(ws, job)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(ws, job, minilm, on_progress=pause, chunk_size=20)
+    at = new_app().run()
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    assert not at.exception and not at.error
+    assert not [b for b in at.button if b.key == "upload.go"]  # no second ingest of the same file
+    lines = [m.value for m in at.markdown if "rows done" in m.value]
+    assert lines == ["**reviews** from `reviews.csv` · 20 of 60 rows done · paused by the user"]  # once, here
+    assert not [h for h in at.subheader if h.value == "Unfinished ingests"]
+    at.button(key=f"upload.resume.{job}").click().run()
+    assert not at.exception and not at.error
+    assert any("'reviews': 60 of 60 rows embedded." in s.value for s in at.success)
+    assert at.text_input(key="upload.path.1").value == ""  # the form starts again
+
+
+def test_the_sidebar_shows_a_dataset_being_ingested_adding_up_counts_and_sets_its_picker_one_way(app_env, monkeypatch):
+    import streamlit.elements.lib.policies as policies
+
+    from core.session import JobStart, Session
+
+    ws = stored_unembedded(app_env / "workspace", 30, name="First")
+    stored_unembedded(app_env / "workspace", 12, name="Second")
+    second = ws.dataset("Second").id
+    with ws.batch(second, action="t", description="exclude") as b:
+        b.set_excluded(ws.store.row_ids(second)[:3], True)
+    defaults = []
+    real_check = policies.check_session_state_rules
+
+    def check(default_value, key, writes_allowed=True):  # a default as well as a Session State value warns
+        if key == "sidebar.dataset":
+            defaults.append(default_value)
+        return real_check(default_value, key, writes_allowed)
+
+    monkeypatch.setattr(policies, "check_session_state_rules", check)
+    at = new_app()
+    at.session_state["app.session"] = Session(select_dataset=second, start_job=JobStart(1, second, True))
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="sidebar.dataset").value == second and defaults == [None]
+    assert any(c.value.startswith("8 labeled · 4 unlabeled  \n3 of these 12 rows excluded") for c in at.sidebar.caption)
+    [info] = at.sidebar.info
+    assert info.value.startswith("Embedding now (0% done)") and not at.sidebar.warning
+
+
+def test_an_ingest_runs_after_a_rerun_so_the_sidebar_already_lists_its_dataset(app_env, monkeypatch):
+    # AppTest keeps only a session's first run of the sidebar: check that the page reruns (which redraws
+    # the sidebar, then listing the new dataset; see the test above for what it shows) before embedding.
+    import ui.ingest
+
+    events = []
+    real_rerun, real_run = st.rerun, ui.ingest.run_job_with_progress
+
+    def rerun(*args, **kwargs):
+        events.append("rerun")
+        real_rerun(*args, **kwargs)
+
+    def run(job_id):
+        events.append(("run", [d.name for d in Workspace(app_env / "workspace").datasets()]))
+        return real_run(job_id)
+
+    monkeypatch.setattr(st, "rerun", rerun)
+    monkeypatch.setattr(ui.ingest, "run_job_with_progress", run)
+    path = small_csv(app_env, n=12)
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and any("'reviews' is ready: 12 rows embedded" in s.value for s in at.success)
+    assert events == ["rerun", ("run", ["reviews"]), "rerun"]  # not "No datasets yet" while it embeds

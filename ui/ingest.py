@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import streamlit as st
 
 from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
-from core.ingest import JobReport, job_counts, mark_interrupted, mark_paused, run_ingest, unfinished_jobs
+from core.ingest import (
+    JobReport,
+    job_counts,
+    mark_interrupted,
+    mark_paused,
+    problem_summary,
+    run_ingest,
+    unfinished_jobs,
+)
 from core.labelschema import looks_multi
 from core.preview import ImageCheck
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
+from core.session import JobStart
 from core.wording import counted, first_few
 from ui.resources import embedder, session, workspace
 
@@ -129,7 +140,12 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
         if not isinstance(stop, Exception):  # Streamlit stopping the run, not a load error (that one shows)
             mark_interrupted(ws, job_id)
         raise
-    bar = st.progress(0.0, text=f"Embedding '{dataset.name}' with {dataset.embedding_model}...")
+    total, embedded, skipped = job_counts(ws, job_id)
+    bar = st.progress(
+        (embedded + skipped) / total if total else 0.0,
+        text=f"Embedding '{dataset.name}' with {dataset.embedding_model}: {embedded + skipped:,} of"
+        f" {counted(total, 'row')} done, the next count in a few seconds...",
+    )
     # A click reruns the page, which stops this run at its next progress update (after a whole chunk);
     # the callback runs first in the new run and records the pause.
     pause = st.empty()
@@ -161,29 +177,98 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
     return report
 
 
-def unfinished_jobs_panel() -> None:
-    jobs = unfinished_jobs(workspace())
-    if not jobs:
-        return
-    st.subheader("Unfinished ingests")
-    for job in jobs:
-        c1, c2 = st.columns([4, 1])
+class IngestTarget(NamedTuple):
+    name: str  # the dataset the rows go to
+    append: bool  # into an existing dataset
+    unfinished: dict | None  # an unfinished ingest of this same file into it: Resume, not Ingest again
+    blocked: str | None  # why Ingest cannot run (a new dataset's name is taken)
+
+
+ADD = "Add to an existing dataset"
+
+
+def ingest_target(*, modality: str, source: str, default_name: str, key: str) -> IngestTarget:
+    """Where the rows go: a new dataset with a name, or an existing dataset of the same kind, picked."""
+    ws = workspace()
+    datasets = ws.datasets()
+    same_kind = [d.name for d in datasets if d.modality == modality]
+    choice = "New dataset"
+    if same_kind:
+        choice = st.radio(
+            "Ingest into",
+            ["New dataset", ADD],
+            horizontal=True,
+            key="upload.target",
+            help=f"Adding puts these rows into an existing {modality} dataset, embedded with its model; its"
+            " auto-label model labels them and its saved searches cover them.",
+        )
+    elif datasets:
+        st.caption(f"No {modality} dataset yet to add these rows to: they make a new dataset.")
+    if choice == ADD:
+        name = st.selectbox(f"Existing {modality} dataset", same_kind, key="upload.append.to")
+    else:
+        name = st.text_input("Dataset name", value=default_name, key=f"upload.name.{key}").strip()
+    unfinished = next((j for j in unfinished_jobs(ws) if j["dataset"] == name and j["source"] == source), None)
+    blocked = None
+    if choice != ADD and unfinished is None and name in {d.name for d in datasets}:
+        blocked = f"A dataset named '{name}' already exists: choose another name" + (
+            f", or '{ADD}' above to put these rows into it." if name in same_kind else "."
+        )
+    return IngestTarget(name, choice == ADD, unfinished, blocked)
+
+
+def start_job_now(job_id: int, dataset_id: int, *, new: bool) -> None:
+    """Run this job on the next run (a rerun first redraws the sidebar and clears stale messages)."""
+    session().start_job = JobStart(job_id, dataset_id, new)
+    session().select_dataset = dataset_id
+
+
+def unfinished_job_row(job: dict, *, line=None, button=None, clear_form: bool = False) -> None:  # noqa: ANN001
+    """One unfinished ingest: rows done and why it stopped, and Resume, which runs it in place (as
+    does an Ingest just clicked). ``line`` and ``button`` are where to draw them (default: a new row)."""
+    if line is None or button is None:
+        line, button = st.columns([4, 1])
+    s = session()
+    start = s.start_job if s.start_job and s.start_job.job_id == job["id"] else None
+    if start is None:
         total, embedded, skipped = job_counts(workspace(), job["id"])
         message = job["message"] or ""
         state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
         done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
-        line = c1.empty()
-        line.write(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
-        if c2.button("Resume", key=f"upload.resume.{job['id']}"):
-            line.empty()  # its count would stand still beside the moving bar: the bar takes its place
-            with c1:
-                report = run_job_with_progress(job["id"])
-            if report:  # shown by the page after the rerun, which takes the job off this list
-                session().select_dataset = report.dataset_id
-                session().notices.append(
-                    f"'{job['dataset']}': {report.embedded:,} of {counted(report.total, 'row')} embedded."
-                )
-                st.rerun()
+        line.markdown(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
+        button.button(
+            "Resume",
+            key=f"upload.resume.{job['id']}",
+            type="primary",
+            on_click=start_job_now,
+            args=(job["id"], job["dataset_id"]),
+            kwargs={"new": False},
+        )
+        return
+    s.start_job = None  # taken: a rerun (Pause, leaving the page) does not start it again
+    with line:
+        report = run_job_with_progress(job["id"])
+    if not report:
+        return
+    if clear_form or start.new:
+        s.upload_round += 1
+    if start.new:
+        named = problem_summary(workspace(), report.dataset_id, job_id=job["id"]) if report.skipped else ""
+        problems = f", {counted(report.skipped, 'row')} flagged with problems: {named}" if report.skipped else ""
+        s.notices.append(f"'{job['dataset']}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
+    else:
+        s.notices.append(f"'{job['dataset']}': {report.embedded:,} of {counted(report.total, 'row')} embedded.")
+    st.rerun()  # shown by the page after the rerun, which takes the job off the unfinished ones
+
+
+def unfinished_jobs_panel(*, exclude: set[int] = frozenset()) -> None:
+    """Unfinished ingests other than those the page shows in place (``exclude``), each with Resume."""
+    jobs = [j for j in unfinished_jobs(workspace()) if j["id"] not in exclude]
+    if not jobs:
+        return
+    st.subheader("Unfinished ingests")
+    for job in jobs:
+        unfinished_job_row(job)
 
 
 def image_check_panel(check: ImageCheck) -> None:

@@ -19,17 +19,15 @@ def render_sidebar() -> None:
             st.info("No datasets yet. Upload one or load a demo on the Upload page.")
             return
         names = {d.id: d.name for d in datasets}
-        if s.select_dataset in names:
-            st.session_state["sidebar.dataset"] = s.select_dataset
+        if s.select_dataset in names:  # a page asked for this one (e.g. the dataset just uploaded)
             s.dataset_id, s.select_dataset = s.select_dataset, None
+        elif st.session_state.get("sidebar.dataset") in names:  # the person's pick
+            s.dataset_id = st.session_state["sidebar.dataset"]
         current = current_dataset_id()
-        chosen = st.selectbox(
-            "Dataset",
-            options=list(names),
-            index=list(names).index(current),
-            format_func=names.get,
-            key="sidebar.dataset",
-        )
+        # The picker's value is set through Session State only (a default as well makes Streamlit warn).
+        if st.session_state.get("sidebar.dataset") != current:
+            st.session_state["sidebar.dataset"] = current
+        chosen = st.selectbox("Dataset", options=list(names), format_func=names.get, key="sidebar.dataset")
         s.dataset_id = chosen
         if st.query_params.get("dataset") != str(chosen):  # a reload or a shared link keeps the dataset
             st.query_params["dataset"] = str(chosen)
@@ -38,10 +36,13 @@ def render_sidebar() -> None:
         col1.metric("Rows", f"{status.rows:,}")
         col2.metric("Labeled", f"{status.labeled_share:.0%}")
         st.caption(
-            f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled · {status.excluded:,} excluded"
+            f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled  \n"
+            f"{status.excluded:,} of these {status.rows:,} rows excluded"  # counted in the two above too
             f"  \n{status.dataset.modality.title()} embeddings:  \n`{status.dataset.embedding_model}`"
         )
-        if status.embedded_share < 1:
+        if s.start_job is not None and s.start_job.dataset_id == chosen:  # the Upload page runs it now
+            st.info(f"Embedding now ({status.embedded_share:.0%} done): the progress bar is on the Upload page.")
+        elif status.embedded_share < 1:
             st.warning(f"Embedding unfinished: {status.embedded_share:.0%}. Resume it on the Upload page.")
         saved_filter_picker(chosen)
         st.caption(f"Storage: {ws.chroma_settings.describe()} · workspace `{ws.root.name}`")
