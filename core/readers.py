@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.provenance import MANIFEST_FILE_COLUMN, is_curator_export
-from core.wording import counted
+from core.wording import counted, first_few
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -346,7 +346,19 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     other = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES | {".csv", ".tsv", ".txt", ".md"}]
     if not images:
-        raise InputError(f"{name} contains no image files ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+        message = f"{name} contains no image files ({', '.join(sorted(IMAGE_SUFFIXES))})."
+        # A folder of tables given where the file was meant (e.g. ag_news/ for ag_news/train.csv); .txt
+        # files there are mostly readmes and class lists.
+        tables = sorted(
+            (p.relative_to(root) for p in files if p.suffix.lower() in TABLE_SUFFIXES - {".txt"}),
+            key=lambda p: (len(p.parts), str(p)),
+        )
+        if tables and display_name is None:
+            message += (
+                f" To load a table, give the path of the file itself (e.g. {root / tables[0]}). Table files here: "
+                f"{first_few([str(p) for p in tables])}."
+            )
+        raise InputError(message)
     notes = [counted(len(images), "image")]
     if other:
         notes.append(f"{counted(len(other), 'non-image file')} ignored (e.g. {other[0].relative_to(root)})")

@@ -50,7 +50,7 @@ m = st.columns(5)
 m[0].metric("Rows" if asked == status.rows else "Rows asked", f"{asked:,}")
 m[1].metric(f"Labeled · {labeled / asked if asked else 0:.0%}", f"{labeled:,}")
 m[2].metric("Unlabeled", f"{asked - labeled:,}")
-m[3].metric("Excluded", f"{status.excluded:,}")
+m[3].metric("Excluded", f"{status.excluded:,}", help="Of all the rows; counted as labeled or unlabeled too.")
 m[4].metric(
     "Not embedded",
     f"{status.not_embedded:,}",

@@ -141,10 +141,13 @@ c1, c2, c3 = st.columns([1.3, 1.3, 3])
 # With a search, "all" means its results (what the page lists), never the whole dataset behind them.
 everything = result.row_ids if result is not None else matching
 if c1.button(
-    f"Select all {counted(len(everything), 'result')}"
+    "Nothing to select"
+    if not everything
+    else f"Select all {counted(len(everything), 'result')}"
     if result is not None
     else f"Select all {len(matching):,} matching",
     key="search.selectall",
+    disabled=not everything,
     help="Every result of the search (clear it to select every row matching the filters)"
     if result is not None
     else "Every row matching the filters, not only the rows shown",

@@ -950,6 +950,9 @@ def test_search_selection_drops_rows_a_bulk_action_takes_out_of_the_filters(app_
     assert any(m.value == "**0 rows selected**" for m in at.markdown)
     assert at.button(key="search.bulk.classify").disabled
     assert at.button(key="search.bulk.classify").label == "Classify 0 rows"
+    at.text_input(key="search.f.keyword").set_value("row 2").run()  # its rows are all labeled now
+    select_all = at.button(key="search.selectall")
+    assert (select_all.label, select_all.disabled) == ("Nothing to select", True)
 
 
 def matching_row_ids_of(ws, dataset_id, **filters):

@@ -62,6 +62,13 @@ def nested_parquet(root: Path) -> Path:
     return path
 
 
+def folder_of_tables(root: Path) -> Path:
+    folder = root / "tables"
+    folder.mkdir()
+    (folder / "train.csv").write_text("text,label\nsome words here,pos\n", encoding="utf-8")
+    return folder
+
+
 GARBAGE = bytes(random.Random(3).randrange(256) for _ in range(8192))
 # (case, file builder, message the page must show)
 REFUSED = [
@@ -79,6 +86,7 @@ REFUSED = [
     ("ZIP bomb", zip_of("bomb.zip", {"a.png": b"\0" * (40 * 1024 * 1024)}, zipfile.ZIP_DEFLATED), "ZIP bomb"),
     ("ZIP with no images", zip_of("docs.zip", {"notes/readme.txt": b"hello"}), "no image files"),
     ("ZIP that is not a ZIP", write("fake.zip", b"PK\x05\x06 nope"), "ZIP"),
+    ("folder of tables, no images", folder_of_tables, "give the path of the file itself (e.g. "),
 ]
 
 

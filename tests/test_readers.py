@@ -236,3 +236,12 @@ def test_an_empty_label_column_is_not_picked_as_the_label(tmp_path):
     assert mapping.text_columns == ["column_2", "column_3"]
     rows = build_rows(table, mapping)
     assert len(rows) == 400 and all(r["label"] is None for r in rows)
+
+
+def test_a_folder_of_tables_given_as_an_image_folder_says_to_give_the_file():
+    with pytest.raises(InputError) as refused:
+        read_image_folder(shared("ag_news"))
+    message = str(refused.value)
+    assert "contains no image files" in message
+    assert f"give the path of the file itself (e.g. {shared('ag_news/test.csv').resolve()})" in message
+    assert "Table files here: test.csv; train_subset_10k.csv." in message
