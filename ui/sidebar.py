@@ -35,9 +35,11 @@ def render_sidebar() -> None:
         col1, col2 = st.columns(2)
         col1.metric("Rows", f"{status.rows:,}")
         col2.metric("Labeled", f"{status.labeled_share:.0%}")
+        excluded = (  # counted in the two counts before it too
+            f"  \n{status.excluded:,} of these {status.rows:,} rows excluded" if status.excluded else ""
+        )
         st.caption(
-            f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled  \n"
-            f"{status.excluded:,} of these {status.rows:,} rows excluded"  # counted in the two above too
+            f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled{excluded}"
             f"  \n{status.dataset.modality.title()} embeddings:  \n`{status.dataset.embedding_model}`"
         )
         if s.start_job is not None and s.start_job.dataset_id == chosen:  # the Upload page runs it now
