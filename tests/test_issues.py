@@ -464,3 +464,37 @@ def test_auto_fix_skips_unsure_suggestions_and_rows_not_flagged_and_the_default_
     assert default_fix(report, "label") is Fix.AUTO_FIX
     assert default_fix(report, "outlier") is Fix.NEEDS_REVIEW and default_fix(report, "any") is Fix.NEEDS_REVIEW
     assert Fix.AUTO_FIX not in fix_choices("near_duplicate") and Fix.AUTO_FIX in fix_choices("label")
+
+
+@pytest.mark.browser
+def test_issues_by_class_axis_title_and_legend_do_not_overlap():
+    """Drawn by plotly.js in Chromium: the "rows flagged" title and the legend of the issue types
+    (seven of them, two lines) take separate places under the bars."""
+    from tests.browser import chromium
+    from ui.charts import issues_by_class
+
+    titles = {
+        "label": "Label issues",
+        "outlier": "Outliers",
+        "near_duplicate": "Near-duplicates",
+        "exact_duplicate": "Exact duplicates",
+        "conflicting_duplicate": "Conflicting duplicates",
+        "class_imbalance": "Class imbalance",
+        "text_quality": "Text quality",
+    }
+    counts = pd.DataFrame(
+        [(c, issue, 3 + i) for i, c in enumerate(["World", "Sports", "Business", "Sci/Tech"]) for issue in titles],
+        columns=["class", "issue", "rows"],
+    )
+    fig = issues_by_class(counts, titles)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 700, "height": 900})
+        page.set_content(fig.to_html(include_plotlyjs=True, full_html=True, default_width="640px"))
+        page.wait_for_selector(".legend .traces")
+        boxes = page.evaluate(
+            """() => [document.querySelector('.xtitle'), document.querySelector('.legend')]
+                .map(e => e.getBoundingClientRect()).map(b => [b.left, b.top, b.right, b.bottom])"""
+        )
+    (al, at, ar, ab), (bl, bt, br, bb) = boxes
+    assert ab > at and bb > bt, boxes  # both drawn
+    assert ab <= bt or bb <= at or ar <= bl or br <= al, f"axis title {boxes[0]} overlaps legend {boxes[1]}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -188,14 +190,17 @@ def issues_by_class(counts, titles: dict[str, str]) -> go.Figure:  # noqa: ANN00
                 hovertemplate=f"%{{y}}: %{{x:,}} rows with {title.lower()} (click to show them)<extra></extra>",
             )
         )
+    # The legend sits at the foot of the figure (container coordinates) in a bottom margin sized for
+    # its lines, under the axis title: placed in plot coordinates (y=-0.25) the two overlapped.
+    legend_lines = math.ceil(len(fig.data) / 3)  # about three issue types to a line in a half-width column
     fig.update_layout(
         title="Issues by class (click a bar to filter the table)",
         barmode="stack",
-        height=max(HEIGHT, 30 * len(order) + 120),
-        margin=dict(l=10, r=10, t=40, b=10),
+        height=max(HEIGHT, 30 * len(order) + 120) + 24 * legend_lines,
+        margin=dict(l=10, r=10, t=40, b=56 + 24 * legend_lines),
         xaxis_title="rows flagged",
         yaxis=dict(type="category"),
-        legend=dict(orientation="h", y=-0.25),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left"),
         clickmode="event+select",
     )
     return fig
