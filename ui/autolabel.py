@@ -38,7 +38,7 @@ from core.wording import decimals_apart
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.grid import show_table, thumb_uri
 from ui.resources import embedder, rerun_after_batch, row_contents, workspace
-from ui.review import multi_review_panel, review_panel
+from ui.review import multi_review_panel, next_row, review_panel
 
 
 def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
@@ -452,7 +452,15 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     _auto_confidence_histogram(conf, prediction)
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
-    rows = _audit_sample_controls(dataset_id, field, audit.checked)
+    _audit_panel(dataset_id, field, audit.checked)
+
+
+@st.fragment
+def _audit_panel(dataset_id: int, field: str, checked: int) -> None:
+    """The sample's next row with Y right / X wrong. A fragment: a verdict reruns this panel alone
+    (ui.review's reason); the page's figures catch up when the sample is done."""
+    ws = workspace()
+    rows = _audit_sample_controls(dataset_id, field, checked)
     if not rows:
         return
     row, _ = _show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
@@ -460,12 +468,12 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     try:
         if b[0].button("Right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
             record_verdict(ws, dataset_id, row["id"], correct=True, field=field)
-            st.rerun()
+            next_row(page_too=len(rows) == 1)
         classes = ["", *ws.store.classes(dataset_id, field)]
         fix = b[2].selectbox("Wrong: the right class is", classes, key=f"autolabel.audit.fix.{row['id']}")
         if b[1].button("Wrong", key="autolabel.audit.bad", shortcut="X", disabled=not fix):
             record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix, field=field)
-            st.rerun()
+            next_row(page_too=len(rows) == 1)
     except CuratorError as exc:
         st.error(str(exc))
 
@@ -649,7 +657,6 @@ def multi_review_step(dataset_id: int, field: str) -> None:
 
 def multi_monitor_step(dataset_id: int, field: str) -> None:
     """Coverage, queue and the audit of a multi-choice question, counted in classes as its promise is."""
-    from core.audit import record_multi_verdict
 
     ws = workspace()
     prediction = current_multi_prediction(dataset_id, field)
@@ -665,7 +672,16 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
         audit.describe() + " A uniform sample of auto-answered rows; for each, say which of its auto classes"
         " are right. Classes the model missed can be added; they fix the row but do not count against precision."
     )
-    rows = _audit_sample_controls(dataset_id, field, audit.checked)
+    _multi_audit_panel(dataset_id, field, audit.checked)
+
+
+@st.fragment
+def _multi_audit_panel(dataset_id: int, field: str, checked: int) -> None:
+    """A multi-choice question's audit row, a fragment as ``_audit_panel`` is."""
+    from core.audit import record_multi_verdict
+
+    ws = workspace()
+    rows = _audit_sample_controls(dataset_id, field, checked)
     if not rows:
         return
     row, given = _show_audit_row(rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
@@ -677,9 +693,9 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
     try:
         if b[0].button("All right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
             record_multi_verdict(ws, dataset_id, row["id"], right=given, field=field)
-            st.rerun()
+            next_row(page_too=len(rows) == 1)
         if b[1].button("Save verdict", key="autolabel.audit.save", shortcut="X"):
             record_multi_verdict(ws, dataset_id, row["id"], right=right, missing=missing, field=field)
-            st.rerun()
+            next_row(page_too=len(rows) == 1)
     except CuratorError as exc:
         st.error(str(exc))

@@ -3,6 +3,11 @@ N needs-review, Q keep the given label, E exclude, S skip, U undo the last decis
 
 Streamlit's own ``st.button(shortcut=...)`` handles the keys (no custom JavaScript); they do not
 fire while the cursor is in a text box.
+
+Each panel is an ``st.fragment``: a key press reruns the panel alone, not the page around it (its
+charts, tables and counts took 1-3 s a key), so the next row shows in a fraction of a second. What
+else on the page a decision changes (counts, the table) follows on the next full run; the panel asks
+for one when its queue ends.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import re
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
@@ -21,6 +27,7 @@ from ui.resources import row_contents, workspace
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
 
 
+@st.fragment
 def review_panel(
     dataset_id: int,
     queue: list[int],
@@ -103,7 +110,7 @@ def review_panel(
         decision = (ReviewAction.EXCLUDE, None)
     if a[4].button("Skip", key=f"{key}.s", shortcut="S"):
         skipped.add(row_id)
-        st.rerun()
+        next_row()
     undo_decision_button(decided, key, column=a[5])
     other = st.selectbox(
         "Another class", ["", *ws.store.classes(dataset_id, field)], key=f"{key}.other.{row_id}", placeholder="..."
@@ -124,12 +131,14 @@ def review_panel(
                 field=field,
             ),
             decided,
+            queue_done=lambda: not still_to_review(ws, queue, check_labels=check_labels, field=field),
         )
 
 
 MultiChoices = Callable[[int], list[tuple[str, float | None, bool]]]  # row id -> [(class, probability, ticked)]
 
 
+@st.fragment
 def multi_review_panel(
     dataset_id: int,
     queue: list[int],
@@ -183,7 +192,7 @@ def multi_review_panel(
             label, key=f"{key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
         ):
             ticked.symmetric_difference_update({name})
-            st.rerun()
+            next_row()
     a = st.columns(5)
     decision: Callable[[], str | None] | None = None
     if a[0].button("Save", key=f"{key}.w", shortcut="W", type="primary", icon=":material/check:"):
@@ -194,14 +203,28 @@ def multi_review_panel(
         decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
     if a[3].button("Skip", key=f"{key}.s", shortcut="S"):
         skipped.add(row_id)
-        st.rerun()
+        next_row()
     undo_decision_button(decided, key, column=a[4])
     if decision is not None:
-        _decide(decision, decided)
+        _decide(
+            decision,
+            decided,
+            queue_done=lambda: not still_to_review(ws, queue, check_labels=check_labels, field=field),
+        )
 
 
-def _decide(apply: Callable[[], str | None], decided: list[str]) -> None:
-    """Apply one decision; its batch joins the queue's undo list, then the next row shows."""
+def next_row(*, page_too: bool = False) -> None:
+    """Draw the panel again after a decision: the panel alone when a key press ran it alone (a
+    fragment run), the whole page when ``page_too`` (the queue ended: counts and tables catch up)
+    or when the page is running anyway (a fragment-scoped rerun is refused there)."""
+    ctx = get_script_run_ctx()
+    fragment_run = bool(ctx and ctx.fragment_ids_this_run)
+    st.rerun(scope="fragment" if fragment_run and not page_too else "app")
+
+
+def _decide(apply: Callable[[], str | None], decided: list[str], *, queue_done: Callable[[], bool]) -> None:
+    """Apply one decision; its batch joins the queue's undo list, then the next row shows (the whole
+    page once ``queue_done()``)."""
     try:
         batch_id = apply()
     except CuratorError as exc:
@@ -209,7 +232,7 @@ def _decide(apply: Callable[[], str | None], decided: list[str]) -> None:
         return
     if batch_id:
         decided.append(batch_id)
-    st.rerun()
+    next_row(page_too=queue_done())
 
 
 def other_questions_form(
@@ -256,7 +279,7 @@ def other_questions_form(
         if result.batch_id:
             decided.append(result.batch_id)
         st.toast(f"Saved {', '.join(changed)} for this row")
-        st.rerun()
+        next_row()
 
 
 def undo_decision_button(decided: list[str], key: str, *, column=None) -> None:
@@ -268,7 +291,7 @@ def undo_decision_button(decided: list[str], key: str, *, column=None) -> None:
             st.toast("Last decision undone")
         except CuratorError as exc:
             st.error(str(exc))
-        st.rerun()
+        next_row()
 
 
 def quote_markdown(text: str) -> str:
