@@ -444,6 +444,21 @@ def test_issues_cards_give_label_shares_of_the_labeled_rows(app_env, minilm):
     assert any(c.startswith(f"**{counts['outlier'] / 80:.1%} of 80 rows** · Mean cosine") for c in captions)
 
 
+def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app_env, minilm):
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    queue = at.session_state[f"issues.review.{report.run.id}.label.(any).(any).queue"]
+    assert queue
+    with ws.batch(dataset.id, action="label", description="reviewed") as batch:  # every row decided
+        batch.set_label(queue, "positive", source="human")
+    at.run()
+    assert not at.exception
+    done = [s.value for s in at.success if s.value.startswith("Queue done.")]
+    assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
+
+
 def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     reviews_with_issue_run(app_env, minilm)
     at = new_app().run()

@@ -391,6 +391,7 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
         st.session_state[qkey],
         choices=lambda r: top_choices(prediction.probabilities[position[r]], classes),
         key=f"autolabel.review.{prediction.run.id}",
+        when_done="Retrain (step 1) to update the suggestions and the threshold, or take a new queue.",
         model_id=prediction.run.summary["model_id"],
         field=prediction.field,
     )
@@ -648,6 +649,7 @@ def multi_review_step(dataset_id: int, field: str) -> None:
         choices=lambda r: suggested_classes(prediction, r),
         key=key,
         field=field,
+        when_done="Retrain (step 1) to update the thresholds, or take a new queue.",
     )
     st.caption(
         "Keys: 1-9 tick or untick a class · W save the ticked classes (none ticked: none applies) ·"

@@ -36,6 +36,9 @@ from ui.review import multi_review_panel, review_panel
 ANY = "(any)"
 UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
 TABLE_ROWS = 200
+ISSUES_QUEUE_DONE = (
+    "**Improve issues found** (at the top) runs the checks again with your decisions, or take a new queue."
+)
 
 
 def current_report(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> IssueReport | None:
@@ -452,6 +455,7 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
         check_labels=True,
         details=lambda r: explain_row(report, r),
         field=report.field,
+        when_done=ISSUES_QUEUE_DONE,
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
@@ -490,6 +494,7 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
         field=report.field,
         check_labels=True,
         details=lambda r: explain_row(report, r),
+        when_done=ISSUES_QUEUE_DONE,
     )
     st.caption(
         "Keys: 1-9 tick or untick a class (1 is the class in doubt, already flipped as the check proposes) ·"

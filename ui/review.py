@@ -34,6 +34,7 @@ def review_panel(
     *,
     choices: Choices,
     key: str,
+    when_done: str,
     model_id: str | None = None,
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
@@ -44,7 +45,8 @@ def review_panel(
     Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``). With
     ``check_labels`` (the Issues page) the rows are labeled ones under question: a row is open
     until a person decides on it, and W takes the checking model's choice. ``details(row_id)``
-    draws more about the row under it (why it was flagged, its duplicate). ``field``: the question of
+    draws more about the row under it (why it was flagged, its duplicate). ``when_done``: what to do
+    next once every row is decided, in the page's own words (its button). ``field``: the question of
     the label schema the decisions answer; the row's other questions show under it."""
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
@@ -56,7 +58,7 @@ def review_panel(
     )
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
     if not open_rows:
-        st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
+        st.success(f"Queue done. {when_done}")
         undo_decision_button(decided, key)
         return
     row_id = open_rows[0]
@@ -146,13 +148,14 @@ def multi_review_panel(
     choices: MultiChoices,
     key: str,
     field: str,
+    when_done: str,
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
 ) -> None:
     """The first open row of ``queue`` for a multi-choice question ``field``: keys 1-9 tick or untick
     the first nine of ``choices`` (ticked ones start as proposed), W saves the ticked set (none ticked:
     none applies), N needs review, E exclude, S skip, U undo. With ``check_labels`` (the Issues page)
-    a row stays open until a person decides on it."""
+    a row stays open until a person decides on it. ``when_done``: as in ``review_panel``."""
     from core.review import review_multi_row
 
     ws = workspace()
@@ -165,7 +168,7 @@ def multi_review_panel(
         done / len(queue) if queue else 1.0, text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided"
     )
     if not open_rows:
-        st.success("Queue done. Retrain to update the suggestions, or take a new queue.")
+        st.success(f"Queue done. {when_done}")
         undo_decision_button(decided, key)
         return
     row_id = open_rows[0]
