@@ -3,6 +3,10 @@ next to the one the wizard promised.
 
 The sample is uniform over rows whose current label came from the auto-labeler, so the share
 found correct estimates the precision of all of them; the interval is Wilson's 95% score interval.
+Labels the Issues page's auto-fix wrote (also source "auto", model id ``label-issues:…``) are not
+sampled: they come from another model, on rows chosen because their label looked wrong, with
+confidences from 50% up, and mixing them in would measure neither that model nor the wizard's
+promise (docs/decisions.md, "Label-issue detection").
 On a multi-choice question the unit is the class, as in the wizard's promise there: the person
 says which of a row's auto classes are right (and may add missing ones), and the precision is
 right classes over checked classes.
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from core.errors import InputError
 from core.labelschema import Kind, label_schema
 from core.review import ReviewAction, review_row
-from core.store import DEFAULT_LABEL_FIELD, LabelSource, as_classes, now, stored_value
+from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, LabelSource, as_classes, now, stored_value
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -58,7 +62,8 @@ class AuditSummary:
 def audit_sample(
     ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0, field: str = DEFAULT_LABEL_FIELD
 ) -> list[int]:
-    """``k`` rows auto-labeled for ``field`` that nobody has checked yet, drawn uniformly at random (seeded)."""
+    """``k`` rows auto-labeled for ``field`` by the wizard that nobody has checked yet, drawn uniformly
+    at random (seeded). Issue auto-fixes are left out (the module's docstring says why)."""
     if k < 1:
         raise InputError("Choose how many auto labels to check (1 or more).")
     with ws.store.connect() as conn:
@@ -66,8 +71,9 @@ def audit_sample(
             r[0]
             for r in conn.execute(
                 "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
-                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0 ORDER BY rows.id",
-                (field, dataset_id, str(LabelSource.AUTO)),
+                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
+                " AND COALESCE(labels.model_id, '') NOT LIKE ? ORDER BY rows.id",
+                (field, dataset_id, str(LabelSource.AUTO), ISSUE_FIX_MODEL + "%"),
             )
         ]
     checked = audited_rows(ws, dataset_id, field)
@@ -106,6 +112,8 @@ def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
 
     out = []
     for row_id, predicted, model, correct, corrected, value, source, label_model in rows:
+        if (model or "").startswith(ISSUE_FIX_MODEL):  # checked before issue fixes left the audit
+            continue
         if source == str(LabelSource.AUTO):
             stands = label_model == model and same(value, predicted)
         else:

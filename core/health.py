@@ -23,14 +23,13 @@ from core.issues import latest_report
 from core.issues.report import REVIEWED_SOURCES, checked_label
 from core.labelschema import Kind, QuestionStatus, label_schema, question_status
 from core.review import NEEDS_REVIEW
-from core.store import DEFAULT_LABEL_FIELD, Dataset, LabelSource
+from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, Dataset, LabelSource
 from core.wizard import latest_prediction
 from core.workspace import Workspace
 
 EXAMPLES = 8  # fixes shown in the gallery
 MAX_CLASSES_CHARTED = 30  # more bars than this is unreadable; the rest are summed in words
 SNIPPET_CHARS = 280
-ISSUE_FIX_MODEL = "label-issues:"  # model id prefix of labels written by the Issues page's auto-fix
 SOURCE_ORDER = ("original", "human", "suggestion_accepted", "bulk", "auto")
 SOURCE_WORDS = {  # read after a count, one or many: "1 accepted from a suggestion", "120 auto-labeled"
     "original": "came with the file",

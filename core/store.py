@@ -179,6 +179,12 @@ class LabelSource(StrEnum):
     BULK = "bulk"
 
 
+# Model id prefix of the labels the Issues page's auto-fix writes (source "auto", model id
+# "label-issues:<run id>"): model-made like the wizard's auto labels, but from another model, so the
+# wizard's figures and its audit leave them out (docs/decisions.md, "Label-issue detection").
+ISSUE_FIX_MODEL = "label-issues:"
+
+
 class JobStatus(StrEnum):
     EMBEDDING = "embedding"
     PAUSED = "paused"

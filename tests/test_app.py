@@ -459,6 +459,31 @@ def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app
     assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
 
 
+def test_autolabel_monitor_leaves_issue_auto_fixes_out_of_the_wizards_figures(app_env, minilm):
+    from core.issues import Fix, fix_rows
+
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm, n=80, unlabeled=20)
+    flagged = report.frame[report.frame.is_label_issue].sort_values("label_score").row_id.head(3).tolist()
+    assert fix_rows(ws, dataset.id, report, flagged, Fix.AUTO_FIX, min_probability=0.0).changed == len(flagged) > 0
+    unlabeled = ws.store.row_ids(dataset.id)[-20:]
+    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception
+    assert next(m.value for m in at.metric if m.label == "Auto-labeled") == "5"
+    assert any(f"{len(flagged)} rows auto-fixed on the Issues page" in c.value for c in at.caption)
+    histogram = next(c for c in at.get("plotly_chart") if "Confidence of the auto labels" in c.proto.spec)
+    bars = json.loads(histogram.proto.spec)["data"][0]
+
+    def decoded(a):  # noqa: ANN001, ANN202  (plotly writes arrays base64-encoded)
+        return np.frombuffer(base64.b64decode(a["bdata"]), dtype=a["dtype"]) if isinstance(a, dict) else np.array(a)
+
+    x, y = decoded(bars["x"]), decoded(bars["y"])
+    assert y.sum() == 5 and np.all(x[y > 0] > 0.9)  # the wizard's five at 97%, no auto-fix under them
+
+
 def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     reviews_with_issue_run(app_env, minilm)
     at = new_app().run()

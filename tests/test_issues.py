@@ -498,3 +498,28 @@ def test_issues_by_class_axis_title_and_legend_do_not_overlap():
     (al, at, ar, ab), (bl, bt, br, bb) = boxes
     assert ab > at and bb > bt, boxes  # both drawn
     assert ab <= bt or bb <= at or ar <= bl or br <= al, f"axis title {boxes[0]} overlaps legend {boxes[1]}"
+
+
+def test_issue_auto_fixes_stay_out_of_the_audit_sample_and_its_verdicts(noisy_news):
+    """An auto-fix is another model's label on a row chosen because its label looked wrong: the audit,
+    which sets the wizard's auto labels against its promise, neither samples nor counts it."""
+    from core.audit import audit_sample, audit_summary, record_verdict
+    from core.issues import Fix, find_issues, fix_rows
+
+    ws, ds, row_ids, _ = noisy_news
+    report = find_issues(ws, ds.id)
+    frame = report.frame
+    flagged = frame[frame.is_label_issue].sort_values("label_score").row_id.head(4).tolist()
+    fixed = fix_rows(ws, ds.id, report, flagged, Fix.AUTO_FIX, min_probability=0.0)
+    assert fixed.changed == 4
+    wizard_rows = [r for r in row_ids[-40:-30] if r not in flagged]
+    with ws.batch(ds.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r: ("World", 0.97) for r in wizard_rows}, model_id="wizard-model", as_suggestion=False)
+    sources = ws.store.row_states(flagged + wizard_rows)
+    assert {sources[r]["label_source"] for r in flagged + wizard_rows} == {"auto"}
+
+    assert sorted(audit_sample(ws, ds.id, k=100)) == sorted(wizard_rows)
+    # A verdict recorded on an auto-fix (as the audit allowed before) no longer counts.
+    record_verdict(ws, ds.id, flagged[0], correct=True)
+    record_verdict(ws, ds.id, wizard_rows[0], correct=True)
+    assert audit_summary(ws, ds.id).checked == 1

@@ -17,7 +17,7 @@ from core.labelschema import asked_rows, label_schema
 from core.multilabel import MultiPrediction
 from core.review import top_choices
 from core.sampling import STRATEGIES, describe_strategies
-from core.store import DEFAULT_LABEL_FIELD
+from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL
 from core.wizard import (
     KIND,
     NEW_ROWS_ACTION,
@@ -34,7 +34,7 @@ from core.wizard import (
     train,
     training_data,
 )
-from core.wording import decimals_apart
+from core.wording import counted, decimals_apart
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.grid import show_table, thumb_uri
 from ui.resources import embedder, rerun_after_batch, row_contents, workspace
@@ -430,27 +430,32 @@ def _curves(dataset_id: int, version: int, field: str = DEFAULT_LABEL_FIELD) -> 
 
 
 def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:
-    """Coverage, queue, confidence of auto labels, and the audit (of the question ``field``)."""
+    """Coverage, queue, confidence of auto labels, and the audit (of the question ``field``). The
+    Issues page's auto-fixes (also source "auto") are another model's: counted apart, not charted."""
     ws = workspace()
     with ws.store.connect() as conn:
-        conf = [
-            r[0]
-            for r in conn.execute(
-                "SELECT labels.confidence FROM labels JOIN rows ON rows.id = labels.row_id"
-                " WHERE rows.dataset_id = ? AND labels.field = ? AND labels.source = 'auto'"
-                " AND rows.excluded = 0",
-                (dataset_id, field),
-            )
-        ]
+        labels = conn.execute(
+            "SELECT labels.confidence, COALESCE(labels.model_id, '') LIKE ? FROM labels"
+            " JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ? AND labels.field = ?"
+            " AND labels.source = 'auto' AND rows.excluded = 0",
+            (ISSUE_FIX_MODEL + "%", dataset_id, field),
+        ).fetchall()
+    conf = [c for c, issue_fix in labels if not issue_fix]
+    issue_fixes = len(labels) - len(conf)
     coverage, open_queue = _coverage(dataset_id, field)
     m = st.columns(4)
     m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
-    m[1].metric("Auto-labeled", f"{len(conf):,}")
+    m[1].metric("Auto-labeled", f"{len(conf):,}", help="Rows holding the wizard's auto labels")
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
     audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
     _audited_precision(m[3], "Audited precision", audit, promised)
     _auto_confidence_histogram(conf, prediction)
+    if issue_fixes:
+        st.caption(
+            f"Not in these figures nor in the audit's sample: {counted(issue_fixes, 'row')} auto-fixed on the"
+            " Issues page (another model's labels, on rows labeled before, often under this threshold)."
+        )
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
     _audit_panel(dataset_id, field, audit.checked)

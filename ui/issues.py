@@ -26,7 +26,7 @@ from core.issues import (
 )
 from core.issues import previous_report as load_previous
 from core.review import top_choices
-from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
+from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, as_classes, stored_value
 from ui.charts import confusion_pairs, issues_by_class, score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.progress import eta_bar
@@ -86,7 +86,10 @@ def run_panel(dataset_id: int, report: IssueReport | None, field: str = DEFAULT_
     elif report.is_stale(ws):
         st.warning(
             "The data changed since this run (rows fixed, relabeled or added). **Improve issues found** runs every"
-            " check again on the corrected data: fixed labels train the model, excluded rows drop out."
+            " check again on the corrected data: labels a person set or confirmed train the label check,"
+            " excluded rows drop out. Auto-fixed rows hold a model's label, not a person's: the check leaves"
+            " them out (neither trains on them nor flags them again), so review them one by one (Hide fixed"
+            " rows off) before running the checks if you want them checked."
         )
         verb, primary = "Improve issues found", True
     else:
@@ -451,7 +454,7 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
         queue,
         choices=choices,
         key=key,
-        model_id=f"label-issues:{report.run.id}",
+        model_id=f"{ISSUE_FIX_MODEL}{report.run.id}",
         check_labels=True,
         details=lambda r: explain_row(report, r),
         field=report.field,

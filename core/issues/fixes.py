@@ -10,7 +10,7 @@ from core.actions import BulkResult
 from core.errors import InputError
 from core.issues.report import IssueReport
 from core.review import NEEDS_REVIEW
-from core.store import LabelSource
+from core.store import ISSUE_FIX_MODEL, LabelSource
 from core.workspace import Workspace
 
 
@@ -108,7 +108,7 @@ def fix_rows(
             predictions, skipped = auto_fixes(report, row_ids, min_probability=min_probability)
             changed = batch.set_predictions(
                 predictions,
-                model_id=f"label-issues:{report.run.id}",
+                model_id=f"{ISSUE_FIX_MODEL}{report.run.id}",
                 as_suggestion=False,
                 field=report.field,
                 on_progress=on_progress,
