@@ -459,6 +459,24 @@ def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app
     assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
 
 
+def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env, minilm):
+    """The Issues card counts the run; Search leaves out rows fixed since, and says so in the option."""
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    outliers = report.frame[report.frame.is_outlier_issue].row_id.tolist()
+    n = report.counts()["outlier"]
+    assert n >= 1 and len(outliers) == n
+    with ws.batch(dataset.id, action="label", description="fixed one outlier's label") as batch:
+        row = int(outliers[0])
+        now = ws.store.row_states([row])[row]["label"]
+        batch.set_label([row], "negative" if now == "positive" else "positive", source="human")
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    assert not at.exception
+    options = at.multiselect(key="search.f.issues").options
+    assert f"Outliers ({n - 1:,} open of {n:,})" in options, options
+    assert any(o.startswith("Label issues (") and " of " not in o for o in options)  # nothing fixed there
+
+
 def test_autolabel_monitor_leaves_issue_auto_fixes_out_of_the_wizards_figures(app_env, minilm):
     from core.issues import Fix, fix_rows
 

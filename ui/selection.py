@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +19,10 @@ from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.wording import counted
 from ui.grid import THREE_LINES, THUMB_RENDERER
 from ui.resources import session, workspace
+
+if TYPE_CHECKING:
+    from core.issues import IssueReport
+    from core.workspace import Workspace
 
 NEW_CLASS = "New class..."
 LEAVE = "(leave as is)"
@@ -94,16 +99,28 @@ def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> 
             help="No issue run for this question yet: find issues on the Issues page first.",
         )
         return [], None
-    counts = report.counts(leave_out=report.fixed_since(workspace()))  # what the filter would show
     issues = column.multiselect(
         "Flagged as",
         report.issue_names,
-        format_func=lambda n: f"{report.title(n)} ({counts[n]:,})",
+        format_func=lambda n: flagged_option(report, n, workspace()),
         key=f"search.f.issues{per_question}",
         help=f"Rows the latest issue run ({report.run.created_at[:16].replace('T', ' ')}) flagged with any of"
-        " these checks and nobody has fixed, excluded or confirmed since (the counts leave those out too).",
+        " these checks and nobody has fixed, excluded or confirmed since: a row whose label changed since"
+        " leaves every type it was flagged as, so a count can be below the Issues page's card.",
     )
     return issues, report.run.id
+
+
+def flagged_option(report: IssueReport, name: str, ws: Workspace) -> str:
+    """An issue type as Search filters it: its rows still open, and the run's count beside it when
+    rows were fixed since (the Issues page's card counts the run: "Outliers (20 open of 21)")."""
+    open_now = report.counts(leave_out=report.fixed_since(ws))[name]
+    flagged = report.counts()[name]
+    return (
+        f"{report.title(name)} ({open_now:,})"
+        if open_now == flagged
+        else f"{report.title(name)} ({open_now:,} open of {flagged:,})"
+    )
 
 
 def shown_value(value: str | None) -> str:
