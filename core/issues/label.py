@@ -34,8 +34,19 @@ _THRESHOLD_FLOOR = 2e-6
 # Below either, the label check's flags are mostly the model's mistakes, not the labels': on the CIFAR
 # demo (76 labels in 10 classes, 7.6 per class, 57% accurate out of fold) all 21 flags were right labels
 # and every suggestion was under 40%; on the AG News demo (425 labels in 4 classes, 89%) they hold up.
+# Accuracy is measured from chance (1/K) up: 80% is strong with 10 classes and weak with 2. With MiniLM,
+# binary sentiment sits at 0.56-0.61 of the way (rt_polarity 80.5%, SST-2 79.4%, sentiment140 8k 78.0%),
+# where a reader judged 5 of rt_polarity's top 14 flags right labels; topics at 0.85-0.86 (AG News 10k 89.3%,
+# the demo 89%). 0.70 lies between: 85% with 2 classes, 77.5% with 4, 73% with 10 (docs/decisions.md).
 MIN_LABELED_PER_CLASS = 10
-MIN_OUT_OF_FOLD_ACCURACY = 0.70
+MIN_ACCURACY_ABOVE_CHANCE = 0.70
+
+
+def above_chance(accuracy: float, n_classes: int) -> float:
+    """How far ``accuracy`` lies from guessing (1 / ``n_classes``, 0) to perfect (1): Cohen's kappa
+    against a uniform guess. 80% is 0.60 with two classes and 0.73 with four."""
+    chance = 1 / max(n_classes, 2)
+    return (accuracy - chance) / (1 - chance)
 
 
 def label_quality_scores(labels: np.ndarray, pred_probs: np.ndarray, *, method: str = "self_confidence") -> np.ndarray:
@@ -133,8 +144,9 @@ def unreliable_because(summary: dict[str, Any]) -> str | None:
     """Why the label check's flags cannot be trusted (None when they can), with its numbers.
 
     The rule: fewer than ``MIN_LABELED_PER_CLASS`` labeled rows per class on average, or an out-of-fold
-    accuracy under ``MIN_OUT_OF_FOLD_ACCURACY``. Either way the model is often wrong where the label is
-    right, so its flags and suggestions need a person, not Auto-fix."""
+    accuracy less than ``MIN_ACCURACY_ABOVE_CHANCE`` of the way from chance to perfect (:func:`above_chance`).
+    Either way the model is often wrong where the label is right, so its flags and suggestions need a
+    person, not Auto-fix."""
     n_labeled = int(summary.get("n_labeled", 0))
     n_classes = int(summary.get("n_classes", len(summary.get("thresholds", {})))) or 1
     accuracy = summary.get("view_accuracy", {}).get(summary.get("view", ""))
@@ -144,10 +156,13 @@ def unreliable_because(summary: dict[str, Any]) -> str | None:
             f"only {n_labeled:,} labeled rows for {n_classes:,} classes ({n_labeled / n_classes:.1f} per class;"
             f" under {MIN_LABELED_PER_CLASS} is too few to learn a class from)"
         )
-    if accuracy is not None and accuracy < MIN_OUT_OF_FOLD_ACCURACY:
+    if accuracy is not None and above_chance(accuracy, n_classes) < MIN_ACCURACY_ABOVE_CHANCE:
+        chance = 1 / max(n_classes, 2)
+        needed = chance + MIN_ACCURACY_ABOVE_CHANCE * (1 - chance)
         reasons.append(
-            f"the check's model gets only {accuracy:.0%} of the labeled rows right out of fold"
-            f" (under {MIN_OUT_OF_FOLD_ACCURACY:.0%})"
+            f"the check's model gets only {accuracy:.1%} of the labeled rows right out of fold, where"
+            f" {n_classes:,} classes need {needed:.1%} (chance is {chance:.0%}), so many flags are its own"
+            " mistakes"
         )
     return " and ".join(reasons) or None
 
