@@ -13,8 +13,21 @@ import ftfy
 # AG News turned the "&" of entities into a space ("It #39;s", " quot;"); the space goes too.
 _BARE_NUMERIC_ENTITY = re.compile(r"(?: |(?<![&\w]))#(\d{2,5});")
 _BARE_NAMED_ENTITY = re.compile(r"(?: |(?<![&\w]))(quot|amp|lt|gt|apos|nbsp);")
-# AG News writes a newline as a backslash glued between words ("second\team").
-_GLUED_BACKSLASH = re.compile(r"(?<=[\w.,;:!?)\"'])\\(?=[\w\"'(])")
+# AG News writes a newline as a backslash glued between words ("second\team"), and the break between a
+# title and its story as two ("Images\\Yahoo").
+_GLUED_BACKSLASH = re.compile(r"(?<=[\w.,;:!?)\"'])\\+(?=[\w\"'(])")
+# A backslash by a space or an end broke a line too ("Corp.'s\\ dramatic", "\\ LONDON", "\\on Thursday",
+# "Engine\\"); emoticons and regexes keep theirs (":-\\", ":\\ they", "\\o/", "/o\\", "\\b").
+_LOOSE_BACKSLASH = re.compile(
+    r"(?:^|(?<=\s)|(?<=--))\\+(?=\s|$|[A-Za-z]{2})"  # at the start or after a space, before a space or a word
+    r"|(?<=[\w.'][\w.])\\+(?=\s|$|,)"  # after a word, before a space, a comma or the end
+)
+# AG News escapes its dollars too ("\$400 million").
+_ESCAPED_DOLLAR = re.compile(r"\\+(?=\$)")
+# Feed markup left in the text once its entities are decoded ("<A HREF=...>KMB.N</A>", "<br>"). Only HTML's
+# own tag names, so text about code ("List<String>") is kept; a line-breaking tag leaves a space.
+_INLINE_TAG = re.compile(r"</?(?:a|b|i|u|em|strong|font|span|sup|sub|small|big|tt|nobr|cite)\b[^<>]*>", re.IGNORECASE)
+_BREAKING_TAG = re.compile(r"</?(?:br|p|div|img|li|ul|ol|hr|table|tr|td|h[1-6])\b[^<>]*/?>", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
@@ -24,7 +37,8 @@ def _numeric(match: re.Match) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Fix mojibake, HTML entities (also AG News' bare ones) and glued backslashes; squeeze spaces."""
+    """Fix mojibake, HTML entities (also AG News' bare ones), feed markup, escaped dollars and glued
+    backslashes; squeeze spaces."""
     if not text:
         return ""
     text = _BARE_NUMERIC_ENTITY.sub(_numeric, text)
@@ -32,5 +46,7 @@ def clean_text(text: str) -> str:
     text = html.unescape(text)
     # ftfy repairs UTF-8 read as Latin-1 ("eclÃ©tico" -> "eclético") and leaves good text alone.
     text = ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False)
-    text = _GLUED_BACKSLASH.sub(" ", text)
+    text = _BREAKING_TAG.sub(" ", _INLINE_TAG.sub("", text))
+    text = _ESCAPED_DOLLAR.sub("", text)
+    text = _LOOSE_BACKSLASH.sub(" ", _GLUED_BACKSLASH.sub(" ", text))
     return _SPACES.sub(" ", text).strip()

@@ -15,6 +15,7 @@ from core.readers import (
     safe_extract_zip,
 )
 from core.schema import build_rows, infer_mapping
+from core.textclean import clean_text
 from tests.conftest import shared
 
 # file, rows, has header, expected columns picked (text, label), expected class counts (subset)
@@ -88,6 +89,38 @@ def test_ag_news_quirks_repaired_in_text_but_kept_in_fields():
     assert "#36;10" in second["fields"]["column_3"]
     texts = [r["text"] for r in rows]
     assert not any("#39;" in t or " quot;" in t for t in texts)
+    # Escaped dollars and the feeds' markup are gone too; the originals keep them.
+    assert sum("\\$" in t for t in texts) == 0 and sum("<A HREF" in t or "<b>" in t for t in texts) == 0
+    assert sum("\\" in t for t in texts) < 0.002 * len(texts)  # a few, by punctuation (":\\" may be a face)
+    raw = [r["fields"]["column_3"] for r in rows]
+    assert sum("\\$" in t for t in raw) > 100 and sum("&lt;A HREF" in t for t in raw) > 50
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        (
+            'Kimberly-Clark Corp. &lt;A HREF="http://x/q?t=KMB.N"&gt;KMB.N&lt;/A&gt; said',
+            "Kimberly-Clark Corp. KMB.N said",
+        ),
+        ("targeting \\$400 million", "targeting $400 million"),
+        ('recent years.&lt;br&gt;&lt;FONT face="verdana"&gt;Next', "recent years. Next"),
+        ("Search and Images\\\\Yahoo yesterday", "Search and Images Yahoo yesterday"),
+        (
+            "\\ LONDON (Reuters) - Rite Aid Corp. \\on Thursday, Corp.'s\\ collapse",
+            "LONDON (Reuters) - Rite Aid Corp. on Thursday, Corp.'s collapse",
+        ),
+        # Kept: what only looks like markup or a line break.
+        ("List<String> and <KMRT.O> stay", "List<String> and <KMRT.O> stay"),
+        ("so the search continues.. :-\\", "so the search continues.. :-\\"),
+        (
+            "In Hawaii. \\o/. My YM wont sign in /o\\ @x; the \\b regex",
+            "In Hawaii. \\o/. My YM wont sign in /o\\ @x; the \\b regex",
+        ),
+    ],
+)
+def test_text_repair_cases(raw, clean):
+    assert clean_text(raw) == clean
 
 
 def test_sentiment140_mojibake_and_entities_repaired():

@@ -49,6 +49,46 @@ def news(tmp_path_factory, minilm):
     return ws, ds, truth
 
 
+@pytest.fixture(scope="module")
+def news_labeled(tmp_path_factory, minilm):
+    """The same AG News rows with every label in place, for drawing which ones stay (see promise test)."""
+    ws = Workspace(tmp_path_factory.mktemp("wizard-draws") / "ws")
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    table = Table(table.frame.head(N_ROWS).reset_index(drop=True), kind="table", class_names=table.class_names)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "news", source="train.csv"), minilm)
+    return ws, ws.dataset("news")
+
+
+def test_wizard_keeps_its_promise_over_label_draws(news_labeled, minilm):
+    """The promise is a mean over which 80 rows happen to be labeled: one draw can miss it by several
+    points (binomial noise in 80 out-of-fold predictions, docs/autolabel.md), so this checks four draws,
+    as the bench checks forty. Each draw hides all labels but 20 per class, trains, compares the promised
+    precision with the hidden labels, and undoes the hiding."""
+    ws, ds = news_labeled
+    states = ws.store.row_states(ws.store.row_ids(ds.id))
+    truth = {r: s["label"] for r, s in states.items()}
+    gaps, coverages = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        keep = set()
+        for label in sorted(set(truth.values())):
+            keep.update(rng.choice(sorted(r for r, t in truth.items() if t == label), KEEP_PER_CLASS, replace=False))
+        with ws.batch(ds.id, action="hide", description=f"hide labels, draw {seed}") as b:
+            b.set_label([r for r in truth if r not in keep], None)
+        prediction = train(ws, ds.id, target_precision=0.9, text_embedder=minilm)
+        promise = prediction.promise()
+        chosen = prediction.candidates[prediction.confidence[prediction.candidates] >= prediction.threshold]
+        right = [prediction.classes[prediction.suggested[i]] == truth[int(prediction.row_ids[i])] for i in chosen]
+        if right:  # a draw may promise nothing (too few labels to be sure): no promise, nothing to keep
+            gaps.append(float(np.mean(right)) - promise.expected_precision)
+        coverages.append(promise.rows / len(prediction.candidates))
+        ws.undo(b.id)
+    print("gaps", np.round(gaps, 3), "coverage", np.round(coverages, 3))
+    assert np.mean(coverages) > 0.3 and len(gaps) >= 2, coverages  # 80 labels should label a good share
+    assert np.mean(gaps) >= -0.03, gaps  # not overconfident on average
+    assert min(gaps) >= -0.1, gaps  # and no draw far off
+
+
 def test_training_data_uses_only_labels_people_gave(news):
     ws, ds, _ = news
     data = training_data(ws, ds.id)
@@ -69,7 +109,7 @@ def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
     auto = [r for r, s in after.items() if s["label_source"] == "auto"]
     assert len(auto) == promise.rows
     actual = np.mean([after[r]["label"] == truth[r] for r in auto])
-    assert actual >= promise.expected_precision - 0.05, (actual, promise.describe())
+    assert actual >= 0.8, (actual, promise.describe())  # the model's labels, on the right rows (the promise: above)
     suggested = [r for r, s in after.items() if s["label"] is None and s["suggested"]]
     assert len(suggested) == N_ROWS - 4 * KEEP_PER_CLASS - promise.rows
     assert accept_pending(ws, prediction, prediction.threshold) == 0  # accepted: nothing left to write
