@@ -3,10 +3,11 @@ next to the one the wizard promised.
 
 The sample is uniform over rows whose current label came from the auto-labeler, so the share
 found correct estimates the precision of all of them; the interval is Wilson's 95% score interval.
-Labels the Issues page's auto-fix wrote (also source "auto", model id ``label-issues:…``) are not
-sampled: they come from another model, on rows chosen because their label looked wrong, with
-confidences from 50% up, and mixing them in would measure neither that model nor the wizard's
-promise (docs/decisions.md, "Label-issue detection").
+Labels the Issues page's auto-fix wrote (also source "auto", model id ``label-issues:…``) have an
+audit of their own (``labels=AuditedLabels.ISSUE_FIXES``), kept apart from the wizard's: they come
+from another model, on rows chosen because their label looked wrong, with confidences from 50% up,
+and mixing the two would measure neither that model nor the wizard's promise (docs/decisions.md,
+"Label-issue detection"). A verdict belongs to one audit by the model id of the label it checked.
 On a multi-choice question the unit is the class, as in the wizard's promise there: the person
 says which of a row's auto classes are right (and may add missing ones), and the precision is
 right classes over checked classes.
@@ -19,6 +20,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from core.errors import InputError
 from core.labelschema import Kind, label_schema
@@ -26,6 +28,17 @@ from core.review import ReviewAction, review_row
 from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, LabelSource, as_classes, now, stored_value
 from core.wording import counted
 from core.workspace import Workspace
+
+
+class AuditedLabels(StrEnum):
+    """Which auto labels an audit samples and counts."""
+
+    WIZARD = "wizard"  # the auto-label wizard's, set against its promise
+    ISSUE_FIXES = "issue_fixes"  # the Issues page's auto-fixes (model id ``label-issues:<run id>``)
+
+    def holds(self, model_id: str | None) -> bool:
+        """True if a label (or a verdict) of this model belongs to this audit."""
+        return (model_id or "").startswith(ISSUE_FIX_MODEL) == (self is AuditedLabels.ISSUE_FIXES)
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class AuditSummary:
 
     def describe(self) -> str:
         if not self.checked:
-            return "No auto labels checked yet."
+            return f"No {self.unit} checked yet."
         low, high = self.interval()
         return (
             f"{self.correct:,} of {counted(self.checked, f'checked {self.one_unit}', f'checked {self.unit}')}"
@@ -60,23 +73,31 @@ class AuditSummary:
 
 
 def audit_sample(
-    ws: Workspace, dataset_id: int, *, k: int = 30, seed: int = 0, field: str = DEFAULT_LABEL_FIELD
+    ws: Workspace,
+    dataset_id: int,
+    *,
+    k: int = 30,
+    seed: int = 0,
+    field: str = DEFAULT_LABEL_FIELD,
+    labels: AuditedLabels = AuditedLabels.WIZARD,
 ) -> list[int]:
-    """``k`` rows auto-labeled for ``field`` by the wizard that nobody has checked yet, drawn uniformly
-    at random (seeded). Issue auto-fixes are left out (the module's docstring says why)."""
+    """``k`` rows whose current answer to ``field`` is an auto label of ``labels`` (the wizard's, or
+    the Issues page's auto-fixes) that nobody has checked yet, drawn uniformly at random (seeded).
+    The two are never mixed (the module's docstring says why)."""
     if k < 1:
         raise InputError("Choose how many auto labels to check (1 or more).")
+    fixes = AuditedLabels(labels) is AuditedLabels.ISSUE_FIXES
     with ws.store.connect() as conn:
         ids = [
             r[0]
             for r in conn.execute(
                 "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                 " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
-                " AND COALESCE(labels.model_id, '') NOT LIKE ? ORDER BY rows.id",
+                f" AND COALESCE(labels.model_id, '') {'' if fixes else 'NOT '}LIKE ? ORDER BY rows.id",
                 (field, dataset_id, str(LabelSource.AUTO), ISSUE_FIX_MODEL + "%"),
             )
         ]
-    checked = audited_rows(ws, dataset_id, field)
+    checked = audited_rows(ws, dataset_id, field, labels=labels)
     ids = [i for i in ids if i not in checked]
     return sorted(random.Random(seed).sample(ids, min(k, len(ids))))
 
@@ -89,14 +110,24 @@ class _Verdict:
     corrected_to: str | None
 
 
-def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> list[_Verdict]:
-    """The verdicts that still speak of the current auto labels of ``field``.
+def standing_verdicts(
+    ws: Workspace,
+    dataset_id: int,
+    field: str = DEFAULT_LABEL_FIELD,
+    *,
+    labels: AuditedLabels = AuditedLabels.WIZARD,
+) -> list[_Verdict]:
+    """The verdicts of the audit of ``labels`` that still speak of the current auto labels of ``field``.
 
     A verdict counts while the auto label it checked stands (same model, same answer), or while the
     audit's correction stands and that model still has auto labels here. A verdict on labels that were
     undone, or since replaced by another model's, is history: counting it would measure a model whose
     labels are gone against the current model's promise (and keep its rows out of new samples).
+    For an auto-fix the correction (a person's label) counts while the fix it corrected was not undone:
+    each Issues run is its own model id, and a small fix whose every row the audit found wrong would
+    otherwise leave no model behind, and no verdict, where the audit should say 0%.
     """
+    labels = AuditedLabels(labels)
     with ws.store.connect() as conn:
         rows = conn.execute(
             "SELECT audits.row_id, audits.predicted, audits.model_id, audits.correct, audits.corrected_to,"
@@ -105,19 +136,28 @@ def standing_verdicts(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
             " WHERE audits.dataset_id = ? AND audits.field = ?",
             (dataset_id, field),
         ).fetchall()
-    live_models = ws.derived(dataset_id, ("auto-models", field), lambda: _auto_models(ws, dataset_id, field))
 
     def same(a: str | None, b: str | None) -> bool:
         return sorted(as_classes(stored_value(a))) == sorted(as_classes(stored_value(b)))
 
+    def correction_counts(row_id: int, model: str | None, source: str | None) -> bool:
+        """The audit's correction (a person's label, equal to it) stands on a live model's label."""
+        if labels is AuditedLabels.ISSUE_FIXES:
+            # An undone fix gives the row back the label the check doubted, often the audit's correction
+            # itself: the correction's source, a person, tells them apart.
+            fixes = ws.derived(dataset_id, ("issue-fixes", field), lambda: _issue_fixes(ws, dataset_id, field))
+            return source == str(LabelSource.HUMAN) and (row_id, model) in fixes
+        return model in ws.derived(dataset_id, ("auto-models", field), lambda: _auto_models(ws, dataset_id, field))
+
     out = []
     for row_id, predicted, model, correct, corrected, value, source, label_model in rows:
-        if (model or "").startswith(ISSUE_FIX_MODEL):  # checked before issue fixes left the audit
+        if not labels.holds(model):  # the other audit's verdict
             continue
         if source == str(LabelSource.AUTO):
             stands = label_model == model and same(value, predicted)
         else:
-            stands = not correct and corrected is not None and same(value, corrected) and model in live_models
+            stands = not correct and corrected is not None and same(value, corrected)
+            stands = stands and correction_counts(row_id, model, source)
         if stands:
             out.append(_Verdict(row_id, predicted, bool(correct), corrected))
     return out
@@ -137,9 +177,33 @@ def _auto_models(ws: Workspace, dataset_id: int, field: str) -> frozenset[str]:
         )
 
 
-def audited_rows(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> set[int]:
-    """Rows whose current auto label (of ``field``) a person has checked."""
-    return {v.row_id for v in standing_verdicts(ws, dataset_id, field)}
+def _issue_fixes(ws: Workspace, dataset_id: int, field: str) -> frozenset[tuple[int, str]]:
+    """(row, model id) of every auto-fix of ``field`` written by an action that was not undone since
+    (an undo's restoring a fix does not make one). A scan of the dataset's label events in the history,
+    cached per dataset version by the caller."""
+    with ws.store.connect() as conn:
+        return frozenset(
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT DISTINCT events.row_id, json_extract(events.new, '$.model_id') FROM events"
+                " JOIN batches ON batches.id = events.batch_id WHERE batches.dataset_id = ?"
+                " AND batches.undone_by IS NULL AND batches.undoes IS NULL AND events.attr = ?"
+                " AND json_extract(events.new, '$.source') = ?"
+                " AND json_extract(events.new, '$.model_id') LIKE ?",
+                (dataset_id, f"label:{field}", str(LabelSource.AUTO), ISSUE_FIX_MODEL + "%"),
+            )
+        )
+
+
+def audited_rows(
+    ws: Workspace,
+    dataset_id: int,
+    field: str = DEFAULT_LABEL_FIELD,
+    *,
+    labels: AuditedLabels = AuditedLabels.WIZARD,
+) -> set[int]:
+    """Rows whose current auto label (of ``field``, one of ``labels``) a person has checked."""
+    return {v.row_id for v in standing_verdicts(ws, dataset_id, field, labels=labels)}
 
 
 def record_verdict(
@@ -217,7 +281,24 @@ def _auto_answer(ws: Workspace, dataset_id: int, row_id: int, field: str) -> tup
     return row
 
 
-def audit_summary(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> AuditSummary:
+def audit_summary(
+    ws: Workspace,
+    dataset_id: int,
+    field: str = DEFAULT_LABEL_FIELD,
+    *,
+    labels: AuditedLabels = AuditedLabels.WIZARD,
+) -> AuditSummary:
+    """The measured precision of the auto labels of ``field`` that ``labels`` names (the wizard's by
+    default; the Issues page's auto-fixes, which are counted apart, with ``AuditedLabels.ISSUE_FIXES``)."""
+    if AuditedLabels(labels) is AuditedLabels.ISSUE_FIXES:
+        # Auto-fix writes one class per row: a multi-choice question has no auto-fixes to count in classes.
+        verdicts = standing_verdicts(ws, dataset_id, field, labels=labels)
+        return AuditSummary(
+            checked=len(verdicts),
+            correct=sum(v.correct for v in verdicts),
+            unit="auto-fixed labels",
+            one_unit="auto-fixed label",
+        )
     if label_schema(ws.store, dataset_id).question(field).kind is Kind.MULTI:
         return _multi_summary(ws, dataset_id, field)
     verdicts = standing_verdicts(ws, dataset_id, field)

@@ -530,8 +530,9 @@ def test_issues_by_class_axis_title_and_legend_do_not_overlap():
 
 def test_issue_auto_fixes_stay_out_of_the_audit_sample_and_its_verdicts(noisy_news):
     """An auto-fix is another model's label on a row chosen because its label looked wrong: the audit,
-    which sets the wizard's auto labels against its promise, neither samples nor counts it."""
-    from core.audit import audit_sample, audit_summary, record_verdict
+    which sets the wizard's auto labels against its promise, neither samples nor counts it; the
+    auto-fixes' own audit does."""
+    from core.audit import AuditedLabels, audit_sample, audit_summary, record_verdict
     from core.issues import Fix, find_issues, fix_rows
 
     ws, ds, row_ids, _ = noisy_news
@@ -547,7 +548,9 @@ def test_issue_auto_fixes_stay_out_of_the_audit_sample_and_its_verdicts(noisy_ne
     assert {sources[r]["label_source"] for r in flagged + wizard_rows} == {"auto"}
 
     assert sorted(audit_sample(ws, ds.id, k=100)) == sorted(wizard_rows)
-    # A verdict recorded on an auto-fix (as the audit allowed before) no longer counts.
+    # The auto-fixes have an audit of their own: a verdict counts in one audit, never in both.
+    assert sorted(audit_sample(ws, ds.id, k=100, labels=AuditedLabels.ISSUE_FIXES)) == sorted(flagged)
     record_verdict(ws, ds.id, flagged[0], correct=True)
     record_verdict(ws, ds.id, wizard_rows[0], correct=True)
     assert audit_summary(ws, ds.id).checked == 1
+    assert audit_summary(ws, ds.id, labels=AuditedLabels.ISSUE_FIXES).checked == 1
