@@ -72,6 +72,28 @@ class AuditSummary:
         )
 
 
+def auto_labeled_rows(
+    ws: Workspace,
+    dataset_id: int,
+    *,
+    field: str = DEFAULT_LABEL_FIELD,
+    labels: AuditedLabels = AuditedLabels.WIZARD,
+) -> list[int]:
+    """Rows (not excluded) whose current answer to ``field`` is an auto label of ``labels``: what the
+    audit of ``labels`` samples from."""
+    fixes = AuditedLabels(labels) is AuditedLabels.ISSUE_FIXES
+    with ws.store.connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
+                f" AND COALESCE(labels.model_id, '') {'' if fixes else 'NOT '}LIKE ? ORDER BY rows.id",
+                (field, dataset_id, str(LabelSource.AUTO), ISSUE_FIX_MODEL + "%"),
+            )
+        ]
+
+
 def audit_sample(
     ws: Workspace,
     dataset_id: int,
@@ -86,17 +108,7 @@ def audit_sample(
     The two are never mixed (the module's docstring says why)."""
     if k < 1:
         raise InputError("Choose how many auto labels to check (1 or more).")
-    fixes = AuditedLabels(labels) is AuditedLabels.ISSUE_FIXES
-    with ws.store.connect() as conn:
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT rows.id FROM rows JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
-                " WHERE rows.dataset_id = ? AND labels.source = ? AND rows.excluded = 0"
-                f" AND COALESCE(labels.model_id, '') {'' if fixes else 'NOT '}LIKE ? ORDER BY rows.id",
-                (field, dataset_id, str(LabelSource.AUTO), ISSUE_FIX_MODEL + "%"),
-            )
-        ]
+    ids = auto_labeled_rows(ws, dataset_id, field=field, labels=labels)
     checked = audited_rows(ws, dataset_id, field, labels=labels)
     ids = [i for i in ids if i not in checked]
     return sorted(random.Random(seed).sample(ids, min(k, len(ids))))

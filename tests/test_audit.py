@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.audit import AuditedLabels, audit_sample, audit_summary, record_verdict
+from core.audit import AuditedLabels, audit_sample, audit_summary, auto_labeled_rows, record_verdict
 from core.history import history
 from core.review import ReviewAction, review_row
 from core.store import ISSUE_FIX_MODEL
@@ -31,6 +31,8 @@ def fixed(ws, dataset):
 def test_a_verdict_counts_in_its_own_audit_only(ws, fixed):
     dataset_id, wizard, fixes, _ = fixed
     assert audit_summary(ws, dataset_id, labels=FIXES).describe() == "No auto-fixed labels checked yet."
+    assert auto_labeled_rows(ws, dataset_id, labels=FIXES) == sorted(fixes)
+    assert auto_labeled_rows(ws, dataset_id) == sorted(wizard)
     assert sorted(audit_sample(ws, dataset_id, k=10, labels=FIXES)) == sorted(fixes)
     assert sorted(audit_sample(ws, dataset_id, k=10)) == sorted(wizard)
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.audit import AuditSummary, audit_sample, audit_summary, audited_rows, record_verdict
+from core.audit import audit_summary
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
-from core.history import history, read_label
+from core.history import history
 from core.labelschema import asked_rows, label_schema
 from core.multilabel import MultiPrediction
 from core.review import top_choices
@@ -35,6 +32,7 @@ from core.wizard import (
     training_data,
 )
 from core.wording import counted, decimals_apart
+from ui.audit import audit_panel, audited_precision, sample_controls, show_audit_row
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.grid import show_table, thumb_uri
 from ui.resources import embedder, rerun_after_batch, row_contents, workspace
@@ -449,89 +447,17 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
     audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
-    _audited_precision(m[3], "Audited precision", audit, promised)
+    audited_precision(m[3], "Audited precision", audit, promised)
     _auto_confidence_histogram(conf, prediction)
     if issue_fixes:
         st.caption(
             f"Not in these figures nor in the audit's sample: {counted(issue_fixes, 'row')} auto-fixed on the"
-            " Issues page (another model's labels, on rows labeled before, often under this threshold)."
+            " Issues page (another model's labels, on rows labeled before, often under this threshold);"
+            " the Issues page audits them apart (Audit the auto-fixes)."
         )
     st.subheader("Audit")
     st.caption(audit.describe() + " A uniform sample of auto labels, checked by a person, measures the precision.")
-    _audit_panel(dataset_id, field, audit.checked)
-
-
-@st.fragment
-def _audit_panel(dataset_id: int, field: str, checked: int) -> None:
-    """The sample's next row with Y right / X wrong. A fragment: a verdict reruns this panel alone
-    (ui.review's reason); the page's figures catch up when the sample is done."""
-    ws = workspace()
-    rows = _audit_sample_controls(dataset_id, field, checked)
-    if not rows:
-        return
-    row, _ = _show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
-    b = st.columns([1, 1, 2])
-    try:
-        if b[0].button("Right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
-            record_verdict(ws, dataset_id, row["id"], correct=True, field=field)
-            next_row(page_too=len(rows) == 1)
-        classes = ["", *ws.store.classes(dataset_id, field)]
-        fix = b[2].selectbox("Wrong: the right class is", classes, key=f"autolabel.audit.fix.{row['id']}")
-        if b[1].button("Wrong", key="autolabel.audit.bad", shortcut="X", disabled=not fix):
-            record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix, field=field)
-            next_row(page_too=len(rows) == 1)
-    except CuratorError as exc:
-        st.error(str(exc))
-
-
-def _show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str]) -> tuple[dict[str, Any], Any]:
-    """The sample's next row (text or image) and ``describe(its auto answer)``; returns (row, answer)."""
-    ws = workspace()
-    row = ws.store.rows_by_ids(rows[:1])[0]
-    with ws.store.connect() as conn:
-        value = (read_label(conn, row["id"], field) or {}).get("value")
-    with st.container(border=True):
-        if row["image_path"]:
-            st.image(row["image_path"], width=224)
-        else:
-            st.text(row["text"] or "")
-        st.markdown(f"{describe(value)} · {len(rows)} left in this sample")
-    return row, value
-
-
-def _audited_precision(column, label: str, audit: AuditSummary, promised: float | None) -> None:  # noqa: ANN001
-    """The audit's measured precision, with its difference from the promise in points: coloured only
-    once the audit's 95% interval leaves out the promise (a few checks cannot tell them apart)."""
-    if audit.precision is None or not promised:
-        column.metric(label, f"{audit.precision:.0%}" if audit.precision is not None else "-")
-        return
-    low, high = audit.interval()
-    apart = not low <= promised <= high
-    column.metric(
-        label,
-        f"{audit.precision:.0%}",
-        delta=f"{100 * (audit.precision - promised):+.1f} points vs promised {promised:.0%}",
-        delta_color="normal" if apart else "off",
-        help=f"{audit.describe()} "
-        + (
-            "The promise is outside this interval: the model does worse (or better) than it said."
-            if apart
-            else "The promise is inside this interval: too few checks to tell them apart."
-        ),
-    )
-
-
-def _audit_sample_controls(dataset_id: int, field: str, checked: int) -> list[int]:
-    """How many rows to check and "Draw a sample"; the sample's rows nobody has checked yet."""
-    c1, c2 = st.columns([1, 3])
-    k = c1.number_input("Rows to check", 5, 200, 20, step=5, key="autolabel.audit.k")
-    if c2.button("Draw a sample", key="autolabel.audit.draw"):
-        sample = audit_sample(workspace(), dataset_id, k=int(k), seed=checked, field=field)
-        st.session_state[f"autolabel.audit.rows.{field}"] = sample
-        if not sample:
-            st.info("No unchecked auto labels to draw from: accept some in step 1 first.")
-    done = audited_rows(workspace(), dataset_id, field)
-    return [r for r in st.session_state.get(f"autolabel.audit.rows.{field}", []) if r not in done]
+    audit_panel(dataset_id, field, audit.checked)
 
 
 def _auto_confidence_histogram(conf: list[float], prediction: Prediction | None) -> None:
@@ -673,7 +599,7 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
     m = st.columns(3)
     m[0].metric("Coverage (answered rows)", f"{coverage:.0%}")
     m[1].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
-    _audited_precision(m[2], "Audited precision (classes)", audit, promised)
+    audited_precision(m[2], "Audited precision (classes)", audit, promised)
     st.subheader("Audit")
     st.caption(
         audit.describe() + " A uniform sample of auto-answered rows; for each, say which of its auto classes"
@@ -684,14 +610,16 @@ def multi_monitor_step(dataset_id: int, field: str) -> None:
 
 @st.fragment
 def _multi_audit_panel(dataset_id: int, field: str, checked: int) -> None:
-    """A multi-choice question's audit row, a fragment as ``_audit_panel`` is."""
+    """A multi-choice question's audit row, a fragment as ``ui.audit.audit_panel`` is."""
     from core.audit import record_multi_verdict
 
     ws = workspace()
-    rows = _audit_sample_controls(dataset_id, field, checked)
+    rows = sample_controls(
+        dataset_id, field, checked, empty="No unchecked auto labels to draw from: accept some in step 1 first."
+    )
     if not rows:
         return
-    row, given = _show_audit_row(rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
+    row, given = show_audit_row(rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
     given = given or []
     right = st.multiselect("Right", given, default=given, key=f"autolabel.audit.right.{row['id']}")
     others = [c for c in ws.store.classes(dataset_id, field) if c not in given]
