@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.errors import CuratorError
+from ui.audit import issue_fix_audit
 from ui.issues import (
     changes_panel,
     charts,
@@ -59,5 +60,6 @@ else:
     clean_top_k(dataset_id, report, rows, view.issue)
     table(report, rows, ws.dataset(dataset_id).modality, view.issue)
     score_panel(report, view.issue)
+issue_fix_audit(dataset_id, field)
 
 undo_last_batch_button("issues.undo")

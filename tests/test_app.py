@@ -502,6 +502,59 @@ def test_autolabel_monitor_leaves_issue_auto_fixes_out_of_the_wizards_figures(ap
     assert y.sum() == 5 and np.all(x[y > 0] > 0.9)  # the wizard's five at 97%, no auto-fix under them
 
 
+def test_issues_audit_the_auto_fixes_apart_from_the_wizards_audit(app_env, minilm):
+    """The Issues page audits its auto-fixes one row at a time (Y right / X wrong), shows their measured
+    precision, and says so when there is nothing to audit; the wizard's audit counts none of it."""
+    from core.audit import AuditedLabels, audit_summary
+    from core.history import history
+    from core.issues import Fix, fix_rows
+
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm, n=80, unlabeled=20)
+    unlabeled = ws.store.row_ids(dataset.id)[-20:]
+    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    assert not at.exception
+    assert any(e.label == "Audit the auto-fixes" for e in at.expander)
+    assert any(i.value.startswith("No auto-fixed rows to audit") for i in at.info)  # the wizard's are not theirs
+
+    flagged = report.frame[report.frame.is_label_issue].sort_values("label_score").row_id.head(3).tolist()
+    n = len(flagged)
+    assert fix_rows(ws, dataset.id, report, flagged, Fix.AUTO_FIX, min_probability=0.0).changed == n >= 2
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Auto-fixed rows"], metrics["Checked"], metrics["Audited precision of the auto-fixes"]) == (
+        str(n),
+        "0",
+        "-",
+    )
+    at.button(key="issues.audit.draw").click().run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if "left in this sample" in m.value]
+    assert shown and shown[0].endswith(f"· {n} left in this sample")
+    at.button(key="issues.audit.ok").click().run()  # Y: the first auto-fix is right
+    assert not at.exception
+    second = sorted(flagged)[1]
+    wrong = "negative" if ws.store.row_states([second])[second]["label"] == "positive" else "positive"
+    at.selectbox(key=f"issues.audit.fix.{second}").set_value(wrong).run()
+    at.button(key="issues.audit.bad").click().run()  # X: the second is wrong, relabeled
+    assert not at.exception and not at.error
+    assert ws.store.row_states([second])[second]["label"] == wrong
+    fixes = audit_summary(ws, dataset.id, labels=AuditedLabels.ISSUE_FIXES)
+    assert (fixes.checked, fixes.correct) == (2, 1) and audit_summary(ws, dataset.id).checked == 0
+    assert {m.label: m.value for m in at.metric}["Audited precision of the auto-fixes"] == "50%"
+    assert any(c.value.startswith("1 of 2 checked auto-fixed labels was right") for c in at.caption)
+
+    ws.undo(history(ws.store, dataset.id, limit=1)[0].id)  # undo the correction: the auto-fix is back, judged wrong
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Checked"] == "2"
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception
+    assert any(c.value.startswith("No auto labels checked yet") for c in at.caption)  # the wizard's audit: none
+
+
 def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     reviews_with_issue_run(app_env, minilm)
     at = new_app().run()
