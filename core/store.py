@@ -181,7 +181,8 @@ class LabelSource(StrEnum):
 
 # Model id prefix of the labels the Issues page's auto-fix writes (source "auto", model id
 # "label-issues:<run id>"): model-made like the wizard's auto labels, but from another model, so the
-# wizard's figures and its audit leave them out (docs/decisions.md, "Label-issue detection").
+# wizard's figures and its audit leave them out; they have an audit of their own (core/audit.py,
+# AuditedLabels.ISSUE_FIXES; docs/decisions.md, "Label-issue detection").
 ISSUE_FIX_MODEL = "label-issues:"
 
 
