@@ -155,7 +155,7 @@ def start_ingest(
         if target.modality != mapping.modality:
             raise InputError(f"'{dataset_name}' holds {target.modality} rows; this file has {mapping.modality} rows.")
         model_id = target.embedding_model
-        prefix = f"{int(time.time())}-" if not mapping.id_column else ""
+        prefix = _added_rows_prefix(ws, target.id, source) if not mapping.id_column else ""
     rows = build_rows(table, mapping, id_prefix=prefix)
     root = _image_root(table.base_dir, rows) if mapping.modality == "image" else None
     if append and root is not None:  # rows from another folder: the root is the folder holding both
@@ -206,6 +206,25 @@ def start_ingest(
         batch_id = record_ingest(conn, dataset_id, f"Ingest {counted(len(rows), 'row')} from {source}", len(rows))
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
+
+
+def _added_rows_prefix(ws: Workspace, dataset_id: int, source: str) -> str:
+    """Ids for added rows that have none of their own: the file's name and the row number
+    (``more_news-1``), as the first file's rows are numbered ``1``, ``2``...; a second file of the same
+    name, or the same file again, gets ``more_news.2-1``. Readable where ids are shown (tables, export)."""
+    stem = re.sub(r"[^\w.]+", "_", Path(source).stem).strip("_.") or "added"
+    with ws.store.connect() as conn:
+        taken = {
+            r[0].split("-", 1)[0]
+            for r in conn.execute(
+                "SELECT source_id FROM rows WHERE dataset_id = ? AND source_id LIKE ?", (dataset_id, f"{stem}%-%")
+            )
+        }
+    prefix, k = stem, 1
+    while prefix in taken:
+        k += 1
+        prefix = f"{stem}.{k}"
+    return f"{prefix}-"
 
 
 def _image_root(base_dir: Path | None, rows: list[dict]) -> Path | None:

@@ -81,6 +81,19 @@ def test_cache_means_nothing_is_recomputed(ws, minilm):
     assert all(abs(np.linalg.norm(v) - 1) < 1e-4 for v in vectors.values())
 
 
+def test_added_rows_without_ids_are_named_after_their_file(ws, minilm):
+    """The first file's rows are numbered 1, 2...; rows added from more_news.csv read more_news-1 (not a
+    timestamp), and the same file added again more_news.2-1."""
+    table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 20)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "a", source="sst2.csv"), minilm)
+    for _ in range(2):
+        job = start_ingest(ws, table, infer_mapping(table), "a", source="uploads/more news.csv", append=True)
+        run_ingest(ws, job, minilm)
+    ids = [ws.store.source_id(r) for r in ws.store.row_ids(ws.dataset("a").id)]
+    assert ids[:2] == ["1", "2"] and ids[20:22] == ["more_news-1", "more_news-2"] and ids[40] == "more_news.2-1"
+    assert len(set(ids)) == 60
+
+
 def test_a_stopped_run_is_listed_as_paused_and_resumes(ws, minilm):
     """Ctrl-C, or Streamlit stopping the run when the page is left: the job reads paused, not embedding."""
     table = head(load_source(ws, shared("sst2/sst2_glue_dev_872.csv")), 100)
