@@ -1,7 +1,7 @@
 """One call from labels to a promise: choose a labeler by cross-validation, fit it, calibrate it
 out of fold and pick the threshold for a target precision.
 
-``fit_for_wizard`` adapts this to the wizard's training data (core/wizard.py).
+``fit_for_wizard`` adapts this to the wizard's training data (core/wizard/data.py).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def plan_autolabel(
 
 @dataclass(frozen=True)
 class WizardFit:
-    """What core/wizard.py stores: calibrated probabilities and how they were made."""
+    """What core/wizard/training.py stores: calibrated probabilities and how they were made."""
 
     probabilities: np.ndarray
     suggested: np.ndarray  # -1 where the labeler abstains

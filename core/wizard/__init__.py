@@ -1,0 +1,53 @@
+"""The auto-label wizard over a dataset: train, promise a precision, accept, review, retrain.
+
+``train`` fits a registered auto-labeler (core/autolabel/) on the rows people labeled, predicts
+every other row, estimates from out-of-fold predictions the confidence threshold that meets the
+target precision, and stores all of it as a saved run (core/runs.py). The page reloads the newest
+run instead of training again. ``accept`` writes the rows above the threshold as auto labels and
+the rest as suggestions, in one undoable batch.
+
+Training labels are the current labels whose source is not the auto-labeler itself (given,
+human, bulk, accepted suggestions): a model never learns from its own guesses. Excluded rows
+take no part.
+"""
+
+from core.wizard.acceptance import accept, accept_pending
+from core.wizard.data import REFERENCE_TAG, TrainingData, add_classes, reference_rows, training_data
+from core.wizard.newrows import NEW_ROWS_ACTION, NewRowsResult, label_new_rows, new_rows
+from core.wizard.prediction import (
+    CREDIBILITY,
+    KIND,
+    Prediction,
+    Progress,
+    Promise,
+    _prediction,  # ui/autolabel.py builds a Prediction from a run whose arrays it caches
+    latest_prediction,
+    move_threshold,
+)
+from core.wizard.queue import review_queue
+from core.wizard.training import promote_references, train
+
+__all__ = [
+    "CREDIBILITY",
+    "KIND",
+    "NEW_ROWS_ACTION",
+    "REFERENCE_TAG",
+    "NewRowsResult",
+    "Prediction",
+    "Progress",
+    "Promise",
+    "TrainingData",
+    "_prediction",
+    "accept",
+    "accept_pending",
+    "add_classes",
+    "label_new_rows",
+    "latest_prediction",
+    "move_threshold",
+    "new_rows",
+    "promote_references",
+    "reference_rows",
+    "review_queue",
+    "train",
+    "training_data",
+]

@@ -1,0 +1,117 @@
+"""Accept: write a prediction's confident rows as auto labels and the rest as suggestions, in one
+undoable batch; and how many rows an accept would still change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.actions import BulkResult
+from core.errors import InputError
+from core.store import DEFAULT_LABEL_FIELD, chunked
+from core.wizard.prediction import Prediction
+from core.wording import counted
+from core.workspace import Workspace
+
+
+def accept(
+    ws: Workspace,
+    dataset_id: int,
+    prediction: Prediction,
+    *,
+    threshold: float | None = None,
+    only_rows: set[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BulkResult:
+    """Auto-label the rows above the threshold; the others get the prediction as a suggestion.
+
+    One batch, undoable as a whole. Rows labeled by a person since training are left alone;
+    earlier auto labels are replaced by the new prediction, and an earlier auto label below the
+    threshold (an Accept at a lower one) goes back to being a suggestion. ``only_rows`` limits it
+    to those rows.
+    """
+    threshold = prediction.threshold if threshold is None else float(threshold)
+    field = prediction.field
+    labels, suggestions, retract, _ = _accept_plan(ws, prediction, threshold, only_rows)
+    if not labels and not suggestions:
+        raise InputError("No row is left to auto-label: every row has a label from a person.")
+    model_id = prediction.run.summary["model_id"]
+    total = len(labels) + len(suggestions)
+
+    def tick(offset: int) -> Callable[[int, int], None] | None:
+        return None if on_progress is None else (lambda done, _: on_progress(offset + done, total))
+
+    with ws.batch(
+        dataset_id,
+        action="auto_label",
+        description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
+        + f"Auto-label {counted(len(labels), 'row')} at confidence >= {threshold:.3f} ({model_id});"
+        f" {counted(len(suggestions), 'suggestion')}",
+    ) as batch:
+        changed = batch.set_label(sorted(retract), None, field=field) if retract else 0
+        changed += batch.set_predictions(
+            labels, model_id=model_id, as_suggestion=False, field=field, on_progress=tick(0)
+        )
+        changed += batch.set_predictions(
+            suggestions, model_id=model_id, as_suggestion=True, field=field, on_progress=tick(len(labels))
+        )
+    return BulkResult(batch.id if changed else None, changed, total)
+
+
+def _accept_plan(
+    ws: Workspace, prediction: Prediction, threshold: float, only_rows: set[int] | None = None
+) -> tuple[dict[int, tuple[str, float]], dict[int, tuple[str, float]], set[int], int]:
+    """What an accept at ``threshold`` writes: auto labels and suggestions by row, the rows whose
+    earlier auto label (below the threshold now) it clears, keeping the prediction as their suggestion,
+    and how many of the auto labels rows hold already."""
+    states = ws.store.row_states(prediction.row_ids.tolist(), prediction.field)
+    labels, suggestions, retract, later, held = {}, {}, set(), {}, 0
+    classes = prediction.classes
+    for i in prediction.candidates:
+        row_id = int(prediction.row_ids[i])
+        if only_rows is not None and row_id not in only_rows:
+            continue
+        state = states.get(row_id)
+        if state is None or state["excluded"] or (state["label"] is not None and state["label_source"] != "auto"):
+            continue
+        guess = (classes[int(prediction.suggested[i])], round(float(prediction.confidence[i]), 4))
+        if prediction.confidence[i] >= threshold:
+            labels[row_id] = guess
+            held += state["label"] == guess[0]  # rows here are unlabeled or auto-labeled
+            continue
+        if state["label"] is None:
+            suggestions[row_id] = guess
+        else:
+            retract.add(row_id)
+            later[row_id] = guess
+    # Only auto labels of this model (an accept at a lower threshold) are cleared; another model's, or an
+    # Issues auto-fix, stays as it is below the threshold.
+    retract &= _auto_labeled_by(ws, retract, prediction)
+    suggestions.update((r, later[r]) for r in retract)
+    return labels, suggestions, retract, held
+
+
+def _auto_labeled_by(ws: Workspace, row_ids: set[int], prediction: Prediction) -> set[int]:
+    """Those of ``row_ids`` whose current label is an auto label from ``prediction``'s model."""
+    found: set[int] = set()
+    with ws.store.connect() as conn:
+        for part in chunked(sorted(row_ids)):
+            found.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT row_id FROM labels WHERE field = ? AND source = 'auto' AND model_id = ?"
+                    f" AND row_id IN ({','.join('?' * len(part))})",
+                    [prediction.field, prediction.run.summary["model_id"], *part],
+                )
+            )
+    return found
+
+
+def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> int:
+    """How many rows an accept at ``threshold`` would change (auto labels to write or to clear): 0 once
+    it has been accepted. Cached per dataset version."""
+
+    def compute() -> int:
+        labels, _, retract, held = _accept_plan(ws, prediction, threshold)
+        return len(labels) - held + len(retract)
+
+    return ws.derived(prediction.run.dataset_id, ("accept-pending", prediction.run.id, float(threshold)), compute)

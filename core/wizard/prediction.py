@@ -1,0 +1,246 @@
+"""A stored auto-label run as a Prediction: its promise at a threshold, the precision curve, a moved threshold.
+
+``Promise`` says in words what accepting at a threshold means; ``latest_prediction`` reloads the newest
+run instead of training again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from core.errors import InputError
+from core.runs import Run, latest_run, update_summary
+from core.store import DEFAULT_LABEL_FIELD
+from core.wording import counted
+from core.workspace import Workspace
+
+KIND = "autolabel"
+CREDIBILITY = 0.9  # the threshold asks for the target with this posterior probability (docs/autolabel.md)
+Progress = Callable[[float, str], None]  # (fraction done, what is happening)
+
+
+@dataclass(frozen=True)
+class Promise:
+    """What accepting at a threshold means, in the words the page uses."""
+
+    threshold: float
+    rows: int  # rows that get an auto label
+    expected_precision: float | None  # None: no labeled rows to measure it on
+    candidates: int  # rows without a person-given label
+    interval: tuple[float, float] | None = None  # 10-90% predictive precision (approximated off the estimate)
+    why_none: str = ""  # at the estimated threshold with no rows: why the target is out of reach
+
+    @property
+    def expected_wrong(self) -> int | None:
+        if self.expected_precision is None:
+            return None
+        return round(self.rows * (1 - self.expected_precision))
+
+    @property
+    def coverage(self) -> float:
+        return self.rows / self.candidates if self.candidates else 0.0
+
+    def describe(self, *, accepted: bool = False) -> str:
+        """The promise in words; ``accepted``: these rows hold the auto labels already."""
+        verb = "were" if accepted else "will be"
+        if self.expected_precision is None:
+            return (
+                f"{counted(self.rows, 'row')} {verb} auto-labeled. Their precision cannot be estimated without"
+                " labeled rows: label a few rows of each class and train again."
+            )
+        if self.rows == 0 and self.why_none:
+            return f"No row is auto-labeled: {self.why_none}."
+        if self.rows == 0:
+            return (
+                f"No row is confident enough to auto-label at this threshold ({self.threshold:.3f}): label more"
+                " rows (Review), lower the target precision, or move the threshold."
+            )
+        likely = ""
+        if self.interval:
+            low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))
+            likely = f", likely {low:,} to {high:,}"
+        return (
+            f"{self.rows:,} of {counted(self.candidates, 'row')} ({self.coverage:.0%}) {verb} auto-labeled;"
+            f" we expect about {self.expected_wrong:,} of them to be wrong{likely}"
+            f" (estimated precision {self.expected_precision:.1%})."
+        )
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A stored auto-label run, ready to draw and to accept."""
+
+    run: Run
+    row_ids: np.ndarray
+    probabilities: np.ndarray  # (rows, classes), calibrated
+    trained: np.ndarray  # rows whose label the model learned from
+    arrays: dict[str, np.ndarray]  # everything stored with the run (suggested, precision band)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.run.summary["classes"])
+
+    @property
+    def field(self) -> str:
+        """The label-schema question this run answers."""
+        return self.run.summary.get("question", DEFAULT_LABEL_FIELD)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.run.summary["threshold"])
+
+    @property
+    def target_precision(self) -> float:
+        return float(self.run.summary["target_precision"])
+
+    @cached_property
+    def suggested(self) -> np.ndarray:
+        """Class index per row; -1 where the labeler abstains (reference set below its similarity)."""
+        return self.arrays.get("suggested", self.probabilities.argmax(axis=1))
+
+    @cached_property
+    def confidence(self) -> np.ndarray:
+        """Calibrated probability of the suggested class; 0 where the labeler abstains."""
+        return np.where(self.suggested >= 0, self.probabilities.max(axis=1), 0.0)
+
+    @cached_property
+    def candidates(self) -> np.ndarray:
+        """Rows the wizard may label: no person-given label at training time, and a suggestion."""
+        return np.flatnonzero(~self.trained & (self.suggested >= 0))
+
+    @cached_property
+    def abstained(self) -> int:
+        return int((~self.trained & (self.suggested < 0)).sum())
+
+    def promise(self, threshold: float | None = None) -> Promise:
+        """Rows above ``threshold`` (default: the run's) and their expected precision: the mean
+        calibrated confidence of those rows (probabilities are calibrated on out-of-fold
+        predictions, so each one is the chance that row is right)."""
+        threshold = self.threshold if threshold is None else float(threshold)
+        conf = self.confidence[self.candidates]
+        chosen = conf >= threshold
+        summary = self.run.summary
+        interval, why_none = None, ""
+        if not summary.get("calibrated"):
+            precision = None
+        elif threshold == summary.get("estimated_threshold") and summary.get("expected_precision") is not None:
+            precision = float(summary["expected_precision"])  # the estimate itself (posterior mean)
+            interval = tuple(summary["precision_interval"]) if summary.get("precision_interval") else None
+        else:
+            precision = float(conf[chosen].mean()) if chosen.any() else 1.0
+            interval = self._moved_interval(conf[chosen]) if chosen.any() else None
+            if threshold == summary.get("estimated_threshold"):
+                why_none = summary.get("why_none", "")  # the estimate found no rows: say why
+        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none)
+
+    def _moved_interval(self, chosen: np.ndarray) -> tuple[float, float] | None:
+        """10-90% range of the precision of the ``chosen`` rows' confidences at a threshold the user moved.
+
+        The estimate's own interval is predictive (posterior samples with Bernoulli draws, in
+        core/autolabel/threshold.py), but the samples are not stored. This is a normal approximation of
+        the same two parts, added in quadrature on each side: the calibration's spread, read from the
+        run's stored 10-90% band at this many rows, and the rows' own luck, the 10-90% range of a sum of
+        Bernoulli draws, 1.28 standard deviations of sqrt(sum p(1 - p)) / k. Both are rough for a handful
+        of rows; the band is interpolated between its ~100 stored points."""
+        band = self.arrays
+        if "band_rows" not in band or len(band["band_rows"]) < 2:
+            return None
+        k = len(chosen)
+        p = float(chosen.mean())
+        lower = float(np.interp(k, band["band_rows"], band["band_lower"]))
+        upper = float(np.interp(k, band["band_rows"], band["band_upper"]))
+        z = 1.2816  # the 90% quantile of a standard normal: a 10-90% range is +-z standard deviations
+        luck = z * float(np.sqrt(np.sum(chosen * (1.0 - chosen)))) / k
+        return max(0.0, p - float(np.hypot(max(p - lower, 0.0), luck))), min(
+            1.0, p + float(np.hypot(max(upper - p, 0.0), luck))
+        )
+
+    def threshold_explained(self) -> str:
+        """Why the estimated threshold stops well before the expected-precision curve crosses the target
+        (empty when it does not, or nothing was estimated): it asks for the target with ``credibility``."""
+        summary = self.run.summary
+        estimated = summary.get("estimated_threshold")
+        if not summary.get("calibrated") or estimated is None or "band_rows" not in self.arrays:
+            return ""
+        curve = self.curve()
+        reach = np.flatnonzero(curve["precision"] >= self.target_precision)
+        if not len(reach):
+            return ""
+        crossing = float(curve["coverage"][reach.max()])
+        chosen = self.promise(estimated).coverage
+        if crossing - chosen < 0.02:
+            return ""
+        target, credibility = self.target_precision, float(summary.get("credibility", CREDIBILITY))
+        return (
+            f"Why the threshold is stricter than the curve suggests: the line is the expected precision, and it"
+            f" stays above {target:.0%} up to {crossing:.0%} of the rows; the threshold asks for more, a"
+            f" {credibility:.0%} probability that the precision reaches {target:.0%}, which is about where the"
+            f" lower edge of the shaded 10-90% band meets the target ({chosen:.0%} of the rows). With"
+            f" {counted(int(summary['n_labeled']), 'labeled row')} the calibration is uncertain, and over-reaching"
+            " costs more precision than stopping early costs coverage. More labels narrow the band; you may move"
+            " the threshold, and the promise and its range follow it."
+        )
+
+    def curve(self) -> dict[str, np.ndarray]:
+        """Expected precision vs coverage over every possible threshold (most confident first)."""
+        conf = np.sort(self.confidence[self.candidates])[::-1]
+        k = np.arange(1, len(conf) + 1)
+        eligible = max(len(conf) + self.abstained, 1)
+        return {"threshold": conf, "rows": k, "coverage": k / eligible, "precision": np.cumsum(conf) / k}
+
+    def roll_up(self, threshold: float | None = None) -> list[dict[str, Any]]:
+        """Hierarchical classes: per top-level parent, the rows auto-labeled at ``threshold`` and their
+        expected precision for the exact class and for the parent alone (the probability mass of the
+        suggested class's siblings); empty when the classes are flat."""
+        from core.labelschema import SEPARATOR
+
+        classes = self.classes
+        if not any(SEPARATOR in c for c in classes):
+            return []
+        threshold = self.threshold if threshold is None else float(threshold)
+        top = np.array([c.split(SEPARATOR)[0] for c in classes])
+        rows = self.candidates[self.confidence[self.candidates] >= threshold]
+        suggested = self.suggested[rows]
+        same = top[None, :] == top[suggested][:, None]  # (rows, classes): under the suggested parent
+        parent_p = (self.probabilities[rows] * same).sum(axis=1)
+        out = []
+        for parent in sorted(set(top[suggested].tolist())):
+            mine = top[suggested] == parent
+            out.append(
+                {
+                    "parent": parent,
+                    "rows": int(mine.sum()),
+                    "expected precision (class)": round(float(self.confidence[rows][mine].mean()), 3),
+                    "expected precision (parent)": round(float(parent_p[mine].mean()), 3),
+                }
+            )
+        return out
+
+    def row_confidence(self) -> dict[int, float]:
+        return dict(zip(self.row_ids.tolist(), self.confidence.tolist(), strict=True))
+
+
+def latest_prediction(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
+    """The newest run answering ``field`` (a question of the label schema)."""
+    run = latest_run(ws, dataset_id, KIND, question=field)
+    return None if run is None else _prediction(run)
+
+
+def _prediction(run: Run, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
+    """A run as a Prediction; ``arrays``: the run's arrays already loaded (a UI cache keyed by run id,
+    since a stored run's arrays never change; its summary, e.g. a moved threshold, is read fresh)."""
+    arrays = run.arrays() if arrays is None else arrays
+    return Prediction(run, arrays["row_ids"], arrays["probabilities"], arrays["trained"], arrays)
+
+
+def move_threshold(ws: Workspace, prediction: Prediction, threshold: float) -> Prediction:
+    """Keep a threshold the user chose (it is what ``accept`` and new rows use)."""
+    if not 0 <= threshold <= 1:
+        raise InputError("A confidence threshold is between 0 and 1.")
+    run = update_summary(ws, prediction.run, threshold=float(threshold))
+    return Prediction(run, prediction.row_ids, prediction.probabilities, prediction.trained, prediction.arrays)
