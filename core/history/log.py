@@ -1,0 +1,104 @@
+"""Reading the history: the actions of a dataset, newest first, their events, and both in words."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from core.store import DEFAULT_LABEL_FIELD, Store
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: str
+    dataset_id: int
+    action: str
+    description: str
+    created_at: str
+    n_events: int
+    undoes: str | None
+    undone_by: str | None
+    actor: str | None = None
+
+
+def history(store: Store, dataset_id: int, *, limit: int = 200) -> list[BatchInfo]:
+    """Newest first."""
+    with store.connect() as conn:
+        rows = conn.execute(
+            "SELECT * FROM batches WHERE dataset_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (dataset_id, limit),
+        ).fetchall()
+    return [_batch_info(r) for r in rows]
+
+
+def batch_info(store: Store, batch_id: str) -> BatchInfo | None:
+    """One action of the history (None: no such action)."""
+    with store.connect() as conn:
+        row = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+    return _batch_info(row) if row else None
+
+
+def _batch_info(r: Any) -> BatchInfo:
+    return BatchInfo(
+        id=r["id"],
+        dataset_id=r["dataset_id"],
+        action=r["action"],
+        description=r["description"],
+        created_at=r["created_at"],
+        n_events=r["n_events"],
+        undoes=r["undoes"],
+        undone_by=r["undone_by"],
+        actor=r["actor"],
+    )
+
+
+def describe_change(attr: str) -> str:
+    """What an event's attribute is, in words: "label", "suggestion for 'mentions'", "tag 'x'"..."""
+    kind, _, rest = attr.partition(":")
+    if kind == "schema":
+        return f"question '{rest.partition(':')[2]}'"
+    if kind in ("label", "suggestion"):
+        return kind if rest == DEFAULT_LABEL_FIELD else f"{kind} for '{rest}'"
+    if kind == "tag":
+        return f"tag '{rest}'"
+    return attr
+
+
+def describe_state(attr: str, state: Any) -> str:
+    """One event side in words: "Sports · auto · 0.97 · <model>", "tagged", "excluded"..."""
+    kind = attr.partition(":")[0]
+    if kind == "tag":
+        return "tagged" if state else "not tagged"
+    if kind == "excluded":
+        return "excluded" if state else "included"
+    if state is None:
+        return "(none)"
+    if kind == "schema":
+        classes = ", ".join(state.get("classes", []))
+        return f"{state.get('kind', '')}: {classes}" if classes else str(state.get("kind", ""))
+    if kind in ("label", "suggestion"):
+        value = state.get("value")
+        parts = [", ".join(value) or "none applies" if isinstance(value, list) else str(value)]
+        if state.get("source"):
+            parts.append(str(state["source"]))
+        if state.get("confidence") is not None:
+            parts.append(f"{state['confidence']:.2f}")
+        if state.get("model_id"):
+            parts.append(str(state["model_id"]))
+        return " · ".join(parts)
+    return json.dumps(state)
+
+
+def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
+    with store.connect() as conn:
+        rows = conn.execute(
+            # Row 0 holds label-schema changes (core/labelschema.py): listed as the schema, not a row.
+            "SELECT events.row_id, COALESCE(rows.source_id, '(label schema)'), attr, old, new FROM events"
+            " LEFT JOIN rows ON rows.id = events.row_id WHERE batch_id = ? ORDER BY seq LIMIT ?",
+            (batch_id, limit),
+        ).fetchall()
+    return [
+        {"row": r[0], "id": r[1], "attribute": r[2], "before": json.loads(r[3]), "after": json.loads(r[4])}
+        for r in rows
+    ]

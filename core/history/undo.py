@@ -1,0 +1,184 @@
+"""Undo a batch as a new batch: rows changed since keep their newer state, and a label-schema question
+is merged with what later changes did to it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import ConflictError, InputError, NotFoundError
+from core.history.batch import MOVED, Batch, _close_batch
+from core.history.state import _read, _schema_attr, _write, read_question
+from core.store import Store, as_classes, now, stored_value
+from core.wording import counted
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    batch_id: str | None
+    restored: int
+    skipped_changed_later: int  # row changes kept because their row was changed since
+    questions_kept: int = 0  # schema questions left as they are: created or removed again since
+
+    def describe(self) -> str:
+        """What the undo did, in words: "1,074 changes restored; 1 change kept: its row was changed since"."""
+        kept = self.skipped_changed_later
+        why = "its row was" if kept == 1 else "their rows were"
+        text = f"{counted(self.restored, 'change')} restored" + (
+            f"; {counted(kept, 'change')} kept: {why} changed since" if kept else ""
+        )
+        if self.questions_kept:
+            text += f"; {counted(self.questions_kept, 'question')} kept as changed since"
+        return text
+
+
+def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult:
+    """Revert a batch as a new batch. Rows changed again since keep their newer state; a schema
+    question is merged with what later changes did to it (:func:`revert_question`)."""
+    with store.transaction() as conn:
+        info = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        if info is None:
+            raise NotFoundError(f"No action with id {batch_id} in the history.")
+        if info["undone_by"]:
+            raise ConflictError(f"That action was already undone (by {info['undone_by']}).")
+        if info["action"] == "ingest":
+            raise InputError("An ingest is not undone row by row: move the dataset to the trash instead.")
+        events = conn.execute(
+            "SELECT row_id, attr, old, new FROM events WHERE batch_id = ? ORDER BY seq DESC", (batch_id,)
+        ).fetchall()
+        new_id = uuid.uuid4().hex[:12]
+        conn.execute(
+            "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes) VALUES(?,?,?,?,?,?,?)",
+            (new_id, info["dataset_id"], "undo", f"Undo: {info['description']}", actor, now(), batch_id),
+        )
+        batch = Batch(conn, new_id, info["dataset_id"])
+        skipped = 0
+        # Rows first: a question's class list is merged with the labels as they are after the undo.
+        for row_id, attr, old_json, new_json in events:
+            if attr.startswith("schema:"):
+                continue
+            old, new = json.loads(old_json), json.loads(new_json)
+            current = _read(conn, row_id, attr)
+            if current != new:
+                skipped += 1
+                continue
+            _write(conn, row_id, attr, old, new_id)
+            batch._record(row_id, attr, new, old)
+        questions_kept = 0
+        for _, attr, old_json, new_json in events:
+            if not attr.startswith("schema:"):
+                continue
+            dataset_id, field = _schema_attr(attr)
+            current = read_question(conn, dataset_id, field)
+            reverted, ok = revert_question(conn, dataset_id, field, json.loads(old_json), json.loads(new_json))
+            questions_kept += not ok
+            if reverted != current:
+                batch.set_question(field, reverted, moved=_moved_back(json.loads(new_json), current, reverted))
+        if batch.n_events == 0 and (skipped or questions_kept):
+            raise ConflictError(
+                f"Everything that action changed ({counted(skipped + questions_kept, 'change')}) has been"
+                " changed again since; nothing to undo."
+            )
+        _close_batch(conn, batch)
+        if batch.n_events:
+            conn.execute("UPDATE batches SET undone_by = ? WHERE id = ?", (new_id, batch_id))
+    return UndoResult(
+        batch_id=new_id if batch.n_events else None,
+        restored=batch.n_events,
+        skipped_changed_later=skipped,
+        questions_kept=questions_kept,
+    )
+
+
+def revert_question(
+    conn: sqlite3.Connection, dataset_id: int, field: str, old: dict[str, Any] | None, new: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, bool]:
+    """A question's state once one change of it (``old`` -> ``new``) is undone, on top of what later
+    changes did to it.
+
+    A schema change is one event holding the whole question, so a later change of the same question
+    (another rename, a merge) leaves it no longer equal to what this change wrote; reverting only then
+    would keep the classes of the newer state while the rows go back. Instead each part goes back on
+    its own: a setting that still holds what the change wrote takes its old value; a class the change
+    took out comes back (near its old place) unless every class its rows went to has gone since, i.e.
+    a later change took them over and no row is left with the class; a class the change brought in goes
+    unless a row still carries it (as a label or a suggestion). A question created or removed since is
+    left as it is.
+
+    Returns
+    -------
+    The state to write (``None``: no question), and False when the change could not be reverted.
+    """
+    current = read_question(conn, dataset_id, field)
+    moved = (new or {}).get(MOVED)
+    new = None if new is None else {k: v for k, v in new.items() if k != MOVED}
+    if old is None or new is None or current is None:
+        return (old, True) if current == new else (current, False)
+    out = dict(current)
+    # A setting missing from the old state had its default, which the change only wrote out.
+    for key in old.keys() - {"classes"}:
+        if old[key] != new.get(key) and current.get(key) == new.get(key):
+            out[key] = old[key]
+    carried = _carried_classes(conn, dataset_id, field)
+    classes = list(current["classes"])
+    for c in old["classes"]:
+        if c in new["classes"] or c in classes:
+            continue
+        went_to = None if moved is None else moved.get(c)
+        if went_to is None or c in carried or any(t in current["classes"] for t in went_to):
+            _insert_near(classes, c, old["classes"])
+    for c in new["classes"]:
+        if c not in old["classes"] and c in classes and c not in carried:
+            classes.remove(c)
+    out["classes"] = classes
+    return out, True
+
+
+def _moved_back(
+    new: dict[str, Any] | None, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, list[str]] | None:
+    """For an undo's own event: each class the undo takes out went back to the classes it came from
+    (so that undoing the undo is merged the same way)."""
+    moved = (new or {}).get(MOVED)
+    if not moved or before is None or after is None:
+        return None
+    gone = set(before["classes"]) - set(after["classes"])
+    back: dict[str, list[str]] = {}
+    for source, targets in moved.items():
+        for t in targets:
+            if t in gone:
+                back.setdefault(t, []).append(source)
+    return back or None
+
+
+def _insert_near(classes: list[str], name: str, order: Sequence[str]) -> None:
+    """Put ``name`` back after the nearest class that preceded it in ``order`` (else before the nearest
+    that followed it, else at the end)."""
+    i = order.index(name)
+    for before in reversed(order[:i]):
+        if before in classes:
+            classes.insert(classes.index(before) + 1, name)
+            return
+    for after in order[i + 1 :]:
+        if after in classes:
+            classes.insert(classes.index(after), name)
+            return
+    classes.append(name)
+
+
+def _carried_classes(conn: sqlite3.Connection, dataset_id: int, field: str) -> set[str]:
+    """Every class a row of the dataset holds for ``field``, as its label or its suggestion."""
+    out: set[str] = set()
+    for (value,) in conn.execute(
+        "SELECT labels.value FROM labels JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ?"
+        " AND labels.field = ? AND labels.value IS NOT NULL UNION SELECT labels.suggested FROM labels"
+        " JOIN rows ON rows.id = labels.row_id WHERE rows.dataset_id = ? AND labels.field = ?"
+        " AND labels.suggested IS NOT NULL",
+        (dataset_id, field, dataset_id, field),
+    ):
+        out.update(as_classes(stored_value(value)))
+    return out
