@@ -533,7 +533,8 @@ def _write_hf(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tm
         "    path: data/train-*.parquet\n---\n\n"
         f"# {dataset.name}\n\nExported by Curator with label provenance: `label` is the curated label,"
         " `given_label` the one the data came with, `label_source` where the label came from (original / human"
-        " / auto / suggestion_accepted / bulk), `model_id` the model behind auto labels, and `excluded`,"
+        " / auto / suggestion_accepted / bulk; a renamed or merged class keeps its source, and `batch_id` names"
+        " that change), `model_id` the model behind auto labels, and `excluded`,"
         " `is_label_issue`, `outlier_score`, `is_near_duplicate` what curation found.\n" + images,
         encoding="utf-8",
     )
