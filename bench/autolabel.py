@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import os
 import sys
 import time
@@ -78,11 +79,11 @@ RT = Dataset("rt_polarity", "rt_polarity/rt_polarity.csv", "text", "label", ["ne
 
 
 def embed_cached(texts: list[str], key: str, cache: Path) -> np.ndarray:
-    path = cache / f"{key}.{MODEL}.npy"
+    # The texts' hash is in the name: a change to the text repair must not reuse the old vectors.
+    digest = hashlib.sha1("\x00".join(texts).encode("utf-8")).hexdigest()[:12]
+    path = cache / f"{key}.{MODEL}.{digest}.npy"
     if path.exists():
-        vectors = np.load(path)
-        if len(vectors) == len(texts):
-            return vectors
+        return np.load(path)
     from core.embedders import load_embedder
 
     print(f"embedding {len(texts):,} texts for {key} ...", file=sys.stderr, flush=True)
