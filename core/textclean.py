@@ -19,8 +19,8 @@ _GLUED_BACKSLASH = re.compile(r"(?<=[\w.,;:!?)\"'])\\+(?=[\w\"'(])")
 # A backslash by a space or an end broke a line too ("Corp.'s\\ dramatic", "\\ LONDON", "\\on Thursday",
 # "Engine\\"); emoticons and regexes keep theirs (":-\\", ":\\ they", "\\o/", "/o\\", "\\b").
 _LOOSE_BACKSLASH = re.compile(
-    r"(?:^|(?<=\s)|(?<=--))\\+(?=\s|$|[A-Za-z]{2})"  # at the start or after a space, before a space or a word
-    r"|(?<=[\w.'][\w.])\\+(?=\s|$|,)"  # after a word, before a space, a comma or the end
+    r"(?:^|(?<=\s)|(?<=--))\\+(?=\s|$|[A-Za-z]{2}|[A-Z]\s|[\"'-])"  # at the start or after a space: before a word
+    r"|(?<=[\w.'?!\"][\w.?!\"])\\+(?=\s|$|[,.])"  # after a word or a sentence: before a space or the end
 )
 # AG News escapes its dollars too ("\$400 million").
 _ESCAPED_DOLLAR = re.compile(r"\\+(?=\$)")

@@ -110,6 +110,8 @@ def test_ag_news_quirks_repaired_in_text_but_kept_in_fields():
             "\\ LONDON (Reuters) - Rite Aid Corp. \\on Thursday, Corp.'s\\ collapse",
             "LONDON (Reuters) - Rite Aid Corp. on Thursday, Corp.'s collapse",
         ),
+        ("the agency. \\-The Washington Post", "the agency. -The Washington Post"),
+        ("\\\\I decided, swapping?\\ Photo gallery", "I decided, swapping? Photo gallery"),
         # Kept: what only looks like markup or a line break.
         ("List<String> and <KMRT.O> stay", "List<String> and <KMRT.O> stay"),
         ("so the search continues.. :-\\", "so the search continues.. :-\\"),
