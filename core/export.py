@@ -265,7 +265,7 @@ def export_chunks(
                     "needs_review": NEEDS_REVIEW in tags.get(row_id, []),
                     "excluded": bool(r["excluded"]),
                     "tags": tags.get(row_id, []),
-                    "batch_id": r["batch_id"],
+                    "batch_id": r["batch_id"] if labeled else None,  # an undone label leaves the undo's id
                     "labeled_at": r["updated_at"] if labeled else None,
                     "model_id": r["model_id"],
                     "embedding_model": dataset.embedding_model,

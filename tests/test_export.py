@@ -313,3 +313,17 @@ def test_an_image_export_placed_in_the_image_root_imports_again(ws, tmp_path, fm
 
 
 SUFFIXES = {Format.CSV: ".csv", Format.JSONL: ".jsonl", Format.PARQUET: ".parquet"}
+
+
+def test_an_unlabeled_row_has_no_batch_even_after_a_label_was_undone(ws, dataset, tmp_path):
+    """batch_id is the batch that set the row's label: a row whose label was set then undone has none,
+    a row labeled since names that batch."""
+    dataset_id, ids = dataset
+    with ws.batch(dataset_id, action="label", description="label two") as b:
+        b.set_label([ids[1], ids[3]], "b")
+    ws.undo(b.id)
+    with ws.batch(dataset_id, action="label", description="label one") as kept:
+        kept.set_label([ids[4]], "a")
+    out = pd.read_csv(export_dataset(ws, dataset_id, tmp_path / "d.csv", fmt="csv").path, dtype=str)
+    batch = dict(zip(out["curator_id"], out["batch_id"], strict=True))
+    assert pd.isna(batch["2"]) and pd.isna(batch["4"]) and batch["5"] == kept.id
