@@ -100,9 +100,10 @@ def export_columns(ws: Workspace, dataset_id: int) -> list[str]:
     the schema's first question), one ``label.<question>`` column per further question, and the
     schema version."""
     questions = label_schema(ws.store, dataset_id).questions[1:]
+    images = ws.store.dataset(dataset_id).modality == "image"
     return [
         *original_fields(ws, dataset_id),
-        *CURATION_COLUMNS,
+        *(c for c in CURATION_COLUMNS if not (images and c == "curated_text")),
         *(QUESTION_PREFIX + q.name for q in questions),
         SCHEMA_VERSION_COLUMN,
     ]
@@ -216,7 +217,7 @@ def export_chunks(
             found = {
                 r["id"]: r
                 for r in conn.execute(
-                    "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded,"
+                    "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded, rows.text,"
                     " labels.given, labels.value,"
                     " labels.source, labels.suggested, labels.confidence, labels.suggested_confidence,"
                     " labels.batch_id, labels.updated_at, labels.model_id"
@@ -253,6 +254,7 @@ def export_chunks(
             record.update(
                 {
                     ID_COLUMN: r["source_id"],
+                    "curated_text": r["text"],
                     "given_label": stored_value(r["given"]) if first_multi else r["given"],
                     "label": stored_value(r["value"]) if first_multi else r["value"],
                     "label_source": r["source"] if labeled else None,
@@ -458,6 +460,7 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bo
 
     types = {
         ID_COLUMN: pa.string(),
+        "curated_text": pa.string(),
         "given_label": pa.string(),
         "label": pa.string(),
         "label_source": pa.string(),
@@ -531,7 +534,8 @@ def _write_hf(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tm
     (tmp / "README.md").write_text(
         "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
         "    path: data/train-*.parquet\n---\n\n"
-        f"# {dataset.name}\n\nExported by Curator with label provenance: `label` is the curated label,"
+        f"# {dataset.name}\n\nExported by Curator with label provenance: `curated_text` is the text as shown and"
+        " embedded (repaired), `label` the curated label,"
         " `given_label` the one the data came with, `label_source` where the label came from (original / human"
         " / auto / suggestion_accepted / bulk; a renamed or merged class keeps its source, and `batch_id` names"
         " that change), `model_id` the model behind auto labels, and `excluded`,"

@@ -12,6 +12,7 @@ ID_COLUMN = "curator_id"  # the row's id in the dataset (source id), unique
 # In this order after the original fields. Import reads back the ones in RESTORED_COLUMNS.
 CURATION_COLUMNS = [
     ID_COLUMN,
+    "curated_text",  # the text as shown, searched and embedded (repaired); text datasets only
     "given_label",
     "label",
     "label_source",

@@ -327,3 +327,15 @@ def test_an_unlabeled_row_has_no_batch_even_after_a_label_was_undone(ws, dataset
     out = pd.read_csv(export_dataset(ws, dataset_id, tmp_path / "d.csv", fmt="csv").path, dtype=str)
     batch = dict(zip(out["curator_id"], out["batch_id"], strict=True))
     assert pd.isna(batch["2"]) and pd.isna(batch["4"]) and batch["5"] == kept.id
+
+
+def test_the_text_as_shown_is_exported_next_to_the_original_fields(curated, tmp_path):
+    """AG News' raw `description` keeps its escapes (` #39;s`, `\\$`); `curated_text` is what the app
+    showed, searched and embedded; a re-import reads the original fields, not it."""
+    ws, ds, _ = curated
+    out = pd.read_csv(export_dataset(ws, ds.id, tmp_path / "n.csv", fmt="csv").path, keep_default_na=False)
+    raw = out["description"].tolist()
+    shown = out["curated_text"].tolist()
+    escaped = [i for i, t in enumerate(raw) if "#39;" in t or "\\$" in t]
+    assert escaped and all("#39;" not in shown[i] and "\\$" not in shown[i] for i in escaped)
+    assert all(raw[i].split()[-1].strip(".") in shown[i] for i in escaped)  # the same text, repaired
