@@ -289,7 +289,8 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     # Accepted at this threshold: said so, and not offered again (it would rewrite the same labels).
     assert at.button(key=accept.key).disabled and at.button(key=accept.key).label == f"Accepted: {n_auto:,} auto-labels"
     assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
-    trained = next(c.value for c in at.caption if c.value.startswith("Trained on"))
+    assert any(c.value.startswith("Trained on") and "model id" not in c.value for c in at.caption)  # short
+    trained = next(c.value for c in at.caption if c.value.startswith("Model: "))  # the method, in an expander
     assert re.search(r"model id `supervised[^`]*:[0-9a-f]{12}`", trained)  # one id per run: labeler and run
     assert "Chosen among" in trained and "=" not in trained.split("`)")[-1]  # the candidates in words
     # A moved threshold keeps a "likely A to B" range (the band and the rows' own luck).

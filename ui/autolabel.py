@@ -179,11 +179,14 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     ws = workspace()
     summary = prediction.run.summary
     st.caption(
-        f"Trained on {summary['n_labeled']:,} labeled rows at {prediction.run.created_at[:16].replace('T', ' ')}:"
-        f" {summary.get('labeler_in_words', summary['labeler'])} (model id `{summary['model_id']}`)."
+        f"Trained on {summary['n_labeled']:,} labeled rows at {prediction.run.created_at[:16].replace('T', ' ')}."
         + (f" Out-of-fold accuracy {summary['oof_accuracy']:.1%}." if summary.get("oof_accuracy") else "")
-        + (f" {summary['notes']}" if summary.get("notes") else "")
     )
+    with st.expander("How the model was chosen"):  # the method, for whoever asks; the promise below leads
+        st.caption(
+            f"Model: {summary.get('labeler_in_words', summary['labeler'])} (model id `{summary['model_id']}`)."
+            + (f" {summary['notes']}" if summary.get("notes") else "")
+        )
     run_at = prediction.run.created_at
     since = [b for b in history(ws.store, dataset_id, limit=50) if b.undone_by is None and b.created_at >= run_at]
     accepted = [b for b in since if b.action == "auto_label"]
