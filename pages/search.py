@@ -28,9 +28,10 @@ if status.pending:
         " Resume the ingest on the Upload page."
     )
 
-mode = st.radio("Find rows by", MODES, horizontal=True, key="search.mode")
+how, size = st.columns([3, 1])  # how many results: a setting beside the mode, not a step before the query
+mode = how.radio("Find rows by", MODES, horizontal=True, key="search.mode")
+limit = size.select_slider("Results", [50, 100, 200, 500, 1000], value=200, key="search.limit")
 filters = filters_panel(dataset_id)
-limit = st.select_slider("Results", [50, 100, 200, 500, 1000], value=200, key="search.limit")
 found = find_rows(dataset, mode, filters=filters, limit=limit)
 result = found.result
 

@@ -61,7 +61,9 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
             "problem", wrapText=True, flex=2, minWidth=260, tooltipField="problem", cellStyle=THREE_LINES
         )
     if "id" in frame.columns:
-        builder.configure_column("id", flex=0, width=130, minWidth=90)
+        longest = int(frame["id"].astype(str).str.len().max()) if len(frame) else 0
+        # Room for the whole id next to a selection checkbox ("agtest-1720" was cut to "agtest-…").
+        builder.configure_column("id", flex=0, width=min(260, max(130, 8 * longest + 70)), minWidth=90)
     if thumbnail_column and thumbnail_column in frame.columns:
         builder.configure_column(
             thumbnail_column,
