@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.audit import AuditSummary, audit_summary
+from core.audit import AuditedLabels, AuditSummary, audit_summary
 from core.errors import InputError
 from core.issues import latest_report
 from core.issues.report import REVIEWED_SOURCES, checked_label
@@ -72,6 +72,7 @@ class AutoLabelHealth:
     promised_rows: int | None = None
     promised_precision: float | None = None  # None: the run could not estimate it
     promised_interval: tuple[float, float] | None = None  # 10-90% predictive interval
+    fix_audit: AuditSummary | None = None  # the audit of the Issues page's auto-fixes, apart from the wizard's
 
     @property
     def share(self) -> float:
@@ -284,8 +285,9 @@ def _in_class_order(counts: dict[str, int], classes: list[str]) -> dict[str, int
 def _auto_health(ws: Workspace, dataset_id: int, rows: int, from_issue_fixes: int, kept: int) -> AutoLabelHealth:
     prediction = latest_prediction(ws, dataset_id)
     audit = audit_summary(ws, dataset_id)
+    fix_audit = audit_summary(ws, dataset_id, labels=AuditedLabels.ISSUE_FIXES)
     if prediction is None:
-        return AutoLabelHealth(rows, from_issue_fixes, kept, audit)
+        return AutoLabelHealth(rows, from_issue_fixes, kept, audit, fix_audit=fix_audit)
     promise = prediction.promise()  # the threshold the user kept, as the wizard shows it
     return AutoLabelHealth(
         rows,
@@ -299,6 +301,7 @@ def _auto_health(ws: Workspace, dataset_id: int, rows: int, from_issue_fixes: in
         promised_rows=promise.rows,
         promised_precision=promise.expected_precision,
         promised_interval=tuple(promise.interval) if promise.interval else None,
+        fix_audit=fix_audit,
     )
 
 

@@ -183,7 +183,14 @@ def _auto_section(a: AutoLabelHealth, chart: str) -> str:
         if a.rows - a.from_issue_fixes:
             parts.append(f"{a.rows - a.from_issue_fixes:,} from the auto-label wizard")
         if a.from_issue_fixes:
-            parts.append(f"{a.from_issue_fixes:,} taken from the label-issue check's suggestion")
+            fixes = f"{a.from_issue_fixes:,} taken from the label-issue check's suggestion"
+            if a.fix_audit is not None and a.fix_audit.checked:  # their own audit, never mixed with the wizard's
+                low, high = a.fix_audit.interval()
+                fixes += (
+                    f" (audited: {a.fix_audit.correct:,} of {a.fix_audit.checked:,} checked right,"
+                    f" 95% interval {low:.0%} to {high:.0%})"
+                )
+            parts.append(fixes)
         carry = "carries" if a.rows == 1 else "carry"
         coverage = (
             f"<b>{counted(a.rows, 'row')} ({_pct(a.share)} of the rows kept)</b> {carry} an auto label:"

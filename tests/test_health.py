@@ -74,6 +74,7 @@ def curated(tmp_path_factory, minilm):
     assert len(candidates) >= 10, "too few label issues on original labels to curate"
     auto_fixed, excluded, review, kept = candidates[:6], candidates[6:8], candidates[8:9], candidates[9:10]
     fix_rows(ws, ds.id, report, auto_fixed, Fix.AUTO_FIX)
+    record_verdict(ws, ds.id, auto_fixed[0], correct=True)  # the auto-fixes' own audit: one checked, right
     fix_rows(ws, ds.id, report, excluded, Fix.EXCLUDE)
     fix_rows(ws, ds.id, report, review, Fix.NEEDS_REVIEW)
     review_row(ws, ds.id, kept[0], ReviewAction.KEEP_GIVEN)
@@ -123,6 +124,9 @@ def test_numbers_match_the_store_and_the_curation_done(curated):
     assert r.by_source["human"] == 2 + wrong  # keep-given, the reviewer's label, and audit corrections
     assert r.by_source["auto"] == r.auto.rows == _count(ws, kept_labels + " AND labels.source = 'auto'", ds.id)
     assert r.auto.from_issue_fixes == len(curated["auto_fixed"])
+    assert (r.auto.fix_audit.checked, r.auto.fix_audit.correct) == (1, 1)  # apart from the wizard's audit
+    assert r.auto.audit.checked == len(curated["verdicts"])
+    assert "(audited: 1 of 1 checked right, 95% interval" in render_health_report(ws, ds.id)
     assert r.auto.share == pytest.approx(r.auto.rows / N_ROWS)
     assert r.classes_after[ODD_CLASS] == 1 and sum(r.classes_after.values()) == r.labeled_after
     assert sum(r.classes_before.values()) == r.labeled_before
