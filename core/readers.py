@@ -68,6 +68,7 @@ class Table:
     base_dir: Path | None = None  # image paths are relative to this
     class_names: list[str] | None = None  # from a classes.txt beside the file
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # things the user should act on, shown as warnings
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -142,16 +143,28 @@ def _read_delimited(path: Path, name: str, *, has_header: bool | None, tab: bool
     if encoding == "latin-1":
         notes.append("not valid UTF-8: read as Latin-1")
     header = detect_header(frame) if has_header is None else has_header
+    warnings = []
     if header:
-        names = _unique_names([str(v).strip() or f"column_{i + 1}" for i, v in enumerate(frame.iloc[0])])
+        given = [str(v).strip() or f"column_{i + 1}" for i, v in enumerate(frame.iloc[0])]
+        names = _unique_names(given)
         frame = frame.iloc[1:].reset_index(drop=True)
         frame.columns = names
+        if renamed := duplicate_columns_warning(given, names):
+            warnings.append(renamed)
     else:
         frame.columns = [f"column_{i + 1}" for i in range(frame.shape[1])]
         notes.append("no header row: columns named column_1, column_2, ...")
     if frame.shape[1] == 1 and len(frame) > 1 and delimiter == ",":
         notes.append("only one column found: if that is wrong, the delimiter may not be a comma")
-    return Table(frame, kind="table", has_header=header, encoding=encoding, delimiter=delimiter, notes=notes)
+    return Table(
+        frame,
+        kind="table",
+        has_header=header,
+        encoding=encoding,
+        delimiter=delimiter,
+        notes=notes,
+        warnings=warnings,
+    )
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -224,6 +237,31 @@ def _unique_names(names: list[str]) -> list[str]:
             seen[name] = 0
             out.append(name)
     return out
+
+
+def duplicate_columns_warning(given: list[str], names: list[str]) -> str | None:
+    """Which header names appeared more than once and what their later copies are called now:
+    "Columns 'text' and 'label' appear twice; the second copies are kept as 'text_1' and 'label_1'."
+    None when every name was unique. ``names`` is ``given`` after ``_unique_names``."""
+    renamed: dict[str, list[str]] = {}
+    for original, name in zip(given, names, strict=True):
+        if name != original:
+            renamed.setdefault(original, []).append(name)
+    if not renamed:
+        return None
+    quoted = [f"'{n}'" for n in renamed]
+    copies = [f"'{n}'" for new in renamed.values() for n in new]
+    twice = all(len(new) == 1 for new in renamed.values())
+    times = "twice" if twice else "more than once"
+    which = "second" if twice else "later"
+    if len(renamed) == 1:
+        noun, verb, copy = f"Column {quoted[0]}", "appears", "copy is" if len(copies) == 1 else "copies are"
+        return f"{noun} {verb} {times}; the {which} {copy} kept as {_and_list(copies)}."
+    return f"Columns {_and_list(quoted)} appear {times}; the {which} copies are kept as {_and_list(copies)}."
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _stringify(frame: pd.DataFrame) -> pd.DataFrame:

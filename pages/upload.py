@@ -63,6 +63,8 @@ except (CuratorError, OSError) as exc:
     st.error(str(exc))
     finish()
 st.caption(" · ".join([counted(len(table.frame), "row"), *table.notes]))
+for warning in table.warnings:
+    st.warning(warning, icon=":material/warning:")
 
 mapping, model = mapping_editor(table, key=f"upload.map.{path}")
 try:

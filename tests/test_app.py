@@ -109,6 +109,18 @@ def test_upload_from_server_path_ingests_and_counts(app_env):
     assert fresh.title[0].value == "Reviews"  # with data, the app opens on Browse
 
 
+def test_upload_warns_about_renamed_duplicate_columns(app_env):
+    path = app_env / "dupes.csv"
+    path.write_text("text,text,label,label\na long first sentence,another one,pos,neg\nmore words,here,neg,pos\n")
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "Columns 'text' and 'label' appear twice; the second copies are kept as 'text_1' and 'label_1'."
+    ]
+
+
 def test_bad_inputs_show_errors_and_store_nothing(app_env):
     junk = app_env / "junk.csv"
     junk.write_bytes(b"\x00\x01\x02binary\x00" * 200)

@@ -192,6 +192,22 @@ def test_bad_files_get_clear_messages(tmp_path, content, message):
         read_table(path)
 
 
+def test_duplicate_column_names_are_renamed_with_a_warning(tmp_path):
+    path = tmp_path / "dupes.csv"
+    path.write_text("text,text,label,label\na long first sentence,another one,pos,neg\nmore words,here,neg,pos\n")
+    table = read_table(path, has_header=True)
+    assert list(table.frame.columns) == ["text", "text_1", "label", "label_1"]
+    assert table.warnings == [
+        "Columns 'text' and 'label' appear twice; the second copies are kept as 'text_1' and 'label_1'."
+    ]
+    path.write_text("text,text,text,label\na,b,c,pos\n")
+    assert read_table(path, has_header=True).warnings == [
+        "Column 'text' appears more than once; the later copies are kept as 'text_1' and 'text_2'."
+    ]
+    path.write_text("text,label\na long first sentence,pos\n")
+    assert read_table(path, has_header=True).warnings == []
+
+
 def test_header_detection():
     import pandas as pd
 
