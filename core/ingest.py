@@ -27,7 +27,7 @@ from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import record_ingest
 from core.images import ImageProblem, load_image, shown_path, thumbnail_jpeg
-from core.readers import Table, read_image_folder, read_table, safe_extract_zip
+from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
 from core.vectors import mirror_metadata
@@ -84,7 +84,9 @@ def format_duration(seconds: float) -> str:
 
 
 def stage_upload(ws: Workspace, filename: str, data: bytes, *, max_bytes: int | None = None) -> Path:
-    """Keep an uploaded file inside the workspace, so a resumed ingest can read it again."""
+    """Keep an uploaded file inside the workspace, so a resumed ingest can read it again. A file whose
+    extension no reader takes (an image, a PDF) is refused with what to upload instead."""
+    check_upload_name(filename)
     if max_bytes is not None and len(data) > max_bytes:
         raise InputError(f"{filename} is {len(data) / 1e6:.1f} MB; the upload limit is {max_bytes / 1e6:.0f} MB.")
     if not data:

@@ -24,6 +24,7 @@ from core.wording import counted, first_few
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+UPLOAD_SUFFIXES = TABLE_SUFFIXES | {".zip"}
 SAMPLE_BYTES = 64 * 1024
 COMMON_COLUMN_NAMES = {
     "id",
@@ -69,6 +70,28 @@ class Table:
     class_names: list[str] | None = None  # from a classes.txt beside the file
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # things the user should act on, shown as warnings
+
+
+def check_upload_name(name: str) -> None:
+    """Refuse an uploaded file the table uploader cannot read, by its extension, with what to do instead.
+
+    The check lives here rather than in the uploader's ``type=`` list: Streamlit's own refusal is a
+    red chip whose reason only shows on hover, so the page accepts any file and shows this message.
+    """
+    suffix = Path(name).suffix.lower()
+    if suffix in UPLOAD_SUFFIXES:
+        return
+    if suffix in IMAGE_SUFFIXES:
+        raise InputError(
+            f"{name} is a single image; this uploader takes a table or a ZIP. For an image dataset, upload a "
+            "ZIP of its folder (one subfolder per class gives the labels), or give the folder under "
+            "'Path on the server'."
+        )
+    kind = f"{suffix} files are" if suffix else "Files without an extension are"
+    raise InputError(
+        f"{name}: {kind} not accepted. Upload a CSV, TSV, TXT, JSONL, JSON, Parquet or Excel (.xlsx) file, "
+        "or a ZIP of images."
+    )
 
 
 # -- tables ---------------------------------------------------------------------------------

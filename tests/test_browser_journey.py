@@ -245,6 +245,24 @@ def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     assert app.dataset_names() == before
 
 
+def test_an_image_given_to_the_table_uploader_is_refused_inline_with_a_hint(
+    app: App, page: Page, tmp_path: Path
+) -> None:
+    before = app.dataset_names()
+    picture = tmp_path / "cat.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+
+    open_upload_page(page, app)
+    choose_source(page, "Upload a file")
+    page.set_input_files("input[type=file]", str(picture))
+
+    error = main(page).locator('[data-testid="stAlert"]').filter(has_text="cat.png is a single image")
+    expect(error).to_be_visible()  # said on the page, not only on hover of the file's chip
+    expect(error).to_contain_text("ZIP of its folder")
+    expect(error).to_contain_text("Path on the server")
+    assert app.dataset_names() == before
+
+
 def test_image_demo_pause_resume_and_thumbnails(app: App, page: Page) -> None:
     open_upload_page(page, app)
     choose_source(page, "Demo dataset")

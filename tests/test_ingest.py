@@ -149,6 +149,15 @@ def test_upload_limit_and_staging(ws):
     assert path.is_relative_to(ws.uploads_dir) and path.name == "evil_name.csv"
 
 
+def test_upload_of_a_file_no_reader_takes_says_what_to_upload_instead(ws):
+    with pytest.raises(InputError, match=r"cat\.png is a single image.*ZIP of its folder.*Path on the server"):
+        stage_upload(ws, "cat.png", b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(InputError, match=r"report\.pdf: \.pdf files are not accepted\. Upload a CSV"):
+        stage_upload(ws, "report.pdf", b"%PDF-1.4")
+    assert not any(ws.uploads_dir.rglob("*.*")) if ws.uploads_dir.exists() else True
+    assert stage_upload(ws, "Reviews.CSV", b"text,label\nhello,a\n").name == "Reviews.CSV"
+
+
 def _png_header(width: int, height: int) -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
