@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
-from core.history import batch_events, describe_change, describe_state, history
+from core.history import batch_events, describe_action, describe_change, describe_state, history
 from core.wording import counted
 from ui.resources import current_dataset_id, require_shell, workspace
 
@@ -18,7 +18,7 @@ if dataset_id is not None:
     frame = pd.DataFrame(
         {
             "when (UTC)": [b.created_at[:19].replace("T", " ") for b in batches],
-            "action": [b.action for b in batches],
+            "action": [describe_action(b.action) for b in batches],
             "what": [b.description for b in batches],
             "changes": [b.n_events for b in batches],
             "state": ["undone" if b.undone_by else "" for b in batches],
@@ -53,7 +53,7 @@ if dataset_id is not None:
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                st.toast(f"Undone: {result.describe()}")
+                st.toast(result.headline())
                 st.rerun()
     else:
         st.caption("Nothing to undo yet: label, tag or exclude rows and the actions appear here.")

@@ -140,6 +140,8 @@ def test_bad_inputs_show_errors_and_store_nothing(app_env):
 
 @pytest.mark.slow
 def test_demo_then_browse_filter_and_history_undo(app_env):
+    from core.history import history
+
     at = new_app().run()
     at.radio(key="upload.kind").set_value("Demo dataset").run()
     at.button(key="upload.demo.news").click().run()
@@ -170,6 +172,17 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     at.button(key="history.undo").click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id)["World"] == 96
+    actions = at.dataframe[0].value
+    assert list(actions["action"][:2]) == ["Undo", "Label rows"]  # in words, not bulk_label
+    assert at.selectbox(key="history.batch").value == history(ws.store, dataset.id, limit=1)[0].id
+    at.button(key="history.undo").click().run()  # undo the undo: the labels are back
+    assert not at.exception
+    assert ws.store.label_distribution(dataset.id)["World"] == 101
+    assert list(at.dataframe[0].value["what"][:3]) == [
+        "Redo: label 5 rows World",
+        "Undo: label 5 rows World",
+        "label 5 rows World",
+    ]
 
 
 @pytest.mark.slow

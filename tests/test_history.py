@@ -55,6 +55,35 @@ def test_bulk_label_overwrite_vs_skip_and_exact_undo(store_with_rows):
     assert len(history(store, dataset_id)) == 4  # two actions, two undos: the history only grows
 
 
+def test_undoing_an_undo_is_a_redo_in_words_and_actions_read_as_words(store_with_rows):
+    from core.history import describe_action
+
+    store, dataset_id, ids = store_with_rows
+    with open_batch(store, dataset_id, action="bulk_exclude", description="Exclude 6 rows") as b:
+        b.set_excluded(ids, True)
+    first = history(store, dataset_id)[0].id
+    undone = undo(store, first)
+    assert not undone.redo and undone.headline() == "Undone: 6 changes restored"
+    redone = undo(store, undone.batch_id)
+    assert redone.redo and redone.headline() == "Redone: 6 changes restored"
+    assert all(row[5] for row in snapshot(store, dataset_id))  # the exclusion is back
+    again = undo(store, redone.batch_id)
+    assert not again.redo
+    assert [(b.action, b.description) for b in history(store, dataset_id)] == [
+        ("undo", "Undo: Exclude 6 rows"),  # however deep the chain, the original action is named once
+        ("redo", "Redo: Exclude 6 rows"),
+        ("undo", "Undo: Exclude 6 rows"),
+        ("bulk_exclude", "Exclude 6 rows"),
+    ]
+    assert [describe_action(a) for a in ["bulk_exclude", "bulk_tag", "issues_needs_review", "redo"]] == [
+        "Exclude or include rows",
+        "Tag rows",
+        "Issues: needs review",
+        "Redo",
+    ]
+    assert describe_action("some_new_action") == "Some new action"  # never an internal name with underscores
+
+
 def test_undo_keeps_rows_changed_later(store_with_rows):
     store, dataset_id, ids = store_with_rows
     with open_batch(store, dataset_id, action="bulk_label", description="first") as b:

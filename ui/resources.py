@@ -160,7 +160,7 @@ def undo_last_batch_button(key: str) -> None:
     if st.button(f"Undo: {what}", key=key, icon=":material/undo:"):
         s.last_batch = None
         try:
-            st.toast(f"Undone: {workspace().undo(batch_id).describe()}")
+            st.toast(workspace().undo(batch_id).headline())
         except CuratorError as exc:  # e.g. undone by another session a moment ago: say so, do not rerun it away
             st.error(str(exc))
             return

@@ -9,7 +9,15 @@ label-schema question (an event on row 0) is merged with later changes of it ins
 """
 
 from core.history.batch import MOVED, Batch, Progress, open_batch, record_ingest
-from core.history.log import BatchInfo, batch_events, batch_info, describe_change, describe_state, history
+from core.history.log import (
+    BatchInfo,
+    batch_events,
+    batch_info,
+    describe_action,
+    describe_change,
+    describe_state,
+    history,
+)
 from core.history.state import (
     LabelState,
     read_excluded,
@@ -34,6 +42,7 @@ __all__ = [
     "UndoResult",
     "batch_events",
     "batch_info",
+    "describe_action",
     "describe_change",
     "describe_state",
     "history",

@@ -22,6 +22,52 @@ class BatchInfo:
     actor: str | None = None
 
 
+# Each action name a batch is stored under, as the History page shows it. A name not listed here
+# (a new action) is shown with its underscores as spaces rather than hidden.
+ACTION_WORDS = {
+    "ingest": "Ingest",
+    "undo": "Undo",
+    "redo": "Redo",
+    "bulk_label": "Label rows",
+    "bulk_suggestion": "Suggest labels",
+    "bulk_tag": "Tag rows",
+    "bulk_exclude": "Exclude or include rows",
+    "schema": "Label questions",
+    "auto_label": "Auto-label",
+    "auto_label_new_rows": "Auto-label new rows",
+    "promote_references": "Auto-label: reference rows",
+    "audit": "Label audit",
+    "review_label": "Review: label",
+    "review_accept": "Review: accept suggestion",
+    "review_needs_review": "Review: needs review",
+    "review_keep_given": "Review: keep given label",
+    "review_exclude": "Review: exclude",
+    "issues_auto_fix": "Issues: auto-fix",
+    "issues_exclude": "Issues: exclude",
+    "issues_set_label": "Issues: set a label",
+    "issues_needs_review": "Issues: needs review",
+}
+UNDO_PREFIX, REDO_PREFIX = "Undo: ", "Redo: "
+
+
+def describe_action(action: str) -> str:
+    """An action's stored name in words: "bulk_exclude" -> "Exclude or include rows"."""
+    return ACTION_WORDS.get(action) or action.replace("_", " ").capitalize()
+
+
+def undo_action(action: str, description: str) -> tuple[str, str]:
+    """The action name and description of the batch that undoes one with ``action`` and ``description``.
+
+    Undoing an undo re-applies the original action, so it is a redo ("Redo: Exclude 6 rows", not
+    "Undo: Undo: Exclude 6 rows"); undoing that redo is an undo again. However deep the chain, the
+    description names the original action once.
+    """
+    if action not in ("undo", "redo"):
+        return "undo", UNDO_PREFIX + description
+    original = description.removeprefix(UNDO_PREFIX if action == "undo" else REDO_PREFIX)
+    return ("redo", REDO_PREFIX + original) if action == "undo" else ("undo", UNDO_PREFIX + original)
+
+
 def history(store: Store, dataset_id: int, *, limit: int = 200) -> list[BatchInfo]:
     """Newest first."""
     with store.connect() as conn:

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history.batch import MOVED, Batch, _close_batch
+from core.history.log import undo_action
 from core.history.state import _read, _schema_attr, _write, read_question
 from core.store import Store, as_classes, now, stored_value
 from core.wording import counted
@@ -23,6 +24,11 @@ class UndoResult:
     restored: int
     skipped_changed_later: int  # row changes kept because their row was changed since
     questions_kept: int = 0  # schema questions left as they are: created or removed again since
+    redo: bool = False  # the action undone was itself an undo: its changes are back
+
+    def headline(self) -> str:
+        """The undo in one line for a toast: "Undone: 6 changes restored", or "Redone: ..." for a redo."""
+        return f"{'Redone' if self.redo else 'Undone'}: {self.describe()}"
 
     def describe(self) -> str:
         """What the undo did, in words: "1,074 changes restored; 1 change kept: its row was changed since"."""
@@ -51,9 +57,10 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
             "SELECT row_id, attr, old, new FROM events WHERE batch_id = ? ORDER BY seq DESC", (batch_id,)
         ).fetchall()
         new_id = uuid.uuid4().hex[:12]
+        action, description = undo_action(info["action"], info["description"])
         conn.execute(
             "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes) VALUES(?,?,?,?,?,?,?)",
-            (new_id, info["dataset_id"], "undo", f"Undo: {info['description']}", actor, now(), batch_id),
+            (new_id, info["dataset_id"], action, description, actor, now(), batch_id),
         )
         batch = Batch(conn, new_id, info["dataset_id"])
         skipped = 0
@@ -91,6 +98,7 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         restored=batch.n_events,
         skipped_changed_later=skipped,
         questions_kept=questions_kept,
+        redo=action == "redo",
     )
 
 
