@@ -13,7 +13,13 @@ require_shell()
 ws = workspace()
 st.title("History")
 dataset_id = current_dataset_id()
-if dataset_id is not None:
+every_dataset = ws.store.datasets(include_deleted=True)
+if not every_dataset:
+    st.info("No dataset yet: upload one or load a demo first.")
+    st.stop()
+if dataset_id is None:  # all in the trash: the list below restores them
+    st.info("Every dataset is in the trash: restore one below, or upload one.")
+else:
     batches = history(ws.store, dataset_id)
     frame = pd.DataFrame(
         {
@@ -59,7 +65,7 @@ if dataset_id is not None:
         st.caption("Nothing to undo yet: label, tag or exclude rows and the actions appear here.")
 
 st.subheader("Datasets")
-for d in ws.store.datasets(include_deleted=True):
+for d in every_dataset:
     c1, c2 = st.columns([4, 1])
     c1.write(f"**{d.name}** · {d.modality} · created {d.created_at[:10]}" + (" · in the trash" if d.deleted_at else ""))
     if d.deleted_at:

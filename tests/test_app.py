@@ -83,6 +83,8 @@ def test_empty_workspace_opens_on_upload(app_env):
     for page in ["pages/browse.py", "pages/history.py"]:
         at.switch_page(page).run()
         assert not at.exception, page
+        assert any("No dataset yet" in i.value for i in at.main.info), page
+    assert not at.subheader  # History: no empty "Datasets" heading
 
 
 def test_upload_from_server_path_ingests_and_counts(app_env):
