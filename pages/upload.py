@@ -26,6 +26,11 @@ require_shell()
 
 ws, s = workspace(), session()
 st.title("Upload a dataset")
+if not ws.datasets():  # the app's first screen: what it is and the way through it
+    st.markdown(
+        "**Curator** turns a text or image dataset, unlabeled or noisily labeled, into a clean labeled one: "
+        "Upload → Search → Auto-label → Issues → Export."
+    )
 # Drawn last (finish()), once the page knows which unfinished ingests it shows in place, where the user is.
 unfinished_panel = st.container()
 shown_in_place: set[int] = set()

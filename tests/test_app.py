@@ -78,7 +78,13 @@ def test_empty_workspace_opens_on_upload(app_env):
     at = new_app().run()
     assert not at.exception
     assert at.title[0].value == "Upload a dataset"
+    intro = at.main.markdown[0].value  # the first screen says what the app is and the way through it
+    assert intro.startswith("**Curator** turns a text or image dataset")
+    assert intro.endswith("Upload → Search → Auto-label → Issues → Export.")
     assert any("No datasets yet" in i.value for i in at.sidebar.info)
+    # The operator's details come after the datasets, in small print: not what the sidebar leads with.
+    sidebar = list(at.sidebar.children.values())
+    assert sidebar[0].value.startswith("No datasets yet") and "unauthenticated" in sidebar[-1].value
     assert at.radio(key="upload.kind").value == "Demo dataset"  # first start offers the demo
     for page in ["pages/browse.py", "pages/history.py"]:
         at.switch_page(page).run()
@@ -1386,6 +1392,8 @@ def test_the_sidebar_shows_a_dataset_being_ingested_adding_up_counts_and_sets_it
     assert not at.exception
     assert at.sidebar.selectbox(key="sidebar.dataset").value == second and defaults == [None]
     assert any(c.value.startswith("8 labeled · 4 unlabeled  \n3 of these 12 rows excluded") for c in at.sidebar.caption)
+    details = at.sidebar.caption[-1].value  # last and small: access, the embedding model, storage
+    assert details.startswith("Access: ") and "embeddings: `" in details and "Storage: " in details
     [info] = at.sidebar.info
     assert info.value.startswith("Embedding now (0% done)") and not at.sidebar.warning
 
