@@ -536,6 +536,7 @@ def test_issues_find_click_a_class_bar_clean_top_10_and_undo(app: App, page: Pag
     wait_until_idle(page)
     assert eventually(lambda: label_states(app, NEWS_DEMO) == before)
     expect(main(page).get_by_role("button", name="Undo: Auto-fixed")).to_have_count(0)
+    expect(main(page).get_by_text("The data changed since this run")).to_have_count(0)  # undone: data as run
 
     # A cell of the confusion-pairs heatmap filters to that given → suggested pair.
     cells = main(page).locator(".js-plotly-plot").nth(1).locator(".scatterlayer .point")

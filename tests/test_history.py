@@ -84,6 +84,25 @@ def test_undoing_an_undo_is_a_redo_in_words_and_actions_read_as_words(store_with
     assert describe_action("some_new_action") == "Some new action"  # never an internal name with underscores
 
 
+def test_unchanged_since_holds_only_when_the_changes_since_cancel_out(store_with_rows):
+    from core.history import unchanged_since
+    from core.store import now
+
+    store, dataset_id, ids = store_with_rows
+    version, stamp = store.dataset(dataset_id).version, now()
+    assert unchanged_since(store, dataset_id, version=version, stamp=stamp)
+    with open_batch(store, dataset_id, action="bulk_tag", description="tag") as b:
+        b.set_tag(ids[:3], "x")
+    assert not unchanged_since(store, dataset_id, version=version, stamp=stamp)
+    undone = undo(store, history(store, dataset_id)[0].id)
+    assert unchanged_since(store, dataset_id, version=version, stamp=stamp)
+    assert undone.batch_id and not unchanged_since(store, dataset_id, version=version - 1, stamp=stamp)  # a bump
+    # that no batch since explains (rows ingested or embedded) counts as a change
+    with open_batch(store, dataset_id, action="bulk_tag", description="tag y") as b:
+        b.set_tag(ids[:1], "y")
+    assert not unchanged_since(store, dataset_id, version=version, stamp=stamp)  # a standing action
+
+
 def test_undo_keeps_rows_changed_later(store_with_rows):
     store, dataset_id, ids = store_with_rows
     with open_batch(store, dataset_id, action="bulk_label", description="first") as b:

@@ -336,6 +336,7 @@ def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news, mini
 
 
 def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_news):
+    from core.history import history
     from core.issues import Fix, compare_reports, find_issues, fix_rows, previous_report
 
     ws, ds, row_ids, flipped = noisy_news
@@ -348,8 +349,13 @@ def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_new
     assert all(states[r]["label"] == report.suggestion(r)[0] for r in top)
     assert all(states[r]["label_source"] == "auto" for r in top)
     assert report.is_stale(ws)
-    ws.undo(result.batch_id)
+    undone = ws.undo(result.batch_id)
     assert ws.store.row_states(row_ids) == before
+    assert not report.is_stale(ws)  # the undo put back the data the run saw: no "data changed" banner
+    ws.undo(undone.batch_id)  # a redo: the auto-fix is back
+    assert report.is_stale(ws)
+    ws.undo(history(ws.store, ds.id, limit=1)[0].id)
+    assert not report.is_stale(ws) and ws.store.row_states(row_ids) == before
 
     fix_rows(ws, ds.id, report, top, Fix.AUTO_FIX)
     excluded = fix_rows(ws, ds.id, report, top[:1] + [row_ids[-2]], Fix.EXCLUDE)

@@ -17,6 +17,7 @@ from core.history.log import (
     describe_change,
     describe_state,
     history,
+    unchanged_since,
 )
 from core.history.state import (
     LabelState,
@@ -55,6 +56,7 @@ __all__ = [
     "record_ingest",
     "revert_question",
     "undo",
+    "unchanged_since",
     "write_excluded",
     "write_label",
     "write_question",

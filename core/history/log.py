@@ -99,6 +99,40 @@ def _batch_info(r: Any) -> BatchInfo:
     )
 
 
+def unchanged_since(store: Store, dataset_id: int, *, version: int, stamp: str) -> bool:
+    """True when the dataset holds what it held at ``version`` (reached at time ``stamp``) although its
+    version moved on: every version since is a batch of changes, and together they changed nothing
+    (an action and its undo). A saved run made at ``version`` then still describes the data.
+
+    Conservative: a version bump without a batch of events (rows ingested or embedded), a batch made
+    before ``stamp`` but after ``version`` was read, or any change still standing, gives False.
+    """
+    with store.connect() as conn:
+        current = conn.execute("SELECT version FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        if current is None or current[0] == version:
+            return current is not None
+        batches = conn.execute(
+            "SELECT id, action, undone_by FROM batches WHERE dataset_id = ? AND created_at >= ? AND n_events > 0"
+            " AND action != 'ingest'",
+            (dataset_id, stamp),
+        ).fetchall()
+        if len(batches) != current[0] - version:  # something other than a batch of changes moved it
+            return False
+        # Cheap first: a change neither undone nor an undo itself still stands.
+        if any(b["undone_by"] is None and b["action"] not in ("undo", "redo") for b in batches):
+            return False
+        first_old: dict[tuple[int, str], str] = {}
+        last_new: dict[tuple[int, str], str] = {}
+        ids = [b["id"] for b in batches]
+        for row_id, attr, old, new in conn.execute(
+            f"SELECT row_id, attr, old, new FROM events WHERE batch_id IN ({','.join('?' * len(ids))}) ORDER BY seq",
+            ids,
+        ):
+            first_old.setdefault((row_id, attr), old)
+            last_new[(row_id, attr)] = new
+    return all(json.loads(first_old[k]) == json.loads(last_new[k]) for k in last_new)
+
+
 def describe_change(attr: str) -> str:
     """What an event's attribute is, in words: "label", "suggestion for 'mentions'", "tag 'x'"..."""
     kind, _, rest = attr.partition(":")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from core.embedders.base import near_duplicate_cosine
 from core.errors import InputError
+from core.history import unchanged_since
 from core.issues.base import DETECTORS, IssueData, create_detector
 from core.issues.label import unreliable_because
 from core.projection import dataset_vectors
@@ -259,8 +260,13 @@ class IssueReport:
         return {n: int((self.arrays[f"is_{n}_issue"] & kept).sum()) for n in self.issue_names}
 
     def is_stale(self, ws: Workspace) -> bool:
-        """True when the dataset changed since this run (labels fixed, rows added)."""
-        return ws.store.dataset(self.run.dataset_id).version != self.run.dataset_version
+        """True when the dataset changed since this run (labels fixed, rows added). Changes undone since
+        (an auto-fix and its undo) leave the data as the run saw it: not stale."""
+        if ws.store.dataset(self.run.dataset_id).version == self.run.dataset_version:
+            return False
+        return not unchanged_since(
+            ws.store, self.run.dataset_id, version=self.run.dataset_version, stamp=self.run.created_at
+        )
 
     @cached_property
     def frame(self) -> pd.DataFrame:
