@@ -171,6 +171,20 @@ CREATE TABLE IF NOT EXISTS saved_search_scores(
 """
 
 
+# Made after the older workspaces' upgrade (``_add_missing_columns``), so they copy every column.
+_ARCHIVE = """
+-- Rows an undone append took out (core/history/state.py, attribute "removed"), kept whole so that undoing
+-- the undo brings them back with the same ids, labels, tags, saved-search scores and vectors. Nothing reads
+-- them but that: every listing, count, search and export sees only the table "rows".
+CREATE TABLE IF NOT EXISTS removed_rows AS SELECT * FROM rows WHERE 0;
+CREATE TABLE IF NOT EXISTS removed_labels AS SELECT * FROM labels WHERE 0;
+CREATE TABLE IF NOT EXISTS removed_tags AS SELECT * FROM tags WHERE 0;
+CREATE TABLE IF NOT EXISTS removed_scores AS SELECT * FROM saved_search_scores WHERE 0;
+CREATE TABLE IF NOT EXISTS removed_vectors(row_id INTEGER NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY(row_id, space));
+"""
+
+
 class LabelSource(StrEnum):
     ORIGINAL = "original"
     HUMAN = "human"
@@ -249,6 +263,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
             _add_missing_columns(conn)
+            conn.executescript(_ARCHIVE)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
             if _audits_keyed_by_row(conn):
                 with self.transaction() as upgrade:

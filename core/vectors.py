@@ -115,6 +115,15 @@ class VectorStore:
                 out[int(rid)] = np.asarray(vec, dtype=np.float32)
         return out
 
+    def has_collection(self, dataset_id: int, model_id: str) -> bool:
+        return collection_name(dataset_id, model_id) in {c.name for c in self.client.list_collections()}
+
+    def delete(self, dataset_id: int, model_id: str, row_ids: Sequence[int]) -> None:
+        """Take rows out of a collection (an undone append); ids not in it are ignored."""
+        coll = self.collection(dataset_id, model_id)
+        for start in range(0, len(row_ids), self.max_batch):
+            coll.delete(ids=[str(r) for r in row_ids[start : start + self.max_batch]])
+
     def query(
         self,
         dataset_id: int,

@@ -22,11 +22,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from core.config import ChromaSettings
 from core.embedcache import EmbeddingCache
 from core.history import Batch, UndoResult, open_batch, undo
 from core.store import Dataset, Store
-from core.vectors import VectorStore
+from core.vectors import VectorStore, mirror_metadata
 
 T = TypeVar("T")
 DERIVED_ENTRIES = 16  # a candidate set of 100k row ids is ~8 MB
@@ -143,6 +145,7 @@ class Workspace:
                 "SELECT mirror_pending.row_id, rows.dataset_id, datasets.embedding_model FROM mirror_pending"
                 " JOIN rows ON rows.id = mirror_pending.row_id JOIN datasets ON datasets.id = rows.dataset_id"
             ).fetchall()
+        self._move_vectors(vectors)
         if not pending:
             return
         by_collection: dict[tuple[int, str], list[int]] = {}
@@ -152,3 +155,59 @@ class Workspace:
             vectors.update_metadata(dataset_id, model_id, self.store.row_states(row_ids))
         with self.store.transaction() as conn:
             conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r[0],) for r in pending])
+
+    def _move_vectors(self, vectors: VectorStore) -> None:
+        """Vectors follow rows an undone append took out (kept in SQLite, then deleted from Chroma) or
+        brought back (written to Chroma again, then dropped from SQLite). Idempotent, so a crash in
+        between is finished at the next flush; the rows stay in the outbox until then."""
+        with self.store.connect() as conn:
+            out = conn.execute(
+                "SELECT removed_rows.id, removed_rows.dataset_id, datasets.embedding_model, datasets.modality"
+                " FROM mirror_pending JOIN removed_rows ON removed_rows.id = mirror_pending.row_id"
+                " JOIN datasets ON datasets.id = removed_rows.dataset_id"
+            ).fetchall()
+            back = conn.execute(
+                "SELECT rows.id, rows.dataset_id, removed_vectors.space, removed_vectors.vector,"
+                " rows.text, rows.image_path FROM mirror_pending JOIN rows ON rows.id = mirror_pending.row_id"
+                " JOIN removed_vectors ON removed_vectors.row_id = rows.id"
+            ).fetchall()
+        groups: dict[tuple[int, str, str], list[int]] = {}
+        for row_id, dataset_id, model_id, modality in out:
+            groups.setdefault((dataset_id, model_id, modality), []).append(row_id)
+        from core.concepts import concept_space_id
+
+        for (dataset_id, model_id, modality), row_ids in groups.items():
+            spaces = [model_id] + ([concept_space_id(model_id)] if modality == "image" else [])
+            for space in spaces:
+                if not vectors.has_collection(dataset_id, space):
+                    continue
+                kept = vectors.get_vectors(dataset_id, space, row_ids)
+                with self.store.transaction() as conn:
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO removed_vectors(row_id, space, vector) VALUES(?,?,?)",
+                        [(r, space, v.astype(np.float32).tobytes()) for r, v in kept.items()],
+                    )
+                vectors.delete(dataset_id, space, row_ids)
+        if out:
+            with self.store.transaction() as conn:
+                conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r[0],) for r in out])
+        by_space: dict[tuple[int, str], list[tuple[int, np.ndarray, str]]] = {}
+        for row_id, dataset_id, space, blob, text, image_path in back:
+            document = text if text is not None else Path(image_path).name  # as the ingest wrote it
+            vector = np.frombuffer(blob, dtype=np.float32)
+            by_space.setdefault((dataset_id, space), []).append((row_id, vector, document))
+        for (dataset_id, space), items in by_space.items():
+            ids = [i for i, _, _ in items]
+            states = self.store.row_states(ids)
+            vectors.upsert(
+                dataset_id,
+                space,
+                ids,
+                np.stack([v for _, v, _ in items]),
+                [mirror_metadata(states[i]) for i in ids],
+                [d for _, _, d in items],
+            )
+            with self.store.transaction() as conn:
+                conn.executemany(
+                    "DELETE FROM removed_vectors WHERE row_id = ? AND space = ?", [(i, space) for i in ids]
+                )

@@ -1,5 +1,6 @@
 """Ingest on real data: rows stored and embedded, cache reuse, problems flagged, bad input refused."""
 
+import dataclasses
 import io
 import shutil
 import struct
@@ -292,3 +293,73 @@ def test_after_the_ingest_the_problem_rows_are_named_and_browse_can_list_them(ws
     from core.wording import first_few
 
     assert first_few(many, shown=5) == "; ".join(many[:5]) + " and 2 more"
+
+
+def test_an_append_is_undone_from_the_history_and_the_undo_undone(ws, minilm):
+    """Undoing an append takes its rows out of every listing, count, search and export; undoing that
+    undo brings the same rows back (ids, labels, vectors). The first ingest is the trash's to undo."""
+    from core.export import RowSet, export_row_ids
+    from core.history import history, read_label
+    from core.search import search_text
+
+    sst2 = load_source(ws, shared("sst2/sst2_glue_dev_872.csv"))
+    run_ingest(ws, start_ingest(ws, head(sst2, 40), infer_mapping(sst2), "a", source="sst2.csv"), minilm)
+    dataset = ws.dataset("a")
+    old_ids = ws.store.row_ids(dataset.id)
+    more = dataclasses.replace(sst2, frame=sst2.frame.iloc[40:65].reset_index(drop=True))
+    run_ingest(ws, start_ingest(ws, more, infer_mapping(sst2), "a", source="add_25.csv", append=True), minilm)
+    new_ids = sorted(set(ws.store.row_ids(dataset.id)) - set(old_ids))
+    new_sources = [ws.store.source_id(r) for r in new_ids]
+    new_labels = {r: read_label_of(ws, r) for r in new_ids}
+    assert len(new_ids) == 25 and len(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == 25
+    with ws.batch(dataset.id, action="bulk_label", description="label one old row") as b:
+        b.set_label([old_ids[0]], "positive")
+    first, append = [b for b in history(ws.store, dataset.id) if b.action == "ingest"][::-1]
+    with pytest.raises(InputError, match="trash"):
+        ws.undo(first.id)
+
+    undone = ws.undo(append.id)
+    assert undone.restored == 25 and undone.skipped_changed_later == 0
+    assert ws.store.counts(dataset.id)["rows"] == 40 == ws.status("a").rows
+    assert ws.store.row_ids(dataset.id) == old_ids
+    assert ws.store.rows_page(dataset.id, limit=100)[1] == 40
+    assert export_row_ids(ws, dataset.id, rows=RowSet.ALL) == old_ids
+    assert ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids) == {}
+    found = search_text(ws, dataset, more.frame.iloc[0, 0], text_embedder=minilm, n=100)
+    assert not set(found.row_ids) & set(new_ids) and len(found.row_ids) == 40
+    with ws.store.connect() as conn:
+        assert read_label(conn, old_ids[0], "label")["value"] == "positive"  # later work on old rows kept
+
+    ws.undo(undone.batch_id)
+    assert ws.store.row_ids(dataset.id) == old_ids + new_ids
+    assert [ws.store.source_id(r) for r in new_ids] == new_sources
+    assert {r: read_label_of(ws, r) for r in new_ids} == new_labels
+    back = ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)
+    assert sorted(back) == new_ids
+    found = search_text(ws, dataset, more.frame.iloc[0, 0], text_embedder=minilm, n=100)
+    assert found.row_ids[0] in new_ids and len(found.row_ids) == 65
+
+
+def test_an_append_changed_since_keeps_those_rows(ws, minilm):
+    """Rows of the append that a later action changed are kept (and counted), like any undo."""
+    from core.history import history
+
+    sst2 = load_source(ws, shared("sst2/sst2_glue_dev_872.csv"))
+    run_ingest(ws, start_ingest(ws, head(sst2, 10), infer_mapping(sst2), "a", source="s.csv"), minilm)
+    dataset = ws.dataset("a")
+    more = dataclasses.replace(sst2, frame=sst2.frame.iloc[10:15].reset_index(drop=True))
+    run_ingest(ws, start_ingest(ws, more, infer_mapping(sst2), "a", source="more.csv", append=True), minilm)
+    new_ids = ws.store.row_ids(dataset.id)[10:]
+    with ws.batch(dataset.id, action="tag", description="tag one new row") as b:
+        b.set_tag([new_ids[0]], "needs-review")
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+    result = ws.undo(append.id)
+    assert (result.restored, result.skipped_changed_later) == (4, 1)
+    assert ws.store.row_ids(dataset.id)[10:] == [new_ids[0]]
+
+
+def read_label_of(ws, row_id):
+    from core.history import read_label
+
+    with ws.store.connect() as conn:
+        return read_label(conn, row_id, "label")

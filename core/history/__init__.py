@@ -16,6 +16,7 @@ from core.history.log import (
     describe_action,
     describe_change,
     describe_state,
+    first_ingest,
     history,
     unchanged_since,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "describe_action",
     "describe_change",
     "describe_state",
+    "first_ingest",
     "history",
     "open_batch",
     "read_excluded",

@@ -85,6 +85,16 @@ def batch_info(store: Store, batch_id: str) -> BatchInfo | None:
     return _batch_info(row) if row else None
 
 
+def first_ingest(store: Store, dataset_id: int) -> str | None:
+    """The id of the ingest that made the dataset: undone by the trash, not from the history."""
+    with store.connect() as conn:
+        row = conn.execute(
+            "SELECT id FROM batches WHERE dataset_id = ? AND action = 'ingest' ORDER BY created_at, rowid LIMIT 1",
+            (dataset_id,),
+        ).fetchone()
+    return row[0] if row else None
+
+
 def _batch_info(r: Any) -> BatchInfo:
     return BatchInfo(
         id=r["id"],
@@ -152,6 +162,8 @@ def describe_state(attr: str, state: Any) -> str:
         return "tagged" if state else "not tagged"
     if kind == "excluded":
         return "excluded" if state else "included"
+    if kind == "removed":  # an undone append's rows, out of the dataset (kept for an undo of the undo)
+        return "removed" if state else "in the dataset"
     if state is None:
         return "(none)"
     if kind == "schema":
@@ -174,8 +186,9 @@ def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict
     with store.connect() as conn:
         rows = conn.execute(
             # Row 0 holds label-schema changes (core/labelschema.py): listed as the schema, not a row.
-            "SELECT events.row_id, COALESCE(rows.source_id, '(label schema)'), attr, old, new FROM events"
-            " LEFT JOIN rows ON rows.id = events.row_id WHERE batch_id = ? ORDER BY seq LIMIT ?",
+            "SELECT events.row_id, COALESCE(rows.source_id, removed_rows.source_id, '(label schema)'), attr, old,"
+            " new FROM events LEFT JOIN rows ON rows.id = events.row_id"
+            " LEFT JOIN removed_rows ON removed_rows.id = events.row_id WHERE batch_id = ? ORDER BY seq LIMIT ?",
             (batch_id, limit),
         ).fetchall()
     return [

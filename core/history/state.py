@@ -83,6 +83,28 @@ def write_excluded(conn: sqlite3.Connection, row_id: int, excluded: bool) -> Non
     conn.execute("UPDATE rows SET excluded = ? WHERE id = ?", (int(excluded), row_id))
 
 
+def read_removed(conn: sqlite3.Connection, row_id: int) -> bool:
+    """True for a row an undone append took out of its dataset (kept in ``removed_rows``)."""
+    return conn.execute("SELECT 1 FROM removed_rows WHERE id = ?", (row_id,)).fetchone() is not None
+
+
+def write_removed(conn: sqlite3.Connection, row_id: int, removed: bool) -> None:
+    """Move a row with its labels, tags and saved-search scores out of its dataset or back, ids kept.
+
+    Its vectors follow after the commit (``Workspace._flush_mirror``: the row is in the outbox)."""
+    if read_removed(conn, row_id) == removed:
+        return
+    moves = [("rows", "id"), ("labels", "row_id"), ("tags", "row_id"), ("saved_search_scores", "row_id")]
+    archive = {"rows": "removed_rows", "labels": "removed_labels", "tags": "removed_tags"}
+    archive["saved_search_scores"] = "removed_scores"
+    for table, key in moves:  # the row first, then what references it
+        src, dst = (table, archive[table]) if removed else (archive[table], table)
+        conn.execute(f"INSERT INTO {dst} SELECT * FROM {src} WHERE {key} = ?", (row_id,))
+    for table, key in reversed(moves):  # what references the row first, then the row
+        src = table if removed else archive[table]
+        conn.execute(f"DELETE FROM {src} WHERE {key} = ?", (row_id,))
+
+
 def read_question(conn: sqlite3.Connection, dataset_id: int, field: str) -> dict[str, Any] | None:
     r = conn.execute(
         "SELECT kind, classes_json, spec_json FROM label_fields WHERE dataset_id = ? AND name = ?", (dataset_id, field)
@@ -121,6 +143,8 @@ def _read(conn: sqlite3.Connection, row_id: int, attr: str) -> Any:
         return read_tag(conn, row_id, attr.removeprefix("tag:"))
     if attr == "excluded":
         return read_excluded(conn, row_id)
+    if attr == "removed":
+        return read_removed(conn, row_id)
     raise ValueError(f"unknown attribute {attr}")
 
 
@@ -135,5 +159,7 @@ def _write(conn: sqlite3.Connection, row_id: int, attr: str, value: Any, batch_i
         write_tag(conn, row_id, attr.removeprefix("tag:"), bool(value))
     elif attr == "excluded":
         write_excluded(conn, row_id, bool(value))
+    elif attr == "removed":
+        write_removed(conn, row_id, bool(value))
     else:
         raise ValueError(f"unknown attribute {attr}")

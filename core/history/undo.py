@@ -14,7 +14,7 @@ from core.errors import ConflictError, InputError, NotFoundError
 from core.history.batch import MOVED, Batch, _close_batch
 from core.history.log import undo_action
 from core.history.state import _read, _schema_attr, _write, read_question
-from core.store import Store, as_classes, now, stored_value
+from core.store import Store, as_classes, chunked, now, stored_value
 from core.wording import counted
 
 
@@ -44,15 +44,15 @@ class UndoResult:
 
 def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult:
     """Revert a batch as a new batch. Rows changed again since keep their newer state; a schema
-    question is merged with what later changes did to it (:func:`revert_question`)."""
+    question is merged with what later changes did to it (:func:`revert_question`). An append (an
+    ingest into an existing dataset) is reverted by taking its rows out, kept for an undo of the undo."""
     with store.transaction() as conn:
         info = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
         if info is None:
             raise NotFoundError(f"No action with id {batch_id} in the history.")
         if info["undone_by"]:
             raise ConflictError(f"That action was already undone (by {info['undone_by']}).")
-        if info["action"] == "ingest":
-            raise InputError("An ingest is not undone row by row: move the dataset to the trash instead.")
+        added = _added_rows(conn, info) if info["action"] == "ingest" else []
         events = conn.execute(
             "SELECT row_id, attr, old, new FROM events WHERE batch_id = ? ORDER BY seq DESC", (batch_id,)
         ).fetchall()
@@ -64,6 +64,14 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         )
         batch = Batch(conn, new_id, info["dataset_id"])
         skipped = 0
+        if added:  # an append: its rows leave the dataset, kept whole (core/history/state.py, write_removed)
+            changed = _changed_since_ingest(conn, added)
+            for row_id in added:
+                if row_id in changed:
+                    skipped += 1
+                    continue
+                _write(conn, row_id, "removed", True, new_id)
+                batch._record(row_id, "removed", False, True)
         # Rows first: a question's class list is merged with the labels as they are after the undo.
         for row_id, attr, old_json, new_json in events:
             if attr.startswith("schema:"):
@@ -100,6 +108,43 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         questions_kept=questions_kept,
         redo=action == "redo",
     )
+
+
+def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
+    """The rows an ingest added, if it can be undone: an append (to a dataset's first ingest the dataset
+    itself is the undo: the trash), whose embedding has finished."""
+    first = conn.execute(
+        "SELECT id FROM batches WHERE dataset_id = ? AND action = 'ingest' ORDER BY created_at, rowid LIMIT 1",
+        (info["dataset_id"],),
+    ).fetchone()
+    if first is None or first[0] == info["id"]:
+        raise InputError(
+            "A dataset's first ingest is undone by moving the dataset to the trash (History › Datasets);"
+            " restore it from there any time."
+        )
+    job = conn.execute("SELECT id, status FROM jobs WHERE batch_id = ?", (info["id"],)).fetchone()
+    if job is None:
+        raise NotFoundError("The rows of that ingest are not recorded; nothing was changed.")
+    if job["status"] != "done":
+        raise ConflictError("That ingest has not finished embedding: resume it on Upload first, then undo it.")
+    return [r[0] for r in conn.execute("SELECT id FROM rows WHERE job_id = ? ORDER BY id", (job["id"],))]
+
+
+def _changed_since_ingest(conn: sqlite3.Connection, row_ids: Sequence[int]) -> set[int]:
+    """Rows whose label, suggestion, tags or exclusion differ from what their ingest stored: the first
+    event on each attribute holds the ingest's state as its old side (an ingest writes no events)."""
+    changed: set[int] = set()
+    for part in chunked(list(row_ids)):
+        marks = ",".join("?" * len(part))
+        first_events = conn.execute(
+            "SELECT events.row_id, events.attr, events.old FROM events JOIN (SELECT MIN(seq) AS seq FROM events"
+            f" WHERE row_id IN ({marks}) AND attr != 'removed' GROUP BY row_id, attr) AS f ON f.seq = events.seq",
+            part,
+        ).fetchall()
+        for row_id, attr, old in first_events:
+            if row_id not in changed and _read(conn, row_id, attr) != json.loads(old):
+                changed.add(row_id)
+    return changed
 
 
 def revert_question(
