@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
-from core.history import batch_events, describe_action, describe_change, describe_state, history
+from core.history import batch_events, describe_action, describe_change, describe_state, first_ingest, history
 from core.wording import counted
 from ui.resources import current_dataset_id, require_shell, workspace
 
@@ -32,7 +32,15 @@ else:
         }
     )
     st.dataframe(frame, hide_index=True, width="stretch")
-    undoable = [b for b in batches if b.action != "ingest" and not b.undone_by]
+    # A dataset's first ingest is undone by the trash (below); an append like any other action.
+    made_by = first_ingest(ws.store, dataset_id)
+    undoable = [b for b in batches if b.id != made_by and not b.undone_by]
+    if made_by is not None:
+        description = next((b.description for b in batches if b.id == made_by), "The first ingest")
+        st.caption(
+            f"'{description}' made this dataset: it is undone by moving the dataset to the trash"
+            " (Datasets, below), from where it can be restored."
+        )
     if undoable:
         labels = {
             b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({counted(b.n_events, 'change')})"
@@ -41,6 +49,8 @@ else:
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
         with st.expander("Changes in this action"):
             events = batch_events(ws.store, chosen, limit=200)
+            if not events and next(b for b in undoable if b.id == chosen).action == "ingest":
+                st.caption("Undoing it takes the rows it added out of the dataset; undo that to bring them back.")
             changes = pd.DataFrame(
                 {
                     "row id": [e["id"] for e in events],

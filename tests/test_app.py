@@ -191,6 +191,36 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
         "Undo: label 5 rows World",
         "label 5 rows World",
     ]
+    assert any("made this dataset: it is undone by moving the dataset to the trash" in c.value for c in at.caption)
+
+    # Rows added to the dataset (Upload › Add to an existing dataset) are undone from History, and back.
+    added = app_env / "add_25.csv"
+    with open(shared("ag_news/train_subset_10k.csv"), encoding="utf-8") as src, open(added, "w", newline="") as out:
+        csv.writer(out).writerows(list(csv.reader(src))[:26])
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(added)).run()
+    at.radio(key="upload.target").set_value("Add to an existing dataset").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and ws.status(dataset.id).rows == 1_525
+    new_ids = ws.store.row_ids(dataset.id)[1_500:]
+    at.switch_page("pages/history.py").run()
+    picker = at.selectbox(key="history.batch")
+    from core.history import batch_info, history
+
+    assert any("Ingest 25 rows from add_25.csv" in o for o in picker.options)  # offered, not left out
+    picker.set_value(next(b.id for b in history(ws.store, dataset.id) if b.description.endswith("add_25.csv"))).run()
+    at.button(key="history.undo").click().run()
+    assert not at.exception
+    assert ws.status(dataset.id).rows == 1_500 and ws.store.row_ids(dataset.id)[-1] < min(new_ids)
+    assert ws.vectors.get_vectors(dataset.id, dataset.embedding_model, new_ids) == {}
+    assert batch_info(ws.store, at.selectbox(key="history.batch").value).description == (
+        "Undo: Ingest 25 rows from add_25.csv"
+    )
+    at.button(key="history.undo").click().run()  # undo the undo: the same rows are back, with their vectors
+    assert not at.exception
+    assert ws.store.row_ids(dataset.id)[1_500:] == new_ids
+    assert len(ws.vectors.get_vectors(dataset.id, dataset.embedding_model, new_ids)) == 25
 
 
 @pytest.mark.slow
