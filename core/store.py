@@ -180,6 +180,10 @@ CREATE TABLE IF NOT EXISTS removed_rows AS SELECT * FROM rows WHERE 0;
 CREATE TABLE IF NOT EXISTS removed_labels AS SELECT * FROM labels WHERE 0;
 CREATE TABLE IF NOT EXISTS removed_tags AS SELECT * FROM tags WHERE 0;
 CREATE TABLE IF NOT EXISTS removed_scores AS SELECT * FROM saved_search_scores WHERE 0;
+CREATE INDEX IF NOT EXISTS removed_rows_id ON removed_rows(id);
+CREATE INDEX IF NOT EXISTS removed_labels_row ON removed_labels(row_id);
+CREATE INDEX IF NOT EXISTS removed_tags_row ON removed_tags(row_id);
+CREATE INDEX IF NOT EXISTS removed_scores_row ON removed_scores(row_id);
 CREATE TABLE IF NOT EXISTS removed_vectors(row_id INTEGER NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL,
     PRIMARY KEY(row_id, space));
 """

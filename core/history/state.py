@@ -94,15 +94,17 @@ def write_removed(conn: sqlite3.Connection, row_id: int, removed: bool) -> None:
     Its vectors follow after the commit (``Workspace._flush_mirror``: the row is in the outbox)."""
     if read_removed(conn, row_id) == removed:
         return
-    moves = [("rows", "id"), ("labels", "row_id"), ("tags", "row_id"), ("saved_search_scores", "row_id")]
-    archive = {"rows": "removed_rows", "labels": "removed_labels", "tags": "removed_tags"}
-    archive["saved_search_scores"] = "removed_scores"
-    for table, key in moves:  # the row first, then what references it
-        src, dst = (table, archive[table]) if removed else (archive[table], table)
+    moves = [
+        ("rows", "removed_rows", "id"),
+        ("labels", "removed_labels", "row_id"),
+        ("tags", "removed_tags", "row_id"),
+        ("saved_search_scores", "removed_scores", "row_id"),
+    ]
+    for live, kept, key in moves:  # the row first, then what references it
+        src, dst = (live, kept) if removed else (kept, live)
         conn.execute(f"INSERT INTO {dst} SELECT * FROM {src} WHERE {key} = ?", (row_id,))
-    for table, key in reversed(moves):  # what references the row first, then the row
-        src = table if removed else archive[table]
-        conn.execute(f"DELETE FROM {src} WHERE {key} = ?", (row_id,))
+    for live, kept, key in reversed(moves):  # what references the row first, then the row
+        conn.execute(f"DELETE FROM {live if removed else kept} WHERE {key} = ?", (row_id,))
 
 
 def read_question(conn: sqlite3.Connection, dataset_id: int, field: str) -> dict[str, Any] | None:
