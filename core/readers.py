@@ -193,12 +193,35 @@ def _read_delimited(path: Path, name: str, *, has_header: bool | None, tab: bool
 def _sniff_delimiter(sample: str) -> str:
     lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
     try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
+        sniffed = csv.Sniffer().sniff("\n".join(lines), delimiters=",\t;|").delimiter
     except csv.Error:
-        # Sniffer gives up on quoted commas inside long text; count delimiters outside quotes.
-        counts = {d: sum(_split_count(ln, d) for ln in lines) for d in ",\t;|"}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
+        sniffed = None
+    # The Sniffer can be fooled by quotes around another candidate ('"""|",pos' read as '|'-separated):
+    # keep its guess only if it splits every row into the same number (> 1) of fields, else take the
+    # candidate that does, with the most fields (a comma on a tie).
+    fields = {d: _consistent_fields(lines, d) for d in ",\t;|"}
+    if sniffed is not None and fields.get(sniffed, 0) > 1:
+        return sniffed
+    best = max(fields, key=lambda d: fields[d])  # max keeps the first on a tie: the comma
+    if fields[best] > 1:
+        return best
+    if sniffed is not None:
+        return sniffed
+    # Sniffer gives up on quoted commas inside long text; count delimiters outside quotes.
+    counts = {d: sum(_split_count(ln, d) for ln in lines) for d in ",\t;|"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _consistent_fields(lines: list[str], delimiter: str) -> int:
+    """Fields per row if ``delimiter`` splits every row of the sample alike (the last may be cut off by
+    the sample's end), else 0."""
+    try:
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+    except csv.Error:
+        return 0
+    counts = counts[:-1] if len(counts) > 2 else counts
+    return counts[0] if counts and len(set(counts)) == 1 else 0
 
 
 def _split_count(line: str, delimiter: str) -> int:
