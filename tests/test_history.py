@@ -112,7 +112,9 @@ def test_undo_keeps_rows_changed_later(store_with_rows):
         b.set_label(ids[:1], "y")
     result = undo(store, first)
     assert result.restored == 1 and result.skipped_changed_later == 1
-    assert result.describe() == "1 change restored; 1 change kept: its row was changed since"
+    assert result.describe() == (  # and what changed it, to undo first
+        "1 change restored; 1 change kept: its row was changed since by 'second' (undo it first to undo all of this)"
+    )
     page, _ = store.rows_page(dataset_id, limit=2)
     assert [r["label"] for r in page] == ["y", "b"]
     with pytest.raises(ConflictError, match="already undone"):

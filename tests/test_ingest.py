@@ -356,6 +356,11 @@ def test_an_append_changed_since_keeps_those_rows(ws, minilm):
     result = ws.undo(append.id)
     assert (result.restored, result.skipped_changed_later) == (4, 1)
     assert ws.store.row_ids(dataset.id)[10:] == [new_ids[0]]
+    # The message names what changed the kept row, so it can be undone first.
+    assert result.describe() == (
+        "4 changes restored; 1 change kept: its row was changed since by 'tag one new row'"
+        " (undo it first to undo all of this)"
+    )
 
 
 def read_label_of(ws, row_id):

@@ -25,6 +25,7 @@ class UndoResult:
     skipped_changed_later: int  # row changes kept because their row was changed since
     questions_kept: int = 0  # schema questions left as they are: created or removed again since
     redo: bool = False  # the action undone was itself an undo: its changes are back
+    changed_by: tuple[str, ...] = ()  # the later actions that changed the kept rows, oldest first
 
     def headline(self) -> str:
         """The undo in one line for a toast: "Undone: 6 changes restored", or "Redone: ..." for a redo."""
@@ -35,7 +36,7 @@ class UndoResult:
         kept = self.skipped_changed_later
         why = "its row was" if kept == 1 else "their rows were"
         text = f"{counted(self.restored, 'change')} restored" + (
-            f"; {counted(kept, 'change')} kept: {why} changed since" if kept else ""
+            f"; {counted(kept, 'change')} kept: {why} changed since{_by(self.changed_by)}" if kept else ""
         )
         if self.questions_kept:
             text += f"; {counted(self.questions_kept, 'question')} kept as changed since"
@@ -63,12 +64,13 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
             (new_id, info["dataset_id"], action, description, actor, now(), batch_id),
         )
         batch = Batch(conn, new_id, info["dataset_id"])
-        skipped = 0
+        skipped, kept_rows = 0, []
         if added:  # an append: its rows leave the dataset, kept whole (core/history/state.py, write_removed)
             changed = _changed_since_ingest(conn, added)
             for row_id in added:
                 if row_id in changed:
                     skipped += 1
+                    kept_rows.append(row_id)
                     continue
                 _write(conn, row_id, "removed", True, new_id)
                 batch._record(row_id, "removed", False, True)
@@ -80,6 +82,7 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
             current = _read(conn, row_id, attr)
             if current != new:
                 skipped += 1
+                kept_rows.append(row_id)
                 continue
             _write(conn, row_id, attr, old, new_id)
             batch._record(row_id, attr, new, old)
@@ -93,10 +96,11 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
             questions_kept += not ok
             if reverted != current:
                 batch.set_question(field, reverted, moved=_moved_back(json.loads(new_json), current, reverted))
+        changed_by = _later_actions(conn, kept_rows, info["created_at"], (batch_id, new_id))
         if batch.n_events == 0 and (skipped or questions_kept):
             raise ConflictError(
                 f"Everything that action changed ({counted(skipped + questions_kept, 'change')}) has been"
-                " changed again since; nothing to undo."
+                f" changed again since{_by(changed_by)}; nothing to undo."
             )
         _close_batch(conn, batch)
         if batch.n_events:
@@ -107,7 +111,34 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         skipped_changed_later=skipped,
         questions_kept=questions_kept,
         redo=action == "redo",
+        changed_by=changed_by,
     )
+
+
+def _later_actions(
+    conn: sqlite3.Connection, row_ids: Sequence[int], since: str, leave_out: tuple[str, str]
+) -> tuple[str, ...]:
+    """The standing actions after ``since`` that changed any of ``row_ids``, oldest first (at most 3):
+    what to undo first for an undo to go through in full ("Auto-label 25 new rows" after an append)."""
+    found: dict[str, str] = {}
+    for part in chunked(list(dict.fromkeys(row_ids))):
+        marks = ",".join("?" * len(part))
+        for created, description in conn.execute(
+            "SELECT DISTINCT batches.created_at, batches.description FROM events JOIN batches"
+            f" ON batches.id = events.batch_id WHERE events.row_id IN ({marks}) AND batches.created_at >= ?"
+            " AND batches.id NOT IN (?, ?) AND batches.undone_by IS NULL",
+            [*part, since, *leave_out],
+        ):
+            found.setdefault(description, created)
+    return tuple(sorted(found, key=found.get)[:3])
+
+
+def _by(actions: Sequence[str]) -> str:
+    """ " by 'A' and 'B' (undo them first to undo all of it)", or nothing."""
+    if not actions:
+        return ""
+    names = " and ".join(f"'{a}'" for a in actions)
+    return f" by {names} (undo {'it' if len(actions) == 1 else 'them'} first to undo all of this)"
 
 
 def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
