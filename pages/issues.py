@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from ui.audit import issue_fix_audit
+from ui.issue_summary import summary_cards
 from ui.issues import (
     changes_panel,
     charts,
@@ -16,7 +17,6 @@ from ui.issues import (
     run_caption,
     run_panel,
     score_panel,
-    summary_cards,
     table,
     view_rows,
 )

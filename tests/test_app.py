@@ -407,11 +407,13 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert any("No issue run yet" in i.value for i in at.info)
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error
-    metrics = {m.label: m.value for m in at.metric}
-    assert set(metrics) >= {"Label issues", "Outliers", "Near-duplicates", "Conflicting duplicates"}
-    n_label = int(metrics["Label issues"].replace(",", ""))
+    found = issue_summary(at)
+    assert set(found) >= {"Label issues", "Outliers", "Near-duplicates", "Conflicting duplicates"}
+    n_label = found["Label issues"]
     assert n_label > 0
-    assert any("of 425 labeled rows" in c.value and "confident" in c.value for c in at.caption)
+    assert any(c.value.endswith(" of 425 labeled rows**") for c in at.caption)
+    rules = [m.value for m in at.markdown if m.value.startswith(f"**Label issues** · {n_label} of 425 labeled rows · ")]
+    assert rules and "confident" in rules[0]  # the rule in words, in the expander
 
     # What a click on a bar does: filter by that class and issue type.
     report_rows = [c.value for c in at.caption if "rows match" in c.value]
@@ -479,6 +481,20 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     assert not at.exception
 
 
+def issue_summary(at: AppTest) -> dict[str, int]:
+    """What the Issues summary says each check found: a card per issue type that found rows, and the
+    types named on its "No rows found" line as 0."""
+    from core.issues import DETECTORS
+
+    titles = [d.title for d in DETECTORS.values()]
+    cards = {m.label: int(m.value.replace(",", "")) for m in at.metric if m.label in titles}
+    line = next((c.value for c in at.caption if "**No rows found** for " in c.value), "")
+    named = line.split("**No rows found** for ", 1)[-1].split(" (all ", 1)[0].split(", ") if line else []
+    nothing = {t: 0 for t in titles if t[:1].lower() + t[1:] in named}
+    assert not set(cards) & set(nothing), (cards, nothing)
+    return {**cards, **nothing}
+
+
 def reviews_with_issue_run(app_env, minilm, n=60, unlabeled=0):
     """``n`` SST-2 reviews ingested, the last ``unlabeled`` without their label, and checked once: an
     Issues page with results, fast."""
@@ -503,9 +519,19 @@ def test_issues_cards_give_label_shares_of_the_labeled_rows(app_env, minilm):
     at.switch_page("pages/issues.py").run()
     assert not at.exception
     counts = report.counts()
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith(f"**{counts['label'] / 40:.1%} of 40 labeled rows** · A model") for c in captions)
-    assert any(c.startswith(f"**{counts['outlier'] / 80:.1%} of 80 rows** · Mean cosine") for c in captions)
+    assert counts["label"] > 0 and counts["exact_duplicate"] == 0
+    # Every check that ran is named once: a card for what found rows, the one line for what found none.
+    assert issue_summary(at) == {report.title(n): counts[n] for n in report.issue_names}
+    name = {report.title(n): n for n in report.issue_names}
+    cards = [m for m in at.metric if m.label in name]
+    shares = [counts[name[m.label]] / report.share_base(name[m.label])[0] for m in cards]
+    assert shares == sorted(shares, reverse=True) and all(shares)  # largest share first, found ones only
+    label = next(m for m in cards if m.label == "Label issues")
+    assert "A model" in label.proto.help  # the rule in words, in the card's tooltip
+    assert f"**{counts['label'] / 40:.1%} of 40 labeled rows**" in [c.value for c in at.caption]
+    rules = [m.value for m in at.markdown]  # the expander names every check, found or not
+    assert any(r.startswith(f"**Outliers** · {counts['outlier']} of 80 rows · Rows far from") for r in rules)
+    assert any(r.startswith("**Exact duplicates** · 0 of 80 rows · Rows whose content") for r in rules)
 
 
 def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app_env, minilm):
@@ -650,9 +676,10 @@ def test_issues_outlier_chart_shows_the_distance_the_card_states(app_env, minilm
     assert report.counts()["outlier"] > 0
     at = new_app().run()
     at.switch_page("pages/issues.py").run()
-    at.selectbox(key="issues.type").set_value("outlier").run()
-    assert not at.exception
-    assert any(f"distance to the 10 nearest rows above {cutoff:.2f}" in c.value for c in at.caption)
+    at.button(key="issues.card.outlier").click().run()  # the card's "Show these rows"
+    assert not at.exception and at.selectbox(key="issues.type").value == "outlier"
+    card = next(m for m in at.metric if m.label == "Outliers")
+    assert f"distance to the 10 nearest rows above {cutoff:.2f}" in card.proto.help
     figure = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert "distance to the 10 nearest rows (higher = more outlying)" in figure["layout"]["xaxis"]["title"]["text"]
     assert figure["layout"]["shapes"][0]["x0"] == pytest.approx(cutoff)  # the card's line, drawn
@@ -973,7 +1000,7 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.selectbox(key="issues.question").set_value("subtopic").run()
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error
-    assert any("Label issues" in m.label for m in at.metric)
+    assert "Label issues" in issue_summary(at)
     at.segmented_control(key="issues.mode").set_value("Review one by one").run()
     assert not at.exception and not at.error
     assert any((b.key or "").startswith("issues.review.") and b.key.endswith(".c0") for b in at.button)
@@ -981,7 +1008,7 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.selectbox(key="issues.question").set_value("mentions").run()  # multi-choice: the label-set check
     at.button(key="issues.run").click().run()
     assert not at.exception and not at.error
-    assert any("Label-set issues" in m.label for m in at.metric)
+    assert "Label-set issues" in issue_summary(at)
     at.selectbox(key="issues.type").set_value("label_set").run()
     assert not at.exception
     at.segmented_control(key="issues.mode").set_value("Review one by one").run()

@@ -1,5 +1,5 @@
-"""The Issues page's parts: run the checks, summary cards, charts that filter the table, the
-table itself, Clean Top K and row-by-row review."""
+"""The Issues page's parts: run the checks, charts that filter the table, the table itself, Clean Top K
+and row-by-row review (the summary cards are in ``ui.issue_summary``)."""
 
 from __future__ import annotations
 
@@ -147,20 +147,6 @@ def run_caption(report: IssueReport) -> None:
         f" (excluded rows are left out) · {run.summary.get('seconds', 0):.0f} s"
         + (f" · label model: logistic regression on the {view} view" if view else "")
     )
-
-
-def summary_cards(report: IssueReport) -> None:
-    counts = report.counts()
-    names = list(counts)
-    for start in range(0, len(names), 4):
-        cols = st.columns(4)
-        for col, name in zip(cols, names[start : start + 4], strict=False):
-            with col.container(border=True):
-                st.metric(
-                    report.title(name), f"{counts[name]:,}", help=f"{DETECTORS[name].description} {report.rule(name)}"
-                )
-                base, what = report.share_base(name)
-                st.caption(f"**{counts[name] / max(base, 1):.1%} of {base:,} {what}** · {report.rule(name)}")
 
 
 def reliability_warning(report: IssueReport) -> None:
