@@ -1,9 +1,7 @@
-"""The workspace database: datasets, rows, labels, tags, jobs and the append-only history.
+"""``Store``: the workspace's SQLite file, opened per operation, and its queries on datasets, classes and rows.
 
-SQLite is the one source of truth for everything but vectors (see docs/decisions.md): it gives
-atomic multi-row transactions, which is what makes a bulk action all-or-nothing after a kill -9
-and an undo exact. ChromaDB holds the vectors plus a derived copy of a few filter fields, kept
-in step through the ``mirror_pending`` outbox written in the same transaction as the change.
+The tables it reads and writes, and the upgrades of older workspaces, are in ``core/store/tables.py``;
+the values it stores (label sources, the dataset record, the multi-label encoding) in ``core/store/values.py``.
 """
 
 from __future__ import annotations
@@ -13,244 +11,28 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
-
-SCHEMA_VERSION = 1
-DEFAULT_LABEL_FIELD = "label"
-# SQLite's limit on bound variables is 32766 here; stay far below for IN (...) lists.
-CHUNK = 900
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS datasets(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    modality TEXT NOT NULL,
-    embedding_model TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    deleted_at TEXT,
-    version INTEGER NOT NULL DEFAULT 0,
-    info_json TEXT NOT NULL DEFAULT '{}'
-);
--- One classification question per row of this table; the first is "label". Kind "multi" stores a
--- JSON list as the value; class names may be hierarchical ("Shoes > Running").
-CREATE TABLE IF NOT EXISTS label_fields(
-    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'single',
-    classes_json TEXT NOT NULL DEFAULT '[]',
-    spec_json TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY(dataset_id, name)
-);
-CREATE TABLE IF NOT EXISTS rows(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset_id INTEGER NOT NULL REFERENCES datasets(id),
-    source_id TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    modality TEXT NOT NULL,
-    text TEXT,
-    image_path TEXT,
-    fields_json TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    excluded INTEGER NOT NULL DEFAULT 0,
-    job_id INTEGER,
-    embedded INTEGER NOT NULL DEFAULT 0,
-    problem TEXT,
-    thumb BLOB,
-    UNIQUE(dataset_id, source_id)
-);
-CREATE INDEX IF NOT EXISTS rows_pending ON rows(job_id, embedded);
-CREATE INDEX IF NOT EXISTS rows_dataset ON rows(dataset_id, position);
-CREATE INDEX IF NOT EXISTS rows_hash ON rows(dataset_id, content_hash);
-CREATE INDEX IF NOT EXISTS rows_excluded ON rows(dataset_id, excluded);
-CREATE TABLE IF NOT EXISTS labels(
-    row_id INTEGER NOT NULL REFERENCES rows(id),
-    field TEXT NOT NULL,
-    given TEXT,
-    value TEXT,
-    source TEXT,
-    confidence REAL,
-    model_id TEXT,
-    batch_id TEXT,
-    updated_at TEXT,
-    suggested TEXT,
-    suggested_confidence REAL,
-    suggested_by TEXT,
-    PRIMARY KEY(row_id, field)
-);
-CREATE INDEX IF NOT EXISTS labels_value ON labels(field, value);
-CREATE TABLE IF NOT EXISTS tags(
-    row_id INTEGER NOT NULL REFERENCES rows(id),
-    tag TEXT NOT NULL,
-    PRIMARY KEY(row_id, tag)
-);
-CREATE TABLE IF NOT EXISTS batches(
-    id TEXT PRIMARY KEY,
-    dataset_id INTEGER NOT NULL,
-    action TEXT NOT NULL,
-    description TEXT NOT NULL,
-    actor TEXT,
-    created_at TEXT NOT NULL,
-    n_events INTEGER NOT NULL DEFAULT 0,
-    undoes TEXT,
-    undone_by TEXT
-);
-CREATE TABLE IF NOT EXISTS events(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    batch_id TEXT NOT NULL REFERENCES batches(id),
-    row_id INTEGER NOT NULL,
-    attr TEXT NOT NULL,
-    old TEXT,
-    new TEXT
-);
-CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
--- Label-schema changes are events on row 0 (core/labelschema.py): few, found without a scan.
-CREATE INDEX IF NOT EXISTS events_schema ON events(batch_id) WHERE row_id = 0;
-CREATE TABLE IF NOT EXISTS jobs(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    source TEXT NOT NULL,
-    settings_json TEXT NOT NULL,
-    total INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    message TEXT,
-    batch_id TEXT
-);
-CREATE TABLE IF NOT EXISTS mirror_pending(row_id INTEGER PRIMARY KEY);
--- Saved searches (core/saved.py): a query vector + threshold, and every row's score against it.
-CREATE TABLE IF NOT EXISTS saved_searches(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dataset_id INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    query TEXT NOT NULL,
-    space TEXT NOT NULL,
-    vector BLOB NOT NULL,
-    threshold REAL NOT NULL,
-    created_at TEXT NOT NULL,
-    UNIQUE(dataset_id, name)
-);
--- Saved runs (core/runs.py): a model's output over a dataset; arrays live in runs/<id>.npz.
-CREATE TABLE IF NOT EXISTS runs(
-    id TEXT PRIMARY KEY,
-    dataset_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    dataset_version INTEGER NOT NULL,
-    settings_json TEXT NOT NULL,
-    summary_json TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
--- Audits (core/audit.py): a person's verdict on an auto label (of one question of the label schema),
--- to measure the promised precision.
-CREATE TABLE IF NOT EXISTS audits(
-    dataset_id INTEGER NOT NULL,
-    row_id INTEGER NOT NULL,
-    field TEXT NOT NULL DEFAULT 'label',
-    predicted TEXT NOT NULL,
-    model_id TEXT,
-    correct INTEGER NOT NULL,
-    corrected_to TEXT,
-    created_at TEXT NOT NULL,
-    PRIMARY KEY(dataset_id, row_id, field)
-);
-CREATE TABLE IF NOT EXISTS saved_search_scores(
-    search_id INTEGER NOT NULL,
-    row_id INTEGER NOT NULL,
-    score REAL NOT NULL,
-    PRIMARY KEY(search_id, row_id)
-);
-"""
-
-
-# Made after the older workspaces' upgrade (``_add_missing_columns``), so they copy every column.
-_ARCHIVE = """
--- Rows an undone append took out (core/history/state.py, attribute "removed"), kept whole so that undoing
--- the undo brings them back with the same ids, labels, tags, saved-search scores and vectors. Nothing reads
--- them but that: every listing, count, search and export sees only the table "rows".
-CREATE TABLE IF NOT EXISTS removed_rows AS SELECT * FROM rows WHERE 0;
-CREATE TABLE IF NOT EXISTS removed_labels AS SELECT * FROM labels WHERE 0;
-CREATE TABLE IF NOT EXISTS removed_tags AS SELECT * FROM tags WHERE 0;
-CREATE TABLE IF NOT EXISTS removed_scores AS SELECT * FROM saved_search_scores WHERE 0;
-CREATE INDEX IF NOT EXISTS removed_rows_id ON removed_rows(id);
-CREATE INDEX IF NOT EXISTS removed_labels_row ON removed_labels(row_id);
-CREATE INDEX IF NOT EXISTS removed_tags_row ON removed_tags(row_id);
-CREATE INDEX IF NOT EXISTS removed_scores_row ON removed_scores(row_id);
-CREATE TABLE IF NOT EXISTS removed_vectors(row_id INTEGER NOT NULL, space TEXT NOT NULL, vector BLOB NOT NULL,
-    PRIMARY KEY(row_id, space));
-"""
-
-
-class LabelSource(StrEnum):
-    ORIGINAL = "original"
-    HUMAN = "human"
-    AUTO = "auto"
-    SUGGESTION_ACCEPTED = "suggestion_accepted"
-    BULK = "bulk"
-
-
-# Model id prefix of the labels the Issues page's auto-fix writes (source "auto", model id
-# "label-issues:<run id>"): model-made like the wizard's auto labels, but from another model, so the
-# wizard's figures and its audit leave them out; they have an audit of their own (core/audit.py,
-# AuditedLabels.ISSUE_FIXES; docs/decisions.md, "Label-issue detection").
-ISSUE_FIX_MODEL = "label-issues:"
-
-
-class JobStatus(StrEnum):
-    EMBEDDING = "embedding"
-    PAUSED = "paused"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    id: int
-    name: str
-    modality: str
-    embedding_model: str
-    created_at: str
-    version: int
-    info: dict[str, Any]
-    deleted_at: str | None = None
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def chunked(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def stored_value(text: str | None) -> str | list[str] | None:
-    """A stored label or suggestion as the program uses it: a multi-label answer is kept as a sorted
-    JSON list (``'["a", "b"]'``) and comes back as a list; a single class comes back as it is."""
-    return json.loads(text) if text is not None and text.startswith("[") else text
-
-
-def as_classes(value: str | list[str] | None) -> list[str]:
-    """The classes of a (decoded) label: a multi-label list, one class, or none."""
-    return value if isinstance(value, list) else [] if value is None else [value]
-
-
-def normalize_label(value: Any) -> str | None:
-    """Empty, '-', NaN and None mean unlabeled; anything else is the label text, stripped."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    text = str(value).strip()
-    return None if text in {"", "-", "nan", "NaN", "NAN", "<NA>"} else text
+from core.store.tables import (
+    _ARCHIVE,
+    _SCHEMA,
+    SCHEMA_VERSION,
+    _add_missing_columns,
+    _audits_keyed_by_row,
+    _audits_per_question,
+)
+from core.store.values import (
+    DEFAULT_LABEL_FIELD,
+    Dataset,
+    LabelSource,
+    _dataset,
+    as_classes,
+    chunked,
+    now,
+    stored_value,
+)
 
 
 class Store:
@@ -601,16 +383,6 @@ class Store:
             ]
 
 
-# Columns added after a workspace may have been created: (table, column, declaration).
-_ADDED_COLUMNS = [
-    ("labels", "suggested", "TEXT"),
-    ("labels", "suggested_confidence", "REAL"),
-    ("labels", "suggested_by", "TEXT"),
-    # A question's other settings (core/labelschema.py): required, parent answer, description, position.
-    ("label_fields", "spec_json", "TEXT NOT NULL DEFAULT '{}'"),
-]
-
-
 def _page_filter(
     dataset_id: int,
     label: str | None,
@@ -667,45 +439,3 @@ def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, 
         conn.execute("INSERT OR IGNORE INTO tags(row_id, tag) VALUES(?, ?)", (row_id, tag))
     if c["excluded"]:
         conn.execute("UPDATE rows SET excluded = 1 WHERE id = ?", (row_id,))
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Upgrade an older workspace in place (SQLite adds a nullable column instantly)."""
-    for table, column, declaration in _ADDED_COLUMNS:
-        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-
-
-def _audits_keyed_by_row(conn: sqlite3.Connection) -> bool:
-    """True for an older workspace whose audits keep one verdict per row, whatever the question."""
-    return "field" not in {r[1] for r in conn.execute("PRAGMA table_info(audits)")}
-
-
-def _audits_per_question(conn: sqlite3.Connection) -> None:
-    """Upgrade, inside a transaction, an older workspace's audits to one verdict per row and question
-    (a primary key cannot be altered in SQLite: the table is rebuilt, its verdicts kept)."""
-    if not _audits_keyed_by_row(conn):  # another process upgraded it meanwhile
-        return
-    conn.execute("ALTER TABLE audits RENAME TO audits_before_questions")
-    conn.execute(_SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS audits(") :].split(";", 1)[0])
-    conn.execute(
-        "INSERT INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to, created_at)"
-        " SELECT dataset_id, row_id, ?, predicted, model_id, correct, corrected_to, created_at"
-        " FROM audits_before_questions",
-        (DEFAULT_LABEL_FIELD,),
-    )
-    conn.execute("DROP TABLE audits_before_questions")
-
-
-def _dataset(row: sqlite3.Row) -> Dataset:
-    return Dataset(
-        id=row["id"],
-        name=row["name"],
-        modality=row["modality"],
-        embedding_model=row["embedding_model"],
-        created_at=row["created_at"],
-        version=row["version"],
-        info=json.loads(row["info_json"]),
-        deleted_at=row["deleted_at"],
-    )
