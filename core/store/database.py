@@ -227,7 +227,7 @@ class Store:
                         (cur.lastrowid, field, stored, stored, LabelSource.ORIGINAL, stamp),
                     )
             label = row.get("label")
-            if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history.py)
+            if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history/)
                 label = json.dumps(sorted(label))
             curation = row.get("curation")
             if curation is not None:  # a Curator export: its provenance, as it was
