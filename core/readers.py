@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
@@ -107,11 +108,11 @@ def read_table(path: Path, *, has_header: bool | None = None, display_name: str 
         raise InputError(f"{name} is empty (0 bytes).")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        table = Table(_read_parquet(path, name), kind="table")
+        table = _read_parquet(path, name)
     elif suffix == ".xlsx":
-        table = Table(_read_excel(path, name), kind="table")
+        table = _read_excel(path, name)
     elif suffix in {".jsonl", ".ndjson", ".json"}:
-        table = Table(_read_jsonl(path, name), kind="table", encoding="utf-8")
+        table = _read_jsonl(path, name)
     else:
         table = _read_delimited(path, name, has_header=has_header, tab=suffix == ".tsv")
     if table.frame.empty:
@@ -273,15 +274,21 @@ def detect_header(frame: pd.DataFrame) -> bool:
 
 
 def _unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+    """``names`` with each repeat renamed ``name_1``, ``name_2``...; a suffix already taken by another
+    name is skipped ("text,text,text_1" -> text, text_2, text_1), so no two columns share a name."""
+    taken = set(names)
+    seen: set[str] = set()
     out = []
     for name in names:
-        if name in seen:
-            seen[name] += 1
-            out.append(f"{name}_{seen[name]}")
-        else:
-            seen[name] = 0
+        if name not in seen:
+            seen.add(name)
             out.append(name)
+            continue
+        k = 1
+        while f"{name}_{k}" in taken:
+            k += 1
+        taken.add(f"{name}_{k}")
+        out.append(f"{name}_{k}")
     return out
 
 
@@ -326,42 +333,122 @@ def _stringify(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _read_jsonl(path: Path, name: str) -> pd.DataFrame:
+def _read_jsonl(path: Path, name: str) -> Table:
     text, _ = decode_bytes(path.read_bytes(), name)
     records = []
+    # json.loads keeps only the last value of a key an object repeats. Like a CSV header's repeated
+    # name, every copy is kept instead, the later ones renamed (text_1): no value is lost, the user
+    # picks the column to use in the mapping, and the warning says so in the CSV's words.
+    repeats: list[tuple[dict, list[tuple[str, str]]]] = []
+    hook = functools.partial(_object_keeping_repeats, repeats=repeats)
+    where: dict[int, str] = {}  # id of a top-level object -> where it is, for the warning
     stripped = text.lstrip()
     if stripped.startswith("["):  # a plain JSON array of objects is accepted too
         try:
-            records = json.loads(stripped)
+            records = json.loads(stripped, object_pairs_hook=hook)
         except json.JSONDecodeError as exc:
             raise InputError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}).") from exc
+        if isinstance(records, list):
+            where = {id(r): f"record {i}" for i, r in enumerate(records, start=1)}
     else:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
+                records.append(json.loads(line, object_pairs_hook=hook))
             except json.JSONDecodeError as exc:
                 raise InputError(f"{name}: line {number} is not valid JSON ({exc.msg}).") from exc
+            where[id(records[-1])] = f"line {number}"
     if not records:
         raise InputError(f"{name} has no records.")
     if not all(isinstance(r, dict) for r in records):
         raise InputError(f'{name}: every line must be a JSON object like {{"text": ..., "label": ...}}.')
-    return _stringify(pd.DataFrame.from_records(records))
+    return Table(
+        _stringify(pd.DataFrame.from_records(records)), kind="table", warnings=_repeated_keys_warnings(repeats, where)
+    )
 
 
-def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+def _object_keeping_repeats(
+    pairs: list[tuple[str, object]], *, repeats: list[tuple[dict, list[tuple[str, str]]]]
+) -> dict:
+    """A JSON object as a dict, a repeated key's later values kept under ``key_1``... (as a CSV header's)."""
+    keys = [k for k, _ in pairs]
+    names = _unique_names(keys)
+    obj = dict(zip(names, (v for _, v in pairs), strict=True))
+    if names != keys:
+        repeats.append((obj, [(k, n) for k, n in zip(keys, names, strict=True) if k != n]))
+    return obj
+
+
+def _repeated_keys_warnings(repeats: list[tuple[dict, list[tuple[str, str]]]], where: dict[int, str]) -> list[str]:
+    """The CSV's duplicate-column warning for keys a record repeats, with where they are ("line 3");
+    one more for keys repeated inside a nested object, whose copies are renamed in its JSON text."""
+    columns: dict[tuple[str, str], None] = {}
+    places: list[str] = []
+    nested: dict[tuple[str, str], None] = {}
+    for obj, renamed in repeats:
+        if id(obj) in where:
+            columns.update(dict.fromkeys(renamed))
+            places.append(where[id(obj)])
+        else:
+            nested.update(dict.fromkeys(renamed))
+    warnings = []
+    if columns:
+        message = duplicate_columns_warning([k for k, _ in columns], [n for _, n in columns])
+        keys = "The key is" if len({k for k, _ in columns}) == 1 else "The keys are"
+        warnings.append(f"{message} {keys} repeated within a JSON object at {_places(places)}.")
+    if nested:
+        keys = _and_list(list(dict.fromkeys(f"'{k}'" for k, _ in nested)))
+        copies = _and_list([f"'{n}'" for _, n in nested])
+        warnings.append(f"A nested JSON object repeats {keys}; the later copies are kept as {copies} in its JSON text.")
+    return warnings
+
+
+def _places(places: list[str]) -> str:
+    """ "line 3", "lines 3 and 7", "lines 3, 7, 9, 12, 15 and 4 more" (or "record ...")."""
+    if len(places) == 1:
+        return places[0]
+    kind = places[0].split()[0]
+    numbers = [p.split()[1] for p in places]
+    shown = numbers[:5]
+    rest = len(numbers) - len(shown)
+    listed = _and_list(shown) if not rest else f"{', '.join(shown)} and {rest:,} more"
+    return f"{kind}s {listed}"
+
+
+def _read_parquet(path: Path, name: str) -> Table:
     try:
-        return _stringify(pd.read_parquet(path))
+        import pyarrow.parquet as pq
+
+        given = pq.read_schema(path).names
+        if len(set(given)) == len(given):
+            return Table(_stringify(pd.read_parquet(path)), kind="table")
+        # pandas cannot write repeated column names, but pyarrow (and Spark...) can, and pandas then
+        # refuses the file ("Multiple matches for FieldRef"): rename the repeats as a CSV header's.
+        names = _unique_names(given)
+        arrow = pq.ParquetFile(path).read().rename_columns(names)
+        frame = _stringify(arrow.to_pandas(ignore_metadata=True))
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
+    return Table(frame, kind="table", warnings=[duplicate_columns_warning(given, names)])
 
 
-def _read_excel(path: Path, name: str) -> pd.DataFrame:
+def _read_excel(path: Path, name: str) -> Table:
     try:
-        return _stringify(pd.read_excel(path, sheet_name=0, dtype=str, engine="openpyxl"))
+        # header=None: pandas would rename a repeated header to "text.1" silently (and an empty one to
+        # "Unnamed: 2"); the first row is named here as a CSV header is, with the same warning.
+        sheet = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a bad file
         raise InputError(f"{name} is not a readable Excel file ({type(exc).__name__}: {exc}).") from exc
+    if sheet.empty:
+        raise InputError(f"{name}: the first sheet is empty.")
+    given = [str(v).strip() if isinstance(v, str) else "" for v in sheet.iloc[0]]
+    given = [v or f"column_{i + 1}" for i, v in enumerate(given)]
+    names = _unique_names(given)
+    frame = _stringify(sheet.iloc[1:].reset_index(drop=True))
+    frame.columns = names
+    renamed = duplicate_columns_warning(given, names)
+    return Table(frame, kind="table", warnings=[renamed] if renamed else [])
 
 
 def sidecar_class_names(path: Path) -> list[str] | None:
@@ -459,7 +546,7 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
         frame = frame.drop(columns=["image_path"], errors="ignore")  # where the images were: now here
         frame.insert(0, "image_path", paths)
         notes.append(f"labels from {labels_csv.name} (column '{path_col}')")
-        return Table(frame, kind="images", base_dir=root, notes=notes)
+        return Table(frame, kind="images", base_dir=root, notes=notes, warnings=table.warnings)
     rel = [p.relative_to(root) for p in images]
     per_class = all(len(r.parts) >= 2 for r in rel)
     frame = pd.DataFrame({"image_path": [str(p) for p in images], "filename": [str(r) for r in rel]})

@@ -208,6 +208,81 @@ def test_duplicate_column_names_are_renamed_with_a_warning(tmp_path):
     assert read_table(path, has_header=True).warnings == []
 
 
+def test_a_repeated_name_never_collides_with_a_given_one(tmp_path):
+    path = tmp_path / "dupes.csv"
+    path.write_text("text,text,text_1\na,b,c\n")
+    table = read_table(path, has_header=True)
+    assert list(table.frame.columns) == ["text", "text_2", "text_1"]
+    assert table.frame.iloc[0].tolist() == ["a", "b", "c"]
+    assert table.warnings == ["Column 'text' appears twice; the second copy is kept as 'text_2'."]
+
+
+def test_excel_duplicate_headers_are_renamed_with_the_csv_warning(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in [
+        ["text", "text", "label", None],
+        ["a long first sentence", "another one", "pos", "x"],
+        ["b", "c", "neg", ""],
+    ]:
+        sheet.append(row)
+    book.save(tmp_path / "dupes.xlsx")
+    table = read_table(tmp_path / "dupes.xlsx")
+    # As a CSV header: the second copy is text_1 (pandas alone says text.1, silently), an empty name column_4.
+    assert list(table.frame.columns) == ["text", "text_1", "label", "column_4"]
+    assert table.frame["text_1"].tolist() == ["another one", "c"]
+    assert table.warnings == ["Column 'text' appears twice; the second copy is kept as 'text_1'."]
+    sheet.delete_cols(2)
+    book.save(tmp_path / "unique.xlsx")
+    assert read_table(tmp_path / "unique.xlsx").warnings == []
+
+
+def test_jsonl_repeated_keys_keep_every_value_with_the_csv_warning(tmp_path):
+    path = tmp_path / "dupes.jsonl"
+    path.write_text(
+        '{"text": "first", "label": "pos", "text": "second"}\n'
+        '{"text": "plain", "label": "neg"}\n'
+        "\n"
+        '{"text": "a", "text": "b", "text": "c", "label": "pos", "meta": {"k": 1, "k": 2}}\n'
+    )
+    table = read_table(path)
+    assert list(table.frame.columns) == ["text", "label", "text_1", "text_2", "meta"]
+    assert table.frame["text"].tolist() == ["first", "plain", "a"]
+    assert table.frame["text_1"].tolist() == ["second", "", "b"]
+    assert table.frame["text_2"].tolist() == ["", "", "c"]
+    assert table.frame["meta"].tolist() == ["", "", '{"k": 1, "k_1": 2}']
+    assert table.warnings == [
+        "Column 'text' appears more than once; the later copies are kept as 'text_1' and 'text_2'."
+        " The key is repeated within a JSON object at lines 1 and 4.",
+        "A nested JSON object repeats 'k'; the later copies are kept as 'k_1' in its JSON text.",
+    ]
+    array = tmp_path / "dupes.json"
+    array.write_text('[{"text": "x", "label": "pos"}, {"text": "y", "label": "neg", "label": "pos"}]')
+    assert read_table(array).frame["label_1"].tolist() == ["", "pos"]
+    assert read_table(array).warnings == [
+        "Column 'label' appears twice; the second copy is kept as 'label_1'."
+        " The key is repeated within a JSON object at record 2."
+    ]
+    path.write_text('{"text": "a", "label": "pos"}\n')
+    assert read_table(path).warnings == []
+
+
+def test_parquet_duplicate_names_written_by_pyarrow_are_renamed_with_the_csv_warning(tmp_path):
+    # pandas refuses to write repeated names, but pyarrow (or Spark) writes them, and pandas then
+    # cannot read the file ("Multiple matches for FieldRef").
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = [pa.array(["one text", "two"]), pa.array(["other", "more"]), pa.array(["pos", "neg"])]
+    pq.write_table(pa.table(columns, names=["text", "text", "label"]), tmp_path / "dupes.parquet")
+    table = read_table(tmp_path / "dupes.parquet")
+    assert list(table.frame.columns) == ["text", "text_1", "label"]
+    assert table.frame["text_1"].tolist() == ["other", "more"]
+    assert table.warnings == ["Column 'text' appears twice; the second copy is kept as 'text_1'."]
+
+
 def test_header_detection():
     import pandas as pd
 
@@ -274,6 +349,11 @@ def test_a_labels_file_whose_image_column_is_image_path_reads_as_a_folder(tmp_pa
     table = read_image_folder(tmp_path)
     assert table.frame["image_path"].tolist() == [str(tmp_path / f) for f in files]
     assert table.frame["label"].tolist() == ["cat", "cat", "dog", "dog"]
+    # A repeated name in the labels file is warned about as in any CSV.
+    (tmp_path / "curated.csv").write_text("image_path,label,label\n" + "".join(f"{f},{f[:3]},x\n" for f in files))
+    assert read_image_folder(tmp_path).warnings == [
+        "Column 'label' appears twice; the second copy is kept as 'label_1'."
+    ]
 
 
 def test_an_empty_label_column_is_not_picked_as_the_label(tmp_path):
