@@ -368,3 +368,70 @@ def read_label_of(ws, row_id):
 
     with ws.store.connect() as conn:
         return read_label(conn, row_id, "label")
+
+
+def test_an_image_append_is_undone_and_redone(ws, effnet, minilm, tmp_path):
+    """Undoing an append of images takes its rows out of every count, search (by image and by text,
+    through the concept vectors) and export, the unreadable image's row too; the redo brings back the
+    same rows with their thumbnails and both kinds of vectors."""
+    from core.concepts import concept_space_id
+    from core.export import Format, RowSet, export_dataset, export_row_ids
+    from core.history import history
+    from core.search import search_similar, search_text
+
+    src = DEMO / "cifar10_200" / "images"
+    for folder, cls in [("first", "cat"), ("first", "ship"), ("more", "frog")]:
+        (tmp_path / folder / cls).mkdir(parents=True)
+        for img in sorted((src / cls).glob("*.jpg"))[:3]:
+            shutil.copy(img, tmp_path / folder / cls / img.name)
+    (tmp_path / "more" / "frog" / "broken.jpg").write_bytes(b"not an image at all")
+    first = load_source(ws, tmp_path / "first")
+    run_ingest(ws, start_ingest(ws, first, infer_mapping(first), "pets", source="first"), effnet, text_embedder=minilm)
+    dataset = ws.dataset("pets")
+    old_ids = ws.store.row_ids(dataset.id)
+    more = load_source(ws, tmp_path / "more")
+    job = start_ingest(ws, more, infer_mapping(more), "pets", source="more", append=True)
+    report = run_ingest(ws, job, effnet, text_embedder=minilm)
+    assert (report.embedded, report.skipped) == (3, 1)
+    new_ids = sorted(set(ws.store.row_ids(dataset.id)) - set(old_ids))
+    concepts = concept_space_id(effnet.model_id)
+
+    def vectors(space: str) -> list[int]:
+        return sorted(ws.vectors.get_vectors(dataset.id, space, new_ids))
+
+    def exported_files() -> list[str]:
+        path = export_dataset(
+            ws, dataset.id, tmp_path / f"export{len(list(tmp_path.glob('*.zip')))}.zip", fmt=Format.ZIP
+        )
+        with zipfile.ZipFile(path.path) as archive:
+            return sorted(n for n in archive.namelist() if n.startswith("images/frog/"))
+
+    embedded = [r for r in new_ids if ws.store.rows_by_ids([r])[0]["problem"] is None]
+    thumbs = {r["id"]: r["thumb"] for r in ws.store.rows_by_ids(new_ids)}
+    assert (
+        len(new_ids) == 4 and len(embedded) == 3 and vectors(dataset.embedding_model) == vectors(concepts) == embedded
+    )
+    # The unreadable image's file is exported too (its row is in the dataset, flagged).
+    assert ws.status(dataset.id).problems == 1 and len(exported_files()) == 4
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+
+    undone = ws.undo(append.id)
+    assert (undone.restored, undone.skipped_changed_later) == (4, 0)
+    status = ws.status(dataset.id)
+    assert (status.rows, status.problems) == (6, 0) and ws.store.row_ids(dataset.id) == old_ids
+    assert ws.store.label_distribution(dataset.id) == {"cat": 3, "ship": 3}
+    assert export_row_ids(ws, dataset.id, rows=RowSet.ALL) == old_ids and exported_files() == []
+    assert vectors(dataset.embedding_model) == vectors(concepts) == []
+    by_image = search_similar(ws, dataset, [old_ids[0]], n=100)
+    by_text = search_text(ws, dataset, "a frog", text_embedder=minilm, n=100)
+    assert sorted(by_image.row_ids) == sorted(by_text.row_ids) == old_ids
+
+    ws.undo(undone.batch_id)
+    assert ws.store.row_ids(dataset.id) == old_ids + new_ids and ws.status(dataset.id).problems == 1
+    assert {r["id"]: r["thumb"] for r in ws.store.rows_by_ids(new_ids)} == thumbs
+    assert vectors(dataset.embedding_model) == vectors(concepts) == embedded
+    assert ws.store.label_distribution(dataset.id) == {"cat": 3, "ship": 3, "frog": 4}
+    assert len(exported_files()) == 4
+    back = sorted(old_ids + embedded)
+    assert sorted(search_similar(ws, dataset, [embedded[0]], n=100).row_ids) == back
+    assert sorted(search_text(ws, dataset, "a frog", text_embedder=minilm, n=100).row_ids) == back
