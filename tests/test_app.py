@@ -243,7 +243,7 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     assert any("answered by minilm-l6-v2 text embedding" in c.value for c in at.caption)
 
     def min_score():
-        (field,) = [n for n in at.number_input if n.label == "Min score"]
+        (field,) = [n for n in at.number_input if n.label == "Min score (-1 to 1)"]
         return field
 
     def fiftieth(query):  # what the page searched: 200 results, no filters; rounded down to 3 decimals
@@ -661,6 +661,36 @@ def test_issues_clear_resets_the_filters_without_an_error(app_env, minilm):
     assert at.selectbox(key="issues.suggested").value == "(any)"
     at.selectbox(key="issues.label").set_value("positive").run()  # the filters still work after a clear
     assert not at.exception and at.selectbox(key="issues.label").value == "positive"
+
+
+def test_a_number_out_of_its_range_is_refused_and_the_label_gives_the_range(app_env, minilm):
+    """Streamlit refuses a number outside a field's range: in the browser the box turns red (the reason
+    only on hovering its icon) and the page goes on with the last valid value; here, where no browser
+    checks, the field falls back to its default. Either way no error of ours: the label gives the range.
+    K has no maximum (a bound that follows the filters would reset it): a larger K is clamped, and the
+    button says to how many."""
+    reviews_with_issue_run(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.type").set_value("any").run()
+    n = int(next(c.value for c in at.caption if "rows match" in c.value).split(" rows")[0].replace(",", ""))
+    assert n >= 3
+
+    def clean_button() -> str:
+        return next(b.label for b in at.button if b.key == "issues.apply")
+
+    assert at.number_input(key="issues.k").label == f"K (1 to {n:,})"
+    at.number_input(key="issues.k").set_value(2).run()
+    assert clean_button() == "Clean top 2"
+    at.number_input(key="issues.k").set_value(0).run()  # refused: the default, 10, clamped to the rows
+    assert not at.exception and not at.error
+    assert at.number_input(key="issues.k").value == 10 and clean_button() == f"Clean top {min(10, n)}"
+    at.number_input(key="issues.k").set_value(n + 50).run()
+    assert clean_button() == f"Clean top {n:,}"
+    folds = at.number_input(key="issues.folds")
+    assert folds.label == "Cross-validation folds (3 to 10)" and (folds.min, folds.max) == (3, 10)
+    folds.set_value(50).run()
+    assert not at.exception and at.number_input(key="issues.folds").value == 5
 
 
 def plotly_array(value) -> np.ndarray:

@@ -108,7 +108,7 @@ def sample_controls(
 ) -> list[int]:
     """How many rows to check and "Draw a sample"; the sample's rows nobody has checked yet."""
     c1, c2 = st.columns([1, 3])
-    k = c1.number_input("Rows to check", 5, 200, 20, step=5, key=f"{key}.k")
+    k = c1.number_input("Rows to check (5 to 200)", 5, 200, 20, step=5, key=f"{key}.k")
     if c2.button("Draw a sample", key=f"{key}.draw"):
         sample = audit_sample(workspace(), dataset_id, k=int(k), seed=checked, field=field, labels=labels)
         st.session_state[f"{key}.rows.{field}"] = sample

@@ -215,7 +215,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     else:
         default_rows = max(1, prediction.promise().rows)
         rows = st.number_input(
-            "Auto-label the N most confident rows (the threshold row)",
+            f"Auto-label the N most confident rows (the threshold row; 1 to {max(1, len(curve['rows'])):,})",
             1,
             max(1, len(curve["rows"])),
             default_rows,
@@ -380,7 +380,7 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
         help="\n".join(f"- **{n}**: {text}" for n, text in strategies.items()),
     )
     c1.caption(strategies[strategy])  # the whole sentence: a select box cuts it off
-    size = c2.number_input("Rows per queue", 5, 200, 20, step=5, key="autolabel.queue_size")
+    size = c2.number_input("Rows per queue (5 to 200)", 5, 200, 20, step=5, key="autolabel.queue_size")
     qkey = f"autolabel.queue.{prediction.run.id}.{strategy}.{size}"
     if c3.button("New queue", key="autolabel.newqueue") or qkey not in st.session_state:
         with st.spinner("Choosing the rows to label"):
@@ -573,7 +573,7 @@ def multi_review_step(dataset_id: int, field: str) -> None:
         st.info("Train first (step 1): the queue shows the rows whose classes the model is least sure about.")
         return
     c1, c2 = st.columns([1, 3])
-    size = c1.number_input("Rows per queue", 5, 200, 20, step=5, key="autolabel.multi.queue_size")
+    size = c1.number_input("Rows per queue (5 to 200)", 5, 200, 20, step=5, key="autolabel.multi.queue_size")
     key = f"autolabel.multi.review.{prediction.run.id}"
     if c2.button("New queue", key="autolabel.multi.newqueue") or f"{key}.queue" not in st.session_state:
         st.session_state[f"{key}.queue"] = multi_review_queue(ws, prediction, n=int(size))

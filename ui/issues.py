@@ -130,8 +130,8 @@ def _settings(near: float) -> dict[str, dict]:
             help="Self-confidence: the probability the model gives the row's label. Normalised margin: that"
             " minus the best other class's, scaled to [0, 1].",
         )
-        folds = c3.number_input("Cross-validation folds", 3, 10, 5, key="issues.folds")
-        words = c4.number_input("Too short: fewer words than", 1, 10, 2, key="issues.words")
+        folds = c3.number_input("Cross-validation folds (3 to 10)", 3, 10, 5, key="issues.folds")
+        words = c4.number_input("Too short: fewer words than (1 to 10)", 1, 10, 2, key="issues.words")
     return {
         "near_duplicate": {"threshold": float(threshold)},
         "label": {"method": method, "n_folds": int(folds)},
@@ -351,8 +351,9 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
         return
     ws, s = workspace(), session()
     c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
-    # No max_value: a bound that changes with the filters would reset the widget; clamp instead.
-    k = min(int(c1.number_input("K", min_value=1, value=10, key="issues.k")), len(rows))
+    # No max_value: a bound that changes with the filters would reset the widget; clamp instead (the
+    # button says how many). The range is in the label: Streamlit refuses a value below 1 silently.
+    k = min(int(c1.number_input(f"K (1 to {len(rows):,})", min_value=1, value=10, key="issues.k")), len(rows))
     choices = fix_choices(issue)
     fix = c2.selectbox(
         "Fix",

@@ -309,7 +309,7 @@ def save_search_form(dataset, result, *, query: str | None, examples: list[int] 
         c1, c2, c3 = st.columns([2, 1, 1])
         name = c1.text_input("Name", key="search.save.name", placeholder="e.g. late delivery complaints")
         threshold = c2.number_input(
-            "Min score",
+            "Min score (-1 to 1)",
             -1.0,
             1.0,
             value=default,
