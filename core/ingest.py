@@ -25,7 +25,7 @@ import numpy as np
 
 from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
-from core.history import record_ingest
+from core.history import read_question, record_ingest
 from core.images import ImageProblem, load_image, shown_path, thumbnail_jpeg
 from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip
 from core.schema import ColumnMapping, build_rows
@@ -164,8 +164,13 @@ def start_ingest(
         before = ws.store.image_root(existing[dataset_name].id)
         root = Path(os.path.commonpath([before, root])) if before is not None else root
     with ws.store.transaction() as conn:
+        questions_before = None
         if append:
             dataset_id = existing[dataset_name].id
+            questions_before = {
+                name: read_question(conn, dataset_id, name)
+                for (name,) in conn.execute("SELECT name FROM label_fields WHERE dataset_id = ?", (dataset_id,))
+            }
             if root is not None:
                 ws.store.update_info(conn, dataset_id, image_root=str(root))
         else:
@@ -205,7 +210,13 @@ def start_ingest(
                 "UPDATE label_fields SET kind = 'multi' WHERE dataset_id = ? AND name = ?", (dataset_id, "label")
             )
         _restore_questions(conn, ws, dataset_id, rows)
-        batch_id = record_ingest(conn, dataset_id, f"Ingest {counted(len(rows), 'row')} from {source}", len(rows))
+        batch_id = record_ingest(
+            conn,
+            dataset_id,
+            f"Ingest {counted(len(rows), 'row')} from {source}",
+            len(rows),
+            questions_before=questions_before,
+        )
         conn.execute("UPDATE jobs SET batch_id = ? WHERE id = ?", (batch_id, job_id))
     return job_id
 

@@ -416,10 +416,11 @@ def test_an_image_append_is_undone_and_redone(ws, effnet, minilm, tmp_path):
     append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
 
     undone = ws.undo(append.id)
-    assert (undone.restored, undone.skipped_changed_later) == (4, 0)
+    assert (undone.restored, undone.skipped_changed_later) == (5, 0)  # 4 rows and the class list
     status = ws.status(dataset.id)
     assert (status.rows, status.problems) == (6, 0) and ws.store.row_ids(dataset.id) == old_ids
     assert ws.store.label_distribution(dataset.id) == {"cat": 3, "ship": 3}
+    assert ws.store.classes(dataset.id) == ["cat", "ship"]  # the class the append brought in goes with it
     assert export_row_ids(ws, dataset.id, rows=RowSet.ALL) == old_ids and exported_files() == []
     assert vectors(dataset.embedding_model) == vectors(concepts) == []
     by_image = search_similar(ws, dataset, [old_ids[0]], n=100)
@@ -431,6 +432,7 @@ def test_an_image_append_is_undone_and_redone(ws, effnet, minilm, tmp_path):
     assert {r["id"]: r["thumb"] for r in ws.store.rows_by_ids(new_ids)} == thumbs
     assert vectors(dataset.embedding_model) == vectors(concepts) == embedded
     assert ws.store.label_distribution(dataset.id) == {"cat": 3, "ship": 3, "frog": 4}
+    assert ws.store.classes(dataset.id) == ["cat", "ship", "frog"]
     assert len(exported_files()) == 4
     back = sorted(old_ids + embedded)
     assert sorted(search_similar(ws, dataset, [embedded[0]], n=100).row_ids) == back

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.errors import InputError, NotFoundError
-from core.history.state import LabelState, _read, _write
+from core.history.state import LabelState, _read, _write, read_question
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
@@ -243,12 +243,30 @@ def _close_batch(conn: sqlite3.Connection, batch: Batch) -> None:
     conn.executemany("INSERT OR IGNORE INTO mirror_pending(row_id) VALUES(?)", [(r,) for r in batch.touched])
 
 
-def record_ingest(conn: sqlite3.Connection, dataset_id: int, description: str, n_rows: int) -> str:
-    """An ingest appears in the history as one batch (its rows are not events)."""
+def record_ingest(
+    conn: sqlite3.Connection,
+    dataset_id: int,
+    description: str,
+    n_rows: int,
+    *,
+    questions_before: Mapping[str, dict[str, Any] | None] | None = None,
+) -> str:
+    """An ingest appears in the history as one batch (its rows are not events).
+
+    ``questions_before``: for an append, the dataset's label-schema questions before it. Each question
+    the append changed (a class its rows brought in) is recorded as a schema event of the batch, so that
+    undoing the append takes the class out again (:func:`core.history.undo.revert_question`: a class the
+    change brought in goes unless a row still carries it) and redoing it brings the class back."""
     batch_id = uuid.uuid4().hex[:12]
     conn.execute(
         "INSERT INTO batches(id, dataset_id, action, description, created_at, n_events) VALUES(?,?,?,?,?,?)",
         (batch_id, dataset_id, "ingest", description, now(), n_rows),
     )
+    if questions_before is not None:
+        now_fields = [r[0] for r in conn.execute("SELECT name FROM label_fields WHERE dataset_id = ?", (dataset_id,))]
+        for field in dict.fromkeys([*questions_before, *now_fields]):
+            old, new = questions_before.get(field), read_question(conn, dataset_id, field)
+            if new != old:
+                Batch(conn, batch_id, dataset_id)._record(0, f"schema:{dataset_id}:{field}", old, new)
     conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
     return batch_id
