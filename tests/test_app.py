@@ -1510,3 +1510,23 @@ def test_an_ingest_runs_after_a_rerun_so_the_sidebar_already_lists_its_dataset(a
     at.button(key="upload.go").click().run()
     assert not at.exception and any("'reviews' is ready: 12 rows embedded" in s.value for s in at.success)
     assert events == ["rerun", ("run", ["reviews"]), "rerun"]  # not "No datasets yet" while it embeds
+
+
+def test_the_undo_button_offers_only_the_shown_datasets_last_action(app_env):
+    ws = stored_unembedded(app_env / "workspace", 30, name="First")
+    stored_unembedded(app_env / "workspace", 30, name="Second")
+    first, second = ws.dataset("First"), ws.dataset("Second")
+    with ws.batch(first.id, action="bulk_label", description="10 rows to Sports") as b:
+        b.set_label(ws.store.row_ids(first.id)[:10], "Sports", overwrite=True)
+    at = new_app().run()
+    session = at.session_state["app.session"]
+    session.dataset_id, session.last_batch = first.id, (b.id, "labeling of 10 rows")  # as Search's bulk label
+    at.switch_page("pages/schema.py").run()
+    assert [u.label for u in at.button if u.key == "schema.undo"] == ["Undo: labeling of 10 rows"]
+    session.dataset_id = second.id  # the sidebar's picker, switched to the other dataset
+    at.run()
+    assert not at.exception
+    assert not [u for u in at.button if u.key == "schema.undo"]  # it would undo First's labels while Second shows
+    session.dataset_id = first.id
+    at.run()
+    assert [u.label for u in at.button if u.key == "schema.undo"] == ["Undo: labeling of 10 rows"]  # still offered

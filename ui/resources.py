@@ -145,7 +145,8 @@ def rerun_after_batch(batch_id: str | None, what: str, notice: str) -> None:
 
 
 def undo_last_batch_button(key: str) -> None:
-    """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``)."""
+    """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``), shown only
+    while its dataset is the one picked: with another one picked it would undo what is not on screen."""
     s = session()
     if not s.last_batch:
         return
@@ -156,6 +157,8 @@ def undo_last_batch_button(key: str) -> None:
     info = batch_info(workspace().store, batch_id)
     if info is None or info.undone_by:  # undone meanwhile (History, another page or session): nothing to offer
         s.last_batch = None
+        return
+    if info.dataset_id != current_dataset_id():  # another dataset's action: kept for when it shows again
         return
     if st.button(f"Undo: {what}", key=key, icon=":material/undo:"):
         s.last_batch = None
