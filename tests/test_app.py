@@ -42,6 +42,11 @@ def new_app() -> AppTest:
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
 
 
+def audit_button(at: AppTest, key: str, verdict: str):  # noqa: ANN201
+    """The audit's Right ("ok") or Wrong ("bad") button: its key names the row it is for."""
+    return next(b for b in at.button if (b.key or "").startswith(f"{key}.") and b.key.endswith(f".{verdict}"))
+
+
 def test_a_model_load_is_timed_for_the_next_estimate_and_its_errors_reach_the_page(app_env, monkeypatch):
     import time
 
@@ -382,7 +387,7 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
 
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     at.button(key="autolabel.audit.draw").click().run()
-    at.button(key="autolabel.audit.ok").click().run()
+    audit_button(at, "autolabel.audit", "ok").click().run()
     assert not at.exception
     assert any("1 of 1 checked auto label was right" in c.value for c in at.caption)
 
@@ -623,12 +628,12 @@ def test_issues_audit_the_auto_fixes_apart_from_the_wizards_audit(app_env, minil
     assert not at.exception
     shown = [m.value for m in at.markdown if "left in this sample" in m.value]
     assert shown and shown[0].endswith(f"· {n} left in this sample")
-    at.button(key="issues.audit.ok").click().run()  # Y: the first auto-fix is right
+    audit_button(at, "issues.audit", "ok").click().run()  # Y: the first auto-fix is right
     assert not at.exception
     second = sorted(flagged)[1]
     wrong = "negative" if ws.store.row_states([second])[second]["label"] == "positive" else "positive"
     at.selectbox(key=f"issues.audit.fix.{second}").set_value(wrong).run()
-    at.button(key="issues.audit.bad").click().run()  # X: the second is wrong, relabeled
+    audit_button(at, "issues.audit", "bad").click().run()  # X: the second is wrong, relabeled
     assert not at.exception and not at.error
     assert ws.store.row_states([second])[second]["label"] == wrong
     fixes = audit_summary(ws, dataset.id, labels=AuditedLabels.ISSUE_FIXES)
@@ -966,7 +971,7 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     assert not at.exception and not at.error
     at.button(key="autolabel.audit.draw").click().run()
-    at.button(key="autolabel.audit.ok").click().run()  # the audit checks this question's auto labels
+    audit_button(at, "autolabel.audit", "ok").click().run()  # the audit checks this question's auto labels
     assert not at.exception and not at.error
     assert (audit_summary(ws, dataset_id, "subtopic").checked, audit_summary(ws, dataset_id).checked) == (1, 0)
     at.segmented_control(key="autolabel.step").set_value("1 · Predict and accept").run()
@@ -1530,3 +1535,37 @@ def test_the_undo_button_offers_only_the_shown_datasets_last_action(app_env):
     session.dataset_id = first.id
     at.run()
     assert [u.label for u in at.button if u.key == "schema.undo"] == ["Undo: labeling of 10 rows"]  # still offered
+
+
+def test_a_review_key_pressed_for_a_row_decided_meanwhile_does_not_land_on_the_next_row(app_env, minilm):
+    """Keys pressed fast queue up: a press made while row A was shown can reach the server after A was
+    decided (by the press before it), when the panel has moved on to row B. It must not decide B."""
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.review import ReviewAction, review_row
+    from core.schema import infer_mapping
+    from core.wizard import train
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=60))
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv"), minilm)
+    dataset = ws.dataset("reviews")
+    with ws.batch(dataset.id, action="label", description="unlabel") as batch:
+        batch.set_label(ws.store.row_ids(dataset.id)[-30:], None)
+    train(ws, dataset.id, text_embedder=minilm)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception
+
+    def shown() -> str:
+        return next(re.search(r"row (\S+) ·", m.value).group(1) for m in at.markdown if m.value.startswith("row "))
+
+    row_a = shown()
+    stale_accept = next(b for b in at.button if b.label == "Accept")  # W as drawn for row A
+    by_source = {ws.store.source_id(r): r for r in ws.store.row_ids(dataset.id)}
+    review_row(ws, dataset.id, by_source[row_a], ReviewAction.NEEDS_REVIEW)  # the press before it decides A
+    before = ws.store.row_states(ws.store.row_ids(dataset.id))
+    stale_accept.click().run()  # W for A arrives now
+    assert not at.exception
+    assert ws.store.row_states(ws.store.row_ids(dataset.id)) == before  # nothing else was decided
+    assert shown() != row_a  # the panel shows the next row, undecided

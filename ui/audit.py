@@ -48,12 +48,12 @@ def audit_panel(
     row, _ = show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
     b = st.columns([1, 1, 2])
     try:
-        if b[0].button("Right", key=f"{key}.ok", shortcut="Y", type="primary"):
+        if b[0].button("Right", key=f"{key}.{row['id']}.ok", shortcut="Y", type="primary"):
             record_verdict(ws, dataset_id, row["id"], correct=True, field=field)
             next_row(page_too=len(rows) == 1)
         classes = ["", *ws.store.classes(dataset_id, field)]
         fix = b[2].selectbox("Wrong: the right class is", classes, key=f"{key}.fix.{row['id']}")
-        if b[1].button("Wrong", key=f"{key}.bad", shortcut="X", disabled=not fix):
+        if b[1].button("Wrong", key=f"{key}.{row['id']}.bad", shortcut="X", disabled=not fix):
             record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix, field=field)
             next_row(page_too=len(rows) == 1)
     except CuratorError as exc:

@@ -4,6 +4,11 @@ N needs-review, Q keep the given label, E exclude, S skip, U undo the last decis
 Streamlit's own ``st.button(shortcut=...)`` handles the keys (no custom JavaScript); they do not
 fire while the cursor is in a text box.
 
+The decision buttons' keys name the row: keys pressed fast queue up, and a press made while one row
+was shown can reach the server after that row was decided, when the next row is drawn. With the same
+key for every row it decided that next row (W accepted a suggestion nobody had read); now it finds no
+button and is dropped.
+
 Each panel is an ``st.fragment``: a key press reruns the panel alone, not the page around it (its
 charts, tables and counts took 1-3 s a key), so the next row shows in a fraction of a second. What
 else on the page a decision changes (counts, the table) follows on the next full run; the panel asks
@@ -62,6 +67,7 @@ def review_panel(
         undo_decision_button(decided, key)
         return
     row_id = open_rows[0]
+    row_key = f"{key}.{row_id}"  # a key pressed for this row that arrives after it was decided hits no button
     row = ws.store.rows_by_ids([row_id])[0]
     with ws.store.connect() as conn:
         given, current, suggested, confidence = conn.execute(
@@ -99,18 +105,18 @@ def review_panel(
     cols = st.columns(max(3, min(len(top), 5)))
     for i, (name, p) in enumerate(top):
         label = f"{name} · {p:.0%}"
-        if cols[i % len(cols)].button(label, key=f"{key}.c{i}", shortcut=str(i + 1), use_container_width=True):
+        if cols[i % len(cols)].button(label, key=f"{row_key}.c{i}", shortcut=str(i + 1), use_container_width=True):
             decision = (ReviewAction.LABEL, name)
     a = st.columns(6)
-    if a[0].button("Accept", key=f"{key}.w", shortcut="W", type="primary", disabled=not (suggested or fallback)):
+    if a[0].button("Accept", key=f"{row_key}.w", shortcut="W", type="primary", disabled=not (suggested or fallback)):
         decision = (ReviewAction.ACCEPT, None)
-    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
+    if a[1].button("Needs review", key=f"{row_key}.n", shortcut="N"):
         decision = (ReviewAction.NEEDS_REVIEW, None)
-    if a[2].button("Keep given", key=f"{key}.q", shortcut="Q", disabled=not given):
+    if a[2].button("Keep given", key=f"{row_key}.q", shortcut="Q", disabled=not given):
         decision = (ReviewAction.KEEP_GIVEN, None)
-    if a[3].button("Exclude", key=f"{key}.e", shortcut="E"):
+    if a[3].button("Exclude", key=f"{row_key}.e", shortcut="E"):
         decision = (ReviewAction.EXCLUDE, None)
-    if a[4].button("Skip", key=f"{key}.s", shortcut="S"):
+    if a[4].button("Skip", key=f"{row_key}.s", shortcut="S"):
         skipped.add(row_id)
         next_row()
     undo_decision_button(decided, key, column=a[5])
@@ -172,6 +178,7 @@ def multi_review_panel(
         undo_decision_button(decided, key)
         return
     row_id = open_rows[0]
+    row_key = f"{key}.{row_id}"  # as in review_panel: a late key press must not decide the next row
     row = ws.store.rows_by_ids([row_id], field)[0]
     options = choices(row_id)[:9]
     ticked: set[str] = st.session_state.setdefault(f"{key}.ticked.{row_id}", {c for c, _, on in options if on})
@@ -192,19 +199,19 @@ def multi_review_panel(
         on = name in ticked
         label = ("✓ " if on else "") + name + (f" · {p:.0%}" if p is not None else "")
         if cols[i % len(cols)].button(
-            label, key=f"{key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
+            label, key=f"{row_key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
         ):
             ticked.symmetric_difference_update({name})
             next_row()
     a = st.columns(5)
     decision: Callable[[], str | None] | None = None
-    if a[0].button("Save", key=f"{key}.w", shortcut="W", type="primary", icon=":material/check:"):
+    if a[0].button("Save", key=f"{row_key}.w", shortcut="W", type="primary", icon=":material/check:"):
         decision = lambda: review_multi_row(ws, dataset_id, row_id, sorted(ticked), field=field)  # noqa: E731
-    if a[1].button("Needs review", key=f"{key}.n", shortcut="N"):
+    if a[1].button("Needs review", key=f"{row_key}.n", shortcut="N"):
         decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.NEEDS_REVIEW, field=field)  # noqa: E731
-    if a[2].button("Exclude", key=f"{key}.e", shortcut="E"):
+    if a[2].button("Exclude", key=f"{row_key}.e", shortcut="E"):
         decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
-    if a[3].button("Skip", key=f"{key}.s", shortcut="S"):
+    if a[3].button("Skip", key=f"{row_key}.s", shortcut="S"):
         skipped.add(row_id)
         next_row()
     undo_decision_button(decided, key, column=a[4])
