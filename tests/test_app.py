@@ -1540,18 +1540,9 @@ def test_the_undo_button_offers_only_the_shown_datasets_last_action(app_env):
 def test_a_review_key_pressed_for_a_row_decided_meanwhile_does_not_land_on_the_next_row(app_env, minilm):
     """Keys pressed fast queue up: a press made while row A was shown can reach the server after A was
     decided (by the press before it), when the panel has moved on to row B. It must not decide B."""
-    from core.ingest import load_source, run_ingest, start_ingest
     from core.review import ReviewAction, review_row
-    from core.schema import infer_mapping
-    from core.wizard import train
 
-    ws = Workspace(app_env / "workspace")
-    table = load_source(ws, small_csv(app_env, n=60))
-    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv"), minilm)
-    dataset = ws.dataset("reviews")
-    with ws.batch(dataset.id, action="label", description="unlabel") as batch:
-        batch.set_label(ws.store.row_ids(dataset.id)[-30:], None)
-    train(ws, dataset.id, text_embedder=minilm)
+    ws, dataset = trained_reviews(app_env, minilm)
     at = new_app().run()
     at.switch_page("pages/autolabel.py").run()
     at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
@@ -1569,3 +1560,34 @@ def test_a_review_key_pressed_for_a_row_decided_meanwhile_does_not_land_on_the_n
     assert not at.exception
     assert ws.store.row_states(ws.store.row_ids(dataset.id)) == before  # nothing else was decided
     assert shown() != row_a  # the panel shows the next row, undecided
+
+
+def trained_reviews(app_env, minilm, target_precision: float = 0.95):  # noqa: ANN201
+    """60 SST-2 reviews, the last 30 unlabeled, with an auto-label run: the wizard's steps, fast."""
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+    from core.wizard import train
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=60))
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "reviews", source="reviews.csv"), minilm)
+    dataset = ws.dataset("reviews")
+    with ws.batch(dataset.id, action="label", description="unlabel") as batch:
+        batch.set_label(ws.store.row_ids(dataset.id)[-30:], None)
+    train(ws, dataset.id, target_precision=target_precision, text_embedder=minilm)
+    return ws, dataset
+
+
+def test_the_accept_button_counts_in_words_and_says_when_there_is_nothing_to_accept(app_env, minilm):
+    trained_reviews(app_env, minilm)  # 30 labels of film sentiment: no row reaches 95%
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    accept = next(b for b in at.button if (b.key or "").endswith(".accept"))
+    assert accept.disabled and accept.label == "Nothing to accept at this threshold"
+    at.radio(key="autolabel.how").set_value("row count").run()
+    next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(1).run()
+    assert not at.exception
+    accept = next(b for b in at.button if (b.key or "").endswith(".accept"))
+    assert not accept.disabled and accept.label == "Accept 1 auto-label"
+    accept.click().run()
+    assert next(b for b in at.button if (b.key or "").endswith(".accept")).label == "Accepted: 1 auto-label"

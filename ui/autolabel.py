@@ -265,7 +265,10 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
     with b:
         _threshold_table(below, key=f"{key}.below")
-    accept_label = f"Accepted: {promise.rows:,} auto-labels" if done else f"Accept {promise.rows:,} auto-labels"
+    if not promise.rows:
+        accept_label = "Nothing to accept at this threshold"
+    else:
+        accept_label = ("Accepted: " if done else "Accept ") + counted(promise.rows, "auto-label")
     if st.button(
         accept_label,
         type="primary",
