@@ -4,20 +4,16 @@ import streamlit as st
 
 from core.errors import CuratorError
 from ui.audit import issue_fix_audit
+from ui.issue_rows import clean_top_k, review, review_label_sets, score_panel, table
 from ui.issue_summary import summary_cards
 from ui.issues import (
     changes_panel,
     charts,
-    clean_top_k,
     current_report,
     filters,
     reliability_warning,
-    review,
-    review_label_sets,
     run_caption,
     run_panel,
-    score_panel,
-    table,
     view_rows,
 )
 from ui.resources import question_picker, start_page, undo_last_batch_button, workspace

@@ -1326,7 +1326,7 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
 
     import ui.autolabel
     import ui.grid
-    import ui.issues
+    import ui.issue_rows
     import ui.selection
 
     drawn: dict[str, object] = {}
@@ -1334,7 +1334,7 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
     def record(frame, *, key, **kwargs):
         drawn[key] = frame.copy()
 
-    for module in (ui.grid, ui.issues, ui.autolabel):
+    for module in (ui.grid, ui.issue_rows, ui.autolabel):
         monkeypatch.setattr(module, "show_table", record, raising=False)  # ui.autolabel drew st.table before
 
     def search_grid(frame, **kwargs):  # what the Search page's selectable grid is given; nothing selected

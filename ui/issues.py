@@ -1,11 +1,10 @@
-"""The Issues page's parts: run the checks, charts that filter the table, the table itself, Clean Top K
-and row-by-row review (the summary cards are in ``ui.issue_summary``)."""
+"""The Issues page's parts: run the checks, the charts that filter the table and the filters (the summary
+cards are in ``ui.issue_summary``, the flagged rows' table and review in ``ui.issue_rows``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,32 +12,18 @@ from core.embedders.base import near_duplicate_cosine
 from core.errors import CuratorError
 from core.issues import (
     DETECTORS,
-    FIX_TITLES,
-    FIX_VERBS,
-    MIN_AUTO_FIX_PROBABILITY,
-    Fix,
     IssueReport,
     compare_reports,
-    default_fix,
     find_issues,
-    fix_choices,
-    fix_rows,
 )
 from core.issues import previous_report as load_previous
-from core.review import top_choices
-from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, as_classes, stored_value
-from ui.charts import confusion_pairs, issues_by_class, score_histogram
-from ui.grid import show_table, thumb_uri
+from core.store import DEFAULT_LABEL_FIELD
+from ui.charts import confusion_pairs, issues_by_class
 from ui.progress import eta_bar
-from ui.resources import row_contents, session, workspace
-from ui.review import multi_review_panel, review_panel
+from ui.resources import workspace
 
 ANY = "(any)"
 UNLABELED = "(unlabeled)"  # what by_class calls rows without a label
-TABLE_ROWS = 200
-ISSUES_QUEUE_DONE = (
-    "**Improve issues found** (at the top) runs the checks again with your decisions, or take a new queue."
-)
 
 
 def current_report(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> IssueReport | None:
@@ -292,214 +277,3 @@ def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
     if view.hide_fixed and len(f):
         f = f[~f["row_id"].isin(report.fixed_since(workspace()))]
     return f
-
-
-def _why(report: IssueReport, row_id: int, issue: str) -> str:
-    """The explanation of the issue the table is filtered on (else of the first flagged one)."""
-    reasons = [(t, why) for t, why in report.explain(row_id) if t != "Label check"]
-    chosen = [why for t, why in reasons if issue != "any" and t == report.title(issue)]
-    return (chosen or [why for _, why in reasons] or [""])[0]
-
-
-def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: str = "any") -> None:
-    if not len(rows):
-        return
-    head = rows.head(TABLE_ROWS)
-    stored = {r["id"]: r for r in workspace().store.rows_by_ids(head["row_id"].tolist())}
-    partner_ids = head["partner"].tolist() if "partner" in head else []
-    partners = {r["id"]: r for r in workspace().store.rows_by_ids(partner_ids)} if partner_ids else {}
-    flags = [f"is_{n}_issue" for n in report.issue_names]
-    titles = [report.title(n) for n in report.issue_names]
-    out = pd.DataFrame({"id": [stored[r]["source_id"] if r in stored else str(r) for r in head["row_id"]]})
-    if modality == "image":
-        out["thumbnail"] = [thumb_uri(stored[r]["thumb"]) if r in stored else "" for r in head["row_id"]]
-    shown = dict(zip(stored, row_contents(report.run.dataset_id, list(stored.values())), strict=True))
-    out["text" if modality == "text" else "file"] = [shown.get(r, "") for r in head["row_id"]]
-    if "label_set" in report.issue_names:  # a multi-choice question: the row's classes, and the doubted one
-        states = workspace().store.row_states(head["row_id"].tolist(), report.field)
-        out["classes"] = [", ".join(as_classes(stored_value(states.get(r, {}).get("label")))) for r in head["row_id"]]
-        out["class in doubt"] = head["given"].to_numpy()
-    else:
-        out["given"] = head["given"].to_numpy()
-    if "suggested" in head:
-        out["suggested"] = head["suggested"].to_numpy()
-        out["confidence"] = [f"{p:.0%}" if np.isfinite(p) else "" for p in head["suggested_confidence"]]
-        out["label score"] = [round(float(s), 3) if np.isfinite(s) else None for s in head["label_score"]]
-    out["issues"] = [
-        ", ".join(t for t, flag in zip(titles, row, strict=True) if flag) for row in head[flags].to_numpy()
-    ]
-    out["why"] = [_why(report, int(r), view_issue) for r in head["row_id"]]
-    if partner_ids:
-        out["near-duplicate of"] = [
-            f"{partners[p]['source_id']} ({s:.3f})" if flag and p in partners else ""
-            for p, s, flag in zip(
-                head["partner"], head["partner_similarity"], head["is_near_duplicate_issue"], strict=True
-            )
-        ]
-    st.caption(
-        f"{len(rows):,} rows match; showing the first {len(head):,} in the order Clean Top K uses"
-        " (most likely issue first). Sorting a column here only changes the display."
-    )
-    show_table(out, key=f"issues.grid.{report.run.id}.{len(rows)}", thumbnail_column="thumbnail", height=430)
-
-
-def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue: str = "any") -> None:
-    """Apply one fix to the top K rows of the filtered view, as one undoable batch. The fixes offered
-    and the one first chosen depend on the issue type filtered on (``issue``)."""
-    if not len(rows):
-        st.success("No flagged rows left with these filters.")
-        return
-    ws, s = workspace(), session()
-    c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
-    # No max_value: a bound that changes with the filters would reset the widget; clamp instead (the
-    # button says how many). The range is in the label: Streamlit refuses a value below 1 silently.
-    k = min(int(c1.number_input(f"K (1 to {len(rows):,})", min_value=1, value=10, key="issues.k")), len(rows))
-    choices = fix_choices(issue)
-    fix = c2.selectbox(
-        "Fix",
-        choices,
-        index=choices.index(default_fix(report, issue)),
-        format_func=lambda f: FIX_TITLES[f],
-        key=f"issues.fix.{issue}",  # a default of its own per issue type
-    )
-    value = None
-    if fix is Fix.SET_LABEL:
-        value = c3.selectbox("Label", report.classes, key="issues.fix_label")
-    if c4.button(f"Clean top {k:,}", type="primary", key="issues.apply", icon=":material/cleaning_services:"):
-        report_progress, close = eta_bar("Applying")
-        try:
-            result = fix_rows(
-                ws,
-                dataset_id,
-                report,
-                rows["row_id"].head(k).tolist(),
-                fix,
-                value=value,
-                on_progress=lambda done, total: report_progress(done / max(total, 1), f"{done:,} of {total:,} rows"),
-            )
-        except CuratorError as exc:
-            close()
-            st.error(str(exc))
-            return
-        close()
-        message = result.describe(FIX_VERBS[fix])
-        if result.batch_id:
-            s.last_batch = (result.batch_id, message)
-        s.notices.append(message)
-        st.rerun()
-    if fix is Fix.AUTO_FIX:
-        st.caption(
-            "Auto-fix writes each flagged label issue's suggested label as an auto label"
-            ' (source "auto", the model\'s probability as confidence). A suggestion under'
-            f" {MIN_AUTO_FIX_PROBABILITY:.0%} is not written: the row is skipped and counted."
-        )
-
-
-def explain_row(report: IssueReport, row_id: int) -> None:
-    """Why a row was flagged, and its near-duplicate beside it."""
-    for title, why in report.explain(row_id):
-        st.markdown(f"**{title}:** {why}")
-    frame = report.frame.set_index("row_id")
-    if "partner" not in frame or not frame.at[row_id, "is_near_duplicate_issue"]:
-        return
-    ws = workspace()
-    mine, theirs = ws.store.rows_by_ids([row_id, int(frame.at[row_id, "partner"])])
-    left, right = st.columns(2)
-    for col, row, title in ((left, mine, "This row"), (right, theirs, "Its near-duplicate")):
-        with col.container(border=True):
-            st.caption(f"{title} · row {row['source_id']} · label {row['label'] or '(none)'}")
-            if row["image_path"]:
-                st.image(row["image_path"], width=160)
-            else:
-                st.text(row["text"] or "")
-
-
-def frozen_queue(rows: pd.DataFrame, key: str) -> list[int]:
-    """The first 50 rows of the table when this queue was opened. Kept as it was: a decided row
-    leaves the table (fixed rows are hidden) but stays in the queue, counted as decided, so the
-    count goes up instead of starting again. "New queue" takes the table's first 50 as they are now."""
-    if st.button("New queue", key=f"{key}.new", help="Take the first 50 rows of the table as it is now"):
-        st.session_state.pop(f"{key}.queue", None)
-    if f"{key}.queue" not in st.session_state:
-        st.session_state[f"{key}.queue"] = rows["row_id"].head(50).astype(int).tolist()
-    return st.session_state[f"{key}.queue"]
-
-
-def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
-    key = f"issues.review.{report.run.id}.{view.issue}.{view.label}.{view.suggested}"
-    queue = frozen_queue(rows, key)
-    if not queue:
-        st.info("No rows to review with these filters.")
-        return
-
-    def choices(row_id: int) -> list[tuple[str, float]]:
-        probs = report.pred_probs(row_id)
-        return top_choices(probs, report.classes) if probs is not None else [(c, 0.0) for c in report.classes[:9]]
-
-    review_panel(
-        dataset_id,
-        queue,
-        choices=choices,
-        key=key,
-        model_id=f"{ISSUE_FIX_MODEL}{report.run.id}",
-        check_labels=True,
-        details=lambda r: explain_row(report, r),
-        field=report.field,
-        when_done=ISSUES_QUEUE_DONE,
-    )
-    st.caption(
-        "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
-        " E exclude · S skip · U undo. The queue is the first 50 rows of the table when it was opened."
-    )
-
-
-def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
-    """One by one for a multi-choice question: the row's classes ticked, with the class in doubt
-    flipped (the check's proposed fix) and first, so W takes the fix and 1 then W keeps the row as is."""
-    key = f"issues.review.{report.run.id}.{view.issue}.{view.label}"
-    queue = frozen_queue(rows, key)
-    if not queue:
-        st.info("No rows to review with these filters.")
-        return
-    a = report.arrays
-    states = workspace().store.row_states(queue, report.field)
-
-    def choices(row_id: int) -> list[tuple[str, float | None, bool]]:
-        now = set(as_classes(stored_value(states.get(row_id, {}).get("label"))))
-        i = report.index(row_id)  # the queue comes from this run's rows
-        j = int(a["label_set.worst_class"][i])
-        doubted = report.classes[j] if j >= 0 else None
-        # The fix, ticked or not: drop a doubted class the row has, add one it lacks.
-        p = float(a["label_set.worst_class_probability"][i])
-        first = [] if doubted is None else [(doubted, p, doubted not in now)]
-        rest = [(c, None, c in now) for c in sorted(now) if c != doubted]
-        rest += [(c, None, False) for c in report.classes if c not in now and c != doubted]
-        return first + rest
-
-    multi_review_panel(
-        dataset_id,
-        queue,
-        choices=choices,
-        key=key,
-        field=report.field,
-        check_labels=True,
-        details=lambda r: explain_row(report, r),
-        when_done=ISSUES_QUEUE_DONE,
-    )
-    st.caption(
-        "Keys: 1-9 tick or untick a class (1 is the class in doubt, already flipped as the check proposes) ·"
-        " W save the ticked classes · N needs review · E exclude · S skip · U undo. The queue is the first"
-        " 50 rows of the table when it was opened."
-    )
-
-
-def score_panel(report: IssueReport, issue: str) -> None:
-    """Where the flagged rows sit among all rows, in the quantity the card's rule uses."""
-    if issue == "any" or f"{issue}_score" not in report.arrays:
-        return
-    values, flagged, axis, cutoff = report.histogram(issue)
-    if len(values):
-        st.plotly_chart(
-            score_histogram(values, flagged, title=report.title(issue), axis=axis, cutoff=cutoff),
-            key=f"issues.hist.{report.run.id}.{issue}",
-        )
