@@ -107,6 +107,8 @@ class UncertaintyStrategy(SamplingStrategy):
 
 
 STRATEGIES: dict[str, type[SamplingStrategy]] = {}
+#: What the review step shows first, and so what its learning curve compares with random (bench/active_learning.py).
+DEFAULT_STRATEGY = "margin"
 
 
 def register_strategy(cls: type[SamplingStrategy]) -> type[SamplingStrategy]:

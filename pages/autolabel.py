@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.labelschema import label_schema, question_status
+from core.sampling import DEFAULT_STRATEGY
 from ui.autolabel import (
     current_prediction,
     learning_curve_panel,
@@ -59,11 +60,12 @@ except CuratorError as exc:
     st.error(str(exc))
     prediction = None
 if step == "2 · Review":
+    strategy = DEFAULT_STRATEGY
     if prediction is None:
         st.info("Train first (step 1): the queue shows the rows the model is least sure about.")
     else:
-        review_step(dataset_id, prediction)
-    learning_curve_panel(dataset_id, field)
+        strategy = review_step(dataset_id, prediction)
+    learning_curve_panel(dataset_id, field, strategy)
 elif step == "3 · Monitor and audit":
     monitor_step(dataset_id, prediction, field)
 else:

@@ -381,9 +381,23 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert not at.exception and not at.error
     # Labels saved are claimed only beyond the seeds' noise; otherwise the page says there is no clear difference.
     assert any(
-        "Margin sampling reached random sampling's final" in c.value or c.value.startswith("No clear difference yet")
+        "Margin sampling reached random sampling's final" in c.value
+        or c.value.startswith("No clear difference yet at ")
+        and " between margin and random sampling" in c.value
         for c in at.caption
     )
+    # The curve is the strategy chosen in "Show first" against random (it was always margin).
+    at.selectbox(key="autolabel.strategy").set_value("entropy").run()
+    assert not at.exception and not at.error
+    curve = next(c for c in at.get("plotly_chart") if "Learning curve" in c.proto.spec)
+    assert [t["name"] for t in json.loads(curve.proto.spec)["data"]] == ["random", "entropy"]
+    assert any(
+        "Entropy sampling" in c.value or " between entropy and random sampling" in c.value for c in at.caption
+    ), [c.value for c in at.caption]
+    at.selectbox(key="autolabel.strategy").set_value("random").run()  # the baseline alone: nothing to compare
+    curve = next(c for c in at.get("plotly_chart") if "Learning curve" in c.proto.spec)
+    assert [t["name"] for t in json.loads(curve.proto.spec)["data"]] == ["random"]
+    assert any("Random sampling is the baseline" in c.value for c in at.caption)
 
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     at.button(key="autolabel.audit.draw").click().run()

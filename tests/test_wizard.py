@@ -96,6 +96,46 @@ def test_training_data_uses_only_labels_people_gave(news):
     assert sorted(data.classes) == ["Business", "Sci/Tech", "Sports", "World"]
 
 
+def test_learning_curve_compares_the_chosen_strategy_with_random_and_is_a_saved_run(news, monkeypatch):
+    import core.learning_curve
+    from core.runs import find_run
+    from core.wizard import LEARNING_CURVE_KIND, learning_curve_key, strategy_learning_curves
+
+    ws, ds, _ = news
+    version = ws.dataset(ds.id).version
+    curves = strategy_learning_curves(ws, ds.id, strategy="entropy", repeats=2)
+    assert list(curves) == ["random", "entropy"]  # the chosen strategy against random, not margin
+    assert curves["entropy"].strategy == "entropy" and curves["entropy"].runs == 2
+    assert curves["entropy"].quality[0] == curves["random"].quality[0]  # paired: same split and seed set
+    assert curves["entropy"].per_run_quality.shape == curves["random"].per_run_quality.shape  # compare_curves
+    # One saved run per strategy, keyed on the dataset version and the settings, strategy included.
+    entropy_key = learning_curve_key(ws, ds.id, strategy="entropy", repeats=2)
+    assert entropy_key != learning_curve_key(ws, ds.id, strategy="margin", repeats=2)
+    assert entropy_key.startswith(f"v{version}-")
+    assert find_run(ws, ds.id, LEARNING_CURVE_KIND, entropy_key) is not None
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("a saved learning curve was simulated again")
+
+    monkeypatch.setattr(core.learning_curve, "learning_curve", no_simulation)
+    again = strategy_learning_curves(ws, ds.id, strategy="entropy", repeats=2)
+    np.testing.assert_array_equal(again["entropy"].per_run_quality, curves["entropy"].per_run_quality)
+    assert again["entropy"].metric == curves["entropy"].metric and again["random"].strategy == "random"
+    # Another strategy reuses random's run and simulates only its own.
+    simulated = []
+    monkeypatch.undo()
+    real = core.learning_curve.learning_curve
+
+    def counted_simulation(*args, **kwargs):
+        simulated.append(kwargs["strategy"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core.learning_curve, "learning_curve", counted_simulation)
+    least = strategy_learning_curves(ws, ds.id, strategy="least-confidence", repeats=2)
+    assert list(least) == ["random", "least-confidence"] and set(simulated) == {"least-confidence"}
+    assert list(strategy_learning_curves(ws, ds.id, strategy="random", repeats=2)) == ["random"]
+
+
 def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
     ws, ds, truth = news
     seen = []

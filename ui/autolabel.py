@@ -13,7 +13,7 @@ from core.history import history
 from core.labelschema import asked_rows, label_schema
 from core.multilabel import MultiPrediction
 from core.review import top_choices
-from core.sampling import STRATEGIES, describe_strategies
+from core.sampling import DEFAULT_STRATEGY, STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL
 from core.wizard import (
     KIND,
@@ -28,8 +28,8 @@ from core.wizard import (
     new_rows,
     promote_references,
     review_queue,
+    strategy_learning_curves,
     train,
-    training_data,
 )
 from core.wording import counted, decimals_apart
 from ui.audit import audit_panel, audited_precision, sample_controls, show_audit_row
@@ -372,13 +372,14 @@ def _threshold_table(frame: pd.DataFrame, *, key: str) -> None:
         st.table(frame, hide_index=True)
 
 
-def review_step(dataset_id: int, prediction: Prediction) -> None:
-    """The most informative rows, one at a time, then Retrain."""
+def review_step(dataset_id: int, prediction: Prediction) -> str:
+    """The most informative rows, one at a time, then Retrain; returns the strategy chosen to show them
+    (the learning curve compares it with random)."""
     c1, c2, c3 = st.columns([2, 1, 1])
     strategies = dict(describe_strategies())
     strategy = c1.selectbox(
         "Show first",
-        sorted(STRATEGIES, key=lambda n: (n != "margin", n == "random", n)),  # margin first (bench)
+        sorted(STRATEGIES, key=lambda n: (n != DEFAULT_STRATEGY, n == "random", n)),
         key="autolabel.strategy",
         help="\n".join(f"- **{n}**: {text}" for n, text in strategies.items()),
     )
@@ -403,34 +404,30 @@ def review_step(dataset_id: int, prediction: Prediction) -> None:
         "Keys: 1-9 choose a class · W accept the suggestion · N needs review · Q keep the given label ·"
         " E exclude · S skip · U undo. Then Retrain (step 1) to update suggestions and threshold."
     )
+    return strategy
 
 
-def learning_curve_panel(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> None:
-    if not st.toggle("Learning curve", key="autolabel.lc", help="Quality vs number of labels, by strategy"):
+def learning_curve_panel(dataset_id: int, field: str = DEFAULT_LABEL_FIELD, strategy: str = DEFAULT_STRATEGY) -> None:
+    """Quality against labels used for ``strategy`` (the review step's "Show first") and for random
+    sampling, with the labels saved when the gap is beyond the seeds' noise; saved runs, so reruns are free."""
+    if not st.toggle(
+        "Learning curve", key="autolabel.lc", help="Quality vs number of labels: the strategy in Show first vs random"
+    ):
         return
-    ws = workspace()
-    version = ws.dataset(dataset_id).version
     try:
-        curves = _curves(dataset_id, version, field)
+        with st.spinner(f"Simulating labeling with {strategy} and random sampling on the labeled rows..."):
+            curves = strategy_learning_curves(workspace(), dataset_id, strategy=strategy, field=field)
     except CuratorError as exc:
         st.info(str(exc))
         return
     from core.learning_curve import describe_savings
 
     st.plotly_chart(learning_curves(curves), key=f"autolabel.lc.chart.{field}")
-    st.caption(
-        describe_savings(curves["margin"], curves["random"]) + " Measured on the rows labeled so far (20% held out)."
-    )
-
-
-@st.cache_data(show_spinner="Simulating labeling on the labeled rows...", max_entries=8)
-def _curves(dataset_id: int, version: int, field: str = DEFAULT_LABEL_FIELD) -> dict:
-    """Keyed on dataset id + version + question (house style): relabeling draws a new curve."""
-    from core.learning_curve import labeled_rows_curves
-
-    data = training_data(workspace(), dataset_id, field)
-    labeled = data.y >= 0
-    return labeled_rows_curves(data.vectors[labeled], data.y[labeled], strategies=("random", "margin"))
+    if strategy == "random":
+        said = "Random sampling is the baseline: choose another strategy in Show first to see the labels it saves."
+    else:
+        said = describe_savings(curves[strategy], curves["random"])
+    st.caption(f"{said} Measured on the rows labeled so far (20% held out).")
 
 
 def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DEFAULT_LABEL_FIELD) -> None:

@@ -12,6 +12,7 @@ take no part.
 """
 
 from core.wizard.acceptance import accept, accept_pending
+from core.wizard.curves import LEARNING_CURVE_KIND, learning_curve_key, strategy_learning_curves
 from core.wizard.data import REFERENCE_TAG, TrainingData, add_classes, reference_rows, training_data
 from core.wizard.newrows import NEW_ROWS_ACTION, NewRowsResult, label_new_rows, new_rows
 from core.wizard.prediction import (
@@ -30,6 +31,7 @@ from core.wizard.training import promote_references, train
 __all__ = [
     "CREDIBILITY",
     "KIND",
+    "LEARNING_CURVE_KIND",
     "NEW_ROWS_ACTION",
     "REFERENCE_TAG",
     "NewRowsResult",
@@ -43,11 +45,13 @@ __all__ = [
     "add_classes",
     "label_new_rows",
     "latest_prediction",
+    "learning_curve_key",
     "move_threshold",
     "new_rows",
     "promote_references",
     "reference_rows",
     "review_queue",
+    "strategy_learning_curves",
     "train",
     "training_data",
 ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from core.projection import dataset_vectors
+from core.sampling import DEFAULT_STRATEGY
 from core.wizard.prediction import Prediction
 from core.workspace import Workspace
 
 
 def review_queue(
-    ws: Workspace, prediction: Prediction, *, strategy: str = "margin", n: int = 20, seed: int = 0
+    ws: Workspace, prediction: Prediction, *, strategy: str = DEFAULT_STRATEGY, n: int = 20, seed: int = 0
 ) -> list[int]:
     """The ``n`` open rows a person should label next, most informative first (the same answer while
     the dataset version stays the same: every decision is a batch that bumps it)."""
