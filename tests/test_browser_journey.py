@@ -473,6 +473,29 @@ def test_autolabel_wizard_accept_then_label_three_rows_with_keys(app: App, page:
         lambda: label_sources(app, NEWS_DEMO).get("suggestion_accepted", 0) == before.get("suggestion_accepted", 0)
     )
 
+    # The audit: X records "wrong" once the right class is picked (the select box kept the focus, and
+    # Streamlit gives the keys typed there to the box, so X did nothing).
+    main(page).get_by_text("3 · Monitor and audit", exact=True).click()
+    wait_until_idle(page)
+    main(page).get_by_role("button", name="Draw a sample").click()
+    left = main(page).get_by_text(re.compile(r"· \d+ left in this sample"))
+    expect(left).to_contain_text("· 20 left in this sample")
+    right_class = main(page).get_by_role("combobox", name="Wrong: the right class is")
+    auto = re.search(r"Auto label: (.+) ·", left.inner_text()).group(1)
+    choose_option(page, right_class, "Sports" if auto != "Sports" else "World")
+    page.keyboard.press("x")
+    expect(left).to_contain_text("· 19 left in this sample")
+    assert eventually(lambda: audit_verdicts(app, NEWS_DEMO) == (0, 1))  # (right, checked)
+    screenshot(page, "10_audit_wrong_with_x.png")
+
+
+def audit_verdicts(app: App, name: str) -> tuple[int, int]:
+    from core.audit import audit_summary
+
+    ws = Workspace(app.workspace)
+    audit = audit_summary(ws, ws.dataset(name).id)
+    return audit.correct, audit.checked
+
 
 def label_states(app: App, name: str) -> dict[int, tuple]:
     ws = Workspace(app.workspace)

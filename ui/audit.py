@@ -45,19 +45,43 @@ def audit_panel(
     rows = sample_controls(dataset_id, field, checked, key=key, labels=labels, empty=empty)
     if not rows:
         return
-    row, _ = show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
+    row, given = show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
     b = st.columns([1, 1, 2])
     try:
         if b[0].button("Right", key=f"{key}.{row['id']}.ok", shortcut="Y", type="primary"):
             record_verdict(ws, dataset_id, row["id"], correct=True, field=field)
             next_row(page_too=len(rows) == 1)
-        classes = ["", *ws.store.classes(dataset_id, field)]
-        fix = b[2].selectbox("Wrong: the right class is", classes, key=f"{key}.fix.{row['id']}")
+        classes = ["", *(c for c in ws.store.classes(dataset_id, field) if c != given)]
+        fix = right_class_select(b[2], classes, key=f"{key}.fix.{row['id']}")
         if b[1].button("Wrong", key=f"{key}.{row['id']}.bad", shortcut="X", disabled=not fix):
             record_verdict(ws, dataset_id, row["id"], correct=False, corrected_to=fix, field=field)
             next_row(page_too=len(rows) == 1)
     except CuratorError as exc:
         st.error(str(exc))
+
+
+def right_class_select(column, classes: list[str], *, key: str) -> str:  # noqa: ANN001  (a column)
+    """ "Wrong: the right class is", whose choice is confirmed with X (or Wrong). Streamlit gives the
+    keys typed in a select box to the box, and the box kept the focus after a choice, so X did nothing:
+    a choice draws the box anew under a new key (the value carried over), and the browser drops the
+    focus with the old one. A choice alone records nothing: a verdict slipped in a list has no Undo key
+    here, and it moves the audited precision."""
+    chosen = st.session_state.get(key, "")
+    shown = f"{key}.{st.session_state.get(f'{key}.draws', 0)}"
+    column.selectbox(
+        "Wrong: the right class is",
+        classes,
+        index=classes.index(chosen) if chosen in classes else 0,
+        key=shown,
+        on_change=_class_chosen,
+        args=(key, shown),
+    )
+    return st.session_state.get(key, "")
+
+
+def _class_chosen(key: str, shown: str) -> None:
+    st.session_state[key] = st.session_state[shown]
+    st.session_state[f"{key}.draws"] = st.session_state.get(f"{key}.draws", 0) + 1
 
 
 def show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str]) -> tuple[dict[str, Any], Any]:
