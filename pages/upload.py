@@ -9,12 +9,13 @@ from core.preview import label_summary, preview_frame
 from core.schema import validate_mapping
 from core.wording import counted
 from ui.ingest import image_check_panel, ingest_target, mapping_editor, unfinished_job_row, unfinished_jobs_panel
-from ui.resources import require_shell, session, workspace
+from ui.resources import current_dataset_id, require_shell, session, workspace
 from ui.upload import (
     SOURCES,
     checked_images,
     demo_list,
     ingest,
+    new_rows_link,
     preview_panel,
     read_source,
     server_path,
@@ -45,6 +46,8 @@ def finish() -> None:
 for notice in s.notices:
     st.success(notice)
     st.page_link("pages/browse.py", label="Browse the dataset", icon=":material/table:")
+if s.notices:
+    new_rows_link(current_dataset_id())  # rows added to a dataset with a model are labeled on Auto-label
 s.notices.clear()
 
 

@@ -1447,6 +1447,51 @@ def test_adding_to_an_existing_dataset_is_a_choice_and_a_taken_name_says_how(app
     assert (ws.status("Reviews").rows, ws.status("Reviews").embedded) == (50, 50)
 
 
+@pytest.mark.slow
+def test_rows_added_to_a_dataset_with_an_auto_label_run_are_pointed_to_auto_labeling(app_env, minilm):
+    """The new rows of an append are auto-labeled only from the Auto-label page: Upload's "is ready"
+    says how many wait there and links to it (no link when the dataset has no auto-label run)."""
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+    from core.wizard import train
+
+    ws = Workspace(app_env / "workspace")
+    first = small_csv(app_env, n=60)
+    table = load_source(ws, first)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "Reviews", source=first.name), minilm)
+    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
+        rows = list(csv.reader(src))
+    batches = []
+    for name, part in (("more.csv", rows[61:71]), ("again.csv", rows[71:83])):
+        path = app_env / name
+        with open(path, "w", newline="") as out:
+            csv.writer(out).writerows([rows[0], *([sentence, "", ""] for sentence, *_ in part)])  # unlabeled
+        batches.append(path)
+
+    def add(at: AppTest, path: Path) -> None:
+        at.switch_page("pages/upload.py").run()
+        at.radio(key="upload.kind").set_value("Path on the server").run()
+        next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(path)).run()
+        at.radio(key="upload.target").set_value("Add to an existing dataset").run()
+        at.button(key="upload.go").click().run()
+        assert not at.exception and not at.error
+
+    def links(at: AppTest) -> dict[str, str]:
+        return {link.proto.label: link.proto.page for link in at.get("page_link")}
+
+    at = new_app().run()
+    add(at, batches[0])  # no auto-label run yet: nothing to point to
+    assert any("'Reviews' is ready: 10 rows embedded" in s.value for s in at.success)
+    assert not any(label.startswith("Auto-label") for label in links(at))
+
+    train(ws, ws.dataset("Reviews").id, text_embedder=minilm)  # the 10 rows added are predicted: not new
+    add(at, batches[1])
+    assert any("'Reviews' is ready: 12 rows embedded" in s.value for s in at.success)
+    assert links(at).get("Auto-label the 12 new rows") == "autolabel", links(at)
+    at.switch_page("pages/autolabel.py").run()  # where the link leads: the 12 rows and their button
+    assert any(b.label.startswith("Auto-label the 12 new rows at threshold") for b in at.button)
+
+
 def test_a_paused_ingest_of_the_staged_file_offers_resume_in_place_of_ingest(app_env, minilm):
     from core.ingest import load_source, mark_paused, run_ingest, start_ingest
     from core.schema import infer_mapping

@@ -113,3 +113,27 @@ def preview_panel(preview: pd.DataFrame, *, key: str) -> None:
     if "thumbnail" in preview:
         preview["thumbnail"] = preview["thumbnail"].map(thumb_uri)
     show_table(preview, key=key, height=360, thumbnail_column="thumbnail")
+
+
+def new_rows_link(dataset_id: int | None) -> None:
+    """After an ingest: a link to Auto-label when the dataset's current model has new rows to label
+    there. Rows added to a dataset are auto-labeled only from that page's button, not by the append."""
+    from core.wizard import new_rows
+    from core.wording import counted
+    from ui.autolabel import current_prediction
+
+    if dataset_id is None:
+        return
+    try:
+        prediction = current_prediction(dataset_id)
+    except CuratorError as exc:  # the run's results are missing: the Auto-label page says the same
+        st.warning(f"Auto-label: {exc}")
+        return
+    fresh = new_rows(workspace(), dataset_id, prediction) if prediction else []
+    if fresh:
+        st.page_link(
+            "pages/autolabel.py",
+            label=f"Auto-label the {counted(len(fresh), 'new row')}",
+            icon=":material/playlist_add_check:",
+            help="With the dataset's current auto-label model and threshold (Auto-label › 1 · Predict and accept)",
+        )
