@@ -128,6 +128,17 @@ def update_summary(ws: Workspace, run: Run, **changes: Any) -> Run:
     return Run(**{**run.__dict__, "summary": summary})
 
 
+def add_to_summary(conn: sqlite3.Connection, run_id: str, key: str, name: str, value: Any) -> None:
+    """Add ``name: value`` to the mapping ``key`` of a run's summary inside the caller's transaction (an
+    accept records its threshold in the transaction that writes its labels: both land or neither)."""
+    row = conn.execute("SELECT summary_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"No stored run with id {run_id}.")
+    summary = json.loads(row[0])
+    summary[key] = {**summary.get(key, {}), name: value}
+    conn.execute("UPDATE runs SET summary_json = ? WHERE id = ?", (json.dumps(summary), run_id))
+
+
 def _run(ws: Workspace, row: sqlite3.Row) -> Run:
     return Run(
         id=row["id"],

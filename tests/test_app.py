@@ -417,6 +417,28 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert any(c.value.startswith("No auto labels checked yet") for c in at.caption)  # its labels are gone
 
 
+def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accept_that_stands(app_env, minilm):
+    ws, dataset = load_demo(app_env / "workspace", "news", minilm)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.button(key="autolabel.train").click().run()
+    estimated = next(s for s in at.slider if (s.key or "").endswith(".threshold")).value
+    next(b for b in at.button if (b.key or "").endswith(".accept")).click().run()
+    at.radio(key="autolabel.how").set_value("row count").run()
+    next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(200).run()
+    next(b for b in at.button if (b.key or "").endswith(".accept")).click().run()
+    assert next(b for b in at.button if (b.key or "").endswith(".accept")).label == "Accepted: 200 auto-labels"
+    at.button(key="autolabel.undo").click().run()  # the stricter accept goes; the first one stands
+    assert not at.exception
+    auto = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()].count("auto")
+    assert auto > 300
+    assert next(n for n in at.number_input if (n.key or "").endswith(".rows")).value == auto
+    assert next(b for b in at.button if (b.key or "").endswith(".accept")).label == f"Accepted: {auto:,} auto-labels"
+    at.radio(key="autolabel.how").set_value("confidence").run()
+    assert next(s for s in at.slider if (s.key or "").endswith(".threshold")).value == estimated
+    assert any(f"{auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
+
+
 @pytest.mark.slow
 def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)

@@ -15,7 +15,6 @@ from core.wizard import (
     add_classes,
     label_new_rows,
     latest_prediction,
-    move_threshold,
     new_rows,
     promote_references,
     review_queue,
@@ -192,11 +191,13 @@ def test_each_run_has_its_own_model_id_and_an_audit_of_an_earlier_run_stops_coun
     ws.undo(accepted.batch_id)
 
 
-def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm):
+def test_an_accepted_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm):
     ws, ds, _ = news
     prediction = latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm)
-    higher = move_threshold(ws, prediction, 0.99)
-    assert latest_prediction(ws, ds.id).threshold == 0.99 and higher.promise().rows <= prediction.promise().rows
+    higher = accept(ws, ds.id, prediction, threshold=0.99)
+    current = latest_prediction(ws, ds.id)
+    assert current.threshold == 0.99 and current.promise().rows <= prediction.promise().rows
+    ws.undo(higher.batch_id)
     queue = review_queue(ws, prediction, strategy="margin", n=10)
     assert len(queue) == 10 and still_to_review(ws, queue) == queue
     position = {int(r): i for i, r in enumerate(prediction.row_ids)}
@@ -206,12 +207,37 @@ def test_moved_threshold_is_kept_and_review_queue_is_most_uncertain(news, minilm
     assert max(margins[position[r]] for r in queue) <= np.quantile(open_margins, 0.05)
 
 
+def test_undoing_an_accept_takes_the_wizard_back_to_the_threshold_that_stands(news, minilm):
+    """Accept at the estimate, then at a stricter 200-row cut; undo the second in History: the threshold
+    (slider, promise, Accept, rows added later) is the first accept's again, and a redo restores the second."""
+    ws, ds, _ = news
+    prediction = train(ws, ds.id, text_embedder=minilm)
+    estimated = prediction.threshold
+    first = accept(ws, ds.id, prediction)
+    stricter = float(np.sort(prediction.confidence[prediction.candidates])[::-1][199])
+    assert stricter > estimated
+    second = accept(ws, ds.id, prediction, threshold=stricter)  # the page's Prediction predates the first accept
+    assert latest_prediction(ws, ds.id).threshold == stricter
+    assert latest_prediction(ws, ds.id).promise().rows == 200
+    undone = ws.undo(second.batch_id)
+    current = latest_prediction(ws, ds.id)
+    assert current.threshold == estimated and current.accepted.batch_id == first.batch_id
+    assert current.promise().rows == prediction.promise().rows and accept_pending(ws, current, estimated) == 0
+    redone = ws.undo(undone.batch_id)  # an undo of the undo: the stricter accept stands again
+    assert latest_prediction(ws, ds.id).threshold == stricter
+    ws.undo(redone.batch_id)
+    ws.undo(first.batch_id)
+    current = latest_prediction(ws, ds.id)
+    assert current.accepted is None and current.threshold == estimated
+
+
 def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):
     """Rows added after an accept get this run's labels at its threshold; the run stays the current one
     (same threshold, promise and "accepted" state) and the rows it labeled are not touched."""
     ws, ds, _ = news
-    prediction = move_threshold(ws, latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm), 0.9)
-    accepted = accept(ws, ds.id, prediction)
+    base = latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm)
+    accepted = accept(ws, ds.id, base, threshold=0.9)
+    prediction = latest_prediction(ws, ds.id)
     table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
     more = Table(
         table.frame.iloc[N_ROWS : N_ROWS + 100].reset_index(drop=True), kind="table", class_names=table.class_names

@@ -9,7 +9,7 @@ import streamlit as st
 from core.audit import audit_summary
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
-from core.history import history
+from core.history import batch_info, history
 from core.labelschema import asked_rows, label_schema
 from core.multilabel import MultiPrediction
 from core.review import top_choices
@@ -24,7 +24,6 @@ from core.wizard import (
     accept_pending,
     add_classes,
     label_new_rows,
-    move_threshold,
     new_rows,
     promote_references,
     review_queue,
@@ -47,7 +46,7 @@ def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Pre
     run = latest_run(workspace(), dataset_id, KIND, question=field)
     if run is None or run.summary.get("multi"):
         return None
-    return _prediction(run, _run_arrays(run.id))
+    return _prediction(workspace(), run, _run_arrays(run.id))
 
 
 def current_multi_prediction(dataset_id: int, field: str) -> MultiPrediction | None:
@@ -189,10 +188,10 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         )
     run_at = prediction.run.created_at
     since = [b for b in history(ws.store, dataset_id, limit=50) if b.undone_by is None and b.created_at >= run_at]
-    accepted = [b for b in since if b.action == "auto_label"]
+    accepted = batch_info(ws.store, prediction.accepted.batch_id) if prediction.accepted else None
     if accepted:
         st.info(
-            f"Accepted at {accepted[0].created_at[:16].replace('T', ' ')}: {accepted[0].description}."
+            f"Accepted at {accepted.created_at[:16].replace('T', ' ')}: {accepted.description}."
             " Move the threshold and accept again to change them, or review and Retrain."
         )
     elif ws.dataset(dataset_id).version != prediction.run.dataset_version:
@@ -202,6 +201,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     curve = prediction.curve()
     how = st.radio("Set the threshold by", ["confidence", "row count"], horizontal=True, key="autolabel.how")
     key = f"autolabel.{prediction.run.id}"
+    # The widgets start again from the threshold that stands whenever it changes (an accept, or its undo
+    # or redo in History), rather than keep showing an undone one.
+    stands = f"{key}.{prediction.accepted.batch_id if prediction.accepted else 'estimated'}"
     if how == "confidence":
         threshold = st.slider(
             "Auto-label rows whose confidence is at least",
@@ -210,7 +212,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             float(min(1.0, prediction.threshold)),
             0.001,
             format="%.3f",
-            key=f"{key}.threshold",
+            key=f"{stands}.threshold",
         )
     else:
         default_rows = max(1, prediction.promise().rows)
@@ -219,7 +221,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             1,
             max(1, len(curve["rows"])),
             default_rows,
-            key=f"{key}.rows",
+            key=f"{stands}.rows",
         )
         threshold = float(curve["threshold"][int(rows) - 1]) if len(curve["rows"]) else 1.0
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
@@ -276,7 +278,6 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         disabled=done or not promise.rows,
         help="Already written at this threshold: move it to accept a different set, or Retrain" if done else None,
     ):
-        move_threshold(ws, prediction, threshold)
         bar = st.progress(0.0, text="Writing labels")
         try:
             result = accept(

@@ -18,6 +18,7 @@ from core.history.log import (
     describe_state,
     first_ingest,
     history,
+    standing,
     unchanged_since,
 )
 from core.history.state import (
@@ -57,6 +58,7 @@ __all__ = [
     "read_tag",
     "record_ingest",
     "revert_question",
+    "standing",
     "undo",
     "unchanged_since",
     "write_excluded",

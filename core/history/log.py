@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,27 @@ def batch_info(store: Store, batch_id: str) -> BatchInfo | None:
     with store.connect() as conn:
         row = conn.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
     return _batch_info(row) if row else None
+
+
+def standing(store: Store, batch_ids: Sequence[str]) -> set[str]:
+    """Those of ``batch_ids`` whose changes stand: never undone, or undone and redone (an undo of the
+    undo), and so on. A redo leaves the original's ``undone_by`` set and marks the undo instead, so an
+    action stands when the chain of undos after it is of even length."""
+    found: set[str] = set()
+    with store.connect() as conn:
+        for batch_id in batch_ids:
+            links, current = 0, batch_id
+            while True:
+                row = conn.execute("SELECT undone_by FROM batches WHERE id = ?", (current,)).fetchone()
+                if row is None:  # not in the history (a batch that changed nothing is not kept)
+                    links = -1
+                    break
+                if row[0] is None:
+                    break
+                links, current = links + 1, row[0]
+            if links >= 0 and links % 2 == 0:
+                found.add(batch_id)
+    return found
 
 
 def first_ingest(store: Store, dataset_id: int) -> str | None:

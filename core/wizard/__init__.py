@@ -4,7 +4,8 @@
 every other row, estimates from out-of-fold predictions the confidence threshold that meets the
 target precision, and stores all of it as a saved run (core/runs.py). The page reloads the newest
 run instead of training again. ``accept`` writes the rows above the threshold as auto labels and
-the rest as suggestions, in one undoable batch.
+the rest as suggestions, in one undoable batch; the threshold of the newest accept that stands in
+the history is the run's threshold (an undo in History takes the wizard back with the labels).
 
 Training labels are the current labels whose source is not the auto-labeler itself (given,
 human, bulk, accepted suggestions): a model never learns from its own guesses. Excluded rows
@@ -18,12 +19,13 @@ from core.wizard.newrows import NEW_ROWS_ACTION, NewRowsResult, label_new_rows, 
 from core.wizard.prediction import (
     CREDIBILITY,
     KIND,
+    Accepted,
     Prediction,
     Progress,
     Promise,
     _prediction,  # ui/autolabel.py builds a Prediction from a run whose arrays it caches
     latest_prediction,
-    move_threshold,
+    standing_accept,
 )
 from core.wizard.queue import review_queue
 from core.wizard.training import promote_references, train
@@ -34,6 +36,7 @@ __all__ = [
     "LEARNING_CURVE_KIND",
     "NEW_ROWS_ACTION",
     "REFERENCE_TAG",
+    "Accepted",
     "NewRowsResult",
     "Prediction",
     "Progress",
@@ -46,11 +49,11 @@ __all__ = [
     "label_new_rows",
     "latest_prediction",
     "learning_curve_key",
-    "move_threshold",
     "new_rows",
     "promote_references",
     "reference_rows",
     "review_queue",
+    "standing_accept",
     "strategy_learning_curves",
     "train",
     "training_data",

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from core.actions import BulkResult
 from core.errors import InputError
+from core.runs import add_to_summary
 from core.store import DEFAULT_LABEL_FIELD, chunked
-from core.wizard.prediction import Prediction
+from core.wizard.prediction import ACCEPTS, Prediction
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -27,9 +28,12 @@ def accept(
     One batch, undoable as a whole. Rows labeled by a person since training are left alone;
     earlier auto labels are replaced by the new prediction, and an earlier auto label below the
     threshold (an Accept at a lower one) goes back to being a suggestion. ``only_rows`` limits it
-    to those rows.
+    to those rows. The threshold is recorded with the run: while this accept stands (not undone, or
+    redone), it is the run's threshold (``Prediction.threshold``), the one rows added later get.
     """
     threshold = prediction.threshold if threshold is None else float(threshold)
+    if not 0 <= threshold <= 1:
+        raise InputError("A confidence threshold is between 0 and 1.")
     field = prediction.field
     labels, suggestions, retract, _ = _accept_plan(ws, prediction, threshold, only_rows)
     if not labels and not suggestions:
@@ -54,6 +58,8 @@ def accept(
         changed += batch.set_predictions(
             suggestions, model_id=model_id, as_suggestion=True, field=field, on_progress=tick(len(labels))
         )
+        if changed:  # the wizard's threshold is that of the newest accept still standing (core/wizard/prediction.py)
+            add_to_summary(batch.conn, prediction.run.id, ACCEPTS, batch.id, threshold)
     return BulkResult(batch.id if changed else None, changed, total)
 
 

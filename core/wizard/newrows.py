@@ -10,7 +10,7 @@ import numpy as np
 from core.errors import InputError
 from core.store import DEFAULT_LABEL_FIELD
 from core.wizard.data import reference_rows, training_data
-from core.wizard.prediction import Prediction, Progress
+from core.wizard.prediction import Prediction, Progress, _prediction
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -63,9 +63,10 @@ def label_new_rows(
 ) -> NewRowsResult:
     """Auto-label the rows added since ``prediction`` at its threshold; the rest of them get suggestions.
 
-    ``prediction`` stays the current run: its threshold, its promise and the labels it wrote are not
-    touched, and no run is stored. The semi-supervised labeler cannot score a row it was not fitted
-    with (it spreads labels over a graph of all rows), so the run's labeler is fitted again with its
+    ``prediction`` stays the current run: its threshold (the newest standing accept's, read afresh), its
+    promise and the labels it wrote are not touched, and no run is stored. The semi-supervised labeler
+    cannot score a row it was not fitted with (it spreads labels over a graph of all rows), so the run's
+    labeler is fitted again with its
     settings, class descriptions and the current training labels over every row, and only the new
     rows' predictions are used. They are calibrated with the run's own temperature posterior, so the
     run's threshold means on them what it means on the other rows (runs stored before the posterior
@@ -73,8 +74,11 @@ def label_new_rows(
     """
     from core.autolabel import TemperaturePosterior
     from core.autolabel.plan import fit_for_wizard, refit_for_wizard
+    from core.runs import get_run
 
     progress = on_progress or (lambda f, m: None)
+    # The threshold that stands now: the caller's Prediction may predate an accept's undo or redo.
+    prediction = _prediction(ws, get_run(ws, prediction.run.id), prediction.arrays)
     fresh = new_rows(ws, dataset_id, prediction)
     if not fresh:
         raise InputError("No new unlabeled rows since the model was trained.")

@@ -2,6 +2,13 @@
 
 ``Promise`` says in words what accepting at a threshold means; ``latest_prediction`` reloads the newest
 run instead of training again.
+
+The threshold the wizard stands at is derived, not stored: that of the newest accept of the run still
+standing in the history (undone accepts do not count; redone ones do), else the estimated one. Each
+accept records its threshold in the run's summary under its batch id (``ACCEPTS``), in the transaction
+that writes its labels. An undo or redo in History then moves the threshold with the labels, with no
+undo hook for runs: a threshold written into the run at accept time (as before) stayed at an undone
+accept's value, and rows added later were labeled at it.
 """
 
 from __future__ import annotations
@@ -13,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import InputError
-from core.runs import Run, latest_run, update_summary
+from core.runs import Run, latest_run
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
 from core.workspace import Workspace
 
 KIND = "autolabel"
+ACCEPTS = "accepts"  # in a run's summary: batch id of each accept -> the threshold it was made at
 CREDIBILITY = 0.9  # the threshold asks for the target with this posterior probability (docs/autolabel.md)
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -72,6 +79,14 @@ class Promise:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    """The newest accept of a run that stands in the history."""
+
+    batch_id: str
+    threshold: float
+
+
+@dataclass(frozen=True)
 class Prediction:
     """A stored auto-label run, ready to draw and to accept."""
 
@@ -80,6 +95,7 @@ class Prediction:
     probabilities: np.ndarray  # (rows, classes), calibrated
     trained: np.ndarray  # rows whose label the model learned from
     arrays: dict[str, np.ndarray]  # everything stored with the run (suggested, precision band)
+    accepted: Accepted | None = None  # read from the history when the prediction was made (``_prediction``)
 
     @property
     def classes(self) -> list[str]:
@@ -92,7 +108,9 @@ class Prediction:
 
     @property
     def threshold(self) -> float:
-        return float(self.run.summary["threshold"])
+        """The threshold of the newest standing accept, else the estimated one (runs stored before accepts
+        were recorded: the threshold last written into the run)."""
+        return self.accepted.threshold if self.accepted is not None else float(self.run.summary["threshold"])
 
     @property
     def target_precision(self) -> float:
@@ -228,19 +246,33 @@ class Prediction:
 def latest_prediction(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
     """The newest run answering ``field`` (a question of the label schema)."""
     run = latest_run(ws, dataset_id, KIND, question=field)
-    return None if run is None else _prediction(run)
+    return None if run is None else _prediction(ws, run)
 
 
-def _prediction(run: Run, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
-    """A run as a Prediction; ``arrays``: the run's arrays already loaded (a UI cache keyed by run id,
-    since a stored run's arrays never change; its summary, e.g. a moved threshold, is read fresh)."""
+def _prediction(ws: Workspace, run: Run, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
+    """A run as a Prediction at the threshold that stands (module docstring); ``arrays``: the run's arrays
+    already loaded (a UI cache keyed by run id, since a stored run's arrays never change; its summary and
+    the history are read fresh)."""
     arrays = run.arrays() if arrays is None else arrays
-    return Prediction(run, arrays["row_ids"], arrays["probabilities"], arrays["trained"], arrays)
+    return Prediction(
+        run, arrays["row_ids"], arrays["probabilities"], arrays["trained"], arrays, standing_accept(ws, run)
+    )
 
 
-def move_threshold(ws: Workspace, prediction: Prediction, threshold: float) -> Prediction:
-    """Keep a threshold the user chose (it is what ``accept`` and new rows use)."""
-    if not 0 <= threshold <= 1:
-        raise InputError("A confidence threshold is between 0 and 1.")
-    run = update_summary(ws, prediction.run, threshold=float(threshold))
-    return Prediction(run, prediction.row_ids, prediction.probabilities, prediction.trained, prediction.arrays)
+def standing_accept(ws: Workspace, run: Run) -> Accepted | None:
+    """The newest accept of ``run`` whose labels stand in the history (None: none does). Read once per
+    dataset version: every accept, undo and redo is a batch that bumps it."""
+    from core.history import standing
+
+    accepts = {str(k): float(v) for k, v in (run.summary.get(ACCEPTS) or {}).items()}
+    if not accepts:
+        return None
+
+    def compute() -> tuple[str, float] | None:
+        kept = standing(ws.store, list(accepts))
+        newest = [b for b in accepts if b in kept]  # recorded oldest first (a JSON object keeps its order)
+        return (newest[-1], accepts[newest[-1]]) if newest else None
+
+    # The recorded accepts are in the key: the run's summary may gain one after the version was read.
+    found = ws.derived(run.dataset_id, ("standing-accept", run.id, tuple(accepts)), compute)
+    return None if found is None else Accepted(*found)

@@ -120,7 +120,7 @@ def train(
         run_id=run_id,
     )
     progress(1.0, "Done")
-    return _prediction(run)
+    return _prediction(ws, run)
 
 
 def promote_references(
