@@ -439,6 +439,22 @@ def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accep
     assert any(f"{auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
 
 
+def test_the_wizard_and_monitor_say_how_many_rows_keep_an_earlier_models_auto_label(app_env, minilm):
+    from core.wizard import accept, earlier_auto_labels, latest_prediction, train
+
+    ws, dataset = load_demo(app_env / "workspace", "news", minilm)
+    accept(ws, dataset.id, train(ws, dataset.id, text_embedder=minilm), threshold=0.5)
+    accept(ws, dataset.id, train(ws, dataset.id, text_embedder=minilm))  # a Retrain, then Accept
+    current = latest_prediction(ws, dataset.id)
+    kept = earlier_auto_labels(ws, current, current.threshold)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    assert any(c.value.startswith(f"{kept:,} more rows keep an earlier model's auto label") for c in at.caption)
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception
+    assert any(c.value.startswith(f"{kept:,} more rows keep an earlier model's auto label") for c in at.caption)
+
+
 @pytest.mark.slow
 def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)

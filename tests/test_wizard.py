@@ -13,6 +13,7 @@ from core.wizard import (
     accept,
     accept_pending,
     add_classes,
+    earlier_auto_labels,
     label_new_rows,
     latest_prediction,
     new_rows,
@@ -229,6 +230,22 @@ def test_undoing_an_accept_takes_the_wizard_back_to_the_threshold_that_stands(ne
     ws.undo(first.batch_id)
     current = latest_prediction(ws, ds.id)
     assert current.accepted is None and current.threshold == estimated
+
+
+def test_an_earlier_models_auto_labels_below_the_threshold_are_counted_apart(news, minilm):
+    """After a Retrain, an accept leaves the previous run's auto labels below its threshold as they are:
+    they are counted, so that the promise's rows and these add up to every auto label (Monitor's count)."""
+    ws, ds, _ = news
+    low = accept(ws, ds.id, train(ws, ds.id, text_embedder=minilm), threshold=0.5)
+    retrained = train(ws, ds.id, text_embedder=minilm)
+    again = accept(ws, ds.id, retrained)
+    current = latest_prediction(ws, ds.id)
+    kept = earlier_auto_labels(ws, current, current.threshold)
+    auto = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(ds.id)).values()].count("auto")
+    assert kept > 0 and auto == current.promise().rows + kept
+    assert earlier_auto_labels(ws, current, 0.0) == 0  # at a threshold that takes every row, none is left
+    ws.undo(again.batch_id)
+    ws.undo(low.batch_id)
 
 
 def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):

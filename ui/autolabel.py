@@ -23,6 +23,7 @@ from core.wizard import (
     accept,
     accept_pending,
     add_classes,
+    earlier_auto_labels,
     label_new_rows,
     new_rows,
     promote_references,
@@ -231,6 +232,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))
+    _earlier_auto_labels_caption(prediction, threshold)
     if promise.rows and promise.expected_precision is not None:
         st.caption(
             "The estimate assumes the labeled rows are a random sample of the data. Rows picked in Review or"
@@ -294,6 +296,18 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             result.batch_id,
             f"auto-label of {promise.rows:,} rows",
             f"Auto-labeled {promise.rows:,} rows; the others got suggestions ({result.changed:,} changes)",
+        )
+
+
+def _earlier_auto_labels_caption(prediction: Prediction, threshold: float) -> None:
+    """Why Monitor counts more auto labels than the promise after a Retrain: an accept leaves an earlier
+    model's auto labels below its threshold as they are."""
+    kept = earlier_auto_labels(workspace(), prediction, threshold)
+    if kept:
+        st.caption(
+            f"{counted(kept, 'more row')} {'keeps' if kept == 1 else 'keep'} an earlier model's auto label: below"
+            " this threshold an accept leaves another model's labels as they are (Monitor counts them too);"
+            " an accept at a threshold below them relabels them with this model."
         )
 
 
@@ -452,6 +466,8 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     audit = audit_summary(ws, dataset_id, field)
     promised = prediction.promise().expected_precision if prediction else None
     audited_precision(m[3], "Audited precision", audit, promised)
+    if prediction is not None:
+        _earlier_auto_labels_caption(prediction, prediction.threshold)
     _auto_confidence_histogram(conf, prediction)
     if issue_fixes:
         st.caption(

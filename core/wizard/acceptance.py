@@ -8,7 +8,7 @@ from collections.abc import Callable
 from core.actions import BulkResult
 from core.errors import InputError
 from core.runs import add_to_summary
-from core.store import DEFAULT_LABEL_FIELD, chunked
+from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL, chunked
 from core.wizard.prediction import ACCEPTS, Prediction
 from core.wording import counted
 from core.workspace import Workspace
@@ -110,6 +110,31 @@ def _auto_labeled_by(ws: Workspace, row_ids: set[int], prediction: Prediction) -
                 )
             )
     return found
+
+
+def earlier_auto_labels(ws: Workspace, prediction: Prediction, threshold: float) -> int:
+    """How many rows below ``threshold`` hold an auto label from an earlier run of the wizard, which an
+    accept leaves as it is (``_accept_plan``): after a Retrain they are why Monitor counts more auto labels
+    than the promise's rows. The Issues page's auto-fixes are left out (Monitor counts them apart).
+    Cached per dataset version."""
+
+    def compute() -> int:
+        own = prediction.run.summary["model_id"]
+        below = prediction.candidates[prediction.confidence[prediction.candidates] < threshold]
+        ids = [int(r) for r in prediction.row_ids[below]]
+        found = 0
+        with ws.store.connect() as conn:
+            for part in chunked(ids):
+                found += conn.execute(
+                    "SELECT COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id WHERE labels.field = ?"
+                    " AND labels.source = 'auto' AND rows.excluded = 0 AND COALESCE(labels.model_id, '') != ?"
+                    f" AND COALESCE(labels.model_id, '') NOT LIKE ? AND labels.row_id IN ({','.join('?' * len(part))})",
+                    [prediction.field, own, ISSUE_FIX_MODEL + "%", *part],
+                ).fetchone()[0]
+        return int(found)
+
+    key = ("earlier-auto-labels", prediction.run.id, float(threshold))
+    return ws.derived(prediction.run.dataset_id, key, compute)
 
 
 def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> int:
