@@ -17,6 +17,7 @@ from core.wizard import (
     label_new_rows,
     latest_prediction,
     new_rows,
+    nothing_new,
     promote_references,
     review_queue,
     train,
@@ -246,6 +247,23 @@ def test_an_earlier_models_auto_labels_below_the_threshold_are_counted_apart(new
     assert earlier_auto_labels(ws, current, 0.0) == 0  # at a threshold that takes every row, none is left
     ws.undo(again.batch_id)
     ws.undo(low.batch_id)
+
+
+def test_a_retrain_with_nothing_new_is_recognised(news, minilm):
+    ws, ds, _ = news
+    prediction = train(ws, ds.id, text_embedder=minilm)
+    accepted = accept(ws, ds.id, prediction)  # auto labels are not training labels: still nothing new
+    said = nothing_new(ws, prediction)
+    assert said.startswith("Nothing has changed since this model was trained (80 labeled rows, same settings)")
+    assert not nothing_new(ws, prediction, target_precision=0.9)  # another target: train
+    assert not nothing_new(ws, prediction, labeler="zero-shot")
+    row = next(r for r, s in ws.store.row_states(ws.store.row_ids(ds.id)).items() if s["label_source"] == "auto")
+    with ws.batch(ds.id, action="review_label", description="one more label") as batch:
+        batch.set_label([row], "Sports")
+    assert not nothing_new(ws, prediction)  # a label from a person: something to learn
+    ws.undo(batch.id)
+    assert nothing_new(ws, prediction)
+    ws.undo(accepted.batch_id)
 
 
 def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):

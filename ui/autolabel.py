@@ -26,6 +26,7 @@ from core.wizard import (
     earlier_auto_labels,
     label_new_rows,
     new_rows,
+    nothing_new,
     promote_references,
     review_queue,
     strategy_learning_curves,
@@ -111,6 +112,17 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
             " (or move it by hand below)."
         )
     if st.button(verb, type="primary", key="autolabel.train", icon=":material/model_training:"):
+        same = prediction and nothing_new(
+            ws,
+            prediction,
+            labeler=labeler,
+            target_precision=target,
+            settings=settings,
+            class_descriptions=descriptions,
+        )
+        if same:
+            st.info(same)
+            return
         dataset = ws.dataset(dataset_id)
         own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
         bar = st.progress(0.0, text="Starting")

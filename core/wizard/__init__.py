@@ -28,7 +28,7 @@ from core.wizard.prediction import (
     standing_accept,
 )
 from core.wizard.queue import review_queue
-from core.wizard.training import promote_references, train
+from core.wizard.training import nothing_new, promote_references, train
 
 __all__ = [
     "CREDIBILITY",
@@ -51,6 +51,7 @@ __all__ = [
     "latest_prediction",
     "learning_curve_key",
     "new_rows",
+    "nothing_new",
     "promote_references",
     "reference_rows",
     "review_queue",

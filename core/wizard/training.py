@@ -3,6 +3,8 @@ grow the separate reference set."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
@@ -96,6 +98,7 @@ def train(
         "oof_accuracy": fitted.oof_accuracy,
         "notes": fitted.notes,
         "class_descriptions": dict(class_descriptions or {}),  # rows added later are labeled with the same prior
+        "training_fingerprint": _fingerprint(ws, data),
     }
     run = save_run(
         ws,
@@ -121,6 +124,50 @@ def train(
     )
     progress(1.0, "Done")
     return _prediction(ws, run)
+
+
+def nothing_new(
+    ws: Workspace,
+    prediction: Prediction,
+    *,
+    labeler: str = "auto",
+    target_precision: float = 0.95,
+    settings: dict[str, Any] | None = None,
+    class_descriptions: dict[str, str] | None = None,
+) -> str:
+    """Why training again would repeat ``prediction``'s run, or "" when something it learns from changed.
+
+    Same rows, training labels, reference set and classes (accepts and suggestions do not count: a model
+    never learns from its own guesses) and same settings make the same model, so the page skips the
+    retrain and says so rather than store an identical run, which would also drop the run's accepted
+    state. Runs stored before the fingerprint was kept always train again."""
+    run = prediction.run
+    fingerprint = run.summary.get("training_fingerprint")
+    same_settings = (
+        run.settings.get("labeler") == labeler
+        and abs(float(run.settings.get("target_precision", -1)) - target_precision) < 1e-9
+        and all(run.settings.get(k) == v for k, v in (settings or {}).items())
+        and (run.summary.get("class_descriptions") or {}) == dict(class_descriptions or {})
+    )
+    if fingerprint is None or not same_settings:
+        return ""
+    if _fingerprint(ws, training_data(ws, run.dataset_id, prediction.field)) != fingerprint:
+        return ""
+    return (
+        f"Nothing has changed since this model was trained ({counted(int(run.summary['n_labeled']), 'labeled row')},"
+        " same settings): training again would give the same model, so it was not retrained. Label rows in"
+        " Review (step 2), or change the target or the labeler, then Retrain."
+    )
+
+
+def _fingerprint(ws: Workspace, data: Any) -> str:
+    """What a model learns from, hashed: the rows, their training labels, the classes, the reference set."""
+    blob = hashlib.sha256()
+    blob.update(np.ascontiguousarray(data.row_ids, dtype=np.int64).tobytes())
+    blob.update(np.ascontiguousarray(data.y, dtype=np.int64).tobytes())
+    blob.update(json.dumps(data.classes).encode())
+    blob.update(np.ascontiguousarray(reference_rows(ws, data), dtype=np.int64).tobytes())
+    return blob.hexdigest()[:16]
 
 
 def promote_references(
