@@ -1666,6 +1666,14 @@ def test_a_review_key_pressed_for_a_row_decided_meanwhile_does_not_land_on_the_n
     assert shown() != row_a  # the panel shows the next row, undecided
 
 
+def test_nothing_promised_at_the_lowest_target_does_not_advise_lowering_it(app_env, minilm):
+    trained_reviews(app_env, minilm, target_precision=0.80)  # 30 labels of film sentiment: not even 80%
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    said = next(w.value for w in at.warning if w.value.startswith("No row is auto-labeled: "))
+    assert "lower the target" not in said and "label more rows (Review)" in said, said
+
+
 def trained_reviews(app_env, minilm, target_precision: float = 0.95):  # noqa: ANN201
     """60 SST-2 reviews, the last 30 unlabeled, with an auto-label run: the wizard's steps, fast."""
     from core.ingest import load_source, run_ingest, start_ingest

@@ -157,6 +157,9 @@ def test_no_promise_says_why():
     assert estimate(1).n_auto == 0 and "leave too much doubt" in estimate(1).why_none  # 96.8% expected
     assert estimate(1).describe().startswith("No rows are auto-labeled: the most confident rows reach 95% on average")
     assert estimate(2).n_auto == 0 and "not expected to reach 95%" in estimate(2).why_none
+    # The reason alone, for a caller whose target cannot go lower to give other advice.
+    assert estimate(1).why_none == estimate(1).why_none_reason + ": label more rows or lower the target"
+    assert estimate(0).why_none_reason == "" and estimate(2).why_none_reason == estimate(2).why_none
 
 
 def test_cross_validation_hides_each_fold_from_the_labeler(news):

@@ -389,3 +389,33 @@ def test_the_strict_default_threshold_is_explained_where_the_curve_crosses_the_t
     text = _synthetic_prediction().threshold_explained()
     assert "90% probability" in text and "lower edge of the shaded 10-90% band" in text
     assert "up to 25% of the rows" in text and "(5% of the rows)" in text and "80 labeled rows" in text
+
+
+def test_with_nothing_promised_at_the_lowest_target_the_advice_is_not_to_lower_it():
+    from dataclasses import replace
+
+    from core.wizard import MIN_TARGET_PRECISION
+
+    why = "the most confident rows reach {:.0%} on average, but 30 labeled rows leave too much doubt"
+    prediction = _synthetic_prediction()
+
+    def nothing_at(target: float):  # noqa: ANN202
+        summary = {
+            **prediction.run.summary,
+            "target_precision": target,
+            "threshold": 1.0,
+            "estimated_threshold": 1.0,
+            "expected_precision": None,
+            "why_none": why.format(target) + ": label more rows or lower the target",
+            "why_none_reason": why.format(target),
+        }
+        return replace(prediction, run=replace(prediction.run, summary=summary))
+
+    assert nothing_at(0.95).promise().describe().endswith("label more rows or lower the target.")
+    lowest = nothing_at(MIN_TARGET_PRECISION)
+    text = lowest.promise().describe()
+    assert text.startswith(f"No row is auto-labeled: {why.format(0.8)}: label more rows (Review)")
+    assert "lower" not in text and "row count" in text
+    moved = lowest.promise(0.9999).describe()  # a moved threshold with no row above it
+    assert "label more rows (Review), or move the threshold" in moved and "lower" not in moved
+    assert "lower the target precision" in nothing_at(0.95).promise(0.9999).describe()

@@ -17,6 +17,7 @@ from core.sampling import DEFAULT_STRATEGY, STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL
 from core.wizard import (
     KIND,
+    MIN_TARGET_PRECISION,
     NEW_ROWS_ACTION,
     REFERENCE_TAG,
     Prediction,
@@ -95,7 +96,13 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
     )
     trained_for = prediction.target_precision if prediction else None
     target = c2.slider(
-        "Target precision", 0.80, 0.995, trained_for or 0.95, 0.005, format="%.3f", key="autolabel.target"
+        "Target precision",
+        MIN_TARGET_PRECISION,
+        0.995,
+        trained_for or 0.95,
+        0.005,
+        format="%.3f",
+        key="autolabel.target",
     )
     settings = reference_set_controls(dataset_id) if labeler == "reference-set" else {}
     descriptions = {}
@@ -539,7 +546,9 @@ def multi_label_step(dataset_id: int, field: str) -> None:
         " embeddings), with the threshold that meets the target precision out of fold, per class."
     )
     start = float(prediction.run.summary.get("target_precision", 0.95)) if prediction else 0.95  # the run's own
-    target = st.slider("Target precision", 0.80, 0.995, start, 0.005, format="%.3f", key=f"autolabel.multi.{field}")
+    target = st.slider(
+        "Target precision", MIN_TARGET_PRECISION, 0.995, start, 0.005, format="%.3f", key=f"autolabel.multi.{field}"
+    )
     verb = "Retrain" if prediction else "Train and predict"
     if st.button(verb, type="primary", key="autolabel.multi.train", icon=":material/model_training:"):
         bar = st.progress(0.0, text="Starting")

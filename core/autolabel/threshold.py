@@ -146,8 +146,9 @@ class ThresholdEstimate:
     labeled_curve: dict[str, np.ndarray]  # out-of-fold: threshold, rows, precision
     n_labeled_above: int  # labeled rows at least as confident (out of fold) as the threshold
     labeled_precision_above: float | None  # their out-of-fold precision: the direct check
-    why_none: str  # when n_auto is 0: why, in words (WHY_NONE)
+    why_none: str  # when n_auto is 0: why, in words, and what to do (WHY_NONE, WHY_NONE_ADVICE)
     per_class: dict[int, dict[str, float]] = field(default_factory=dict)
+    why_none_reason: str = ""  # the why alone, without the advice
 
     @property
     def coverage(self) -> float:
@@ -179,16 +180,23 @@ WHY_NONE = {
     "unreached": "even the most confident rows are not expected to reach {target:.0%} precision",
     "uncertain": (
         "the most confident rows reach {target:.0%} on average, but {n} labeled rows leave too much doubt"
-        " (it must be at least {credibility:.0%} likely): label more rows or lower the target"
+        " (it must be at least {credibility:.0%} likely)"
     ),
     "support": (
         "{target:.0%} is reached only where fewer than {min_support} labeled rows are as confident,"
-        " too few to check the promise: label more rows or lower the target"
+        " too few to check the promise"
     ),
     "contradicted": (
         "the labeled rows as confident as the rows that would reach {target:.0%} are right less often"
-        " than that (out of fold): lower the target or label more rows"
+        " than that (out of fold)"
     ),
+}
+# What to do about each reason; kept apart so that a caller whose target cannot go lower can say otherwise.
+WHY_NONE_ADVICE = {
+    "unreached": "",
+    "uncertain": "label more rows or lower the target",
+    "support": "label more rows or lower the target",
+    "contradicted": "lower the target or label more rows",
 }
 
 
@@ -405,6 +413,13 @@ def estimate_threshold(
         upper=np.quantile(cols, 0.9, axis=0) if cols.size else np.zeros(0),
     )
     threshold = _threshold_between(calibrated, selected)
+    reason = (
+        ""
+        if k
+        else WHY_NONE[why_none].format(
+            target=target_precision, n=posterior.n_labeled, credibility=credibility, min_support=min_support
+        )
+    )
     above = hits[: int((oof_conf >= threshold).sum())] if k else hits[:0]
     return ThresholdEstimate(
         target_precision=float(target_precision),
@@ -425,10 +440,7 @@ def estimate_threshold(
         },
         n_labeled_above=len(above),
         labeled_precision_above=float(above.mean()) if len(above) else None,
-        why_none=""
-        if k
-        else WHY_NONE[why_none].format(
-            target=target_precision, n=posterior.n_labeled, credibility=credibility, min_support=min_support
-        ),
+        why_none="" if k else ": ".join(filter(None, (reason, WHY_NONE_ADVICE[why_none]))),
         per_class=classes,
+        why_none_reason=reason,
     )

@@ -27,6 +27,13 @@ from core.workspace import Workspace
 
 KIND = "autolabel"
 ACCEPTS = "accepts"  # in a run's summary: batch id of each accept -> the threshold it was made at
+# The lowest target precision the wizard offers: below it an auto label is too often wrong to be worth it.
+MIN_TARGET_PRECISION = 0.80
+# What to do when nothing reaches the target and the target cannot go lower.
+AT_LOWEST_TARGET = (
+    "label more rows (Review) so that the promise can be checked, or choose the rows by hand (row count) and"
+    " audit a sample of them"
+)
 CREDIBILITY = 0.9  # the threshold asks for the target with this posterior probability (docs/autolabel.md)
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -41,6 +48,7 @@ class Promise:
     candidates: int  # rows without a person-given label
     interval: tuple[float, float] | None = None  # 10-90% predictive precision (approximated off the estimate)
     why_none: str = ""  # at the estimated threshold with no rows: why the target is out of reach
+    lowest_target: bool = False  # the target is the lowest the wizard offers: advice cannot be to lower it
 
     @property
     def expected_wrong(self) -> int | None:
@@ -63,9 +71,10 @@ class Promise:
         if self.rows == 0 and self.why_none:
             return f"No row is auto-labeled: {self.why_none}."
         if self.rows == 0:
+            lower = "" if self.lowest_target else " lower the target precision,"
             return (
                 f"No row is confident enough to auto-label at this threshold ({self.threshold:.3f}): label more"
-                " rows (Review), lower the target precision, or move the threshold."
+                f" rows (Review),{lower} or move the threshold."
             )
         likely = ""
         if self.interval:
@@ -154,7 +163,10 @@ class Prediction:
             interval = self._moved_interval(conf[chosen]) if chosen.any() else None
             if threshold == summary.get("estimated_threshold"):
                 why_none = summary.get("why_none", "")  # the estimate found no rows: say why
-        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none)
+        lowest = self.target_precision <= MIN_TARGET_PRECISION + 1e-9
+        if why_none and lowest and summary.get("why_none_reason"):  # "lower the target" cannot be done there
+            why_none = f"{summary['why_none_reason']}: {AT_LOWEST_TARGET}"
+        return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none, lowest)
 
     def _moved_interval(self, chosen: np.ndarray) -> tuple[float, float] | None:
         """10-90% range of the precision of the ``chosen`` rows' confidences at a threshold the user moved.

@@ -92,6 +92,7 @@ def train(
         "expected_precision": estimate.expected_precision if estimate is not None else None,
         "precision_interval": list(estimate.precision_interval or []) if estimate is not None else None,
         "why_none": estimate.why_none if estimate is not None else "",
+        "why_none_reason": estimate.why_none_reason if estimate is not None else "",
         "calibrated": fitted.calibrated,
         "credibility": CREDIBILITY,
         "n_labeled": data.n_labeled,
