@@ -1674,6 +1674,22 @@ def test_nothing_promised_at_the_lowest_target_does_not_advise_lowering_it(app_e
     assert "lower the target" not in said and "label more rows (Review)" in said, said
 
 
+def test_a_threshold_row_out_of_range_says_the_range_and_shows_no_promise(app_env, minilm):
+    trained_reviews(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.radio(key="autolabel.how").set_value("row count").run()
+    field = next(n for n in at.number_input if (n.key or "").endswith(".rows"))
+    assert field.label.endswith("(1 to 30)")
+    for typed in (5000, 0):
+        next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(typed).run()
+        assert not at.exception and any(e.value.startswith("Choose from 1 to 30 rows") for e in at.error)
+        assert not [s for s in [*at.success, *at.warning] if "auto-labeled" in s.value]  # no stale promise
+        assert not [b for b in at.button if (b.key or "").endswith(".accept")]
+    next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(3).run()
+    assert not at.error and any("3 of 30 rows" in s.value for s in [*at.success, *at.warning])
+
+
 def trained_reviews(app_env, minilm, target_precision: float = 0.95):  # noqa: ANN201
     """60 SST-2 reviews, the last 30 unlabeled, with an auto-label run: the wizard's steps, fast."""
     from core.ingest import load_source, run_ingest, start_ingest

@@ -419,3 +419,12 @@ def test_with_nothing_promised_at_the_lowest_target_the_advice_is_not_to_lower_i
     moved = lowest.promise(0.9999).describe()  # a moved threshold with no row above it
     assert "label more rows (Review), or move the threshold" in moved and "lower" not in moved
     assert "lower the target precision" in nothing_at(0.95).promise(0.9999).describe()
+
+
+def test_the_threshold_row_is_taken_only_within_the_rows_the_model_can_label():
+    prediction = _synthetic_prediction()
+    assert prediction.threshold_at_rows(1) == pytest.approx(0.999)
+    assert prediction.threshold_at_rows(1000) == pytest.approx(0.6)
+    for rows in (0, -5, 5000):
+        with pytest.raises(InputError, match="Choose from 1 to 1,000 rows"):
+            prediction.threshold_at_rows(rows)

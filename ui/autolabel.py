@@ -235,15 +235,20 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             key=f"{stands}.threshold",
         )
     else:
-        default_rows = max(1, prediction.promise().rows)
+        # No bounds on the widget: the browser would refuse an out-of-range number with only a red frame
+        # and leave the last promise on screen as if it were applied; core says what range to use instead.
+        n_rows = len(curve["rows"])
         rows = st.number_input(
-            f"Auto-label the N most confident rows (the threshold row; 1 to {max(1, len(curve['rows'])):,})",
-            1,
-            max(1, len(curve["rows"])),
-            default_rows,
+            f"Auto-label the N most confident rows (1 to {n_rows:,})",
+            value=max(1, prediction.promise().rows),
+            step=1,
             key=f"{stands}.rows",
         )
-        threshold = float(curve["threshold"][int(rows) - 1]) if len(curve["rows"]) else 1.0
+        try:
+            threshold = prediction.threshold_at_rows(int(rows))
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
         threshold = prediction.threshold
     promise = prediction.promise(threshold)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from core.errors import InputError
 from core.runs import Run, latest_run
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
@@ -222,6 +223,23 @@ class Prediction:
         k = np.arange(1, len(conf) + 1)
         eligible = max(len(conf) + self.abstained, 1)
         return {"threshold": conf, "rows": k, "coverage": k / eligible, "precision": np.cumsum(conf) / k}
+
+    def threshold_at_rows(self, rows: int) -> float:
+        """The threshold that auto-labels the ``rows`` most confident candidates (the confidence of the last
+        of them: rows as confident as it are taken too).
+
+        Raises
+        ------
+        InputError
+            ``rows`` outside 1 to the number of rows the model can label."""
+        conf = self.curve()["threshold"]
+        if not len(conf):
+            raise InputError("No row can be auto-labeled: every row has a label from a person, or none is predicted.")
+        if not 1 <= rows <= len(conf):
+            raise InputError(
+                f"Choose from 1 to {len(conf):,} rows (not {rows:,}): the model can label {len(conf):,} rows."
+            )
+        return float(conf[rows - 1])
 
     def roll_up(self, threshold: float | None = None) -> list[dict[str, Any]]:
         """Hierarchical classes: per top-level parent, the rows auto-labeled at ``threshold`` and their
