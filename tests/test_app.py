@@ -423,6 +423,14 @@ def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accep
     at.switch_page("pages/autolabel.py").run()
     at.button(key="autolabel.train").click().run()
     estimated = next(s for s in at.slider if (s.key or "").endswith(".threshold")).value
+    # The cut reads as it works: every row shown above it reads at least it, every row below less.
+    heading = next(m.value for m in at.markdown if m.value.startswith("**Just above the threshold** of "))
+    cut = heading.split(" of ")[1].split(" ")[0]
+    assert any(m.value.startswith(f"**Just below** {cut} ") for m in at.markdown)
+    if f"{estimated:.3f}" != cut:  # the slider reads 0.950 where the cut is 0.9503: say so beside it
+        assert any(c.value.startswith(f"The threshold is {cut} exactly") for c in at.caption)
+    above, below = (t.value["confidence"].astype(float) for t in at.table[:2])
+    assert above.min() >= float(cut) > below.max(), (cut, above.min(), below.max())
     next(b for b in at.button if (b.key or "").endswith(".accept")).click().run()
     at.radio(key="autolabel.how").set_value("row count").run()
     next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(200).run()

@@ -428,3 +428,14 @@ def test_the_threshold_row_is_taken_only_within_the_rows_the_model_can_label():
     for rows in (0, -5, 5000):
         with pytest.raises(InputError, match="Choose from 1 to 1,000 rows"):
             prediction.threshold_at_rows(rows)
+
+
+def test_the_cut_is_shown_with_the_decimals_that_tell_it_from_the_rows_around_it():
+    prediction = _synthetic_prediction()  # confidences 0.4 thousandths apart
+    conf = np.sort(prediction.confidence)[::-1]
+    i = int(np.flatnonzero(conf < 0.9501)[0])  # the first row under 0.9501: it reads "0.950"
+    threshold = (conf[i - 1] + conf[i]) / 2
+    d = prediction.cut_decimals(threshold)
+    assert d >= 4 and len({f"{v:.{d}f}" for v in (conf[i - 1], threshold, conf[i])}) == 3
+    d = prediction.cut_decimals(float(conf[10]))  # a threshold row: the cut is its own confidence
+    assert f"{conf[10]:.{d}f}" != f"{conf[11]:.{d}f}"

@@ -33,7 +33,7 @@ from core.wizard import (
     strategy_learning_curves,
     train,
 )
-from core.wording import counted, decimals_apart
+from core.wording import counted
 from ui.audit import audit_panel, audited_precision, sample_controls, show_audit_row
 from ui.charts import confidence_histogram, learning_curves, precision_coverage
 from ui.grid import show_table, thumb_uri
@@ -251,6 +251,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             return
     if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
         threshold = prediction.threshold
+    decimals = prediction.cut_decimals(threshold)
+    if how == "confidence" and round(threshold, 3) != round(threshold, decimals):
+        st.caption(f"The threshold is {threshold:.{decimals}f} exactly (the slider shows three decimals).")
     promise = prediction.promise(threshold)
     # Once an accept at this threshold would change nothing, say it was accepted instead of offering it again.
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
@@ -285,12 +288,13 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if rolled:
         st.markdown("**Rolled up to the top-level classes** (right parent, even where the sub-class is wrong)")
         st.dataframe(pd.DataFrame(rolled), hide_index=True, width="stretch")
-    above, below, decimals = _around_threshold(prediction, threshold)
+    above, below = _around_threshold(prediction, threshold, decimals)
     a, b = st.columns(2)
-    a.markdown(f"**Just above the threshold** of {threshold:.{decimals}f} (would be auto-labeled)")
+    cut = f"{threshold:.{decimals}f}"
+    a.markdown(f"**Just above the threshold** of {cut} (would be auto-labeled)")
     with a:
         _threshold_table(above, key=f"{key}.above")
-    b.markdown("**Just below** (stay unlabeled, shown as suggestions)")
+    b.markdown(f"**Just below** {cut} (stay unlabeled, shown as suggestions)")
     with b:
         _threshold_table(below, key=f"{key}.below")
     if not promise.rows:
@@ -368,17 +372,16 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
     rerun_after_batch(result.batch_id, f"auto-label of {len(fresh):,} new rows", result.describe())
 
 
-def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """The ``n`` rows just above and just below the threshold, and the decimals that tell them apart."""
+def _around_threshold(
+    prediction: Prediction, threshold: float, decimals: int, n: int = 8
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` rows just above and just below the threshold, confidences shown with ``decimals``."""
     ws = workspace()
     cand = prediction.candidates
     conf = prediction.confidence[cand]
     order = cand[np.argsort(-conf)]
     split = int((conf >= threshold).sum())
     picks = {"above": order[max(0, split - n) : split][::-1], "below": order[split : split + n]}
-    # As many decimals as it takes for the last row above and the first below not to look equal.
-    edge = prediction.confidence[order[max(0, split - 1) : split + 1]]
-    decimals = decimals_apart(edge.tolist())
     images = ws.dataset(prediction.run.dataset_id).modality == "image"
     frames = []
     for name in ("above", "below"):
@@ -394,7 +397,7 @@ def _around_threshold(prediction: Prediction, threshold: float, n: int = 8) -> t
             }
         )
         frames.append(frame)
-    return frames[0], frames[1], decimals
+    return frames[0], frames[1]
 
 
 def _short(text: str, limit: int = 140) -> str:

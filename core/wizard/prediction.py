@@ -23,7 +23,7 @@ import numpy as np
 from core.errors import InputError
 from core.runs import Run, latest_run
 from core.store import DEFAULT_LABEL_FIELD
-from core.wording import counted
+from core.wording import counted, decimals_apart
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -223,6 +223,15 @@ class Prediction:
         k = np.arange(1, len(conf) + 1)
         eligible = max(len(conf) + self.abstained, 1)
         return {"threshold": conf, "rows": k, "coverage": k / eligible, "precision": np.cumsum(conf) / k}
+
+    def cut_decimals(self, threshold: float) -> int:
+        """The decimals (3 to 6) at which ``threshold`` and the rows on either side of it all read
+        differently: at 3 a 0.9500 row just below a 0.9503 threshold reads "0.950" like the threshold and
+        looks as if it should have been taken."""
+        conf = np.sort(self.confidence[self.candidates])[::-1]
+        split = int((conf >= threshold).sum())
+        edge = {float(threshold), *conf[max(0, split - 1) : split + 1].tolist()}  # a threshold row is one of them
+        return decimals_apart(sorted(edge))
 
     def threshold_at_rows(self, rows: int) -> float:
         """The threshold that auto-labels the ``rows`` most confident candidates (the confidence of the last
