@@ -445,6 +445,9 @@ def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accep
     at.radio(key="autolabel.how").set_value("confidence").run()
     assert next(s for s in at.slider if (s.key or "").endswith(".threshold")).value == estimated
     assert any(f"{auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
+    said = next(i.value for i in at.info if i.value.startswith("Accepted at "))
+    assert re.search(r"\(semi-supervised[^()]* model of 20\d\d-[^)]*\);", said), said  # not the long model id
+    assert not re.search(r":[0-9a-f]{12}", said), said
     at.button(key="autolabel.train").click().run()  # no label changed since: not trained again, and said so
     assert any(i.value.startswith("Nothing has changed since this model was trained") for i in at.info)
     assert next(b for b in at.button if (b.key or "").endswith(".accept")).label == f"Accepted: {auto:,} auto-labels"

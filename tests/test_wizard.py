@@ -5,6 +5,7 @@ import pytest
 
 from core.audit import audit_summary, record_verdict
 from core.errors import InputError
+from core.history import batch_info
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.review import still_to_review
@@ -221,6 +222,13 @@ def test_undoing_an_accept_takes_the_wizard_back_to_the_threshold_that_stands(ne
     second = accept(ws, ds.id, prediction, threshold=stricter)  # the page's Prediction predates the first accept
     assert latest_prediction(ws, ds.id).threshold == stricter
     assert latest_prediction(ws, ds.id).promise().rows == 200
+    # The History names the model in words; its id stays with each label (provenance, export).
+    said = batch_info(ws.store, second.batch_id).description
+    assert prediction.run.summary["model_id"] not in said and f"({prediction.model_in_words});" in said
+    assert said.startswith("Auto-label 200 rows at confidence >= ") and "model of 20" in said
+    with ws.store.connect() as conn:
+        ids = {r[0] for r in conn.execute("SELECT DISTINCT model_id FROM labels WHERE source = 'auto'")}
+    assert ids == {prediction.run.summary["model_id"]}
     undone = ws.undo(second.batch_id)
     current = latest_prediction(ws, ds.id)
     assert current.threshold == estimated and current.accepted.batch_id == first.batch_id

@@ -40,6 +40,7 @@ def accept(
         raise InputError("No row is left to auto-label: every row has a label from a person.")
     model_id = prediction.run.summary["model_id"]
     total = len(labels) + len(suggestions)
+    cut = f"{threshold:.{prediction.cut_decimals(threshold)}f}"  # as the page shows it: 0.9503, not 0.950
 
     def tick(offset: int) -> Callable[[int, int], None] | None:
         return None if on_progress is None else (lambda done, _: on_progress(offset + done, total))
@@ -48,7 +49,8 @@ def accept(
         dataset_id,
         action="auto_label",
         description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
-        + f"Auto-label {counted(len(labels), 'row')} at confidence >= {threshold:.3f} ({model_id});"
+        + f"Auto-label {counted(len(labels), 'row')} at confidence >= {cut}"
+        f" ({prediction.model_in_words});"
         f" {counted(len(suggestions), 'suggestion')}",
     ) as batch:
         changed = batch.set_label(sorted(retract), None, field=field) if retract else 0

@@ -126,7 +126,8 @@ def label_new_rows(
         action=NEW_ROWS_ACTION,
         description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
         + f"New rows: auto-label {counted(len(labels), 'row')} at confidence >= {prediction.threshold:.3f}"
-        f" ({model_id}, fitted again with the new rows in its graph), {counted(len(suggestions), 'suggestion')};"
+        f" ({prediction.model_in_words}, fitted again with the new rows in its graph),"
+        f" {counted(len(suggestions), 'suggestion')};"
         " earlier rows untouched",
     ) as batch:
         changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, field=field)

@@ -83,6 +83,7 @@ def train(
         "labeler": fitted.labeler,
         "labeler_params": _json_params(fitted.plan.labeler.get_params()),
         "labeler_in_words": fitted.plan.labeler.in_words,
+        "labeler_title": fitted.plan.labeler.title,  # messages and the History name the model with it
         # One id per trained run (the labeler and its settings, then the run): an audit verdict, or an accept
         # at a higher threshold, must tell this run's auto labels from an earlier run's of the same labeler.
         "model_id": f"{fitted.model_id}:{run_id}",
