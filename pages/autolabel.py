@@ -6,18 +6,9 @@ import streamlit as st
 from core.errors import CuratorError
 from core.labelschema import label_schema, question_status
 from core.sampling import DEFAULT_STRATEGY
-from ui.autolabel import (
-    current_prediction,
-    learning_curve_panel,
-    monitor_step,
-    multi_label_step,
-    multi_monitor_step,
-    multi_review_step,
-    new_rows_panel,
-    review_step,
-    threshold_step,
-    train_controls,
-)
+from ui.autolabel import current_prediction, learning_curve_panel, monitor_step, review_step, train_controls
+from ui.autolabel_multi import multi_label_step, multi_monitor_step, multi_review_step
+from ui.autolabel_threshold import new_rows_panel, threshold_step
 from ui.resources import question_picker, start_page, undo_last_batch_button, workspace
 
 ws = workspace()

@@ -1394,7 +1394,7 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
     (CIFAR's file names repeat across classes), and thumbnails in the tables."""
     import types
 
-    import ui.autolabel
+    import ui.autolabel_threshold
     import ui.grid
     import ui.issue_rows
     import ui.selection
@@ -1404,8 +1404,8 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
     def record(frame, *, key, **kwargs):
         drawn[key] = frame.copy()
 
-    for module in (ui.grid, ui.issue_rows, ui.autolabel):
-        monkeypatch.setattr(module, "show_table", record, raising=False)  # ui.autolabel drew st.table before
+    for module in (ui.grid, ui.issue_rows, ui.autolabel_threshold):
+        monkeypatch.setattr(module, "show_table", record)
 
     def search_grid(frame, **kwargs):  # what the Search page's selectable grid is given; nothing selected
         drawn["search"] = frame.copy()
