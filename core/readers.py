@@ -373,6 +373,8 @@ def _object_keeping_repeats(
 ) -> dict:
     """A JSON object as a dict, a repeated key's later values kept under ``key_1``... (as a CSV header's)."""
     keys = [k for k, _ in pairs]
+    if len(set(keys)) == len(keys):  # the usual case, kept fast: the hook runs for every object of the file
+        return dict(pairs)
     names = _unique_names(keys)
     obj = dict(zip(names, (v for _, v in pairs), strict=True))
     if names != keys:

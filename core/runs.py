@@ -120,14 +120,6 @@ def get_run(ws: Workspace, run_id: str) -> Run:
     return _run(ws, row)
 
 
-def update_summary(ws: Workspace, run: Run, **changes: Any) -> Run:
-    """Merge ``changes`` into a run's summary (e.g. a threshold the user moved)."""
-    summary = {**run.summary, **changes}
-    with ws.store.transaction() as conn:
-        conn.execute("UPDATE runs SET summary_json = ? WHERE id = ?", (json.dumps(summary), run.id))
-    return Run(**{**run.__dict__, "summary": summary})
-
-
 def add_to_summary(conn: sqlite3.Connection, run_id: str, key: str, name: str, value: Any) -> None:
     """Add ``name: value`` to the mapping ``key`` of a run's summary inside the caller's transaction (an
     accept records its threshold in the transaction that writes its labels: both land or neither)."""

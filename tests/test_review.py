@@ -6,7 +6,7 @@ import pytest
 from core.audit import audit_sample, audit_summary, record_verdict
 from core.errors import InputError
 from core.review import NEEDS_REVIEW, ReviewAction, review_row, still_to_review, top_choices
-from core.runs import latest_run, save_run, update_summary
+from core.runs import add_to_summary, latest_run, save_run
 
 
 def snapshot(ws, dataset_id):
@@ -176,8 +176,9 @@ def test_runs_are_stored_and_reloaded(ws, dataset):
     loaded = latest_run(ws, dataset_id, "autolabel")
     assert loaded.id == run.id and loaded.summary == {"threshold": 0.9} and loaded.key == run.key
     assert np.array_equal(loaded.arrays()["row_ids"], np.arange(4))
-    moved = update_summary(ws, loaded, threshold=0.8)
-    assert latest_run(ws, dataset_id, "autolabel").summary["threshold"] == 0.8 == moved.summary["threshold"]
+    with ws.store.transaction() as conn:  # an accept records its threshold inside its own transaction
+        add_to_summary(conn, run.id, "accepts", "batch1", 0.8)
+    assert latest_run(ws, dataset_id, "autolabel").summary == {"threshold": 0.9, "accepts": {"batch1": 0.8}}
 
 
 def test_accept_takes_the_models_suggestion_when_none_is_stored(ws, dataset):

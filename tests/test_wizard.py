@@ -16,6 +16,7 @@ from core.wizard import (
     add_classes,
     earlier_auto_labels,
     label_new_rows,
+    labels_changed_since,
     latest_prediction,
     new_rows,
     nothing_new,
@@ -235,8 +236,15 @@ def test_undoing_an_accept_takes_the_wizard_back_to_the_threshold_that_stands(ne
     assert current.promise().rows == prediction.promise().rows and accept_pending(ws, current, estimated) == 0
     redone = ws.undo(undone.batch_id)  # an undo of the undo: the stricter accept stands again
     assert latest_prediction(ws, ds.id).threshold == stricter
+    # Undoing the first accept out of order clears the rows the second kept unchanged (it recorded no
+    # event for them): the second still stands as a batch, but its rows are not all there, which is what
+    # the page checks before calling the run "Accepted".
+    out_of_order = ws.undo(first.batch_id)
+    current = latest_prediction(ws, ds.id)
+    assert current.accepted.batch_id == second.batch_id and accept_pending(ws, current, stricter) > 0
+    back = ws.undo(out_of_order.batch_id)  # the first stands again
     ws.undo(redone.batch_id)
-    ws.undo(first.batch_id)
+    ws.undo(back.batch_id)
     current = latest_prediction(ws, ds.id)
     assert current.accepted is None and current.threshold == estimated
 
@@ -263,15 +271,20 @@ def test_a_retrain_with_nothing_new_is_recognised(news, minilm):
     accepted = accept(ws, ds.id, prediction)  # auto labels are not training labels: still nothing new
     said = nothing_new(ws, prediction)
     assert said.startswith("Nothing has changed since this model was trained (80 labeled rows, same settings)")
+    # The page asks for a Retrain only when one would not be refused: the accept moved the version, not
+    # what the model learns from.
+    assert not labels_changed_since(ws, prediction)
     assert not nothing_new(ws, prediction, target_precision=0.9)  # another target: train
     assert not nothing_new(ws, prediction, labeler="zero-shot")
     row = next(r for r, s in ws.store.row_states(ws.store.row_ids(ds.id)).items() if s["label_source"] == "auto")
     with ws.batch(ds.id, action="review_label", description="one more label") as batch:
         batch.set_label([row], "Sports")
     assert not nothing_new(ws, prediction)  # a label from a person: something to learn
+    assert labels_changed_since(ws, prediction)
     ws.undo(batch.id)
-    assert nothing_new(ws, prediction)
+    assert nothing_new(ws, prediction) and not labels_changed_since(ws, prediction)
     ws.undo(accepted.batch_id)
+    assert not labels_changed_since(ws, prediction)  # an undone accept is nothing to learn from either
 
 
 def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm):

@@ -160,11 +160,12 @@ def _multi_audit_panel(dataset_id: int, field: str, checked: int) -> None:
     others = [c for c in ws.store.classes(dataset_id, field) if c not in given]
     missing = st.multiselect("Missing (optional)", others, key=f"autolabel.audit.missing.{row['id']}")
     b = st.columns([1, 1, 3])
+    # The buttons name their row: a key pressed while the panel redraws is dropped, never given to the next row.
     try:
-        if b[0].button("All right", key="autolabel.audit.ok", shortcut="Y", type="primary"):
+        if b[0].button("All right", key=f"autolabel.audit.{row['id']}.ok", shortcut="Y", type="primary"):
             record_multi_verdict(ws, dataset_id, row["id"], right=given, field=field)
             next_row(page_too=len(rows) == 1)
-        if b[1].button("Save verdict", key="autolabel.audit.save", shortcut="X"):
+        if b[1].button("Save verdict", key=f"autolabel.audit.{row['id']}.save", shortcut="X"):
             record_multi_verdict(ws, dataset_id, row["id"], right=right, missing=missing, field=field)
             next_row(page_too=len(rows) == 1)
     except CuratorError as exc:

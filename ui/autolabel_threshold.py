@@ -16,6 +16,7 @@ from core.wizard import (
     accept,
     accept_pending,
     label_new_rows,
+    labels_changed_since,
     new_rows,
 )
 from core.wording import counted
@@ -41,12 +42,20 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     run_at = prediction.run.created_at
     since = [b for b in history(ws.store, dataset_id, limit=50) if b.undone_by is None and b.created_at >= run_at]
     accepted = batch_info(ws.store, prediction.accepted.batch_id) if prediction.accepted else None
-    if accepted:
+    # An accept stands as a batch, but an undo of an earlier accept can clear rows it kept unchanged (and so
+    # did not record): then its labels are not all there, and the page must not call them accepted.
+    missing = accept_pending(ws, prediction, prediction.accepted.threshold) if accepted else 0
+    if accepted and not missing:
         st.info(
             f"Accepted at {accepted.created_at[:16].replace('T', ' ')}: {accepted.description}."
             " Move the threshold and accept again to change them, or review and Retrain."
         )
-    elif ws.dataset(dataset_id).version != prediction.run.dataset_version:
+    elif accepted:
+        st.warning(
+            f"Accepted at {accepted.created_at[:16].replace('T', ' ')}, but {counted(missing, 'row')} no longer"
+            " hold what that accept wrote (an undo in History changed them). Accept again to write them."
+        )
+    elif labels_changed_since(ws, prediction):
         st.caption("Labels have changed since this run; Retrain to learn from them.")
     for b in (b for b in since if b.action == NEW_ROWS_ACTION):
         st.caption(f"{b.created_at[:16].replace('T', ' ')}: {b.description}.")
@@ -81,8 +90,8 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         except CuratorError as exc:
             st.error(str(exc))
             return
-    if abs(threshold - prediction.threshold) < 0.0005:  # the slider rounds to its step: keep the exact one
-        threshold = prediction.threshold
+    if how == "confidence" and abs(threshold - prediction.threshold) < 0.0005:
+        threshold = prediction.threshold  # the slider rounds to its step: keep the exact one (a row count is exact)
     decimals = prediction.cut_decimals(threshold)
     if how == "confidence" and round(threshold, 3) != round(threshold, decimals):
         st.caption(f"The threshold is {threshold:.{decimals}f} exactly (the slider shows three decimals).")
@@ -172,7 +181,8 @@ def new_rows_panel(dataset_id: int, prediction: Prediction) -> None:
         " model and threshold: the model is fitted again with the same labels so that the new rows join its"
         " graph, and only their predictions are used; the rows labeled above keep their labels."
     )
-    label = f"Auto-label the {len(fresh):,} new rows at threshold {prediction.threshold:.3f}"
+    cut = f"{prediction.threshold:.{prediction.cut_decimals(prediction.threshold)}f}"
+    label = f"Auto-label the {len(fresh):,} new rows at threshold {cut}"
     if not st.button(label, key="autolabel.newrows", icon=":material/playlist_add_check:"):
         return
     dataset = ws.dataset(dataset_id)

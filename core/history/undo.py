@@ -163,7 +163,8 @@ def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
 
 def _changed_since_ingest(conn: sqlite3.Connection, row_ids: Sequence[int]) -> set[int]:
     """Rows whose label, suggestion, tags or exclusion differ from what their ingest stored: the first
-    event on each attribute holds the ingest's state as its old side (an ingest writes no events)."""
+    event on each attribute holds the ingest's state as its old side (an ingest writes no row events; an
+    append's class-list events are on row 0, which is never among ``row_ids``)."""
     changed: set[int] = set()
     for part in chunked(list(row_ids)):
         marks = ",".join("?" * len(part))

@@ -29,7 +29,7 @@ from core.wizard.prediction import (
     standing_accept,
 )
 from core.wizard.queue import review_queue
-from core.wizard.training import nothing_new, promote_references, train
+from core.wizard.training import labels_changed_since, nothing_new, promote_references, train
 
 __all__ = [
     "CREDIBILITY",
@@ -50,6 +50,7 @@ __all__ = [
     "add_classes",
     "earlier_auto_labels",
     "label_new_rows",
+    "labels_changed_since",
     "latest_prediction",
     "learning_curve_key",
     "new_rows",

@@ -121,11 +121,12 @@ def label_new_rows(
     progress(0.95, "Writing labels")
     model_id = summary["model_id"]
     field = prediction.field
+    cut = f"{prediction.threshold:.{prediction.cut_decimals(prediction.threshold)}f}"
     with ws.batch(
         dataset_id,
         action=NEW_ROWS_ACTION,
         description=("" if field == DEFAULT_LABEL_FIELD else f"'{field}': ")
-        + f"New rows: auto-label {counted(len(labels), 'row')} at confidence >= {prediction.threshold:.3f}"
+        + f"New rows: auto-label {counted(len(labels), 'row')} at confidence >= {cut}"
         f" ({prediction.model_in_words}, fitted again with the new rows in its graph),"
         f" {counted(len(suggestions), 'suggestion')};"
         " earlier rows untouched",

@@ -162,6 +162,23 @@ def nothing_new(
     )
 
 
+def labels_changed_since(ws: Workspace, prediction: Prediction) -> bool:
+    """Whether what the run's model learns from (rows, training labels, classes, reference set) changed
+    since it was trained: what the page's "Retrain to learn from them" must mean, so that a Retrain it
+    asks for is not then refused by :func:`nothing_new`. Accepts, suggestions, tags and undos move the
+    dataset's version without changing it. Runs stored before the fingerprint was kept compare versions."""
+    run = prediction.run
+    fingerprint = run.summary.get("training_fingerprint")
+    if fingerprint is None:
+        return ws.dataset(run.dataset_id).version != run.dataset_version
+    now = ws.derived(
+        run.dataset_id,
+        ("training-fingerprint", prediction.field),
+        lambda: _fingerprint(ws, training_data(ws, run.dataset_id, prediction.field)),
+    )
+    return now != fingerprint
+
+
 def _fingerprint(ws: Workspace, data: Any) -> str:
     """What a model learns from, hashed: the rows, their training labels, the classes, the reference set."""
     blob = hashlib.sha256()
