@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from core.actions import BulkResult
 from core.errors import InputError
 from core.runs import add_to_summary
@@ -118,25 +120,37 @@ def earlier_auto_labels(ws: Workspace, prediction: Prediction, threshold: float)
     """How many rows below ``threshold`` hold an auto label from an earlier run of the wizard, which an
     accept leaves as it is (``_accept_plan``): after a Retrain they are why Monitor counts more auto labels
     than the promise's rows. The Issues page's auto-fixes are left out (Monitor counts them apart).
-    Cached per dataset version."""
 
-    def compute() -> int:
+    The rows holding such a label are read once per dataset version, as a mask over the candidates; each
+    threshold is then a numpy count, so moving the slider queries nothing and leaves the workspace's small
+    shared cache to the rest of the page."""
+    candidates = prediction.candidates
+    held = _earlier_auto_label_mask(ws, prediction)
+    return int((held & (prediction.confidence[candidates] < threshold)).sum())
+
+
+def _earlier_auto_label_mask(ws: Workspace, prediction: Prediction) -> np.ndarray:
+    """For each candidate row: does it hold an auto label of another wizard model (not an Issues fix)?"""
+
+    def compute() -> np.ndarray:
         own = prediction.run.summary["model_id"]
-        below = prediction.candidates[prediction.confidence[prediction.candidates] < threshold]
-        ids = [int(r) for r in prediction.row_ids[below]]
-        found = 0
+        ids = [int(r) for r in prediction.row_ids[prediction.candidates]]
+        found: set[int] = set()
         with ws.store.connect() as conn:
             for part in chunked(ids):
-                found += conn.execute(
-                    "SELECT COUNT(*) FROM labels JOIN rows ON rows.id = labels.row_id WHERE labels.field = ?"
-                    " AND labels.source = 'auto' AND rows.excluded = 0 AND COALESCE(labels.model_id, '') != ?"
-                    f" AND COALESCE(labels.model_id, '') NOT LIKE ? AND labels.row_id IN ({','.join('?' * len(part))})",
-                    [prediction.field, own, ISSUE_FIX_MODEL + "%", *part],
-                ).fetchone()[0]
-        return int(found)
+                found.update(
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT labels.row_id FROM labels JOIN rows ON rows.id = labels.row_id WHERE labels.field = ?"
+                        " AND labels.source = 'auto' AND rows.excluded = 0 AND COALESCE(labels.model_id, '') != ?"
+                        " AND COALESCE(labels.model_id, '') NOT LIKE ?"
+                        f" AND labels.row_id IN ({','.join('?' * len(part))})",
+                        [prediction.field, own, ISSUE_FIX_MODEL + "%", *part],
+                    )
+                )
+        return np.fromiter((i in found for i in ids), dtype=bool, count=len(ids))
 
-    key = ("earlier-auto-labels", prediction.run.id, float(threshold))
-    return ws.derived(prediction.run.dataset_id, key, compute)
+    return ws.derived(prediction.run.dataset_id, ("earlier-auto-labels", prediction.run.id), compute)
 
 
 def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> int:
