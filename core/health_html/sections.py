@@ -1,8 +1,5 @@
-"""The health report's HTML: sentences beside the numbers, plotly charts, a gallery of fixes.
-
-Everything is inline (plotly.js once, CSS, thumbnails as data: URIs) so the file opens offline. Row
-texts and class names are untrusted: every one goes through ``_e`` (HTML escaping).
-"""
+"""The health report's sections as sentences, cards and tables (overview, labels, auto-labeling,
+issues, further questions, the gallery of fixes), with the escaping and wording they share."""
 
 from __future__ import annotations
 
@@ -10,17 +7,10 @@ import base64
 import html
 from datetime import UTC, datetime
 
-import plotly.graph_objects as go
-import plotly.offline
-
 from core.health import (
-    COLOURS,
     FIX_WORDS,
-    ISSUE_COLOURS,
     ISSUE_FIX_MODEL,
-    MAX_CLASSES_CHARTED,
     SNIPPET_CHARS,
-    SOURCE_COLOURS,
     SOURCE_WORDS,
     AutoLabelHealth,
     HealthReport,
@@ -28,11 +18,6 @@ from core.health import (
     QuestionHealth,
 )
 from core.wording import counted
-
-
-def render(report: HealthReport) -> str:
-    """The whole document for one report."""
-    return _render(report)
 
 
 def _e(value: object) -> str:
@@ -50,43 +35,6 @@ def _when(iso: str) -> str:
 def _listing(parts: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def _render(report: HealthReport) -> str:
-    d = report.dataset
-    charts = [_class_chart(report), _source_chart(report)]
-    sections = [_overview(report), _labels_section(report, charts[0], charts[1])]
-    audit_chart = _audit_chart(report.auto)
-    sections.append(_auto_section(report.auto, audit_chart))
-    issue_charts = _issue_charts(report.issues) if report.issues else []
-    sections.append(_issues_section(report.issues, issue_charts))
-    if report.questions:
-        sections.append(_questions_section(report))
-    sections.append(_gallery(report))
-    title = f"Data health report: {d.name}"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{_CSS}</style>
-<script>{plotly.offline.get_plotlyjs()}</script>
-</head>
-<body>
-<main>
-<header>
-<h1>{_e(title)}</h1>
-<p class="meta">{_e(d.modality.capitalize())} dataset · {report.rows:,} rows · embedded with {_e(d.embedding_model)}
- · generated {report.generated_at.strftime("%Y-%m-%d %H:%M UTC")} by Curator</p>
-</header>
-{"".join(sections)}
-<footer>Counts are taken from the workspace when the report was generated. "Kept" rows are those not
-excluded; excluded rows stay in the workspace but are left out of exports.</footer>
-</main>
-</body>
-</html>
-"""
 
 
 def _card(value: str, label: str, note: str) -> str:
@@ -340,197 +288,3 @@ def _gallery(r: HealthReport) -> str:
 a person first.</p>
 <div class="gallery">{"".join(tiles)}</div>
 </section>"""
-
-
-# -- charts ----------------------------------------------------------------------------------
-
-
-def _figure_html(fig: go.Figure, div_id: str, title: str, height: int) -> str:
-    """A figure as a titled div + script; plotly.js itself is inlined once in the page head. The
-    title is HTML (escaped by the caller) so that long titles wrap instead of hiding the legend."""
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=20, t=30, b=10),
-        template="plotly_white",
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"),
-        font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=12),
-    )
-    div = fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=div_id,
-        default_height=f"{height}px",
-        config={"displaylogo": False, "responsive": True},
-    )
-    return f'<figure class="chart"><figcaption>{title}</figcaption>{div}</figure>'
-
-
-def _label(text: str) -> str:
-    """Plotly draws text as pseudo-HTML (<b>, <br>); escaped, a class name shows as typed."""
-    return html.escape(text, quote=False)
-
-
-def _class_chart(r: HealthReport) -> str:
-    names = list(dict.fromkeys([*r.classes_after, *r.classes_before]))
-    names.sort(key=lambda c: -max(r.classes_after.get(c, 0), r.classes_before.get(c, 0)))
-    total = len(names)
-    names = names[:MAX_CLASSES_CHARTED]
-    fig = go.Figure()
-    for key, name, counts in (
-        ("before", "given (before curation)", r.classes_before),
-        ("after", "now (kept rows)", r.classes_after),
-    ):
-        fig.add_bar(
-            y=[_label(c) for c in names],
-            x=[counts.get(c, 0) for c in names],
-            name=name,
-            orientation="h",
-            marker_color=COLOURS[key],
-            hovertemplate="%{y}: %{x:,} rows<extra>" + name + "</extra>",
-        )
-    fig.update_layout(barmode="group", yaxis=dict(type="category", autorange="reversed", automargin=True))
-    title = "Rows per class: labels given vs labels now"
-    if total > len(names):
-        title += f" (the {len(names):,} largest of {counted(total, 'class')})"
-    return _figure_html(fig, "chart-classes", title, max(260, 70 + 40 * len(names)))
-
-
-def _source_chart(r: HealthReport) -> str:
-    items = [(s, n) for s, n in r.by_source.items() if n]
-    fig = go.Figure(
-        go.Bar(
-            x=[n for _, n in items],
-            y=[SOURCE_WORDS.get(s, _label(s)) for s, _ in items],
-            orientation="h",
-            marker_color=[SOURCE_COLOURS.get(s, SOURCE_COLOURS["unknown"]) for s, _ in items],
-            text=[f"{n:,}" for _, n in items],
-            textposition="auto",
-            hovertemplate="%{y}: %{x:,} rows<extra></extra>",
-        )
-    )
-    fig.update_layout(yaxis=dict(autorange="reversed", automargin=True))
-    return _figure_html(fig, "chart-sources", "Where the current labels came from", max(180, 60 + 44 * len(items)))
-
-
-def _audit_chart(a: AutoLabelHealth) -> str:
-    """Promised and measured precision as points with their intervals (a bar would have to start at 0)."""
-    if not a.audit.checked:
-        return ""
-    low, high = a.audit.interval()
-    points = [("measured by the audit", a.audit.precision, low, high, "#54A24B", "95% interval")]
-    if a.promised_precision is not None:
-        p_low, p_high = a.promised_interval or (a.promised_precision, a.promised_precision)
-        points.insert(0, ("promised by the wizard", a.promised_precision, p_low, p_high, "#F58518", "10-90% band"))
-    fig = go.Figure(
-        go.Scatter(
-            x=[p[0] for p in points],
-            y=[p[1] for p in points],
-            mode="markers+text",
-            marker=dict(size=16, color=[p[4] for p in points]),
-            error_y=dict(
-                type="data",
-                symmetric=False,
-                array=[p[3] - p[1] for p in points],
-                arrayminus=[p[1] - p[2] for p in points],
-                thickness=2,
-                width=10,
-                color="#555",
-            ),
-            text=[f"  {p[1]:.1%}" for p in points],
-            textposition="middle right",
-            customdata=[[p[2], p[3], p[5]] for p in points],
-            hovertemplate="%{x}: %{y:.1%} (%{customdata[2]} %{customdata[0]:.0%} to %{customdata[1]:.0%})"
-            "<extra></extra>",
-        )
-    )
-    if a.target_precision is not None:
-        fig.add_hline(
-            y=a.target_precision,
-            line_dash="dash",
-            line_color="#888",
-            annotation_text=f"target {a.target_precision:.0%}",
-            annotation_position="bottom left",
-        )
-    floor = max(0.0, min(p[2] for p in points) - 0.05)
-    fig.update_layout(
-        xaxis=dict(range=[-0.5, len(points) - 0.5]),  # room beside each point for its value
-        yaxis=dict(range=[floor, 1.02], tickformat=".0%"),
-        showlegend=False,
-    )
-    title = "Auto-label precision: promised vs measured (lines: intervals)"
-    return _figure_html(fig, "chart-audit", title, 300)
-
-
-def _issue_charts(issues: IssueHealth) -> list[str]:
-    if not issues.types:
-        return []
-    fig = go.Figure()
-    titles = [t.title for t in issues.types]
-    for key, name, values in (
-        ("found", "found", [t.found for t in issues.types]),
-        ("fixed", "fixed since", [t.fixed for t in issues.types]),
-    ):
-        fig.add_bar(
-            y=titles,
-            x=values,
-            name=name,
-            orientation="h",
-            marker_color=COLOURS[key],
-            hovertemplate="%{y}: %{x:,} rows<extra>" + name + "</extra>",
-        )
-    fig.update_layout(barmode="group", yaxis=dict(autorange="reversed", automargin=True))
-    by_type = _figure_html(fig, "chart-issue-types", "Issues by type: found vs fixed", 70 + 40 * len(titles))
-
-    by_class = go.Figure()
-    classes = sorted({c.label for c in issues.by_class})
-    for i, t in enumerate(issues.types):
-        counts = {c.label: c.found for c in issues.by_class if c.issue == t.name}
-        if counts:
-            by_class.add_bar(
-                x=[_label(c) for c in classes],
-                y=[counts.get(c, 0) for c in classes],
-                name=t.title,
-                marker_color=ISSUE_COLOURS[i % len(ISSUE_COLOURS)],
-                hovertemplate="%{x}: %{y:,} rows<extra>" + t.title + "</extra>",
-            )
-    by_class.update_layout(barmode="stack", xaxis=dict(type="category", automargin=True), yaxis_title="rows flagged")
-    title = "Issues by class (the row's label when checked)"
-    return [by_type, _figure_html(by_class, "chart-issue-classes", title, 70 + 40 * len(titles))]
-
-
-_CSS = """
-:root { --ink: #1f2933; --muted: #5f6b7a; --line: #e3e8ee; --accent: #4C78A8; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f6f8fa; color: var(--ink);
-  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 24px 40px; }
-header h1 { margin: 0 0 4px; font-size: 26px; }
-.meta { color: var(--muted); margin: 0 0 18px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 18px 22px;
-  margin-bottom: 18px; }
-h2 { font-size: 19px; margin: 0 0 10px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: 12px;
-  background: none; border: 0; padding: 0; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
-.card .value { font-size: 22px; white-space: nowrap; font-weight: 650; color: var(--accent); }
-.card .label { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-.card p { margin: 6px 0 0; font-size: 13px; color: var(--muted); }
-.grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; align-items: start; }
-.chart { margin: 0; }
-.chart figcaption { font-weight: 600; font-size: 14px; margin: 6px 0 2px; }
-@media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
-table { border-collapse: collapse; width: 100%; margin: 10px 0; font-size: 14px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
-th { color: var(--muted); font-weight: 600; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.rule { color: var(--muted); font-size: 13px; }
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; }
-.fix { margin: 0; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; background: #fbfcfd;
-  display: flex; flex-direction: column; gap: 8px; }
-.fix img { width: 96px; height: 96px; object-fit: cover; border-radius: 4px; image-rendering: auto; }
-.fix .text { margin: 0; font-size: 13px; white-space: pre-wrap; overflow-wrap: anywhere; }
-.fix figcaption { font-size: 13px; }
-.fix .src { display: block; color: var(--muted); font-size: 12px; }
-footer { color: var(--muted); font-size: 12px; margin-top: 8px; }
-@media print { body { background: #fff; } section, .card { break-inside: avoid; } }
-"""
