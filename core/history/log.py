@@ -207,7 +207,7 @@ def describe_state(attr: str, state: Any) -> str:
 def batch_events(store: Store, batch_id: str, *, limit: int = 1000) -> list[dict[str, Any]]:
     with store.connect() as conn:
         rows = conn.execute(
-            # Row 0 holds label-schema changes (core/labelschema.py): listed as the schema, not a row.
+            # Row 0 holds label-schema changes (core/labelschema/): listed as the schema, not a row.
             "SELECT events.row_id, COALESCE(rows.source_id, removed_rows.source_id, '(label schema)'), attr, old,"
             " new FROM events LEFT JOIN rows ON rows.id = events.row_id"
             " LEFT JOIN removed_rows ON removed_rows.id = events.row_id WHERE batch_id = ? ORDER BY seq LIMIT ?",
