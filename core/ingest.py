@@ -267,10 +267,13 @@ def problem_summary(ws: Workspace, dataset_id: int, *, job_id: int | None = None
 
 
 def unfinished_jobs(ws: Workspace) -> list[dict]:
+    """Ingests to offer for Resume: not finished, in a dataset out of the trash, with rows in it (an
+    undone append's rows are out of the dataset: nothing to resume until a redo brings them back)."""
     with ws.store.connect() as conn:
         rows = conn.execute(
             "SELECT jobs.*, datasets.name AS dataset FROM jobs JOIN datasets ON datasets.id = jobs.dataset_id"
-            " WHERE jobs.status IN (?, ?, ?) AND datasets.deleted_at IS NULL ORDER BY jobs.id",
+            " WHERE jobs.status IN (?, ?, ?) AND datasets.deleted_at IS NULL"
+            " AND EXISTS(SELECT 1 FROM rows WHERE rows.job_id = jobs.id) ORDER BY jobs.id",
             (JobStatus.EMBEDDING, JobStatus.PAUSED, JobStatus.FAILED),
         ).fetchall()
     return [dict(r) for r in rows]

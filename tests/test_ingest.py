@@ -23,6 +23,7 @@ from core.ingest import (
 )
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
+from core.store import now
 from tests.conftest import DEMO, shared
 
 
@@ -437,3 +438,81 @@ def test_an_image_append_is_undone_and_redone(ws, effnet, minilm, tmp_path):
     back = sorted(old_ids + embedded)
     assert sorted(search_similar(ws, dataset, [embedded[0]], n=100).row_ids) == back
     assert sorted(search_text(ws, dataset, "a frog", text_embedder=minilm, n=100).row_ids) == back
+
+
+def _paused_append(ws, minilm, *, first: int = 10, added: int = 25, embed_first: int = 10):
+    """A dataset of ``first`` SST-2 rows and an append of ``added`` more, paused after its first
+    ``embed_first`` rows were embedded. Returns (dataset, old row ids, new row ids, append job id)."""
+    sst2 = load_source(ws, shared("sst2/sst2_glue_dev_872.csv"))
+    run_ingest(ws, start_ingest(ws, head(sst2, first), infer_mapping(sst2), "a", source="sst2.csv"), minilm)
+    dataset = ws.dataset("a")
+    old_ids = ws.store.row_ids(dataset.id)
+    more = dataclasses.replace(sst2, frame=sst2.frame.iloc[first : first + added].reset_index(drop=True))
+    job = start_ingest(ws, more, infer_mapping(sst2), "a", source="more.csv", append=True)
+    stops = iter([False])
+    report = run_ingest(ws, job, minilm, chunk_size=embed_first, should_stop=lambda: next(stops, True))
+    assert (report.status, report.embedded) == ("paused", embed_first)
+    return dataset, old_ids, sorted(set(ws.store.row_ids(dataset.id)) - set(old_ids)), job
+
+
+def test_a_paused_append_is_undone_without_a_resume_and_redone(ws, minilm):
+    """An append paused half way is undone directly: its rows leave (the embedded ones with their
+    vectors), its job is no longer offered for Resume; the redo brings the same rows back, the rest
+    still to embed, and Resume finishes them."""
+    from core.history import history
+    from core.search import search_text
+
+    dataset, old_ids, new_ids, job = _paused_append(ws, minilm)
+    embedded = sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids))
+    assert len(new_ids) == 25 and len(embedded) == 10
+    assert [j["id"] for j in unfinished_jobs(ws)] == [job]
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+
+    undone = ws.undo(append.id)
+    assert (undone.restored, undone.skipped_changed_later) == (25, 0)
+    assert ws.store.row_ids(dataset.id) == old_ids and ws.status(dataset.id).rows == 10
+    assert ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids) == {}
+    assert unfinished_jobs(ws) == []  # nothing left to resume: its rows are out
+    assert len(search_text(ws, dataset, "a film", text_embedder=minilm, n=100)) == 10
+
+    ws.undo(undone.batch_id)
+    assert ws.store.row_ids(dataset.id) == old_ids + new_ids
+    assert sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == embedded
+    assert job_counts(ws, job) == (25, 10, 0)
+    assert [j["id"] for j in unfinished_jobs(ws)] == [job]
+    report = run_ingest(ws, job, minilm)
+    assert (report.status, report.embedded) == ("done", 25)
+    assert len(search_text(ws, dataset, "a film", text_embedder=minilm, n=100)) == 35
+
+
+def test_an_append_interrupted_by_a_crash_is_undone_but_not_one_still_embedding(ws, minilm):
+    """A kill -9 leaves the job 'embedding': undone once it has been silent longer than a run ever is
+    between chunks; while it may still be running (recent progress) the undo says to pause it first."""
+    from core.history import history
+
+    dataset, old_ids, new_ids, job = _paused_append(ws, minilm)
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+    with ws.store.transaction() as conn:  # what a run killed mid-chunk leaves
+        conn.execute("UPDATE jobs SET status = 'embedding', message = NULL, updated_at = ? WHERE id = ?", (now(), job))
+    with pytest.raises(ConflictError, match="Pause"):
+        ws.undo(append.id)
+    assert ws.store.row_ids(dataset.id) == old_ids + new_ids
+    with ws.store.transaction() as conn:
+        conn.execute("UPDATE jobs SET updated_at = '2020-01-01T00:00:00.000+00:00' WHERE id = ?", (job,))
+    assert ws.undo(append.id).restored == 25
+    assert ws.store.row_ids(dataset.id) == old_ids and unfinished_jobs(ws) == []
+
+
+def test_a_resume_while_the_append_is_undone_leaves_the_redo_resumable(ws, minilm):
+    """A Resume drawn before the undo (another tab) finds no rows and ends the job; the redo brings back
+    rows still to embed, so the job is offered again instead of staying 'done' with rows never embedded."""
+    from core.history import history
+
+    dataset, _, new_ids, job = _paused_append(ws, minilm)
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+    undone = ws.undo(append.id)
+    assert run_ingest(ws, job, minilm).status == "done"
+    ws.undo(undone.batch_id)
+    assert [j["id"] for j in unfinished_jobs(ws)] == [job]
+    assert run_ingest(ws, job, minilm).embedded == 25
+    assert sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == new_ids

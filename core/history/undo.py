@@ -8,14 +8,20 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history.batch import MOVED, Batch, _close_batch
 from core.history.log import undo_action
 from core.history.state import _read, _schema_attr, _write, read_question
-from core.store import Store, as_classes, chunked, now, stored_value
+from core.store import JobStatus, Store, as_classes, chunked, now, stored_value
 from core.wording import counted
+
+# An ingest run records its progress after every chunk (2-7 s of work, ~30 s on a busy machine); a job
+# still "embedding" and silent for longer than this was stopped by a crash (kill -9, power loss): no run
+# is adding to its rows any more, so they can be taken out. Before that it may be running in another tab.
+SILENT_RUN_S = 600
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
             (new_id, info["dataset_id"], action, description, actor, now(), batch_id),
         )
         batch = Batch(conn, new_id, info["dataset_id"])
-        skipped, kept_rows = 0, []
+        skipped, kept_rows, back = 0, [], []
         if added:  # an append: its rows leave the dataset, kept whole (core/history/state.py, write_removed)
             changed = _changed_since_ingest(conn, added)
             for row_id in added:
@@ -86,6 +92,10 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
                 continue
             _write(conn, row_id, attr, old, new_id)
             batch._record(row_id, attr, new, old)
+            if attr == "removed" and not old:
+                back.append(row_id)
+        if back:
+            _reopen_jobs(conn, back)
         questions_kept = 0
         for _, attr, old_json, new_json in events:
             if not attr.startswith("schema:"):
@@ -143,7 +153,9 @@ def _by(actions: Sequence[str]) -> str:
 
 def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
     """The rows an ingest added, if it can be undone: an append (to a dataset's first ingest the dataset
-    itself is the undo: the trash), whose embedding has finished."""
+    itself is the undo: the trash) that no run is embedding now. A paused or interrupted one is undone as
+    it stands: its rows still to embed leave with the rest, and its job is no longer offered for Resume
+    (:func:`core.ingest.unfinished_jobs` lists only jobs with rows in the dataset) until a redo."""
     first = conn.execute(
         "SELECT id FROM batches WHERE dataset_id = ? AND action = 'ingest' ORDER BY created_at, rowid LIMIT 1",
         (info["dataset_id"],),
@@ -153,12 +165,28 @@ def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
             "A dataset's first ingest is undone by moving the dataset to the trash (History › Datasets);"
             " restore it from there any time."
         )
-    job = conn.execute("SELECT id, status FROM jobs WHERE batch_id = ?", (info["id"],)).fetchone()
+    job = conn.execute("SELECT id, status, updated_at FROM jobs WHERE batch_id = ?", (info["id"],)).fetchone()
     if job is None:
         raise NotFoundError("The rows of that ingest are not recorded; nothing was changed.")
-    if job["status"] != "done":
-        raise ConflictError("That ingest has not finished embedding: resume it on Upload first, then undo it.")
+    if job["status"] == JobStatus.EMBEDDING:
+        silent = (datetime.fromisoformat(now()) - datetime.fromisoformat(job["updated_at"])).total_seconds()
+        if silent < SILENT_RUN_S:  # a run may be embedding its rows now: it would put vectors back
+            raise ConflictError(
+                "That ingest is being embedded now: press Pause on Upload (or let it finish), then undo it."
+            )
     return [r[0] for r in conn.execute("SELECT id FROM rows WHERE job_id = ? ORDER BY id", (job["id"],))]
+
+
+def _reopen_jobs(conn: sqlite3.Connection, row_ids: Sequence[int]) -> None:
+    """Rows a redo brought back that are still to embed: their job is unfinished again, so Resume is
+    offered for them (a run while they were out, a Resume drawn before the undo, found none and ended it)."""
+    for part in chunked(list(row_ids)):
+        marks = ",".join("?" * len(part))
+        conn.execute(
+            "UPDATE jobs SET status = ?, message = ?, updated_at = ? WHERE status = ? AND id IN"
+            f" (SELECT DISTINCT job_id FROM rows WHERE id IN ({marks}) AND embedded = 0)",
+            [JobStatus.PAUSED, "rows brought back by a redo are still to embed", now(), JobStatus.DONE, *part],
+        )
 
 
 def _changed_since_ingest(conn: sqlite3.Connection, row_ids: Sequence[int]) -> set[int]:
