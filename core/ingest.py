@@ -159,10 +159,13 @@ def start_ingest(
         model_id = target.embedding_model
         prefix = _added_rows_prefix(ws, target.id, source) if not mapping.id_column else ""
     rows = build_rows(table, mapping, id_prefix=prefix)
-    root = _image_root(table.base_dir, rows) if mapping.modality == "image" else None
+    own_root = root = _image_root(table.base_dir, rows) if mapping.modality == "image" else None
     if append and root is not None:  # rows from another folder: the root is the folder holding both
         before = ws.store.image_root(existing[dataset_name].id)
         root = Path(os.path.commonpath([before, root])) if before is not None else root
+    settings = {"mapping": mapping.to_dict(), "model_id": model_id}
+    if own_root is not None:  # this ingest's own folder: an undo of it narrows the root back (Store.fit_image_root)
+        settings["image_root"] = str(own_root)
     with ws.store.transaction() as conn:
         questions_before = None
         if append:
@@ -192,7 +195,7 @@ def start_ingest(
                     "ingest",
                     JobStatus.EMBEDDING,
                     source,
-                    json.dumps({"mapping": mapping.to_dict(), "model_id": model_id}),
+                    json.dumps(settings),
                     len(rows),
                     stamp,
                     stamp,

@@ -516,3 +516,65 @@ def test_a_resume_while_the_append_is_undone_leaves_the_redo_resumable(ws, minil
     assert [j["id"] for j in unfinished_jobs(ws)] == [job]
     assert run_ingest(ws, job, minilm).embedded == 25
     assert sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == new_ids
+
+
+def test_undoing_an_image_append_from_another_folder_narrows_the_image_root_and_the_redo_widens_it(
+    ws, effnet, minilm, tmp_path
+):
+    """Rows from another folder widen the image root to the folder holding both; once they are undone
+    (here while the append is paused, part embedded), paths are shown and exported from the first folder
+    again (``cat/x.jpg``, not ``first/cat/x.jpg``), and the redo widens it back. Both vector spaces follow."""
+    import pandas as pd
+
+    from core.concepts import concept_space_id
+    from core.export import Format, export_dataset
+    from core.export.columns import image_field
+    from core.history import history
+    from core.images import shown_path
+
+    src = DEMO / "cifar10_200" / "images"
+    for folder, cls in [("first", "cat"), ("first", "ship"), ("more", "frog")]:
+        (tmp_path / folder / cls).mkdir(parents=True)
+        for img in sorted((src / cls).glob("*.jpg"))[:3]:
+            shutil.copy(img, tmp_path / folder / cls / img.name)
+    first = load_source(ws, tmp_path / "first")
+    run_ingest(ws, start_ingest(ws, first, infer_mapping(first), "pets", source="first"), effnet, text_embedder=minilm)
+    dataset = ws.dataset("pets")
+    old_ids = ws.store.row_ids(dataset.id)
+
+    def shown() -> list[str]:
+        root = ws.store.image_root(dataset.id)
+        return sorted(shown_path(r["image_path"], root) for r in ws.store.rows_by_ids(ws.store.row_ids(dataset.id)))
+
+    def exported() -> list[str]:
+        path = tmp_path / f"export{len(list(tmp_path.glob('*.csv')))}.csv"
+        export_dataset(ws, dataset.id, path, fmt=Format.CSV)
+        return sorted(pd.read_csv(path, dtype=str)[image_field(ws, dataset.id)])
+
+    before = shown()
+    assert ws.store.image_root(dataset.id) == tmp_path / "first" and before[0].startswith("cat/")
+    more = load_source(ws, tmp_path / "more")
+    job = start_ingest(ws, more, infer_mapping(more), "pets", source="more", append=True)
+    stops = iter([False])
+    report = run_ingest(ws, job, effnet, text_embedder=minilm, chunk_size=2, should_stop=lambda: next(stops, True))
+    assert (report.status, report.embedded) == ("paused", 2)
+    new_ids = sorted(set(ws.store.row_ids(dataset.id)) - set(old_ids))
+    spaces = [dataset.embedding_model, concept_space_id(dataset.embedding_model)]
+    embedded = sorted(ws.vectors.get_vectors(dataset.id, spaces[0], new_ids))
+    assert len(embedded) == 2 and sorted(ws.vectors.get_vectors(dataset.id, spaces[1], new_ids)) == embedded
+    assert ws.store.image_root(dataset.id) == tmp_path and shown()[0].startswith("first/cat/")
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+
+    undone = ws.undo(append.id)
+    assert ws.store.row_ids(dataset.id) == old_ids and unfinished_jobs(ws) == []
+    assert all(ws.vectors.get_vectors(dataset.id, space, new_ids) == {} for space in spaces)
+    assert ws.store.image_root(dataset.id) == tmp_path / "first"
+    assert shown() == before and exported() == before
+
+    ws.undo(undone.batch_id)
+    assert ws.store.image_root(dataset.id) == tmp_path
+    assert all(sorted(ws.vectors.get_vectors(dataset.id, space, new_ids)) == embedded for space in spaces)
+    assert run_ingest(ws, job, effnet, text_embedder=minilm).embedded == 3
+    assert shown() == sorted(
+        [f"first/{p}" for p in before] + [f"more/frog/{p.name}" for p in (tmp_path / "more" / "frog").iterdir()]
+    )

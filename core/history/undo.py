@@ -96,6 +96,8 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
                 back.append(row_id)
         if back:
             _reopen_jobs(conn, back)
+        if added or back:  # an append's rows left or came back: its folder leaves the image root or rejoins it
+            store.fit_image_root(conn, info["dataset_id"])
         questions_kept = 0
         for _, attr, old_json, new_json in events:
             if not attr.startswith("schema:"):

@@ -151,6 +151,25 @@ class Store:
             }
         return Path(os.path.commonpath(sorted(folders))) if folders else None
 
+    def fit_image_root(self, conn: sqlite3.Connection, dataset_id: int) -> None:
+        """Set an image dataset's root to the folder holding the folders of the ingests that have rows in
+        it: after an undone append from another folder its rows are out, and the root it widened narrows
+        back (so paths read ``cat/x.jpg`` again, not ``first/cat/x.jpg``); the redo widens it again.
+        Left as it is when an ingest made before ingests kept their folder (``image_root`` in the job's
+        settings) has rows in the dataset, or for a text dataset."""
+        roots = []
+        for (settings,) in conn.execute(
+            "SELECT settings_json FROM jobs WHERE dataset_id = ? AND EXISTS(SELECT 1 FROM rows WHERE rows.job_id"
+            " = jobs.id) ORDER BY id",
+            (dataset_id,),
+        ):
+            root = json.loads(settings).get("image_root")
+            if root is None:
+                return
+            roots.append(root)
+        if roots:
+            self.update_info(conn, dataset_id, image_root=os.path.commonpath(roots))
+
     def problem_rows(self, dataset_id: int, *, job_id: int | None = None, limit: int = 5) -> tuple[list[dict], int]:
         """The first ``limit`` rows that could not be embedded (unreadable image, empty text), in
         dataset order, with their source id, image path and problem, and how many there are in all."""
