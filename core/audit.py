@@ -131,7 +131,9 @@ def standing_verdicts(
 ) -> list[_Verdict]:
     """The verdicts of the audit of ``labels`` that still speak of the current auto labels of ``field``.
 
-    A verdict counts while the auto label it checked stands (same model, same answer), or while the
+    Only rows the audit samples from count: rows in the dataset (an undone append's rows are out of it,
+    kept for a redo) that are not excluded, as the sample and the Monitor's figures. On such a row a
+    verdict counts while the auto label it checked stands (same model, same answer), or while the
     audit's correction stands and that model still has auto labels here. A verdict on labels that were
     undone, or since replaced by another model's, is history: counting it would measure a model whose
     labels are gone against the current model's promise (and keep its rows out of new samples).
@@ -143,8 +145,9 @@ def standing_verdicts(
     with ws.store.connect() as conn:
         rows = conn.execute(
             "SELECT audits.row_id, audits.predicted, audits.model_id, audits.correct, audits.corrected_to,"
-            " labels.value, labels.source, labels.model_id FROM audits LEFT JOIN labels"
-            " ON labels.row_id = audits.row_id AND labels.field = audits.field"
+            " labels.value, labels.source, labels.model_id FROM audits"
+            " JOIN rows ON rows.id = audits.row_id AND rows.dataset_id = audits.dataset_id AND rows.excluded = 0"
+            " LEFT JOIN labels ON labels.row_id = audits.row_id AND labels.field = audits.field"
             " WHERE audits.dataset_id = ? AND audits.field = ?",
             (dataset_id, field),
         ).fetchall()

@@ -82,3 +82,72 @@ def test_verdicts_follow_undo_of_the_correction_and_of_the_auto_fix(ws, fixed):
     ws.undo(fix_batch)  # the auto-fixes are undone (two corrected rows keep their correction): history now
     assert audit_summary(ws, dataset_id, labels=FIXES).checked == 0
     assert audit_sample(ws, dataset_id, k=10, labels=FIXES) == []
+
+
+def test_a_verdict_counts_only_while_its_row_is_in_the_dataset_and_not_excluded(ws):
+    """The audit measures the auto labels it samples from: rows in the dataset, not excluded. A verdict on
+    a row excluded since stops counting (and counts again once it is included); so does one on a row an
+    undone append took out (and counts again after the redo)."""
+    import pandas as pd
+
+    from core.ingest import mark_paused, start_ingest
+    from core.readers import Table
+    from core.schema import ColumnMapping
+
+    def add(frame: pd.DataFrame, *, append: bool) -> int:
+        # The append is an imported export: its rows come with the wizard's auto labels on them.
+        mapping = ColumnMapping(
+            text_columns=["text"], label_column="label", id_column="curator_id", restore_curation=append
+        )
+        job = start_ingest(ws, Table(frame, kind="table"), mapping, "d", source="more.csv", append=append)
+        mark_paused(ws, job)  # not embedded: an append is undone as it stands
+        return ws.dataset("d").id
+
+    first = {"curator_id": list("1234"), "text": [f"sentence {i}" for i in range(4)], "label": ["a", "", "b", ""]}
+    dataset_id = add(pd.DataFrame(first), append=False)
+    ids = ws.store.row_ids(dataset_id)
+    with ws.batch(dataset_id, action="auto_label", description="wizard") as b:
+        b.set_predictions({r: ("a", 0.97) for r in ids}, model_id="wizard-m1", as_suggestion=False)
+    record_verdict(ws, dataset_id, ids[0], correct=True)
+    record_verdict(ws, dataset_id, ids[1], correct=False, corrected_to="b")
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (2, 1)
+    with ws.batch(dataset_id, action="bulk_exclude", description="exclude the audited rows") as b:
+        b.set_excluded(ids[:2])
+    assert audit_summary(ws, dataset_id).checked == 0
+    ws.undo(history(ws.store, dataset_id, limit=1)[0].id)
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (2, 1)
+
+    added = pd.DataFrame(
+        {
+            "curator_id": ["x1", "x2"],
+            "text": ["an added sentence", "another added sentence"],
+            "given_label": ["", ""],
+            "label": ["a", "b"],
+            "label_source": ["auto", "auto"],
+            "confidence": ["0.98", "0.97"],
+            "model_id": ["wizard-m1", "wizard-m1"],
+            "excluded": ["false", "false"],
+        }
+    )
+    add(added, append=True)
+    new_ids = ws.store.row_ids(dataset_id)[4:]
+    assert auto_labeled_rows(ws, dataset_id) == [ids[0], *ids[2:], *new_ids]
+    for row in new_ids:
+        record_verdict(ws, dataset_id, row, correct=True)
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (4, 3)
+    undone = ws.undo(next(b.id for b in history(ws.store, dataset_id) if b.action == "ingest"))
+    assert undone.restored == 2 and ws.store.row_ids(dataset_id) == ids
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (2, 1)
+    ws.undo(undone.batch_id)
+    assert (audit_summary(ws, dataset_id).checked, audit_summary(ws, dataset_id).correct) == (4, 3)
+
+
+def test_a_verdict_on_an_auto_fix_stops_counting_while_its_row_is_excluded(ws, fixed):
+    dataset_id, _, fixes, _ = fixed
+    record_verdict(ws, dataset_id, fixes[0], correct=True)
+    record_verdict(ws, dataset_id, fixes[1], correct=True)
+    with ws.batch(dataset_id, action="issues_exclude", description="exclude one") as b:
+        b.set_excluded([fixes[0]])
+    summary = audit_summary(ws, dataset_id, labels=FIXES)
+    assert (summary.checked, summary.correct) == (1, 1)
+    assert auto_labeled_rows(ws, dataset_id, labels=FIXES) == sorted([fixes[1], fixes[2]])
