@@ -4,9 +4,23 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import CuratorError
-from core.history import batch_events, describe_action, describe_change, describe_state, first_ingest, history
+from core.history import (
+    BatchInfo,
+    batch_events,
+    describe_action,
+    describe_change,
+    describe_state,
+    first_ingest,
+    history,
+)
 from core.wording import counted
 from ui.resources import current_dataset_id, require_shell, workspace
+from ui.review import quote_markdown
+
+
+def when(b: BatchInfo) -> str:
+    return b.created_at[:19].replace("T", " ")
+
 
 require_shell()
 
@@ -23,7 +37,7 @@ else:
     batches = history(ws.store, dataset_id)
     frame = pd.DataFrame(
         {
-            "when (UTC)": [b.created_at[:19].replace("T", " ") for b in batches],
+            "when (UTC)": [when(b) for b in batches],
             "action": [describe_action(b.action) for b in batches],
             "what": [b.description for b in batches],
             "changes": [b.n_events for b in batches],
@@ -31,7 +45,22 @@ else:
             "id": [b.id for b in batches],
         }
     )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    table = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={"what": st.column_config.TextColumn(width="large", help="Select a row to read it in full")},
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"history.table.{batches[0].id if batches else ''}",  # a new action moves the rows: a new selection
+    )
+    selected = [batches[i] for i in table.selection.rows]
+    if selected:  # the description in full: a table cell cuts a long one off
+        b = selected[0]
+        state = f"{counted(b.n_events, 'change')}" + (", undone" if b.undone_by else "")
+        st.markdown(f"**{when(b)} · {describe_action(b.action)}** ({state}): {quote_markdown(b.description)}")
+    else:
+        st.caption("Select a row to read its description in full.")
     # A dataset's first ingest is undone by the trash (below); an append like any other action.
     made_by = first_ingest(ws.store, dataset_id)
     undoable = [b for b in batches if b.id != made_by and not b.undone_by]
@@ -42,10 +71,11 @@ else:
             " (Datasets, below), from where it can be restored."
         )
     if undoable:
-        labels = {
-            b.id: f"{b.created_at[:19].replace('T', ' ')} · {b.description} ({counted(b.n_events, 'change')})"
-            for b in undoable
-        }
+        labels = {b.id: f"{when(b)} · {b.description} ({counted(b.n_events, 'change')})" for b in undoable}
+        picked = selected[0].id if selected else None
+        if picked in labels and st.session_state.get("history.table.picked") != picked:
+            st.session_state["history.batch"] = picked  # a row just selected in the table is the action to undo
+        st.session_state["history.table.picked"] = picked
         chosen = st.selectbox("Action", list(labels), format_func=labels.get, key="history.batch")
         with st.expander("Changes in this action"):
             events = batch_events(ws.store, chosen, limit=200)

@@ -1730,3 +1730,35 @@ def test_the_accept_button_counts_in_words_and_says_when_there_is_nothing_to_acc
     assert not accept.disabled and accept.label == "Accept 1 auto-label"
     accept.click().run()
     assert next(b for b in at.button if (b.key or "").endswith(".accept")).label == "Accepted: 1 auto-label"
+
+
+def test_history_shows_a_long_description_in_full_for_the_row_selected(app_env):
+    """A table cell cuts a long description off: selecting its row shows it whole (markdown escaped),
+    and an undoable action selected in the table becomes the one the Undo button undoes."""
+    from ui.review import quote_markdown
+
+    ws = stored_unembedded(app_env / "workspace", 30, name="First")
+    dataset = ws.dataset("First")
+    long = "Audit: " + ", ".join(f"row_{i} set to Sports" for i in range(25)) + " (the last words: *end*)"
+    with ws.batch(dataset.id, action="bulk_label", description=long) as b:
+        b.set_label(ws.store.row_ids(dataset.id)[:10], "Sports", overwrite=True)
+    with ws.batch(dataset.id, action="bulk_tag", description="tag two rows") as later:
+        later.set_tag(ws.store.row_ids(dataset.id)[:2], "needs-review")
+    at = new_app().run()
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["what"]) == ["tag two rows", long]
+    assert any(c.value == "Select a row to read its description in full." for c in at.caption)
+    assert at.selectbox(key="history.batch").value == later.id
+
+    at.session_state[f"history.table.{later.id}"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    detail = next(m.value for m in at.markdown if "Label rows" in m.value)
+    assert detail.endswith("(10 changes): " + quote_markdown(long))  # in full, its * and _ shown as typed
+    assert at.selectbox(key="history.batch").value == b.id  # the row selected is the action to undo
+    at.selectbox(key="history.batch").set_value(later.id).run()  # the picker stays free to choose another
+    assert at.selectbox(key="history.batch").value == later.id
+    at.button(key="history.undo").click().run()  # a new action moves the rows: no selection lands on another one
+    assert not at.exception and at.dataframe[0].value["what"][0] == "Undo: tag two rows"
+    assert any(c.value == "Select a row to read its description in full." for c in at.caption)
