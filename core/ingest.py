@@ -227,13 +227,16 @@ def start_ingest(
 def _added_rows_prefix(ws: Workspace, dataset_id: int, source: str) -> str:
     """Ids for added rows that have none of their own: the file's name and the row number
     (``more_news-1``), as the first file's rows are numbered ``1``, ``2``...; a second file of the same
-    name, or the same file again, gets ``more_news.2-1``. Readable where ids are shown (tables, export)."""
+    name, or the same file again, gets ``more_news.2-1``. Readable where ids are shown (tables, export).
+    The rows of an undone append count as taken: its redo brings them back under their ids."""
     stem = re.sub(r"[^\w.]+", "_", Path(source).stem).strip("_.") or "added"
     with ws.store.connect() as conn:
         taken = {
             r[0].split("-", 1)[0]
             for r in conn.execute(
-                "SELECT source_id FROM rows WHERE dataset_id = ? AND source_id LIKE ?", (dataset_id, f"{stem}%-%")
+                "SELECT source_id FROM rows WHERE dataset_id = ? AND source_id LIKE ? UNION SELECT source_id"
+                " FROM removed_rows WHERE dataset_id = ? AND source_id LIKE ?",
+                (dataset_id, f"{stem}%-%", dataset_id, f"{stem}%-%"),
             )
         }
     prefix, k = stem, 1

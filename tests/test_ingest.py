@@ -578,3 +578,31 @@ def test_undoing_an_image_append_from_another_folder_narrows_the_image_root_and_
     assert shown() == sorted(
         [f"first/{p}" for p in before] + [f"more/frog/{p.name}" for p in (tmp_path / "more" / "frog").iterdir()]
     )
+
+
+def test_the_same_file_added_again_after_an_undo_keeps_the_redo_possible(ws):
+    """Pause an append, undo it, add the file again (other options): the new rows are named apart from the
+    undone ones (``more.2-1``), so the undo can still be undone. Rows with ids of their own that clash
+    with the undone ones make the redo refuse, naming the ingest to undo first, instead of failing."""
+    from core.history import history
+
+    sst2 = load_source(ws, shared("sst2/sst2_glue_dev_872.csv"))
+    start_ingest(ws, head(sst2, 10), infer_mapping(sst2), "a", source="sst2.csv")
+    dataset = ws.dataset("a")
+    more = dataclasses.replace(sst2, frame=sst2.frame.iloc[10:15].reset_index(drop=True))
+    mark_paused(ws, start_ingest(ws, more, infer_mapping(sst2), "a", source="more.csv", append=True))
+    undone = ws.undo(history(ws.store, dataset.id, limit=1)[0].id)
+    mark_paused(ws, start_ingest(ws, more, infer_mapping(sst2), "a", source="more.csv", append=True))
+    added_again = [ws.store.source_id(r) for r in ws.store.row_ids(dataset.id)[10:]]
+    assert added_again == [f"more.2-{i}" for i in range(1, 6)]
+    assert ws.undo(undone.batch_id).redo and ws.status(dataset.id).rows == 20
+
+    ids = dataclasses.replace(sst2, frame=sst2.frame.iloc[20:23].reset_index(drop=True))
+    ids.frame["key"] = ["k1", "k2", "k3"]
+    mapping = dataclasses.replace(infer_mapping(sst2), id_column="key")
+    mark_paused(ws, start_ingest(ws, ids, mapping, "a", source="keys.csv", append=True))
+    undone = ws.undo(history(ws.store, dataset.id, limit=1)[0].id)
+    mark_paused(ws, start_ingest(ws, ids, mapping, "a", source="keys.csv", append=True))
+    with pytest.raises(ConflictError, match="id 'k.' is taken .* by 'Ingest 3 rows from keys.csv'"):
+        ws.undo(undone.batch_id)
+    assert ws.status(dataset.id).rows == 23

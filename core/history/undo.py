@@ -90,6 +90,8 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
                 skipped += 1
                 kept_rows.append(row_id)
                 continue
+            if attr == "removed" and not old:
+                _check_id_free(conn, row_id)
             _write(conn, row_id, attr, old, new_id)
             batch._record(row_id, attr, new, old)
             if attr == "removed" and not old:
@@ -177,6 +179,22 @@ def _added_rows(conn: sqlite3.Connection, info: sqlite3.Row) -> list[int]:
                 "That ingest is being embedded now: press Pause on Upload (or let it finish), then undo it."
             )
     return [r[0] for r in conn.execute("SELECT id FROM rows WHERE job_id = ? ORDER BY id", (job["id"],))]
+
+
+def _check_id_free(conn: sqlite3.Connection, row_id: int) -> None:
+    """A row coming back keeps its id from the source; refuse (nothing changed) when a row added since
+    holds it, naming the action that added that row (its ids were the file's own: the same file again)."""
+    clash = conn.execute(
+        "SELECT rows.source_id, batches.description FROM removed_rows JOIN rows ON rows.dataset_id ="
+        " removed_rows.dataset_id AND rows.source_id = removed_rows.source_id LEFT JOIN jobs ON jobs.id ="
+        " rows.job_id LEFT JOIN batches ON batches.id = jobs.batch_id WHERE removed_rows.id = ?",
+        (row_id,),
+    ).fetchone()
+    if clash is not None:
+        raise ConflictError(
+            f"The rows of that ingest cannot come back: id '{clash[0]}' is taken by a row added since"
+            f"{_by([clash[1]]) if clash[1] else ''}. Nothing was changed."
+        )
 
 
 def _reopen_jobs(conn: sqlite3.Connection, row_ids: Sequence[int]) -> None:
