@@ -1,5 +1,7 @@
 """The auto-label wizard on real data: labels hidden, the promise kept, accept and undo, the queue."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ from core.wizard import (
     train,
     training_data,
 )
+from core.wizard.acceptance import _accept_plan
 from core.workspace import Workspace
 from tests.conftest import shared
 
@@ -169,6 +172,75 @@ def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == after
     ws.undo(result.batch_id)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
+
+
+def _planned_changes(ws, prediction, threshold):
+    """What accept_pending counted before it read masks: the accept's own plan at that threshold."""
+    labels, _, retract, held = _accept_plan(ws, prediction, threshold)
+    return len(labels) - held + len(retract)
+
+
+def test_accept_pending_is_what_an_accept_would_change_and_moving_the_threshold_queries_nothing(
+    news, minilm, monkeypatch
+):
+    """accept_pending counts from masks read once per dataset version; at every threshold it equals the
+    accept's plan, before an accept, after one, after a stricter one (auto labels to clear), after a
+    Retrain (another model's auto labels) and after each undo. Moving the threshold then runs no query
+    but the version check and keeps the shared cache's other entries (the sidebar's counts)."""
+    ws, ds, _ = news
+    prediction = train(ws, ds.id, text_embedder=minilm)
+    confident = np.sort(prediction.confidence[prediction.candidates])
+    thresholds = [0.0, float(confident[len(confident) // 4]), float(np.median(confident))]
+    thresholds += [prediction.threshold, float(confident[-200]), 0.99, 1.0]
+
+    def same_as_the_plan(current):
+        for t in thresholds:
+            assert accept_pending(ws, current, t) == _planned_changes(ws, current, t), t
+
+    same_as_the_plan(prediction)
+    assert accept_pending(ws, prediction, prediction.threshold) == prediction.promise().rows  # nothing written yet
+    first = accept(ws, ds.id, prediction)
+    same_as_the_plan(latest_prediction(ws, ds.id))
+    stricter = accept(ws, ds.id, prediction, threshold=float(confident[-200]))
+    current = latest_prediction(ws, ds.id)
+    same_as_the_plan(current)
+    assert accept_pending(ws, current, prediction.threshold) > 0  # the cleared auto labels, to write again
+    retrained = train(ws, ds.id, text_embedder=minilm)
+    same_as_the_plan(retrained)  # the first model's auto labels: open to it, not its own to clear
+    undone = ws.undo(stricter.batch_id)
+    same_as_the_plan(latest_prediction(ws, ds.id))
+    same_as_the_plan(retrained)
+
+    # Moving the slider: record every statement the store runs.
+    ws.status(ds.id)  # the sidebar's counts, cached
+    statements = []
+    connect = ws.store.connect
+
+    @contextmanager
+    def traced():
+        with connect() as conn:
+            conn.set_trace_callback(statements.append)
+            yield conn
+
+    monkeypatch.setattr(ws.store, "connect", traced)
+    current = latest_prediction(ws, ds.id)
+    accept_pending(ws, current, current.threshold)  # read once for this version
+    statements.clear()
+    for t in np.linspace(0.3, 1.0, 40):
+        accept_pending(ws, current, float(t))
+    reads = [q for q in statements if not q.startswith("PRAGMA")]
+    assert reads and all(q.startswith("SELECT version FROM datasets") for q in reads), set(reads)
+    statements.clear()
+    ws.status(ds.id)
+    assert not any("FROM rows" in q for q in statements)  # the counts were not evicted
+    monkeypatch.undo()
+
+    ws.undo(first.batch_id)
+    same_as_the_plan(latest_prediction(ws, ds.id))
+    redone = ws.undo(undone.batch_id)  # the stricter accept stands again, the first undone: what it kept is gone
+    same_as_the_plan(latest_prediction(ws, ds.id))
+    assert accept_pending(ws, latest_prediction(ws, ds.id), float(confident[-200])) > 0
+    ws.undo(redone.batch_id)
 
 
 def test_each_run_has_its_own_model_id_and_an_audit_of_an_earlier_run_stops_counting(news, minilm):

@@ -155,10 +155,50 @@ def _earlier_auto_label_mask(ws: Workspace, prediction: Prediction) -> np.ndarra
 
 def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> int:
     """How many rows an accept at ``threshold`` would change (auto labels to write or to clear): 0 once
-    it has been accepted. Cached per dataset version."""
+    it has been accepted. The same count as ``_accept_plan``'s: rows open to the wizard above the
+    threshold that do not hold its class already, and this model's auto labels below it.
 
-    def compute() -> int:
-        labels, _, retract, held = _accept_plan(ws, prediction, threshold)
-        return len(labels) - held + len(retract)
+    As in ``earlier_auto_labels``, the candidates' labels are read once per dataset version, as masks, and
+    each threshold is a numpy count: the slider and the "Accepted" check query nothing per position and
+    leave the workspace's small shared cache to the rest of the page."""
+    open_rows, holds_guess, own_auto = _accept_masks(ws, prediction)
+    above = prediction.confidence[prediction.candidates] >= threshold
+    return int((open_rows & above & ~holds_guess).sum() + (own_auto & ~above).sum())
 
-    return ws.derived(prediction.run.dataset_id, ("accept-pending", prediction.run.id, float(threshold)), compute)
+
+def _accept_masks(ws: Workspace, prediction: Prediction) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each candidate row, as ``_accept_plan`` decides: is it open to an accept (there, not excluded,
+    unlabeled or auto-labeled); does it hold the suggested class already; does it hold an auto label of
+    this model (which an accept below its threshold clears)?"""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        own = prediction.run.summary["model_id"]
+        candidates = prediction.candidates
+        ids = [int(r) for r in prediction.row_ids[candidates]]
+        found: dict[int, tuple] = {}
+        with ws.store.connect() as conn:
+            for part in chunked(ids):
+                for row_id, *state in conn.execute(
+                    "SELECT rows.id, rows.excluded, labels.value, labels.source, labels.model_id FROM rows"
+                    " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                    f" WHERE rows.id IN ({','.join('?' * len(part))})",
+                    [prediction.field, *part],
+                ):
+                    found[row_id] = tuple(state)
+        classes = prediction.classes
+        open_rows = np.zeros(len(ids), dtype=bool)
+        holds_guess = np.zeros(len(ids), dtype=bool)
+        own_auto = np.zeros(len(ids), dtype=bool)
+        for k, (row_id, i) in enumerate(zip(ids, candidates, strict=True)):
+            if row_id not in found:  # removed since (an undone append)
+                continue
+            excluded, value, source, model_id = found[row_id]
+            if excluded or (value is not None and source != "auto"):
+                continue
+            open_rows[k] = True
+            if value is not None:
+                holds_guess[k] = value == classes[int(prediction.suggested[i])]
+                own_auto[k] = model_id == own
+        return open_rows, holds_guess, own_auto
+
+    return ws.derived(prediction.run.dataset_id, ("accept-masks", prediction.run.id), compute)
