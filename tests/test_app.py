@@ -1544,6 +1544,66 @@ def test_rows_added_to_a_dataset_with_an_auto_label_run_are_pointed_to_auto_labe
     assert any(b.label.startswith("Auto-label the 12 new rows at threshold") for b in at.button)
 
 
+@pytest.mark.slow
+def test_rows_added_to_a_dataset_asking_several_questions_are_pointed_to_auto_labeling_for_each(app_env, minilm):
+    """With two top-level questions that each have an auto-label run, an append's "is ready" links to
+    Auto-label once per question with rows waiting, naming it; the other questions (no run) get none. A
+    link opens Auto-label on its question, once: the picker is the user's afterwards."""
+    from urllib.parse import parse_qs
+
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.labelschema import add_question
+    from core.schema import infer_mapping
+    from core.wizard import train
+
+    ws = Workspace(app_env / "workspace")
+    first = small_csv(app_env, n=60)
+    table = load_source(ws, first)
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "Reviews", source=first.name), minilm)
+    ds = ws.dataset("Reviews")
+    add_question(ws, ds.id, "tone", classes=["warm", "cold"])
+    add_question(ws, ds.id, "depth", classes=["deep", "shallow"])  # no run: no link
+    add_question(ws, ds.id, "warmth", classes=["mild", "hot"], parent=("tone", "warm"))
+    add_question(ws, ds.id, "topics", kind="multi", classes=["plot", "acting"])
+    states = ws.store.row_states(ws.store.row_ids(ds.id))
+    classes = sorted({state["label"] for state in states.values()})
+    assert len(classes) == 2
+    with ws.batch(ds.id, action="review_label", description="answer 'tone'") as b:  # learnable: the label's twin
+        for label, tone in zip(classes, ("warm", "cold"), strict=True):
+            b.set_label([r for r, state in states.items() if state["label"] == label], tone, field="tone")
+    train(ws, ds.id, text_embedder=minilm)
+    train(ws, ds.id, field="tone", text_embedder=minilm)
+    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
+        rows = list(csv.reader(src))
+    more = app_env / "more.csv"
+    with open(more, "w", newline="") as out:
+        csv.writer(out).writerows([rows[0], *([sentence, "", ""] for sentence, *_ in rows[61:73])])  # unlabeled
+
+    at = new_app().run()
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(more)).run()
+    at.radio(key="upload.target").set_value("Add to an existing dataset").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    assert any("'Reviews' is ready: 12 rows embedded" in s.value for s in at.success)
+    links = {link.proto.label: link.proto for link in at.get("page_link") if link.proto.label.startswith("Auto")}
+    assert sorted(links) == ["Auto-label the 12 new rows for 'label'", "Auto-label the 12 new rows for 'tone'"]
+    tone = links["Auto-label the 12 new rows for 'tone'"]
+    assert tone.page == "autolabel"
+    params = {k: v[0] for k, v in parse_qs(tone.query_string).items()}
+    assert params == {"dataset": str(ds.id), "question": "tone"}
+
+    at.query_params.update(params)  # following the link
+    at.switch_page("pages/autolabel.py").run()
+    assert not at.exception and at.selectbox(key="autolabel.question").value == "tone"
+    assert any(b.label.startswith("Auto-label the 12 new rows at threshold") for b in at.button)
+    assert "question" not in at.query_params  # read once
+    at.selectbox(key="autolabel.question").set_value("depth").run()
+    at.run()
+    assert at.selectbox(key="autolabel.question").value == "depth"  # the link does not pull it back
+
+
 def test_a_paused_ingest_of_the_staged_file_offers_resume_in_place_of_ingest(app_env, minilm):
     from core.ingest import load_source, mark_paused, run_ingest, start_ingest
     from core.schema import infer_mapping

@@ -170,6 +170,9 @@ def undo_last_batch_button(key: str) -> None:
         st.rerun()
 
 
+QUESTION_PARAM = "question"  # a link's query parameter: the question the page opens on (Upload's new-rows links)
+
+
 def question_picker(
     dataset_id: int,
     *,
@@ -177,11 +180,15 @@ def question_picker(
     help: str,  # noqa: A002  (Streamlit's name)
     on_change: Callable[[], None] | None = None,
 ) -> str:
-    """The label-schema question a page works on: a picker when the dataset asks more than one."""
+    """The label-schema question a page works on: a picker when the dataset asks more than one. A link
+    with ``?question=<name>`` (Upload's new-rows links) opens it on that question, once."""
     from core.labelschema import label_schema
     from core.store import DEFAULT_LABEL_FIELD
 
     names = label_schema(workspace().store, dataset_id).names
+    linked = st.query_params.pop(QUESTION_PARAM, None)  # read once: the picker is the user's afterwards
     if len(names) < 2:
         return DEFAULT_LABEL_FIELD
+    if linked in names:
+        st.session_state[key] = linked
     return st.selectbox("Question", names, key=key, help=help, on_change=on_change)

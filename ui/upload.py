@@ -17,7 +17,7 @@ from core.schema import ColumnMapping, infer_mapping
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.ingest import start_job_now, unfinished_job_row
-from ui.resources import workspace
+from ui.resources import QUESTION_PARAM, workspace
 
 SOURCES = ["Upload a file", "Path on the server", "Demo dataset"]
 
@@ -116,24 +116,35 @@ def preview_panel(preview: pd.DataFrame, *, key: str) -> None:
 
 
 def new_rows_link(dataset_id: int | None) -> None:
-    """After an ingest: a link to Auto-label when the dataset's current model has new rows to label
-    there. Rows added to a dataset are auto-labeled only from that page's button, not by the append."""
+    """After an ingest: a link to Auto-label for each question whose current model has new rows to label
+    there, opening the page on that question. Rows added to a dataset are auto-labeled only from that
+    page's button, not by the append. Sub-questions get none (new rows have no parent answer yet, and the
+    page offers no new-rows button for them); nor do multi-choice questions (no new-rows step)."""
+    from core.labelschema import Kind, label_schema
     from core.wizard import new_rows
     from core.wording import counted
     from ui.autolabel import current_prediction
 
     if dataset_id is None:
         return
-    try:
-        prediction = current_prediction(dataset_id)
-    except CuratorError as exc:  # the run's results are missing: the Auto-label page says the same
-        st.warning(f"Auto-label: {exc}")
-        return
-    fresh = new_rows(workspace(), dataset_id, prediction) if prediction else []
-    if fresh:
+    schema = label_schema(workspace().store, dataset_id)
+    for question in schema.questions:
+        if question.parent is not None or question.kind is not Kind.SINGLE:
+            continue
+        named = f" for '{question.name}'" if len(schema.questions) > 1 else ""
+        try:
+            prediction = current_prediction(dataset_id, question.name)
+        except CuratorError as exc:  # the run's results are missing: the Auto-label page says the same
+            st.warning(f"Auto-label{named}: {exc}")
+            continue
+        fresh = new_rows(workspace(), dataset_id, prediction) if prediction else []
+        if not fresh:
+            continue
         st.page_link(
             "pages/autolabel.py",
-            label=f"Auto-label the {counted(len(fresh), 'new row')}",
+            label=f"Auto-label the {counted(len(fresh), 'new row')}{named}",
             icon=":material/playlist_add_check:",
-            help="With the dataset's current auto-label model and threshold (Auto-label › 1 · Predict and accept)",
+            help=f"With the current auto-label model and threshold of '{question.name}'"
+            " (Auto-label › 1 · Predict and accept)",
+            query_params={"dataset": str(dataset_id), QUESTION_PARAM: question.name},
         )
