@@ -41,6 +41,9 @@ RESTORED_COLUMNS = {
     "model_id",
 }
 QUESTION_PREFIX = "label."  # one export column per further question of the label schema: label.<question>
+# Beside each label.<question>: who answered it (label_source's values: original / human / auto /
+# suggestion_accepted / bulk), so a person's answer reads apart from the file's, in the export and after import.
+QUESTION_SOURCE_PREFIX = "label_source."
 SCHEMA_VERSION_COLUMN = "schema_version"  # the label-schema version an export follows
 MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive
 ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
@@ -67,7 +70,11 @@ def restore_formula(value: Any) -> Any:
 
 def is_curation_column(column: str) -> bool:
     """A column an export adds (not an original field of the data)."""
-    return column in CURATION_COLUMNS or column == SCHEMA_VERSION_COLUMN or column.startswith(QUESTION_PREFIX)
+    return (
+        column in CURATION_COLUMNS
+        or column == SCHEMA_VERSION_COLUMN
+        or column.startswith((QUESTION_PREFIX, QUESTION_SOURCE_PREFIX))
+    )
 
 
 def is_curator_export(columns: list[str]) -> bool:

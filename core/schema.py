@@ -22,6 +22,7 @@ from core.provenance import (
     MANIFEST_FILE_COLUMN,
     ORIGINAL_PREFIX,
     QUESTION_PREFIX,
+    QUESTION_SOURCE_PREFIX,
     is_curation_column,
     is_curator_export,
     parse_bool,
@@ -281,6 +282,7 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
         if mapping.restore_curation:
             row["curation"] = _curation(fields)
             row["answers"] |= row["curation"].pop("answers")
+            row["answer_sources"] = row["curation"].pop("answer_sources")
             manifest_only = {MANIFEST_FILE_COLUMN} if mapping.image_column else set()
             fields = {
                 _original_name(k): v for k, v in fields.items() if not is_curation_column(k) and k not in manifest_only
@@ -337,6 +339,10 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
         # Further questions of the label schema (label.<question>): a JSON list for a multi-choice one.
         "answers": {
             k.removeprefix(QUESTION_PREFIX): _answer(v) for k, v in fields.items() if k.startswith(QUESTION_PREFIX)
+        },
+        # Who answered each (label_source.<question>): restored as label_source is for the first question.
+        "answer_sources": {
+            k.removeprefix(QUESTION_SOURCE_PREFIX): text(k) for k in fields if k.startswith(QUESTION_SOURCE_PREFIX)
         },
     }
 

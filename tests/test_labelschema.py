@@ -287,6 +287,44 @@ def test_migration_undo_and_export_round_trip_on_real_rows(ws, news, tmp_path) -
     assert {q: labels(ws, ids, q) for q in before} == before
 
 
+def test_who_answered_a_further_question_is_exported_and_imported_again(ws, news, tmp_path) -> None:
+    """A further question's answer set in the review panel ("Save answers") or by its keys is a person's,
+    not the file's: the export says so in ``label_source.<question>`` beside ``label.<question>``, as
+    ``label_source`` does for the first question, and an import of the export restores it."""
+    from core.actions import bulk_answer
+    from core.review import ReviewAction, review_row
+    from core.store import LabelSource
+
+    ids = ws.store.row_ids(news)
+    subtopics = labels(ws, ids, "subtopic")
+    other = next(c for c in label_schema(ws.store, news).question("subtopic").classes if c != subtopics[0])
+    bulk_answer(ws, news, [ids[0]], {"subtopic": other}, source=LabelSource.HUMAN)  # the panel's Save answers
+    review_row(ws, news, ids[1], ReviewAction.LABEL, value=subtopics[1], field="subtopic")  # same class, a person's
+    expected = ["human", "human", "original"]
+    for fmt in (Format.CSV, Format.JSONL, Format.PARQUET):
+        out = export_dataset(ws, news, tmp_path / f"who.{fmt}", fmt=fmt)
+        back = read_back(out.path, fmt)
+        columns = list(back.columns)
+        assert columns.index("label_source.subtopic") == columns.index("label.subtopic") + 1
+        assert back["label_source.subtopic"].tolist()[:3] == expected, fmt
+        assert back["label_source"].tolist()[:3] == ["original"] * 3  # the first question was not touched
+        assert back["label.subtopic"].tolist()[:2] == [other, subtopics[1]]
+        table = load_source(ws, out.path)
+        start_ingest(ws, table, infer_mapping(table), f"who {fmt}", source=out.path.name)
+        again = ws.dataset(f"who {fmt}").id
+        with ws.store.connect() as conn:
+            sources = [
+                conn.execute("SELECT source FROM labels WHERE row_id = ? AND field = 'subtopic'", (r,)).fetchone()[0]
+                for r in ws.store.row_ids(again)[:3]
+            ]
+        assert sources == expected, fmt
+        second = export_dataset(ws, again, tmp_path / f"who-again.{fmt}", fmt=fmt)
+        drop = ["batch_id", "labeled_at"]  # the import's own
+        pd.testing.assert_frame_equal(
+            read_back(out.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
+        )
+
+
 def test_bulk_answer_touches_only_answered_questions_and_respects_sub_questions(ws, dataset) -> None:
     from core.actions import bulk_answer
 

@@ -39,7 +39,7 @@ from core.export.hf import _write_hf
 from core.export.writers import _write_csv, _write_jsonl, _write_parquet, _write_zip
 from core.images import shown_path
 from core.labelschema import Kind, label_schema
-from core.provenance import ID_COLUMN, QUESTION_PREFIX, SCHEMA_VERSION_COLUMN
+from core.provenance import ID_COLUMN, QUESTION_PREFIX, QUESTION_SOURCE_PREFIX, SCHEMA_VERSION_COLUMN
 from core.review import NEEDS_REVIEW
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, chunked, stored_value
@@ -161,7 +161,11 @@ def export_chunks(
     issues = _IssueColumns(ws, dataset_id)
     schema = label_schema(ws.store, dataset_id)
     first_multi = schema.questions[0].kind is Kind.MULTI if schema.questions else False
-    others = [q.name for q in schema.questions[1:] if QUESTION_PREFIX + q.name in chosen]
+    others = [
+        q.name
+        for q in schema.questions[1:]
+        if QUESTION_PREFIX + q.name in chosen or QUESTION_SOURCE_PREFIX + q.name in chosen
+    ]
     for part in chunked(list(row_ids), CHUNK_ROWS):
         marks = ",".join("?" * len(part))
         with ws.store.connect() as conn:
@@ -178,14 +182,16 @@ def export_chunks(
                 )
             }
             answers: dict[tuple[int, str], Any] = {}
+            answered_by: dict[tuple[int, str], str | None] = {}
             if others:
                 field_marks = ",".join("?" * len(others))
-                for row_id, field, value in conn.execute(
-                    f"SELECT row_id, field, value FROM labels WHERE row_id IN ({marks}) AND field IN ({field_marks})"
-                    " AND value IS NOT NULL",
+                for row_id, field, value, source in conn.execute(
+                    f"SELECT row_id, field, value, source FROM labels WHERE row_id IN ({marks})"
+                    f" AND field IN ({field_marks}) AND value IS NOT NULL",
                     [*part, *others],
                 ):
                     answers[row_id, field] = stored_value(value)
+                    answered_by[row_id, field] = source
             tags: dict[int, list[str]] = {}
             for row_id, tag in conn.execute(
                 f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks}) ORDER BY row_id, tag", list(part)
@@ -223,6 +229,7 @@ def export_chunks(
                     "model_id": r["model_id"],
                     "embedding_model": dataset.embedding_model,
                     **{QUESTION_PREFIX + q: answers.get((row_id, q)) for q in others},
+                    **{QUESTION_SOURCE_PREFIX + q: answered_by.get((row_id, q)) for q in others},
                     SCHEMA_VERSION_COLUMN: schema.version,
                 }
             )

@@ -20,6 +20,7 @@ from core.provenance import (
     CURATION_COLUMNS,
     ORIGINAL_PREFIX,
     QUESTION_PREFIX,
+    QUESTION_SOURCE_PREFIX,
     SCHEMA_VERSION_COLUMN,
     is_curation_column,
 )
@@ -45,14 +46,14 @@ def _field_name(name: str) -> str:
 
 def export_columns(ws: Workspace, dataset_id: int) -> list[str]:
     """Every column an export can have: the original fields, the curation columns (``label`` answers
-    the schema's first question), one ``label.<question>`` column per further question, and the
-    schema version."""
+    the schema's first question), per further question a ``label.<question>`` column and a
+    ``label_source.<question>`` one (who answered it), and the schema version."""
     questions = label_schema(ws.store, dataset_id).questions[1:]
     images = ws.store.dataset(dataset_id).modality == "image"
     return [
         *original_fields(ws, dataset_id),
         *(c for c in CURATION_COLUMNS if not (images and c == "curated_text")),
-        *(QUESTION_PREFIX + q.name for q in questions),
+        *(prefix + q.name for q in questions for prefix in (QUESTION_PREFIX, QUESTION_SOURCE_PREFIX)),
         SCHEMA_VERSION_COLUMN,
     ]
 

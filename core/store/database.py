@@ -238,12 +238,21 @@ class Store:
                     f"Row id '{row['source_id']}' appears twice (or already exists in this dataset); "
                     "ids must be unique. Pick another id column or none."
                 ) from exc
+            answered_by = row.get("answer_sources") or {}  # an imported export's label_source.<question>
             for field, value in (row.get("answers") or {}).items():  # further questions (core/labelschema.py)
                 if value is not None:
                     stored = json.dumps(sorted(value)) if isinstance(value, list) else value
+                    source = answered_by.get(field)
                     conn.execute(
                         "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
-                        (cur.lastrowid, field, stored, stored, LabelSource.ORIGINAL, stamp),
+                        (
+                            cur.lastrowid,
+                            field,
+                            stored,
+                            stored,
+                            source if source in set(LabelSource) else LabelSource.ORIGINAL,
+                            stamp,
+                        ),
                     )
             label = row.get("label")
             if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history/)
