@@ -239,7 +239,7 @@ class Store:
                     "ids must be unique. Pick another id column or none."
                 ) from exc
             answered_by = row.get("answer_sources") or {}  # an imported export's label_source.<question>
-            for field, value in (row.get("answers") or {}).items():  # further questions (core/labelschema.py)
+            for field, value in (row.get("answers") or {}).items():  # further questions (core/labelschema/)
                 if value is not None:
                     stored = json.dumps(sorted(value)) if isinstance(value, list) else value
                     source = answered_by.get(field)

@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS events(
     new TEXT
 );
 CREATE INDEX IF NOT EXISTS events_batch ON events(batch_id);
--- Label-schema changes are events on row 0 (core/labelschema.py): few, found without a scan.
+-- Label-schema changes are events on row 0 (core/labelschema/): few, found without a scan.
 CREATE INDEX IF NOT EXISTS events_schema ON events(batch_id) WHERE row_id = 0;
 CREATE TABLE IF NOT EXISTS jobs(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -180,7 +180,7 @@ _ADDED_COLUMNS = [
     ("labels", "suggested", "TEXT"),
     ("labels", "suggested_confidence", "REAL"),
     ("labels", "suggested_by", "TEXT"),
-    # A question's other settings (core/labelschema.py): required, parent answer, description, position.
+    # A question's other settings (core/labelschema/): required, parent answer, description, position.
     ("label_fields", "spec_json", "TEXT NOT NULL DEFAULT '{}'"),
 ]
 
