@@ -46,6 +46,8 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
     builder = GridOptionsBuilder.from_dataframe(frame)
     builder.configure_default_column(resizable=True, sortable=True, filter=True, wrapText=False, minWidth=110)
     for col in frame.columns:
+        if col == thumbnail_column:  # a data: URI, drawn as an image: its text is no tooltip
+            continue
         if frame[col].dtype == object or str(frame[col].dtype).startswith(("str", "string")):
             longest = frame[col].astype(str).str.len().max() if len(frame) else 0
             if longest and longest > 60:
