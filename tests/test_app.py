@@ -1822,3 +1822,37 @@ def test_history_shows_a_long_description_in_full_for_the_row_selected(app_env):
     at.button(key="history.undo").click().run()  # a new action moves the rows: no selection lands on another one
     assert not at.exception and at.dataframe[0].value["what"][0] == "Undo: tag two rows"
     assert any(c.value == "Select a row to read its description in full." for c in at.caption)
+
+
+def test_a_table_of_image_files_from_a_server_path_is_ingested_as_images(app_env):
+    """A labels CSV beside its images (or a Curator CSV export put in the image folder) is an image
+    dataset, as `curator ingest` reads it: the Upload page offered only text columns and refused it."""
+    import shutil
+
+    folder = app_env / "photos"
+    lines = ["filepath,label"]
+    for cls in ["cat", "frog"]:
+        (folder / "images" / cls).mkdir(parents=True)
+        for i, img in enumerate(sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:3]):
+            shutil.copy(img, folder / "images" / cls / img.name)
+            lines.append(f"images/{cls}/{img.name},{cls if i else ''}")
+    table = folder / "labels.csv"
+    table.write_text("\n".join(lines) + "\n")
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(table)).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.selectbox(key=f"upload.map.{table}.image").value == "filepath"
+    assert at.toggle(key=f"upload.map.{table}.clean").disabled  # no text to repair
+    assert [m.value for m in at.metric][:4] == ["6", "4", "2", "2"]
+    assert not at.warning  # every image found, relative to the table's folder
+    at.text_input(key=f"upload.name.{table}").set_value("photos").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    ws = Workspace(app_env / "workspace")
+    status = ws.status("photos")
+    assert (ws.dataset("photos").modality, status.rows, status.embedded, status.labeled) == ("image", 6, 6, 4)
+    # "(none)" reads the same table as text.
+    next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(table)).run()
+    at.selectbox(key=f"upload.map.{table}.image").set_value("(none)").run()
+    assert at.multiselect(key=f"upload.map.{table}.text") is not None

@@ -34,12 +34,24 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
     cols = list(table.frame.columns)
     options = [NONE, *cols]
     c1, c2, c3 = st.columns(3)
+    text_cols: list[str] = []
+    image_col: str | None = None
     if table.kind == "images":
         image_col = c1.selectbox(
             "Image column", cols, index=cols.index(inferred.image_column or cols[0]), key=f"{key}.image"
         )
-        text_cols: list[str] = []
-    else:
+    elif inferred.image_column is not None:
+        # A table whose column names image files (a labels CSV, a Curator export put in the image folder):
+        # images, as `curator ingest` reads it; "(none)" reads it as text instead.
+        choice = c1.selectbox(
+            "Image column",
+            [*cols, NONE],
+            index=cols.index(inferred.image_column),
+            key=f"{key}.image",
+            help="Image files, relative to the table's folder (or absolute). (none): the rows are text.",
+        )
+        image_col = None if choice == NONE else choice
+    if table.kind != "images" and image_col is None:
         text_cols = c1.multiselect(
             "Text column(s)",
             cols,
@@ -47,7 +59,6 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
             key=f"{key}.text",
             help="Several columns are joined with a line break (e.g. title + description).",
         )
-        image_col = None
     label_col = c2.selectbox(
         "Label column",
         options,
@@ -76,7 +87,7 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
         "Repair text",
         value=True,
         key=f"{key}.clean",
-        disabled=table.kind == "images",
+        disabled=image_col is not None,
         help="Fix mojibake, HTML entities and AG News' backslash newlines in the text we embed and show. "
         "The original fields are kept unchanged.",
     )
@@ -91,8 +102,8 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
     )
     questions = st.multiselect(
         "Further questions (label columns)",
-        [c for c in cols if c not in {label_col, id_col, *text_cols}],
-        default=[c for c in inferred.question_columns if c not in {label_col, id_col, *text_cols}],
+        [c for c in cols if c not in {label_col, id_col, image_col, *text_cols}],
+        default=[c for c in inferred.question_columns if c not in {label_col, id_col, image_col, *text_cols}],
         key=f"{key}.questions",
         help="Each column becomes one more question of the label schema, with its values as answers: "
         "hierarchical classes ('Shoes > Running') and several classes per row ('a|b') are recognised. "
@@ -106,7 +117,7 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
             key=f"{key}.restore",
             help="Off: the provenance columns are imported as ordinary fields and only the label column is read.",
         )
-    modality = "image" if table.kind == "images" else "text"
+    modality = "image" if image_col is not None else "text"
     models = available_models(modality)
     model = c4.selectbox("Embedding model", models, key=f"{key}.model") if len(models) > 1 else models[0]
     mapping = ColumnMapping(
