@@ -145,6 +145,25 @@ def test_cifar_folder_with_labels_csv():
     assert len({r["content_hash"] for r in rows}) == 500
 
 
+def test_images_a_labels_csv_leaves_out_are_kept_unlabeled(tmp_path):
+    """A labels CSV that lists only the labeled images: the others were dropped without a word
+    ("100 rows · 500 images"); they are rows without a label, and the notes say how many."""
+    import shutil
+
+    images = sorted(shared("cifar10_sample/images/cat").glob("*.jpg"))[:5]
+    for img in images:
+        shutil.copy(img, tmp_path / img.name)
+    (tmp_path / "labels.csv").write_text(f"file,label\n{images[0].name},cat\n{images[1].name},cat\n")
+    table = read_image_folder(tmp_path)
+    assert table.frame["image_path"].tolist() == [str((tmp_path / i.name).resolve()) for i in images]
+    assert table.frame["file"].tolist() == [i.name for i in images]  # the path column names every image
+    rows = build_rows(table, infer_mapping(table))
+    assert [r["label"] for r in rows] == ["cat", "cat", None, None, None]
+    assert "3 images not in labels.csv: kept, unlabeled" in table.notes
+    (tmp_path / "labels.csv").write_text("file,label\n" + "".join(f"{i.name},cat\n" for i in images))
+    assert not any("not in labels.csv" in n for n in read_image_folder(tmp_path).notes)  # all listed: no note
+
+
 def test_latin1_fallback_and_utf16(tmp_path):
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text,label\ncafé crème,pos\nnaïve,neg\n".encode("latin-1"))

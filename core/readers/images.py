@@ -103,9 +103,19 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
         if path_col is None:
             raise InputError(f"{labels_csv.name} has no column of image file names found in {name}.")
         paths = [str((root / p).resolve()) for p in frame[path_col]]  # the column may be image_path itself
+        # Images the table does not list (often the unlabeled ones): rows without a label, never dropped.
+        listed = set(paths)
+        extra = [p for p in images if str(p.resolve()) not in listed]
+        if extra:
+            more = pd.DataFrame({col: [""] * len(extra) for col in frame.columns})
+            more[path_col] = [r.as_posix() for r in (p.relative_to(root) for p in extra)]
+            frame = pd.concat([frame, more], ignore_index=True)
+            paths += [str(p.resolve()) for p in extra]
         frame = frame.drop(columns=["image_path"], errors="ignore")  # where the images were: now here
         frame.insert(0, "image_path", paths)
         notes.append(f"labels from {labels_csv.name} (column '{path_col}')")
+        if extra:
+            notes.append(f"{counted(len(extra), 'image')} not in {labels_csv.name}: kept, unlabeled")
         return Table(frame, kind="images", base_dir=root, notes=notes, warnings=table.warnings)
     rel = [p.relative_to(root) for p in images]
     per_class = all(len(r.parts) >= 2 for r in rel)
