@@ -335,6 +335,24 @@ def test_find_issues_stores_a_run_the_page_reloads_and_explains(noisy_news, mini
         matching_row_ids(ws, ds.id, Filters(issues=["label"]))
 
 
+def test_too_few_labels_skips_the_label_check_and_the_other_checks_still_run(noisy_news):
+    """Five labels (the start of a curation) made Find issues fail as a whole: no outliers, no duplicates.
+    The label check is left out with its reason; every other check runs."""
+    from core.issues import find_issues
+
+    ws, ds, row_ids, _ = noisy_news
+    with ws.batch(ds.id, action="hide", description="keep five labels") as b:
+        b.set_label(row_ids[5:], None)
+    report = find_issues(ws, ds.id)
+    assert "label" not in report.issue_names and {"outlier", "near_duplicate", "exact_duplicate"} <= set(
+        report.issue_names
+    )
+    assert report.counts()["exact_duplicate"] == 2
+    why = report.run.summary["skipped"]["label"]
+    assert why.startswith("Finding label issues needs at least 10 labeled rows in two or more classes; ")
+    assert "this question has 5 labeled rows embedded, in " in why
+
+
 def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_news):
     from core.history import history
     from core.issues import Fix, compare_reports, find_issues, fix_rows, previous_report

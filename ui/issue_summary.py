@@ -50,6 +50,8 @@ def summary_cards(report: IssueReport) -> None:
             + ", ".join(_lowered(report.title(n)) for n in nothing)
             + f" (all {len(counts)} checks ran)."
         )
+    for name, why in report.run.summary.get("skipped", {}).items():  # left out; the others ran
+        st.caption(f":material/block: **Not checked: {_lowered(DETECTORS[name].title)}**. {why}")
     with st.expander("What each check looks for"):
         for name in counts:
             base, what = bases[name]

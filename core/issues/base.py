@@ -159,8 +159,15 @@ class IssueDetector(BaseEstimator):
         """Whether this check can run on ``data`` (an image dataset has no text checks)."""
         return all(getattr(data, name) is not None for name in self.needs)
 
+    def not_enough(self, data: IssueData) -> str:
+        """Why this check, though it has what it needs, cannot run on ``data`` (too few labels); empty
+        when it can. ``find_issues`` leaves such a check out, says why, and runs the others."""
+        return ""
+
     def fit(self, data: IssueData, progress: Progress = _quiet) -> Self:
         if not self.applies_to(data):
+            if why := self.not_enough(data):
+                raise InputError(why)
             missing = ", ".join(n for n in self.needs if getattr(data, n) is None)
             raise InputError(f"The {self.title.lower()} check needs the rows' {missing}.")
         scores, is_issue, details, summary = self._fit(data, progress)

@@ -88,6 +88,16 @@ def find_label_issues(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     return off_diagonal & (nudged.argmax(axis=1) != labels)
 
 
+TOO_FEW_LABELS = "Finding label issues needs at least 10 labeled rows in two or more classes."
+
+
+def too_few_labels(labels: np.ndarray) -> bool:
+    """Too few labels for out-of-fold probabilities: under 10, one class, or no class with two rows."""
+    y = labels[labels >= 0]
+    counts = np.bincount(y) if len(y) else np.zeros(1, int)
+    return len(y) < 10 or (counts > 0).sum() < 2 or counts.max() < 2
+
+
 def out_of_fold_proba(
     data: IssueData, *, n_folds: int = 5, C: float = 4.0, seed: int = 0, progress: Progress | None = None
 ) -> dict[str, np.ndarray]:
@@ -101,8 +111,8 @@ def out_of_fold_proba(
     k = len(data.class_names)
     counts = np.bincount(y, minlength=k)
     folds = min(n_folds, int(counts[counts > 0].max()))
-    if len(labeled) < 10 or (counts > 0).sum() < 2 or folds < 2:
-        raise InputError("Finding label issues needs at least 10 labeled rows in two or more classes.")
+    if too_few_labels(data.labels):
+        raise InputError(TOO_FEW_LABELS)
     views: dict[str, Any] = {"embedding": data.X[labeled]}
     if data.texts is not None:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -186,7 +196,15 @@ class LabelIssues(IssueDetector):
 
     def applies_to(self, data: IssueData) -> bool:
         """No label at all (an unlabeled dataset, a multi-choice question): nothing to check."""
-        return super().applies_to(data) and bool((data.labels >= 0).any())
+        return super().applies_to(data) and bool((data.labels >= 0).any()) and not self.not_enough(data)
+
+    def not_enough(self, data: IssueData) -> str:
+        if data.labels is None or not (data.labels >= 0).any() or not too_few_labels(data.labels):
+            return ""
+        y = data.labels[data.labels >= 0]
+        n, k = len(y), len(np.unique(y))
+        rows, classes = f"{n:,} labeled {'row' if n == 1 else 'rows'}", f"{k} {'class' if k == 1 else 'classes'}"
+        return f"{TOO_FEW_LABELS[:-1]}; this question has {rows} embedded, in {classes}."
 
     def __init__(self, *, method: str = "self_confidence", n_folds: int = 5, C: float = 4.0, seed: int = 0):
         self.method = method

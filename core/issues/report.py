@@ -133,6 +133,7 @@ def find_issues(
     started = time.perf_counter()
     data, source_ids = issue_data(ws, dataset_id, field)
     detectors = [create_detector(name, **settings.get(name, {})) for name in DETECTORS]
+    skipped = {d.issue_name: why for d in detectors if (why := d.not_enough(data))}  # the others still run
     detectors = [d for d in detectors if d.applies_to(data)]
     run_settings = {"embedding": dataset.embedding_model, "checks": {d.issue_name: d.get_params() for d in detectors}}
     if field != DEFAULT_LABEL_FIELD:
@@ -151,6 +152,8 @@ def find_issues(
     if data.label_sets is not None:  # a multi-choice question: what each row was answered, to see changes
         arrays["given_sets"] = data.label_sets
     summary: dict[str, Any] = {"classes": data.class_names, "checks": {}, "n_rows": data.n_rows, "question": field}
+    if skipped:
+        summary["skipped"] = skipped
     previous = latest_run(ws, dataset_id, KIND, question=field)
     for detector, start, weight in zip(detectors, starts, weights / weights.sum(), strict=True):
         name = detector.issue_name
