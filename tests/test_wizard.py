@@ -514,6 +514,23 @@ def test_with_nothing_promised_at_the_lowest_target_the_advice_is_not_to_lower_i
     assert "lower the target precision" in nothing_at(0.95).promise(0.9999).describe()
 
 
+def test_the_audit_is_set_against_the_accept_that_stands_never_an_empty_promise():
+    """After a Retrain that auto-labels nothing, Monitor set the audit of the earlier accept's labels
+    (80%) against "promised 100%": the new run's promise of no rows. Only this run's standing accept,
+    with rows, promises the audited labels anything."""
+    from dataclasses import replace
+
+    from core.wizard import Accepted
+
+    prediction = _synthetic_prediction()
+    assert prediction.audited_promise() is None  # trained, never accepted: the auto labels are not its own
+    accepted = replace(prediction, accepted=Accepted("batch", 0.98))
+    assert accepted.audited_promise() == pytest.approx(accepted.promise().expected_precision)
+    nothing = replace(prediction, accepted=Accepted("batch", 1.0))  # accepted where no row reaches
+    assert nothing.promise().rows == 0 and nothing.promise().expected_precision == 1.0  # the empty promise
+    assert nothing.audited_promise() is None
+
+
 def test_the_threshold_row_is_taken_only_within_the_rows_the_model_can_label():
     prediction = _synthetic_prediction()
     assert prediction.threshold_at_rows(1) == pytest.approx(0.999)

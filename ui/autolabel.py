@@ -262,7 +262,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     m[1].metric("Auto-labeled", f"{len(conf):,}", help="Rows holding the wizard's auto labels")
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
     audit = audit_summary(ws, dataset_id, field)
-    promised = prediction.promise().expected_precision if prediction else None
+    promised = prediction.audited_promise() if prediction else None
     audited_precision(m[3], "Audited precision", audit, promised)
     if prediction is not None:
         earlier_auto_labels_caption(prediction, prediction.threshold)

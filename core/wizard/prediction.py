@@ -179,6 +179,15 @@ class Prediction:
             why_none = f"{summary['why_none_reason']}: {AT_LOWEST_TARGET}"
         return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none, lowest)
 
+    def audited_promise(self) -> float | None:
+        """The precision the audited auto labels were promised: this run's standing accept's. None when
+        the run has no standing accept (a Retrain since: the auto labels that stand are an earlier
+        model's) or its accept labeled no row (the promise of no rows reads 100%, and promises nothing)."""
+        if self.accepted is None:
+            return None
+        promise = self.promise()
+        return promise.expected_precision if promise.rows else None
+
     def _moved_interval(self, chosen: np.ndarray) -> tuple[float, float] | None:
         """10-90% range of the precision of the ``chosen`` rows' confidences at a threshold the user moved.
 
