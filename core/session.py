@@ -29,6 +29,7 @@ class Session:
     selected: set[int] = field(default_factory=set)  # Search page selection (row ids), kept across reruns
     selected_dataset: int | None = None  # the dataset that selection belongs to
     selection_epoch: int = 0  # bumped when the selection is set by a button, so the grid redraws it
-    grid_preselected: set[int] = field(default_factory=set)  # the selection as of that epoch
+    grid_preselected: set[int] = field(default_factory=set)  # the selection the grid drawn last started with
+    grid_key: str = ""  # that grid's key: a new key (new rows, a button) starts from the selection then
     last_batch: tuple[str, str] | None = None  # (batch id, what it did) for the Undo button
     saved_filter: int | None = None  # a saved search picked in the sidebar, applied as a filter

@@ -54,7 +54,11 @@ if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the 
     embedding_map(dataset_id, scores)
 # With a search, "all" means its results (what the page lists), never the whole dataset behind them.
 everything = result.row_ids if result is not None else matching
+selection_before = set(s.selected)
 selectable_results(dataset_id, frame, everything=everything, searched=result is not None)
+if mode == "similarity to the selection" and s.selected != selection_before:
+    # The search ran before the grid reported the tick: search again with the selection as it is now.
+    st.rerun()
 
 done = bulk_panel(dataset_id, sorted(s.selected))
 if done is not None and done[0].batch_id:

@@ -1856,3 +1856,67 @@ def test_a_table_of_image_files_from_a_server_path_is_ingested_as_images(app_env
     next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(table)).run()
     at.selectbox(key=f"upload.map.{table}.image").set_value("(none)").run()
     assert at.multiselect(key=f"upload.map.{table}.text") is not None
+
+
+def test_search_keeps_the_selection_ticked_across_result_sets_and_similarity_follows_each_tick(
+    app_env, minilm, monkeypatch
+):
+    """A new result grid (another query, the similarity of a new selection) was drawn with nothing
+    ticked, so the next tick came back alone and the rows picked before were dropped ("1 row selected"
+    after ticking a third); and "similarity to the selection" searched with the selection before the tick.
+    The grid is faked: it reports the rows the test ticks, as AgGrid does, and records its pre-ticked rows."""
+    import types
+
+    import ui.selection
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=60))
+    run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "Reviews", source="reviews.csv"), minilm)
+    ids = ws.store.row_ids(ws.dataset("Reviews").id)
+    grid = {"ticked": None, "pre": []}
+
+    def fake_grid(frame, gridOptions, key, **kwargs):
+        rows = frame["row"].tolist()
+        if key != grid.get("key"):  # a new grid has not reported any tick yet
+            grid["key"], grid["ticked"] = key, None
+        grid["pre"] = [rows[int(i)] for i in (gridOptions.get("initialState") or {}).get("rowSelection") or []]
+        grid["shown"] = rows
+        ticked = grid["ticked"]
+        return types.SimpleNamespace(
+            selected_rows=None if ticked is None else [{"row": r} for r in ticked if r in rows],
+            grid_response=None if ticked is None else {"ok": True},
+        )
+
+    monkeypatch.setattr(ui.selection, "AgGrid", fake_grid)
+
+    def selected(at: AppTest) -> str:
+        return next(m.value for m in at.markdown if "selected**" in m.value)
+
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    at.text_input(key="search.query").set_value("a moving film").run()
+    a, b = grid["shown"][:2]
+    grid["ticked"] = [a, b]
+    at.run()
+    assert selected(at) == "**2 rows selected**"
+    at.text_input(key="search.query").set_value("a dull and boring plot").run()
+    assert set(grid["pre"]) == {a, b}  # drawn with the selection ticked (it was drawn unticked)
+    c = next(r for r in grid["shown"] if r not in (a, b))
+    grid["ticked"] = [a, b, c]  # what the grid reports after one more tick, its pre-ticked rows kept
+    at.run()
+    assert selected(at) == "**3 rows selected**"
+
+    at.button(key="search.clear").click().run()
+    at.radio(key="search.mode").set_value("similarity to the selection").run()
+    assert any("Select rows below first" in c.value for c in at.caption)
+    grid["ticked"] = [ids[0]]  # one tick: the search uses it at once
+    at.run()
+    assert any("answered by centroid of 1 example row" in c.value for c in at.caption)
+    assert grid["pre"] == [ids[0]]  # the similarity's new grid shows its example ticked
+    second = next(r for r in grid["shown"] if r != ids[0])
+    grid["ticked"] = [ids[0], second]
+    at.run()
+    assert any("answered by centroid of 2 example rows" in c.value for c in at.caption)
+    assert selected(at).startswith("**2 rows selected**") and not at.exception

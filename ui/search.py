@@ -149,9 +149,12 @@ def selectable_results(dataset_id: int, frame: pd.DataFrame, *, everything: list
     if c2.button("Clear selection", key="search.clear", disabled=not s.selected):
         s.selected = set()
         s.selection_epoch, s.grid_preselected = s.selection_epoch + 1, set()
-    # The grid keeps its own ticks between clicks; it is redrawn (new key) only when a button sets the
-    # selection, with that selection pre-ticked.
+    # The grid keeps its own ticks between clicks; it is redrawn (new key) when a button sets the selection
+    # or the rows change (another query, the similarity of a new selection), and then starts with the
+    # selection ticked: a grid drawn unticked reported the next tick alone and dropped the rest.
     grid_key = f"search.grid.{dataset_id}.{s.selection_epoch}.{hash(tuple(frame['row']))}"
+    if grid_key != s.grid_key:
+        s.grid_key, s.grid_preselected = grid_key, set(s.selected)
     chosen = results_grid(frame, key=grid_key, selected=s.grid_preselected)
     if chosen is not None:
         shown = set(frame["row"])
