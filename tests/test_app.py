@@ -1920,3 +1920,24 @@ def test_search_keeps_the_selection_ticked_across_result_sets_and_similarity_fol
     at.run()
     assert any("answered by centroid of 2 example rows" in c.value for c in at.caption)
     assert selected(at).startswith("**2 rows selected**") and not at.exception
+
+
+def test_an_audit_sample_drops_rows_whose_auto_label_was_undone(app_env, minilm):
+    """After the accept was undone (History, another session), the sample drawn before showed
+    "Auto label: None · 5 left in this sample" and Y raised "Row N has no auto label to check"."""
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40, unlabeled=10)
+    unlabeled = ws.store.row_ids(dataset.id)[-10:]
+    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    at.button(key="autolabel.audit.draw").click().run()
+    assert any(m.value.endswith("· 5 left in this sample") for m in at.markdown)
+    from core.history import history
+
+    ws.undo(history(ws.store, dataset.id, limit=1)[0].id)
+    at.run()
+    assert not at.exception and not at.error
+    assert not any("left in this sample" in m.value for m in at.markdown)
+    assert not [b for b in at.button if (b.key or "").startswith("autolabel.audit.") and b.key.endswith(".ok")]

@@ -139,7 +139,9 @@ def sample_controls(
         if not sample:
             st.info(empty)
     done = audited_rows(workspace(), dataset_id, field, labels=labels)
-    return [r for r in st.session_state.get(f"{key}.rows.{field}", []) if r not in done]
+    # Rows whose auto label went since the draw (an undone accept, a relabel) have nothing left to check.
+    standing = set(auto_labeled_rows(workspace(), dataset_id, field=field, labels=labels))
+    return [r for r in st.session_state.get(f"{key}.rows.{field}", []) if r not in done and r in standing]
 
 
 def issue_fix_audit(dataset_id: int, field: str) -> None:
