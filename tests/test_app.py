@@ -1941,3 +1941,16 @@ def test_an_audit_sample_drops_rows_whose_auto_label_was_undone(app_env, minilm)
     assert not at.exception and not at.error
     assert not any("left in this sample" in m.value for m in at.markdown)
     assert not [b for b in at.button if (b.key or "").startswith("autolabel.audit.") and b.key.endswith(".ok")]
+
+
+def test_monitor_waiting_for_review_counts_what_unlabeled_counts(app_env, minilm):
+    """An excluded row with a label was subtracted twice: "Unlabeled 10" beside "Waiting for review 9"."""
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40, unlabeled=10)
+    with ws.batch(dataset.id, action="exclude", description="exclude a labeled row") as batch:
+        batch.set_excluded(ws.store.row_ids(dataset.id)[:1], True)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Unlabeled"] == metrics["Waiting for review"] == "10"

@@ -8,7 +8,7 @@ import streamlit as st
 from core.audit import audit_summary
 from core.embedders import DEFAULT_TEXT_MODEL, EMBEDDERS, parse_model_id
 from core.errors import CuratorError
-from core.labelschema import asked_rows, label_schema
+from core.labelschema import asked_rows, label_schema, question_status
 from core.review import top_choices
 from core.sampling import DEFAULT_STRATEGY, STRATEGIES, describe_strategies
 from core.store import DEFAULT_LABEL_FIELD, ISSUE_FIX_MODEL
@@ -296,7 +296,13 @@ def coverage_of(dataset_id: int, field: str) -> tuple[float, int]:
     ws = workspace()
     status = ws.status(dataset_id)
     if field == DEFAULT_LABEL_FIELD:
-        return status.labeled_share, status.rows - status.labeled - status.excluded
+        # Waiting: not excluded and no answer, as the page's Unlabeled counts it (rows - labeled - excluded
+        # took an excluded row with a label away twice). The page computed it already this version.
+        question = label_schema(ws.store, dataset_id).question(field)
+        waiting = ws.derived(
+            dataset_id, ("question_status", field), lambda: question_status(ws.store, dataset_id, question)
+        ).unanswered
+        return status.labeled_share, waiting
 
     def compute() -> tuple[float, int]:
         question = label_schema(ws.store, dataset_id).question(field)
