@@ -35,13 +35,23 @@ if dataset_id is None:  # all in the trash: the list below restores them
     st.info("Every dataset is in the trash: restore one below, or upload one.")
 else:
     batches = history(ws.store, dataset_id)
+    undone_by = {b.id: b.undone_by for b in batches}
+
+    def state(batch) -> str:  # noqa: ANN001
+        """An action whose Undo was undone (Redo) holds its changes again: "redone", not "undone"; an
+        Undo of that Redo takes them away again, and so on down the chain."""
+        undos, by = 0, batch.undone_by
+        while by:
+            undos, by = undos + 1, undone_by.get(by)
+        return "" if not undos else "undone" if undos % 2 else "redone"
+
     frame = pd.DataFrame(
         {
             "when (UTC)": [when(b) for b in batches],
             "action": [describe_action(b.action) for b in batches],
             "what": [b.description for b in batches],
             "changes": [b.n_events for b in batches],
-            "state": ["undone" if b.undone_by else "" for b in batches],
+            "state": [state(b) for b in batches],
             "id": [b.id for b in batches],
         }
     )

@@ -1954,3 +1954,25 @@ def test_monitor_waiting_for_review_counts_what_unlabeled_counts(app_env, minilm
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Unlabeled"] == metrics["Waiting for review"] == "10"
+
+
+def test_history_says_an_action_whose_undo_was_undone_is_redone(app_env, minilm):
+    """After Undo then Redo the first action still read "undone" although its changes were back."""
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40)
+    with ws.batch(dataset.id, action="tag", description="tag two rows") as batch:
+        batch.set_tag(ws.store.row_ids(dataset.id)[:2], "needs-review", True)
+    undo = ws.undo(batch.id)
+    at = new_app().run()
+    at.switch_page("pages/history.py").run()
+    states = dict(zip(at.dataframe[0].value["what"], at.dataframe[0].value["state"], strict=True))
+    assert states["tag two rows"] == "undone"
+    ws.undo(undo.batch_id)  # redo
+    at.run()
+    states = dict(zip(at.dataframe[0].value["what"], at.dataframe[0].value["state"], strict=True))
+    assert [states[f"{x}tag two rows"] for x in ("", "Undo: ", "Redo: ")] == ["redone", "undone", ""]
+    from core.history import history
+
+    ws.undo(history(ws.store, dataset.id, limit=1)[0].id)  # undo the redo: the tags go again
+    at.run()
+    states = dict(zip(at.dataframe[0].value["what"], at.dataframe[0].value["state"], strict=True))
+    assert (states["tag two rows"], states["Redo: tag two rows"]) == ("undone", "undone")
