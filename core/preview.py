@@ -76,12 +76,15 @@ def preview_frame(table: Table, mapping: ColumnMapping, *, limit: int = 100) -> 
     out = pd.DataFrame({"id": [r["source_id"] for r in rows]})
     if mapping.image_column:
         out.insert(0, "thumbnail", [_thumb(r["image_path"]) for r in rows])
-        out["file"] = [r["fields"][mapping.image_column] for r in rows]
+        # From the image root, as every other page names it (`frog/x.jpg`), not where the ZIP was unpacked.
+        out["file"] = [shown_path(r["image_path"], table.base_dir) for r in rows]
     else:
         out["text"] = [r["text"] for r in rows]
     out["label"] = [r["label"] if r["label"] is not None else "" for r in rows]
     out["problem"] = [r.get("problem") or "" for r in rows]
     for col in head.frame.columns:
+        if mapping.image_column and head.frame[col].tolist() == out["file"].tolist():
+            continue  # a folder's `filename` column: the file column's names again
         if col not in used and col != "image_path":
             out[col if col not in out.columns else f"{col} (in file)"] = head.frame[col]
     return out if out["problem"].any() else out.drop(columns="problem")

@@ -224,7 +224,8 @@ def test_embedder_must_match_dataset_model(ws, minilm, effnet):
 
 
 def test_flat_zip_with_labels_csv(ws, tmp_path):
-    """A flat ZIP of images plus a labels CSV: labels come from the CSV; unlisted images are not rows."""
+    """A flat ZIP of images plus a labels CSV: labels come from the CSV (an image it leaves out is a row
+    without a label: tests/test_readers.py)."""
     src = sorted((DEMO / "cifar10_200" / "images" / "frog").glob("*.jpg"))[:4]
     archive = tmp_path / "flat.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -276,6 +277,20 @@ def test_the_preview_names_unreadable_and_missing_images_before_the_ingest(ws, t
     # A bounded check: every file must exist, only the first `limit` are opened; the ingest checks the rest.
     bounded = check_images(table, infer_mapping(table), limit=10)
     assert (bounded.opened, bounded.complete, bounded.problems) == (10, False, [])
+
+
+def test_the_preview_names_images_from_the_image_root_not_the_server(ws, tmp_path):
+    """The Upload preview's file column read `/…/workspace/media/<hash>/frog/x.jpg` (where the ZIP was
+    unpacked), next to a `filename` column repeating `frog/x.jpg`; every other page names the file from
+    the image root."""
+    from core.preview import preview_frame
+
+    table = load_source(ws, cifar_zip(tmp_path, per_class=2))
+    frame = preview_frame(table, infer_mapping(table))
+    first = sorted(shared("cifar10_sample/images/airplane").glob("*.jpg"))[:2]
+    assert frame["file"].tolist()[:2] == [f"airplane/{p.name}" for p in first]
+    assert "filename" not in frame  # the same names again
+    assert not any(str(ws.root) in str(v) for v in frame.drop(columns="thumbnail").to_numpy().ravel())
 
 
 def test_after_the_ingest_the_problem_rows_are_named_and_browse_can_list_them(ws, effnet, tmp_path):
