@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -343,24 +344,51 @@ def run_ingest(
     computed = 0
     processed = 0
     done = done_before + skipped_before
-    try:
-        for ids in chunks:
-            if should_stop is not None and should_stop():
-                _set_status(ws, job_id, JobStatus.PAUSED, "paused by the user")
-                break
-            computed += _embed_chunk(ws, dataset.id, embedder, ids, concepts)
-            done += len(ids)
-            processed += len(ids)
-            if on_progress is not None:
-                elapsed = time.perf_counter() - started
-                rate = processed / elapsed if elapsed > 0 else 0.0
-                eta = (total - done) / rate if rate > 0 else None
-                on_progress(IngestProgress(job_id, done, total, rate, eta))
-        else:
-            _set_status(ws, job_id, JobStatus.DONE)
-            from core.saved import rescore
+    # Chunk k is stored (Chroma upsert, then its rows marked done) on a second thread while chunk k+1
+    # is embedded: storing took ~10% of an ingest that waited for it (bench/ingest.py). One store at a
+    # time, in order, and each finished before the next starts, so "marked done" still means "in
+    # Chroma" (resume and kill -9 rely on it); vectors are in the cache before their store begins, so
+    # a run killed in between recomputes nothing.
+    storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
+    pending_store: Future[None] | None = None
+    stored_ids: list[int] = []
 
-            rescore(ws, dataset.id)  # saved searches cover the new rows too
+    def wait_for_store() -> None:
+        nonlocal pending_store, done, processed
+        if pending_store is None:
+            return
+        pending_store.result()
+        pending_store = None
+        done += len(stored_ids)
+        processed += len(stored_ids)
+        if on_progress is not None:
+            elapsed = time.perf_counter() - started
+            rate = processed / elapsed if elapsed > 0 else 0.0
+            eta = (total - done) / rate if rate > 0 else None
+            on_progress(IngestProgress(job_id, done, total, rate, eta))
+
+    try:
+        try:
+            for ids in chunks:
+                if should_stop is not None and should_stop():
+                    wait_for_store()
+                    _set_status(ws, job_id, JobStatus.PAUSED, "paused by the user")
+                    break
+                chunk = _compute_chunk(ws, embedder, ids, concepts)
+                computed += chunk.computed
+                wait_for_store()
+                stored_ids = ids
+                pending_store = storing.submit(_store_chunk, ws, dataset.id, model_id=embedder.model_id, chunk=chunk)
+                if processed == 0:
+                    wait_for_store()  # the first (small) chunk reports at once: the bar moves within seconds
+            else:
+                wait_for_store()
+                _set_status(ws, job_id, JobStatus.DONE)
+                from core.saved import rescore
+
+                rescore(ws, dataset.id)  # saved searches cover the new rows too
+        finally:
+            storing.shutdown(wait=True)  # a store under way finishes: its rows are then correctly done
     except Exception as exc:
         _set_status(ws, job_id, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
         raise
@@ -437,10 +465,22 @@ def _concepts_for(ws: Workspace, embedder: Embedder, text_embedder: Embedder | N
     return _Concepts(space, f"{space}|{text_embedder.model_id}", class_name_vectors(text_embedder, ws.cache))
 
 
-def _embed_chunk(
-    ws: Workspace, dataset_id: int, embedder: Embedder, ids: list[int], concepts: _Concepts | None = None
-) -> int:
-    """Embed one chunk (cache first), upsert into Chroma, then mark the rows done. Returns computed count."""
+@dataclass
+class _Chunk:
+    """One chunk's rows with their vectors, ready to store."""
+
+    ids: list[int]
+    rows: list[sqlite3.Row]  # those of ``ids`` still in the dataset
+    vectors: dict[str, np.ndarray]  # content hash -> vector
+    concept_vectors: dict[str, np.ndarray]
+    concepts: _Concepts | None
+    problems: dict[int, str]  # row id -> why it could not be embedded
+    thumbs: dict[int, bytes]
+    computed: int  # vectors computed (not from the cache)
+
+
+def _compute_chunk(ws: Workspace, embedder: Embedder, ids: list[int], concepts: _Concepts | None = None) -> _Chunk:
+    """Vectors for one chunk's rows: from the cache, or computed (each distinct content once) and cached."""
     marks = ",".join("?" * len(ids))
     with ws.store.connect() as conn:
         rows = conn.execute(
@@ -481,38 +521,45 @@ def _embed_chunk(
             vectors = embedder.embed_texts(items)
         ws.cache.put(model_id, list(to_compute), vectors)
         cached.update(zip(to_compute, vectors, strict=True))
-    good = [r for r in rows if r["id"] not in problems]
+    return _Chunk(ids, rows, cached, cached_concepts, concepts, problems, thumbs, len(to_compute))
+
+
+def _store_chunk(ws: Workspace, dataset_id: int, *, model_id: str, chunk: _Chunk) -> None:
+    """Upsert one chunk's vectors into Chroma, then mark its rows done (or flagged) in SQLite."""
+    good = [r for r in chunk.rows if r["id"] not in chunk.problems]
     if good:
         states = ws.store.row_states([r["id"] for r in good])
         good_ids = [r["id"] for r in good]
         metadatas = [mirror_metadata(states[r["id"]]) for r in good]
-        documents = [r["text"] if r["text"] is not None else Path(r["image_path"]).name for r in good]
         ws.vectors.upsert(
-            dataset_id, model_id, good_ids, np.stack([cached[r["content_hash"]] for r in good]), metadatas, documents
+            dataset_id,
+            model_id,
+            good_ids,
+            np.stack([chunk.vectors[r["content_hash"]] for r in good]),
+            metadatas,
         )
-        if concepts:
+        if chunk.concepts:
             ws.vectors.upsert(
                 dataset_id,
-                concepts.space,
+                chunk.concepts.space,
                 good_ids,
-                np.stack([cached_concepts[r["content_hash"]] for r in good]),
+                np.stack([chunk.concept_vectors[r["content_hash"]] for r in good]),
                 metadatas,
-                documents,
             )
     with ws.store.transaction() as conn:
         conn.executemany(
             "UPDATE rows SET embedded = 1, thumb = COALESCE(?, thumb) WHERE id = ?",
-            [(thumbs.get(r["id"]), r["id"]) for r in good],
+            [(chunk.thumbs.get(r["id"]), r["id"]) for r in good],
         )
         conn.executemany(
-            "UPDATE rows SET embedded = 2, problem = ? WHERE id = ?", [(p, i) for i, p in problems.items()]
+            "UPDATE rows SET embedded = 2, problem = ? WHERE id = ?", [(p, i) for i, p in chunk.problems.items()]
         )
         conn.execute(
-            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)", (now(), ids[0])
+            "UPDATE jobs SET updated_at = ? WHERE id = (SELECT job_id FROM rows WHERE id = ?)",
+            (now(), chunk.ids[0]),
         )
         # Newly embedded rows are searchable: values derived from the dataset are stale.
         conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
-    return len(to_compute)
 
 
 def _as_list(value: str | list[str]) -> list[str]:

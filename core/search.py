@@ -8,14 +8,13 @@ query is embedded by the same text model.
 A filtered query is planned (see :func:`_query` and docs/decisions.md): the rows matching the
 filters come from SQLite (cached per dataset version); when they are a large share, Chroma's
 unfiltered top-k is over-fetched and intersected with them; otherwise Chroma searches only those
-ids. Chroma's own ``where`` / ``where_document`` (label, labeled, source, tags, excluded; keyword
-as a case-insensitive regex) answers only when neither fits, because on 100k rows it measured
-150-350 ms a query against 15-40 ms for the other two.
+ids. Chroma's own ``where`` (label, labeled, source, tags, excluded) answers only when neither fits,
+because on 100k rows it measured 150-350 ms a query against 15-40 ms for the other two. A keyword is
+matched in SQLite only (Chroma holds no documents), so a filter with one never takes that plan.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,8 +59,8 @@ class Filters:
     @property
     def mirrored(self) -> bool:
         """Chroma's metadata can answer these filters: it mirrors the first question's single labels
-        (and knows nothing of issue runs)."""
-        return self.question == DEFAULT_LABEL_FIELD and not self.labels and not self.issues
+        (and knows nothing of issue runs, nor of the text: a keyword is matched in SQLite)."""
+        return self.question == DEFAULT_LABEL_FIELD and not self.labels and not self.issues and not self.keyword_text
 
     def chroma_where(self) -> dict[str, Any] | None:
         clauses: list[dict[str, Any]] = []
@@ -82,9 +81,9 @@ class Filters:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def chroma_where_document(self) -> dict[str, Any] | None:
-        keyword = (self.keyword or "").strip()
-        return {"$regex": "(?i)" + re.escape(keyword)} if keyword else None
+    @property
+    def keyword_text(self) -> str:
+        return (self.keyword or "").strip()
 
     def sql(self) -> tuple[str, list[Any]]:
         """The same filter as SQL over ``rows`` LEFT JOIN ``labels`` (for listings and select-all)."""
@@ -358,6 +357,4 @@ def _filtered_query(
     if len(allowed) <= IDS_MAX or space != dataset.embedding_model or not filters.mirrored:
         return ws.vectors.query(dataset.id, space, vector, n=n, ids=allowed)
     # Only the main collection mirrors the filters, and only the first question's single labels.
-    return ws.vectors.query(
-        dataset.id, space, vector, n=n, where=filters.chroma_where(), where_document=filters.chroma_where_document()
-    )
+    return ws.vectors.query(dataset.id, space, vector, n=n, where=filters.chroma_where())

@@ -167,8 +167,8 @@ class Workspace:
                 " JOIN datasets ON datasets.id = removed_rows.dataset_id"
             ).fetchall()
             back = conn.execute(
-                "SELECT rows.id, rows.dataset_id, removed_vectors.space, removed_vectors.vector,"
-                " rows.text, rows.image_path FROM mirror_pending JOIN rows ON rows.id = mirror_pending.row_id"
+                "SELECT rows.id, rows.dataset_id, removed_vectors.space, removed_vectors.vector"
+                " FROM mirror_pending JOIN rows ON rows.id = mirror_pending.row_id"
                 " JOIN removed_vectors ON removed_vectors.row_id = rows.id"
             ).fetchall()
         groups: dict[tuple[int, str, str], list[int]] = {}
@@ -191,21 +191,14 @@ class Workspace:
         if out:
             with self.store.transaction() as conn:
                 conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r[0],) for r in out])
-        by_space: dict[tuple[int, str], list[tuple[int, np.ndarray, str]]] = {}
-        for row_id, dataset_id, space, blob, text, image_path in back:
-            document = text if text is not None else Path(image_path).name  # as the ingest wrote it
-            vector = np.frombuffer(blob, dtype=np.float32)
-            by_space.setdefault((dataset_id, space), []).append((row_id, vector, document))
+        by_space: dict[tuple[int, str], list[tuple[int, np.ndarray]]] = {}
+        for row_id, dataset_id, space, blob in back:
+            by_space.setdefault((dataset_id, space), []).append((row_id, np.frombuffer(blob, dtype=np.float32)))
         for (dataset_id, space), items in by_space.items():
-            ids = [i for i, _, _ in items]
+            ids = [i for i, _ in items]
             states = self.store.row_states(ids)
             vectors.upsert(
-                dataset_id,
-                space,
-                ids,
-                np.stack([v for _, v, _ in items]),
-                [mirror_metadata(states[i]) for i in ids],
-                [d for _, _, d in items],
+                dataset_id, space, ids, np.stack([v for _, v in items]), [mirror_metadata(states[i]) for i in ids]
             )
             with self.store.transaction() as conn:
                 conn.executemany(
