@@ -160,6 +160,51 @@ def test_the_label_explanation_is_true_when_several_classes_are_confident():
     assert "'cat' at 15% reaches what 'cat' rows usually get (12%)" in one
 
 
+def test_a_label_issue_suggests_the_class_its_explanation_names(monkeypatch):
+    """A row is flagged as the one class that reaches what its rows usually get, which need not be the
+    most probable one: a CIFAR row given 'frog' read "suggested: airplane" beside a why saying "'cat' at
+    13% reaches what 'cat' rows usually get, so confident learning counts it as 'cat'". The table, the
+    review panel (W) and Auto-fix must suggest 'cat', and the why say why not 'airplane'; runs stored
+    before (the most probable class stored as the suggestion) read the same."""
+    import core.issues.label as label_check
+    from core.issues import IssueReport
+    from core.runs import Run
+
+    classes = ["airplane", "cat", "frog"]
+    probs = [[0.8, 0.1, 0.1]] * 10 + [[0.44, 0.12, 0.44]] * 10 + [[0.1, 0.1, 0.8]] * 9 + [[0.47, 0.13, 0.40]]
+    labels = np.repeat([0, 1, 2], 10)
+    monkeypatch.setattr(label_check, "out_of_fold_proba", lambda data, **_: {"embedding": np.array(probs)})
+    data = IssueData(np.arange(30), X=np.eye(30), labels=labels, class_names=classes)
+    detector = create_detector("label").fit(data)
+    assert detector.is_issue_.tolist() == [False] * 29 + [True]
+    arrays = {
+        "row_ids": data.row_ids,
+        "source_ids": data.row_ids.astype(str),
+        "given": labels,
+        "reviewed": np.zeros(30, bool),
+        "label_score": detector.scores_,
+        "is_label_issue": detector.is_issue_,
+        **{f"label.{k}": v for k, v in detector.details_.items()},
+    }
+    summary = {"classes": classes, "n_rows": 30, "checks": {"label": detector.summary_}}
+    run = Run("r1", 1, "issues", "k", 1, {}, summary, "", None)
+    stored_before = {k: v for k, v in arrays.items() if not k.startswith("label.most_probable")}
+    stored_before["label.suggested"] = np.array(probs).argmax(axis=1)
+    stored_before["label.suggested_confidence"] = np.array(probs).max(axis=1)
+    for stored in (arrays, stored_before):
+        report = IssueReport(run, stored)
+        row = report.frame.iloc[29]
+        assert (row["suggested"], round(row["suggested_confidence"], 2)) == ("cat", 0.13)
+        assert report.suggestion(29) == ("cat", pytest.approx(0.13))
+        assert report.confusion_pairs().to_dict("records") == [{"given": "frog", "suggested": "cat", "rows": 1}]
+        (title, why), *_ = report.explain(29)
+        assert title == "Label issues"
+        assert "'cat' 13%; 'cat' at 13% reaches what 'cat' rows usually get (12%)" in why
+        assert "counts it as 'cat'. 'airplane' is more probable (47%) but below what 'airplane' rows usually" in why
+        assert report.suggestion(0) == ("airplane", pytest.approx(0.8))  # not flagged: the most probable class
+        assert report.explain(0) == [("Label check", "The model agrees with the label 'airplane' (80%).")]
+
+
 def test_near_duplicates_pair_up_and_outliers_stand_out(news, minilm):
     texts, X, labels, classes = news
     base = texts[:400]

@@ -173,7 +173,13 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
 
     def choices(row_id: int) -> list[tuple[str, float]]:
         probs = report.pred_probs(row_id)
-        return top_choices(probs, report.classes) if probs is not None else [(c, 0.0) for c in report.classes[:9]]
+        if probs is None:
+            return [(c, 0.0) for c in report.classes[:9]]
+        # The check's suggestion first (W takes it, as the table and the explanation name it), even where
+        # confident learning counts the row as a class a little less probable than the top one.
+        tip = report.suggestion(row_id)
+        rest = [c for c in top_choices(probs, report.classes) if tip is None or c[0] != tip[0]]
+        return ([tip] if tip else []) + rest[: 9 - bool(tip)]
 
     review_panel(
         dataset_id,

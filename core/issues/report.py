@@ -22,7 +22,7 @@ from core.embedders.base import near_duplicate_cosine
 from core.errors import InputError
 from core.history import unchanged_since
 from core.issues.base import DETECTORS, IssueData, create_detector
-from core.issues.label import unreliable_because
+from core.issues.label import suggestion_of, unreliable_because
 from core.projection import dataset_vectors
 from core.review import NEEDS_REVIEW
 from core.runs import Run, find_run, get_run, latest_run, run_key, save_run
@@ -282,8 +282,9 @@ class IssueReport:
             # class the label-set check doubts (the page calls the column "class in doubt").
             out["given"] = classes[a["label_set.worst_class"]]
         if "label" in self.issue_names:
-            out["suggested"] = classes[a["label.suggested"]]
-            out["suggested_confidence"] = a["label.suggested_confidence"]
+            suggested, suggested_confidence = self._label_suggestion
+            out["suggested"] = classes[suggested]
+            out["suggested_confidence"] = suggested_confidence
             out["given_confidence"] = a["label.given_confidence"]
         for name in self.issue_names:
             out[f"{name}_score"] = a[f"{name}_score"]
@@ -334,13 +335,27 @@ class IssueReport:
             return None
         return probs[i]
 
+    @cached_property
+    def _label_suggestion(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's suggested class (-1: none) and its probability. A flagged row's is the class its
+        explanation names; runs stored before the suggestion followed it held the most probable class."""
+        a = self.arrays
+        if "label.confident_class" not in a:
+            return a["label.suggested"], a["label.suggested_confidence"]
+        most = a.get("label.most_probable", a["label.suggested"])
+        p_most = a.get("label.most_probable_confidence", a["label.suggested_confidence"])
+        return suggestion_of(
+            most, p_most, a["is_label_issue"], a["label.confident_class"], a["label.confident_probability"]
+        )
+
     def suggestion(self, row_id: int) -> tuple[str, float] | None:
-        """The label the model suggests for a row, with its probability."""
-        probs = self.pred_probs(row_id)
-        if probs is None:
+        """The label the check suggests for a row, with its probability: for a flagged row the class the
+        check counts it as (the one its explanation names), else the most probable class."""
+        i = self.index(row_id)
+        if "label" not in self.issue_names or i is None or self.pred_probs(row_id) is None:
             return None
-        best = int(np.argmax(probs))
-        return self.classes[best], float(probs[best])
+        suggested, probability = self._label_suggestion
+        return self.classes[int(suggested[i])], float(probability[i])
 
     def explain(self, row_id: int) -> list[tuple[str, str]]:
         """(issue title, why) for each issue flagged on a row, plus the label check's view of it."""
