@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 MAX_PIXELS = 64_000_000  # a 8000x8000 photo is fine; a 50,000x50,000 header is refused unread
 THUMB_SIZE = 96
@@ -70,6 +75,36 @@ def shown_path(image_path: str | None, root: str | Path | None) -> str:
         except ValueError:
             pass
     return str(image_path)
+
+
+@dataclass(frozen=True)
+class ImageRoots:
+    """How an image dataset's paths are shown: each row from the folder its own ingest read (its job's
+    ``image_root``), else from the dataset's image root.
+
+    The dataset's root widens to the folder holding every ingest's folder when images are added from
+    elsewhere (``/tmp`` for a ZIP unpacked in the workspace and a folder in ``/tmp/more``), which exports
+    need to stay importable; shown from there, a row read ``hE_ws/media/123963d5…/frog/x.jpg`` and the
+    file name was cut off. Shown from its own ingest's folder it reads ``frog/x.jpg``, as on Upload."""
+
+    dataset: Path | None
+    ingests: Mapping[int, Path] = field(default_factory=dict)
+
+    def shown(self, image_path: str | None, job_id: int | None = None) -> str:
+        """``image_path`` relative to the folder of the ingest ``job_id`` (else the dataset's root)."""
+        own = self.ingests.get(job_id) if job_id is not None else None
+        if own is not None and image_path and Path(image_path).is_relative_to(own):
+            return shown_path(image_path, own)
+        return shown_path(image_path, self.dataset)
+
+    def of(self, row: Mapping[str, Any]) -> str:
+        """A stored row's image path as shown (its ``job_id`` picks the ingest's folder)."""
+        return self.shown(row.get("image_path"), row.get("job_id"))
+
+
+def image_roots(store: Store, dataset_id: int) -> ImageRoots:
+    """The folders an image dataset's paths are shown from (see :class:`ImageRoots`)."""
+    return ImageRoots(store.image_root(dataset_id), store.ingest_image_roots(dataset_id))
 
 
 def thumbnail_jpeg(image: Any, size: int = THUMB_SIZE) -> bytes:

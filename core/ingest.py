@@ -27,7 +27,7 @@ import numpy as np
 from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import read_question, record_ingest
-from core.images import ImageProblem, load_image, shown_path, thumbnail_jpeg
+from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
 from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
@@ -262,11 +262,8 @@ def problem_summary(ws: Workspace, dataset_id: int, *, job_id: int | None = None
     """The rows that could not be embedded, by name with the reason, the first ``shown`` and a count:
     "frog/broken.jpg (not a readable image file)". Empty when there are none."""
     rows, total = ws.store.problem_rows(dataset_id, job_id=job_id, limit=shown)
-    root = ws.store.image_root(dataset_id)
-    named = [
-        f"{shown_path(r['image_path'], root) if r['image_path'] else 'row ' + r['source_id']} ({r['problem']})"
-        for r in rows
-    ]
+    roots = image_roots(ws.store, dataset_id)
+    named = [f"{roots.of(r) if r['image_path'] else 'row ' + r['source_id']} ({r['problem']})" for r in rows]
     return first_few(named, total, shown=shown)
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.images import shown_path
+from core.images import image_roots
 from core.labelschema import label_schema, question_status
 from core.store import DEFAULT_LABEL_FIELD, stored_value
 from core.wording import counted
@@ -95,12 +95,12 @@ pages = max(1, -(-total // PAGE_SIZE))
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
 rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
 st.caption(f"{counted(total, 'matching row')} · page {page:,} of {pages:,}")
-root = ws.store.image_root(dataset_id)
+roots = image_roots(ws.store, dataset_id)
 frame = pd.DataFrame(
     {
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if status.dataset.modality == "image" else {}),
-        "text": [r["text"] or shown_path(r["image_path"], root) for r in rows],
+        "text": [r["text"] or roots.of(r) for r in rows],
         "problem": [r["problem"] or "" for r in rows],  # beside the content, where it is read in full
         "label": [_shown(r["label"]) for r in rows],
         "given label": [_shown(r["given"]) for r in rows],

@@ -1450,6 +1450,47 @@ def test_image_tables_show_paths_with_their_class_folder_and_thumbnails(app_env,
     check(drawn["search"], "text")
 
 
+def test_browse_shows_added_images_from_their_own_folder_not_the_widened_root(app_env, monkeypatch):
+    """After images from another folder were added to a ZIP's dataset, the root widened to their common
+    folder and Browse's file column read `workspace/media/123963d5…`, the file name cut off. Each row
+    reads from the folder its ingest read: `airplane/x.jpg`, `frog/new_y.jpg`."""
+    import shutil
+    import zipfile
+
+    import ui.grid
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+
+    drawn = {}
+    monkeypatch.setattr(ui.grid, "show_table", lambda frame, *, key, **kw: drawn.update({key: frame.copy()}))
+    ws = Workspace(app_env / "workspace")
+    archive = app_env / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for cls in ["airplane", "cat"]:
+            for img in sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:2]:
+                z.write(img, f"{cls}/{img.name}")
+    table = load_source(ws, archive)
+    start_ingest(ws, table, infer_mapping(table), "pets", source="pets.zip")
+    (app_env / "more" / "frog").mkdir(parents=True)
+    for img in sorted(shared("cifar10_sample/images/frog").glob("*.jpg"))[:2]:
+        shutil.copy(img, app_env / "more" / "frog" / f"new_{img.name}")
+    more = load_source(ws, app_env / "more")
+    start_ingest(ws, more, infer_mapping(more), "pets", source="more", append=True)
+    assert ws.store.image_root(ws.dataset("pets").id) == app_env
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    assert not at.exception
+    [frame] = [v for k, v in drawn.items() if k.startswith("browse.grid.")]
+    names = {
+        cls: sorted(p.name for p in shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:2]
+        for cls in ["airplane", "cat", "frog"]
+    }
+    assert frame["file"].tolist() == [
+        *(f"{cls}/{n}" for cls in ["airplane", "cat"] for n in names[cls]),
+        *(f"frog/new_{n}" for n in names["frog"]),
+    ]
+
+
 def test_search_by_an_uploaded_image_shows_it_above_the_results(app_env, effnet):
     load_demo(app_env / "workspace", "images", effnet)
     query = sorted(shared("cifar10_sample/images/ship").glob("*.jpg"))[0]

@@ -6,6 +6,7 @@ import shutil
 import struct
 import zipfile
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -593,6 +594,52 @@ def test_undoing_an_image_append_from_another_folder_narrows_the_image_root_and_
     assert shown() == sorted(
         [f"first/{p}" for p in before] + [f"more/frog/{p.name}" for p in (tmp_path / "more" / "frog").iterdir()]
     )
+
+
+def test_rows_added_from_another_folder_are_shown_from_their_own_folder_and_exported_from_the_common_one(ws, tmp_path):
+    """A ZIP (unpacked in the workspace's media folder) then images added from a folder elsewhere: the
+    dataset's root becomes their common folder, from where Browse showed `workspace/media/<hash>/cat/x.jpg`
+    with the file name cut off. Each row is shown from the folder its own ingest read (`cat/x.jpg`,
+    `frog/y.jpg`), also in the ingest's problem message; exports stay relative to the common root, so an
+    export put there imports again."""
+    import pandas as pd
+
+    from core.export import Format, export_dataset
+    from core.export.columns import image_field
+    from core.images import image_roots
+    from core.ingest import problem_summary
+
+    table = load_source(ws, cifar_zip(tmp_path, per_class=2))
+    start_ingest(ws, table, infer_mapping(table), "pets", source="classes.zip")
+    dataset = ws.dataset("pets")
+    first = {r["id"]: r for r in ws.store.rows_by_ids(ws.store.row_ids(dataset.id))}
+    (tmp_path / "more" / "frog").mkdir(parents=True)
+    for img in sorted(shared("cifar10_sample/images/frog").glob("*.jpg"))[:3]:
+        shutil.copy(img, tmp_path / "more" / "frog" / f"new_{img.name}")
+    (tmp_path / "more" / "frog" / "broken.jpg").write_text("not a JPEG\n")
+    more = load_source(ws, tmp_path / "more")
+    job = start_ingest(ws, more, infer_mapping(more), "pets", source="more", append=True)
+    assert ws.store.image_root(dataset.id) == tmp_path  # holds the workspace's media folder and "more"
+
+    rows = ws.store.rows_by_ids(ws.store.row_ids(dataset.id))
+    roots = image_roots(ws.store, dataset.id)
+    shown = [roots.of(r) for r in rows]
+    first_names = [f"{p.parent.name}/{p.name}" for p in map(Path, (r["image_path"] for r in first.values()))]
+    assert shown[: len(first)] == first_names and all(s.count("/") == 1 for s in shown)
+    assert sorted(shown[len(first) :]) == ["frog/broken.jpg"] + sorted(
+        f"frog/{p.name}" for p in (tmp_path / "more" / "frog").glob("new_*.jpg")
+    )
+    page, _ = ws.store.rows_page(dataset.id, limit=1000)  # what Browse reads
+    assert [roots.of(r) for r in page] == shown
+    with ws.store.transaction() as conn:  # what embedding the append writes for the broken file
+        conn.execute("UPDATE rows SET problem = 'not a readable image file' WHERE image_path LIKE '%broken.jpg'")
+    assert problem_summary(ws, dataset.id, job_id=job) == "frog/broken.jpg (not a readable image file)"
+
+    path = tmp_path / "export.csv"
+    export_dataset(ws, dataset.id, path, fmt=Format.CSV)
+    written = pd.read_csv(path, dtype=str)[image_field(ws, dataset.id)].tolist()
+    assert written == [str(Path(r["image_path"]).relative_to(tmp_path).as_posix()) for r in rows]
+    assert written[-1].startswith("more/frog/") and written[0].startswith("workspace/media/")
 
 
 def test_the_same_file_added_again_after_an_undo_keeps_the_redo_possible(ws):

@@ -14,7 +14,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from core.config import ChromaSettings, workspace_path_from_env
 from core.embedders import Embedder, load_embedder
-from core.images import shown_path
+from core.images import image_roots
 from core.ingest import format_duration
 from core.session import Session
 from core.workspace import Workspace
@@ -101,11 +101,11 @@ def current_dataset_id() -> int | None:
 
 
 def row_contents(dataset_id: int, rows: list[dict]) -> list[str]:
-    """What a table shows for each row: its text, or its image's path relative to the dataset's image
-    root (``dog/train_2590.jpg``: the class folder tells two ``train_2590.jpg`` apart)."""
+    """What a table shows for each row: its text, or its image's path relative to the folder its ingest
+    read (``dog/train_2590.jpg``: the class folder tells two ``train_2590.jpg`` apart; see ImageRoots)."""
     ws = workspace()
-    root = ws.derived(dataset_id, "image_root", lambda: ws.store.image_root(dataset_id))
-    return [r["text"] or shown_path(r["image_path"], root) for r in rows]
+    roots = ws.derived(dataset_id, "image_roots", lambda: image_roots(ws.store, dataset_id))
+    return [r["text"] or roots.of(r) for r in rows]
 
 
 SHELL_KEY = "app.shell"

@@ -151,6 +151,14 @@ class Store:
             }
         return Path(os.path.commonpath(sorted(folders))) if folders else None
 
+    def ingest_image_roots(self, dataset_id: int) -> dict[int, Path]:
+        """Each image ingest's own folder (job id → folder), for the ingests that kept it in their job
+        (older ones did not): how a row's path is shown (:class:`core.images.ImageRoots`)."""
+        with self.connect() as conn:
+            jobs = conn.execute("SELECT id, settings_json FROM jobs WHERE dataset_id = ?", (dataset_id,)).fetchall()
+        roots = {job_id: json.loads(settings or "{}").get("image_root") for job_id, settings in jobs}
+        return {job_id: Path(root) for job_id, root in roots.items() if root}
+
     def fit_image_root(self, conn: sqlite3.Connection, dataset_id: int) -> None:
         """Set an image dataset's root to the folder holding the folders of the ingests that have rows in
         it: after an undone append from another folder its rows are out, and the root it widened narrows
@@ -178,7 +186,7 @@ class Store:
         with self.connect() as conn:
             total = conn.execute(f"SELECT COUNT(*) FROM rows WHERE {where}", args).fetchone()[0]
             rows = conn.execute(
-                f"SELECT id, source_id, image_path, problem FROM rows WHERE {where} ORDER BY position LIMIT ?",
+                f"SELECT id, source_id, image_path, job_id, problem FROM rows WHERE {where} ORDER BY position LIMIT ?",
                 [*args, limit],
             ).fetchall()
         return [dict(r) for r in rows], total
@@ -330,7 +338,7 @@ class Store:
                 total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
             page = conn.execute(
                 "SELECT rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path,"
-                " rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
+                " rows.job_id, rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
                 " labels.given, labels.value AS label, labels.source AS label_source, labels.confidence,"
                 " labels.suggested, labels.suggested_confidence,"
                 " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
@@ -368,8 +376,9 @@ class Store:
             for part in chunked(list(row_ids)):
                 marks = ",".join("?" * len(part))
                 for r in conn.execute(
-                    "SELECT rows.id, rows.source_id, rows.text, rows.image_path, rows.thumb, rows.excluded,"
-                    " rows.problem, labels.value AS label, labels.source AS label_source, labels.suggested,"
+                    "SELECT rows.id, rows.source_id, rows.text, rows.image_path, rows.job_id, rows.thumb,"
+                    " rows.excluded, rows.problem, labels.value AS label, labels.source AS label_source,"
+                    " labels.suggested,"
                     " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
                     " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.id IN ({marks})",
