@@ -1792,10 +1792,10 @@ def test_a_threshold_row_out_of_range_says_the_range_and_shows_no_promise(app_en
     at.switch_page("pages/autolabel.py").run()
     at.radio(key="autolabel.how").set_value("row count").run()
     field = next(n for n in at.number_input if (n.key or "").endswith(".rows"))
-    assert field.label.endswith("(1 to 30)")
-    for typed in (5000, 0):
+    assert field.label.endswith("(0 to 30)")
+    for typed in (5000, -1):
         next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(typed).run()
-        assert not at.exception and any(e.value.startswith("Choose from 1 to 30 rows") for e in at.error)
+        assert not at.exception and any(e.value.startswith("Choose from 0 to 30 rows") for e in at.error)
         assert not [s for s in [*at.success, *at.warning] if "auto-labeled" in s.value]  # no stale promise
         assert not [b for b in at.button if (b.key or "").endswith(".accept")]
     next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(3).run()
@@ -1824,7 +1824,13 @@ def test_the_accept_button_counts_in_words_and_says_when_there_is_nothing_to_acc
     at.switch_page("pages/autolabel.py").run()
     accept = next(b for b in at.button if (b.key or "").endswith(".accept"))
     assert accept.disabled and accept.label == "Nothing to accept at this threshold"
-    at.radio(key="autolabel.how").set_value("row count").run()
+    said = next(w.value for w in at.warning if w.value.startswith("No row is auto-labeled: "))
+    at.radio(key="autolabel.how").set_value("row count").run()  # starts where the slider was: no row (not 1)
+    assert not at.exception and not at.error
+    assert next(n for n in at.number_input if (n.key or "").endswith(".rows")).value == 0
+    assert said in [w.value for w in at.warning]
+    accept = next(b for b in at.button if (b.key or "").endswith(".accept"))
+    assert accept.disabled and accept.label == "Nothing to accept at this threshold"
     next(n for n in at.number_input if (n.key or "").endswith(".rows")).set_value(1).run()
     assert not at.exception
     accept = next(b for b in at.button if (b.key or "").endswith(".accept"))

@@ -535,9 +535,25 @@ def test_the_threshold_row_is_taken_only_within_the_rows_the_model_can_label():
     prediction = _synthetic_prediction()
     assert prediction.threshold_at_rows(1) == pytest.approx(0.999)
     assert prediction.threshold_at_rows(1000) == pytest.approx(0.6)
-    for rows in (0, -5, 5000):
-        with pytest.raises(InputError, match="Choose from 1 to 1,000 rows"):
+    for rows in (-1, -5, 5000):
+        with pytest.raises(InputError, match="Choose from 0 to 1,000 rows"):
             prediction.threshold_at_rows(rows)
+
+
+def test_no_rows_is_a_threshold_above_every_row_or_the_standing_one_when_it_labels_none():
+    """'The N most confident rows' can say 0, as the slider can: where the wizard proposed nothing, the
+    field started at 1 and offered to accept a row nobody had proposed."""
+    from dataclasses import replace
+
+    prediction = _synthetic_prediction()
+    assert prediction.promise().rows > 0
+    none = prediction.threshold_at_rows(0)
+    assert none > prediction.confidence.max() and prediction.promise(none).rows == 0
+    summary = {**prediction.run.summary, "threshold": 1.0, "estimated_threshold": 1.0, "expected_precision": None}
+    summary["why_none"] = "unreached"
+    nothing = replace(prediction, run=replace(prediction.run, summary=summary))
+    assert nothing.promise().rows == 0 and nothing.threshold_at_rows(0) == 1.0  # the promise keeps its why
+    assert nothing.promise(nothing.threshold_at_rows(0)).why_none == "unreached"
 
 
 def test_the_cut_is_shown_with_the_decimals_that_tell_it_from_the_rows_around_it():

@@ -79,9 +79,11 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         # No bounds on the widget: the browser would refuse an out-of-range number with only a red frame
         # and leave the last promise on screen as if it were applied; core says what range to use instead.
         n_rows = len(curve["rows"])
+        # Starts where the slider stands: 0 rows when nothing reaches the target (not 1, which offered to
+        # accept a row the wizard had not proposed).
         rows = st.number_input(
-            f"Auto-label the N most confident rows (1 to {n_rows:,})",
-            value=max(1, prediction.promise().rows),
+            f"Auto-label the N most confident rows (0 to {n_rows:,})",
+            value=prediction.promise().rows,
             step=1,
             key=f"{stands}.rows",
         )

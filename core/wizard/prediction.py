@@ -254,19 +254,22 @@ class Prediction:
 
     def threshold_at_rows(self, rows: int) -> float:
         """The threshold that auto-labels the ``rows`` most confident candidates (the confidence of the last
-        of them: rows as confident as it are taken too).
+        of them: rows as confident as it are taken too). For 0 rows, the standing threshold when it labels
+        none (so the promise still says why nothing reaches the target), else one just above every row.
 
         Raises
         ------
         InputError
-            ``rows`` outside 1 to the number of rows the model can label."""
+            ``rows`` outside 0 to the number of rows the model can label."""
         conf = self.curve()["threshold"]
         if not len(conf):
             raise InputError("No row can be auto-labeled: every row has a label from a person, or none is predicted.")
-        if not 1 <= rows <= len(conf):
+        if not 0 <= rows <= len(conf):
             raise InputError(
-                f"Choose from 1 to {len(conf):,} rows (not {rows:,}): the model can label {len(conf):,} rows."
+                f"Choose from 0 to {len(conf):,} rows (not {rows:,}): the model can label {len(conf):,} rows."
             )
+        if rows == 0:
+            return self.threshold if self.promise().rows == 0 else float(np.nextafter(conf[0], np.inf))
         return float(conf[rows - 1])
 
     def roll_up(self, threshold: float | None = None) -> list[dict[str, Any]]:
