@@ -63,8 +63,10 @@ else:
 if path is None:
     finish()
 
-header_choice = st.radio("Header row", ["detect", "yes", "no"], horizontal=True, key="upload.header")
-header = {"detect": None, "yes": True, "no": False}[header_choice]
+header = None  # a ZIP or folder of images has no header row to choose (a labels CSV inside is detected)
+if path.suffix.lower() != ".zip" and not path.is_dir():
+    header_choice = st.radio("Header row", ["detect", "yes", "no"], horizontal=True, key="upload.header")
+    header = {"detect": None, "yes": True, "no": False}[header_choice]
 try:
     table = read_source(str(path), path.stat().st_mtime if path.exists() else 0.0, header)
 except (CuratorError, OSError) as exc:

@@ -1990,6 +1990,30 @@ def test_an_audit_sample_drops_rows_whose_auto_label_was_undone(app_env, minilm)
     assert not [b for b in at.button if (b.key or "").startswith("autolabel.audit.") and b.key.endswith(".ok")]
 
 
+def pets_zip(app_env) -> Path:
+    """Six CIFAR images in class folders (cat, frog), zipped."""
+    import zipfile
+
+    archive = app_env / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for cls in ["cat", "frog"]:
+            for img in sorted(shared(f"cifar10_sample/images/{cls}").glob("*.jpg"))[:3]:
+                z.write(img, f"{cls}/{img.name}")
+    return archive
+
+
+def test_a_zip_of_images_is_not_asked_for_a_header_row(app_env):
+    """Upload offered "Header row: detect / yes / no" for a ZIP of images, where there is none to choose
+    (a labels CSV inside is read with its header detected); a table still gets it."""
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(pets_zip(app_env))).run()
+    assert not at.exception and not at.error and any("6 rows" in c.value for c in at.caption)
+    assert "upload.header" not in [r.key for r in at.radio]
+    at.text_input(key="upload.path.0").set_value(str(small_csv(app_env, n=5))).run()
+    assert not at.exception and "upload.header" in [r.key for r in at.radio]
+
+
 def test_monitor_waiting_for_review_counts_what_unlabeled_counts(app_env, minilm):
     """An excluded row with a label was subtracted twice: "Unlabeled 10" beside "Waiting for review 9"."""
     ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40, unlabeled=10)
