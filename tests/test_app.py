@@ -2014,6 +2014,28 @@ def test_a_zip_of_images_is_not_asked_for_a_header_row(app_env):
     assert not at.exception and "upload.header" in [r.key for r in at.radio]
 
 
+def test_the_audit_card_names_the_image_file(app_env):
+    """The audit showed an image without its file name; the review panel names it under the image."""
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, pets_zip(app_env))
+    start_ingest(ws, table, infer_mapping(table), "pets", source="pets.zip")
+    dataset = ws.dataset("pets")
+    rows = ws.store.rows_by_ids(ws.store.row_ids(dataset.id))
+    names = {f"{Path(r['image_path']).parent.name}/{Path(r['image_path']).name}" for r in rows}
+    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r["id"]: ("cat", 0.97) for r in rows}, model_id="wizard", as_suggestion=False)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    at.number_input(key="autolabel.audit.k").set_value(5).run()
+    at.button(key="autolabel.audit.draw").click().run()
+    assert not at.exception and any(m.value.endswith("· 5 left in this sample") for m in at.markdown)
+    assert [c.value for c in at.caption if c.value in names], [c.value for c in at.caption]
+
+
 def test_monitor_waiting_for_review_counts_what_unlabeled_counts(app_env, minilm):
     """An excluded row with a label was subtracted twice: "Unlabeled 10" beside "Waiting for review 9"."""
     ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40, unlabeled=10)

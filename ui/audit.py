@@ -21,7 +21,7 @@ from core.audit import (
 from core.errors import CuratorError
 from core.history import read_label
 from core.wording import counted
-from ui.resources import workspace
+from ui.resources import row_contents, workspace
 from ui.review import next_row
 
 WIZARD_KEY = "autolabel.audit"
@@ -45,7 +45,7 @@ def audit_panel(
     rows = sample_controls(dataset_id, field, checked, key=key, labels=labels, empty=empty)
     if not rows:
         return
-    row, given = show_audit_row(rows, field, lambda value: f"Auto label: **{value}**")
+    row, given = show_audit_row(dataset_id, rows, field, lambda value: f"Auto label: **{value}**")
     b = st.columns([1, 1, 2])
     try:
         if b[0].button("Right", key=f"{key}.{row['id']}.ok", shortcut="Y", type="primary"):
@@ -84,8 +84,11 @@ def _class_chosen(key: str, shown: str) -> None:
     st.session_state[f"{key}.draws"] = st.session_state.get(f"{key}.draws", 0) + 1
 
 
-def show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str]) -> tuple[dict[str, Any], Any]:
-    """The sample's next row (text or image) and ``describe(its auto answer)``; returns (row, answer)."""
+def show_audit_row(
+    dataset_id: int, rows: list[int], field: str, describe: Callable[[Any], str]
+) -> tuple[dict[str, Any], Any]:
+    """The sample's next row (text, or an image named by its file as in the review panel) and
+    ``describe(its auto answer)``; returns (row, answer)."""
     ws = workspace()
     row = ws.store.rows_by_ids(rows[:1])[0]
     with ws.store.connect() as conn:
@@ -93,6 +96,7 @@ def show_audit_row(rows: list[int], field: str, describe: Callable[[Any], str]) 
     with st.container(border=True):
         if row["image_path"]:
             st.image(row["image_path"], width=224)
+            st.caption(row_contents(dataset_id, [row])[0])
         else:
             st.text(row["text"] or "")
         st.markdown(f"{describe(value)} · {len(rows)} left in this sample")

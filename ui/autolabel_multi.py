@@ -154,7 +154,7 @@ def _multi_audit_panel(dataset_id: int, field: str, checked: int) -> None:
     )
     if not rows:
         return
-    row, given = show_audit_row(rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
+    row, given = show_audit_row(dataset_id, rows, field, lambda value: f"Auto classes: **{', '.join(value or [])}**")
     given = given or []
     right = st.multiselect("Right", given, default=given, key=f"autolabel.audit.right.{row['id']}")
     others = [c for c in ws.store.classes(dataset_id, field) if c not in given]
