@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -16,6 +17,7 @@ from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, 
 from core.saved import saved_searches
 from core.search import Filters
 from core.wording import counted, file_size
+from ui.grid import show_table
 from ui.progress import eta_bar
 from ui.resources import workspace
 
@@ -71,7 +73,11 @@ def preview_panel(dataset_id: int, rows: RowSet, filters: Filters | None, column
     st.caption(
         f"**{counted(total, 'row')}** × {counted(len(columns), 'column')} will be exported. The first {len(head):,}:"
     )
-    st.dataframe(_as_cells(head), hide_index=True, height=300)
+    cells = _as_cells(head)
+    # An AgGrid without a download button, not st.dataframe: its toolbar's "Download as CSV" sat beside the
+    # export, writing the preview's 20 rows without the formula guard. The export is the one download.
+    digest = hashlib.sha1(cells.to_json().encode()).hexdigest()[:12]  # new rows or columns: a new grid
+    show_table(cells, key=f"export.preview.{dataset_id}.{digest}", height=300)
     return total
 
 

@@ -91,6 +91,7 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
         ensureDomOrder=True,
         rowHeight=row_height,
         tooltipShowDelay=300,
+        suppressFieldDotNotation=True,  # a column named `label.topic` (an export's) is a name, not a path
     )
     AgGrid(
         frame,
