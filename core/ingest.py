@@ -28,7 +28,7 @@ from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import read_question, record_ingest
 from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
-from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip
+from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip, zip_root
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
 from core.vectors import mirror_metadata
@@ -129,9 +129,10 @@ def load_source(ws: Workspace, path: Path, *, has_header: bool | None = None, di
 
 
 def _read_extracted(zip_path: Path, dest: Path) -> Table:
-    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
-    root = entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
-    return read_image_folder(root, display_name=zip_path.name)
+    root, notes = zip_root(dest)
+    table = read_image_folder(root, display_name=zip_path.name)
+    table.notes.extend(notes)
+    return table
 
 
 # -- phase 1 ---------------------------------------------------------------------------------

@@ -2021,6 +2021,41 @@ def test_a_zip_of_images_is_not_asked_for_a_header_row(app_env):
     assert not at.exception and "upload.header" in [r.key for r in at.radio]
 
 
+def test_a_zip_of_one_class_folder_is_that_class_said_on_upload_and_can_be_undone(app_env):
+    """A ZIP holding one folder of images (`frog/*.jpg`) lost its class: the folder was taken for a
+    wrapper ("flat folder: no labels"). It is their class, the notes say so, and Label column (none)
+    reads the folder as a wrapper after all."""
+    import zipfile
+
+    archive = app_env / "frogs.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for img in sorted(shared("cifar10_sample/images/frog").glob("*.jpg"))[:3]:
+            z.write(img, f"frog/{img.name}")
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(archive)).run()
+    assert not at.exception and not at.error
+    [notes] = [c.value for c in at.caption if c.value.startswith("3 rows")]
+    assert "every image is in one folder, 'frog', taken as their class: choose Label column '(none)'" in notes
+    label = next(s for s in at.selectbox if (s.key or "").endswith(".label"))
+    assert label.value == "label"
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    ws = Workspace(app_env / "workspace")
+    assert ws.store.label_distribution(ws.dataset("frogs").id) == {"frog": 3}
+
+    at = new_app().run()  # again, overridden: no labels
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(archive)).run()
+    next(s for s in at.selectbox if (s.key or "").endswith(".label")).set_value("(none)").run()
+    at.radio(key="upload.target").set_value("New dataset").run()
+    next(t for t in at.text_input if (t.key or "").startswith("upload.name.")).set_value("frogs unlabeled").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    assert ws.store.label_distribution(ws.dataset("frogs unlabeled").id) == {}
+
+
 def test_the_audit_card_names_the_image_file(app_env):
     """The audit showed an image without its file name; the review panel names it under the image."""
     from core.ingest import load_source, start_ingest

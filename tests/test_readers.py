@@ -164,6 +164,57 @@ def test_images_a_labels_csv_leaves_out_are_kept_unlabeled(tmp_path):
     assert not any("not in labels.csv" in n for n in read_image_folder(tmp_path).notes)  # all listed: no note
 
 
+@pytest.mark.parametrize(
+    ("layout", "labels", "note"),
+    [
+        # One folder of images: their class (it was taken for a wrapper: "flat folder: no labels").
+        ({"frog": 3}, ["frog"] * 3, "every image is in one folder, 'frog', taken as their class"),
+        # One folder of class folders, or of images and a labels CSV: a wrapper.
+        ({"pets/frog": 2, "pets/cat": 2}, ["cat", "cat", "frog", "frog"], None),
+        ({"pets/frog": 2}, ["frog", "frog"], None),
+        # Class folders with images beside them: the loose ones are unlabeled (every label was lost).
+        ({"frog": 2, "cat": 2, "": 2}, ["", "", "cat", "cat", "frog", "frog"], "2 images at the top, outside the"),
+        ({"pets/frog": 2, "pets": 1}, ["", "frog", "frog"], "1 image at the top, outside the class folders"),
+        ({"": 2}, None, "flat folder: no labels"),
+    ],
+)
+def test_an_image_zips_folders_are_classes_unless_one_folder_wraps_class_folders(tmp_path, layout, labels, note):
+    import zipfile
+
+    from core.readers import read_image_zip
+
+    archive = tmp_path / "images.zip"
+    source = iter(sorted(shared("cifar10_sample/images/ship").glob("*.jpg")))
+    with zipfile.ZipFile(archive, "w") as z:
+        for folder, n in layout.items():
+            for i in range(n):
+                z.write(next(source), f"{folder}/{i}.jpg" if folder else f"loose_{i}.jpg")
+    table = read_image_zip(archive, tmp_path / "unpacked")
+    mapping = infer_mapping(table)
+    assert mapping.label_column == ("label" if labels else None)
+    if labels:
+        assert sorted(table.frame["label"]) == labels
+    assert note is None or any(n.startswith(note) for n in table.notes), table.notes
+    rows = build_rows(table, mapping)
+    assert sum(r["label"] is not None for r in rows) == sum(bool(v) for v in labels or [])
+
+
+def test_a_zip_of_one_folder_with_a_labels_csv_reads_the_csv(tmp_path):
+    import zipfile
+
+    from core.readers import read_image_zip
+
+    images = sorted(shared("cifar10_sample/images/cat").glob("*.jpg"))[:3]
+    archive = tmp_path / "wrapped.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for img in images:
+            z.write(img, f"data/{img.name}")
+        z.writestr("data/labels.csv", f"file,label\n{images[0].name},cat\n")
+    table = read_image_zip(archive, tmp_path / "unpacked")
+    assert table.base_dir.name == "data" and "labels from labels.csv (column 'file')" in table.notes
+    assert sorted(table.frame["label"]) == ["", "", "cat"]
+
+
 def test_latin1_fallback_and_utf16(tmp_path):
     latin = tmp_path / "latin.csv"
     latin.write_bytes("text,label\ncafé crème,pos\nnaïve,neg\n".encode("latin-1"))

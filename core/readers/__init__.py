@@ -13,7 +13,7 @@ by its extension; Parquet and Excel), ``delimited`` (CSV/TSV/TXT: encoding, deli
 from core.readers.columns import duplicate_columns_warning
 from core.readers.delimited import COMMON_COLUMN_NAMES, SAMPLE_BYTES, decode_bytes, detect_header
 from core.readers.files import check_upload_name, read_table, sidecar_class_names
-from core.readers.images import ZipLimits, read_image_folder, read_image_zip, safe_extract_zip
+from core.readers.images import ZipLimits, read_image_folder, read_image_zip, safe_extract_zip, zip_root
 from core.readers.table import IMAGE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_SUFFIXES, Table
 
 __all__ = [
@@ -33,4 +33,5 @@ __all__ = [
     "read_table",
     "safe_extract_zip",
     "sidecar_class_names",
+    "zip_root",
 ]

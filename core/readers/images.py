@@ -68,7 +68,8 @@ def safe_extract_zip(zip_path: Path, dest: Path, *, limits: ZipLimits = ZipLimit
 
 def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
     """Images in a folder: a labels CSV at the top (a path column + label), else folder-per-class
-    (the parent folder is the label), else a flat, unlabeled folder."""
+    (the parent folder is the label; images at the top, next to class folders, are rows without a
+    label), else a flat, unlabeled folder."""
     root = Path(root).resolve()
     name = display_name or root.name
     if not root.is_dir():
@@ -118,12 +119,40 @@ def read_image_folder(root: Path, *, display_name: str | None = None) -> Table:
             notes.append(f"{counted(len(extra), 'image')} not in {labels_csv.name}: kept, unlabeled")
         return Table(frame, kind="images", base_dir=root, notes=notes, warnings=table.warnings)
     rel = [p.relative_to(root) for p in images]
-    per_class = all(len(r.parts) >= 2 for r in rel)
+    loose = sum(len(r.parts) < 2 for r in rel)  # at the top, beside the class folders
     frame = pd.DataFrame({"image_path": [str(p) for p in images], "filename": [str(r) for r in rel]})
-    if per_class:
-        frame["label"] = [r.parts[-2] for r in rel]
-    notes.append("folder-per-class: labels from folder names" if per_class else "flat folder: no labels")
+    if loose < len(rel):
+        frame["label"] = [r.parts[-2] if len(r.parts) >= 2 else "" for r in rel]
+        notes.append("folder-per-class: labels from folder names")
+        if loose:
+            notes.append(f"{counted(loose, 'image')} at the top, outside the class folders: kept, unlabeled")
+    else:
+        notes.append("flat folder: no labels")
     return Table(frame, kind="images", base_dir=root, notes=notes)
+
+
+def zip_root(dest: Path) -> tuple[Path, list[str]]:
+    """Where an unpacked ZIP's dataset starts, and a note when that was a choice.
+
+    A ZIP made by compressing a folder holds that one folder: a wrapper, whose contents are read (class
+    folders, a labels CSV). But a ZIP of one class folder (``frog/*.jpg``) looks the same, and taking it
+    for a wrapper lost the class. The rule: a single top folder holding class folders or a table is a
+    wrapper; a single top folder holding only images is their class, which a note says, as the way back
+    (Label column: none) is on the Upload page. Images at the top beside class folders are unlabeled rows
+    (:func:`read_image_folder`)."""
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    if len(entries) != 1 or not entries[0].is_dir():
+        return dest, []
+    top = entries[0]
+    inside = [p for p in top.iterdir() if not p.name.startswith(".")]
+    if any(p.is_dir() for p in inside) or any(p.suffix.lower() in {".csv", ".tsv"} for p in inside):
+        return top, []
+    if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in inside):
+        return top, []  # nothing to label: read_image_folder says what is missing
+    return dest, [
+        f"every image is in one folder, '{top.name}', taken as their class: choose Label column '(none)'"
+        " if it is only the folder they were zipped in"
+    ]
 
 
 def _find_labels_csv(root: Path) -> Path | None:
@@ -144,10 +173,7 @@ def _image_column(frame: pd.DataFrame, root: Path) -> str | None:
 def read_image_zip(zip_path: Path, dest: Path, *, limits: ZipLimits = ZipLimits()) -> Table:
     """Extract a ZIP of images under ``dest`` (inside the workspace) and read it as a folder."""
     skipped = safe_extract_zip(zip_path, dest, limits=limits)
-    root = dest
-    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir():  # a ZIP of one top folder
-        root = entries[0]
+    root, notes = zip_root(dest)
     table = read_image_folder(root, display_name=Path(zip_path).name)
-    table.notes.extend(skipped)
+    table.notes.extend(notes + skipped)
     return table
