@@ -30,6 +30,7 @@ from core.provenance import (
     restore_formula,
 )
 from core.readers import IMAGE_SUFFIXES, Table
+from core.readers.delimited import is_number
 from core.store import normalize_label
 from core.textclean import clean_text
 
@@ -150,7 +151,7 @@ def infer_mapping(table: Table) -> ColumnMapping:
             if c in taken or lower[c] in ID_NAMES:
                 continue
             values = [v for v in _values(frame, c) if v]
-            if not values or all(_is_number(v) for v in values):
+            if not values or all(is_number(v) for v in values):
                 continue
             mean_len = sum(map(len, values)) / len(values)
             candidates.append((c, mean_len))
@@ -172,14 +173,6 @@ def infer_mapping(table: Table) -> ColumnMapping:
         multi_label=bool(label_col and not label_names and looks_multi(frame[label_col].tolist())),
         question_columns=questions,
     )
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
 
 
 def resolve_labels(frame: pd.DataFrame, mapping: ColumnMapping) -> list[Any]:

@@ -150,7 +150,7 @@ def _split_count(line: str, delimiter: str) -> int:
         return 0
 
 
-def _is_number(value: str) -> bool:
+def is_number(value: str) -> bool:
     try:
         float(value)
     except ValueError:
@@ -175,9 +175,9 @@ def detect_header(frame: pd.DataFrame) -> bool:
             score += 2
         if not nonempty:
             continue
-        numeric_share = sum(_is_number(v) for v in nonempty) / len(nonempty)
+        numeric_share = sum(is_number(v) for v in nonempty) / len(nonempty)
         if numeric_share > 0.9:
-            score += -1 if _is_number(head) else 1
+            score += -1 if is_number(head) else 1
         if head in set(values):
             score -= 1
         if len(head) > 50:
