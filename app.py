@@ -2,11 +2,13 @@
 
 import streamlit as st
 
-from ui.auth import access_granted, sign_in_page
+from core.history import use_actor_from
+from ui.auth import access_granted, actor_name, sign_in_page
 from ui.resources import SHELL_KEY, workspace
 from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Curator", page_icon=":material/dataset:", layout="wide")
+use_actor_from(actor_name)  # every action is recorded under the acting session's name (History, exports)
 if not access_granted():  # optional password / OIDC sign-in (ui/auth.py): no page until then
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")], position="hidden").run()
     st.stop()

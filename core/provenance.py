@@ -27,6 +27,7 @@ CURATION_COLUMNS = [
     "tags",
     "batch_id",
     "labeled_at",
+    "labeled_by",  # who made the label's last change (the History's actor); empty for the file's own labels
     "model_id",
     "embedding_model",
 ]

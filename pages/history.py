@@ -52,9 +52,12 @@ else:
             "what": [b.description for b in batches],
             "changes": [b.n_events for b in batches],
             "state": [state(b) for b in batches],
+            "by": [b.actor or "" for b in batches],
             "id": [b.id for b in batches],
         }
     )
+    if not any(b.actor for b in batches):  # nobody named (CLI, API, or no name given): no empty column
+        frame = frame.drop(columns="by")
     table = st.dataframe(
         frame,
         hide_index=True,
@@ -68,7 +71,8 @@ else:
     if selected:  # the description in full: a table cell cuts a long one off
         b = selected[0]
         state = f"{counted(b.n_events, 'change')}" + (", undone" if b.undone_by else "")
-        st.markdown(f"**{when(b)} · {describe_action(b.action)}** ({state}): {quote_markdown(b.description)}")
+        by = f" · {quote_markdown(b.actor)}" if b.actor else ""
+        st.markdown(f"**{when(b)} · {describe_action(b.action)}**{by} ({state}): {quote_markdown(b.description)}")
     else:
         st.caption("Select a row to read its description in full.")
     # A dataset's first ingest is undone by the trash (below); an append like any other action.

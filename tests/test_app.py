@@ -2111,3 +2111,28 @@ def test_history_says_an_action_whose_undo_was_undone_is_redone(app_env, minilm)
     at.run()
     states = dict(zip(at.dataframe[0].value["what"], at.dataframe[0].value["state"], strict=True))
     assert (states["tag two rows"], states["Redo: tag two rows"]) == ("undone", "undone")
+
+
+def test_the_sidebar_name_is_recorded_with_each_action_and_shown_in_history(app_env, monkeypatch):
+    """Who acted: the "Your name" field starts as CURATOR_USER, an action taken in the app records it, and
+    History gets a "by" column (absent while no action names anyone)."""
+    from core.history import history
+
+    monkeypatch.setenv("CURATOR_USER", "Ana Lytic")
+    path = small_csv(app_env, n=20)
+    at = new_app().run()
+    assert at.text_input(key="sidebar.actor").value == "Ana Lytic"
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    at.text_input(key=f"upload.name.{path}").set_value("Reviews").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    ws = Workspace(app_env / "workspace")
+    dataset = ws.dataset("Reviews")
+    assert [b.actor for b in history(ws.store, dataset.id)] == ["Ana Lytic"]
+    with ws.batch(dataset.id, action="bulk_tag", description="tag two rows") as outside:  # the API: nobody named
+        outside.set_tag(ws.store.row_ids(dataset.id)[:2], "needs-review")
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["by"]) == ["", "Ana Lytic"]

@@ -339,3 +339,17 @@ def test_the_text_as_shown_is_exported_next_to_the_original_fields(curated, tmp_
     escaped = [i for i, t in enumerate(raw) if "#39;" in t or "\\$" in t]
     assert escaped and all("#39;" not in shown[i] and "\\$" not in shown[i] for i in escaped)
     assert all(raw[i].split()[-1].strip(".") in shown[i] for i in escaped)  # the same text, repaired
+
+
+def test_labeled_by_names_who_made_each_labels_last_change_and_not_the_files_own_labels(ws, dataset, tmp_path):
+    from core.history import acting_as
+
+    dataset_id, ids = dataset
+    with acting_as("ana"), ws.batch(dataset_id, action="bulk_label", description="label two") as b:
+        b.set_label([ids[1], ids[3]], "b", source=LabelSource.HUMAN)
+    with acting_as("ben"), ws.batch(dataset_id, action="bulk_label", description="relabel one") as b:
+        b.set_label(ids[1:2], "a", source=LabelSource.HUMAN, overwrite=True)
+    result = export_dataset(ws, dataset_id, tmp_path / "out.csv", fmt="csv")
+    frame = pd.read_csv(result.path, keep_default_na=False)
+    assert list(frame["labeled_by"][:5]) == ["", "ben", "", "ana", ""]  # rows 0 and 2: the file's own labels
+    assert list(frame["label_source"][:5]) == ["original", "human", "original", "human", ""]

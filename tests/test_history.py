@@ -201,3 +201,66 @@ def test_undo_result_in_words_agrees_with_its_counts():
     assert UndoResult("b", 1074, 1).describe() == "1,074 changes restored; 1 change kept: its row was changed since"
     assert UndoResult("b", 2, 0).describe() == "2 changes restored"
     assert UndoResult("b", 1, 3).describe() == "1 change restored; 3 changes kept: their rows were changed since"
+
+
+def test_each_batch_records_who_acted_in_its_own_thread(store_with_rows):
+    """The app names the actor once per script run; every batch opened inside records it, two sessions
+    acting at once (two threads) never swap names, and code outside any `acting_as` records none."""
+    import threading
+
+    from core.history import acting_as
+
+    store, dataset_id, ids = store_with_rows
+    inside, may_leave = threading.Barrier(2), threading.Barrier(2)
+    made: dict[str, str] = {}
+
+    def act(name: str, row_id: int) -> None:
+        with acting_as(name):
+            inside.wait()  # both names are set before either batch opens
+            with open_batch(store, dataset_id, action="bulk_label", description=name) as b:
+                b.set_label([row_id], "c", source=LabelSource.HUMAN)
+            made[name] = b.id
+            may_leave.wait()
+
+    threads = [threading.Thread(target=act, args=(n, i)) for n, i in (("ana", ids[0]), ("  Ben\nO'Neil  ", ids[1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    by = {b.description: b.actor for b in history(store, dataset_id)}
+    assert by == {"ana": "ana", "  Ben\nO'Neil  ": "Ben O'Neil"}  # one line, trimmed
+
+    with acting_as("cy"):
+        undo(store, made["ana"])
+        undo(store, made["  Ben\nO'Neil  "], actor="dee")  # a caller naming the actor itself wins
+    undo(store, history(store, dataset_id, limit=1)[0].id)  # outside: nobody
+    assert [b.actor for b in history(store, dataset_id)[:3]] == [None, "dee", "cy"]
+    with acting_as("   "), open_batch(store, dataset_id, action="bulk_tag", description="blank name") as b:
+        b.set_tag(ids[:1], "x")
+    assert history(store, dataset_id, limit=1)[0].actor is None
+
+
+def test_a_registered_provider_names_the_actor_when_nothing_closer_does(store_with_rows):
+    """The app registers the session's name as a provider: asked when a batch opens (a fragment's rerun
+    has no enclosing block), after a name the caller gives or an `acting_as` sets."""
+    from core.history import acting_as, use_actor_from
+
+    store, dataset_id, ids = store_with_rows
+    asked = []
+
+    def provider() -> str:
+        asked.append(1)
+        return " session\tname "
+
+    use_actor_from(provider)
+    try:
+        for i, (given, block) in enumerate([(None, None), (None, "block"), ("given", "block")]):
+            with acting_as(block), open_batch(store, dataset_id, action="bulk_tag", description="t", actor=given) as b:
+                b.set_tag(ids[i : i + 1], "x")
+    finally:
+        use_actor_from(None)
+    assert [b.actor for b in history(store, dataset_id)] == ["given", "block", "session name"]
+    assert len(asked) == 1
+    with open_batch(store, dataset_id, action="bulk_tag", description="t") as b:
+        b.set_tag(ids[3:4], "x")
+    assert history(store, dataset_id, limit=1)[0].actor is None

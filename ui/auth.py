@@ -4,10 +4,16 @@
   password, compared in constant time; a session that typed it stays signed in.
 - An ``[auth]`` section in secrets (Streamlit's OIDC settings): ``st.login`` with the identity provider.
 - Neither: the app runs unauthenticated and the sidebar says so.
+
+Who acts (:func:`actor_name`) is recorded with every action in the History and the export's
+``labeled_by``: the identity provider's email when signed in with OIDC, else the name in the
+sidebar's "Your name" field, which starts as ``CURATOR_USER`` or, on an unprotected (local) run, the
+computer's login name.
 """
 
 from __future__ import annotations
 
+import getpass
 import hmac
 import os
 import time
@@ -15,6 +21,7 @@ import time
 import streamlit as st
 
 OK_KEY = "auth.ok"
+ACTOR_KEY = "sidebar.actor"
 
 
 def _secret(name: str) -> object | None:
@@ -75,3 +82,50 @@ def access_caption() -> str:
     if how == "password":
         return "Access: password protected"
     return "Access: **unauthenticated** (set `CURATOR_PASSWORD` to require a password)"
+
+
+def signed_in_identity() -> str | None:
+    """The identity provider's email (or name) of a session signed in with OIDC."""
+    if mode() != "oidc":
+        return None
+    return getattr(st.user, "email", None) or getattr(st.user, "name", None)
+
+
+def default_actor() -> str:
+    """The "Your name" field's first value: ``CURATOR_USER``, else on an unprotected run (most often
+    someone's own computer) the login name; empty on a shared, password-protected one."""
+    given = os.environ.get("CURATOR_USER")
+    if given is not None or mode() != "none":
+        return given or ""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (e.g. a container's unnamed uid)
+        return ""
+
+
+def actor_name() -> str | None:
+    """Who the session running this code acts as (see the module's notes); None when nobody is named
+    or when no session runs it (a thread of its own, the CLI)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    who = signed_in_identity()
+    if who:
+        return who
+    return st.session_state.get(ACTOR_KEY, default_actor()) or None
+
+
+def actor_field() -> None:
+    """The sidebar's "Your name" field (not shown when the identity provider names the person)."""
+    if signed_in_identity():
+        return
+    if ACTOR_KEY not in st.session_state:
+        st.session_state[ACTOR_KEY] = default_actor()
+    st.text_input(
+        "Your name",
+        key=ACTOR_KEY,
+        max_chars=80,
+        placeholder="Who is labeling?",
+        help="Recorded with each of your actions in History and as `labeled_by` in exports.",
+    )

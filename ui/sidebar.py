@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.saved import saved_searches
 from core.store import Dataset
-from ui.auth import access_caption
+from ui.auth import access_caption, actor_field
 from ui.resources import current_dataset_id, session, workspace
 
 
@@ -58,6 +58,7 @@ def operator_details() -> None:
     """Details for whoever runs the app, small and below the data: access, the current dataset's
     embedding model, where vectors and rows are stored."""
     ws = workspace()
+    actor_field()
     lines = [access_caption()]
     dataset_id = current_dataset_id()
     if dataset_id is not None:

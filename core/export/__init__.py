@@ -42,7 +42,7 @@ from core.labelschema import Kind, label_schema
 from core.provenance import ID_COLUMN, QUESTION_PREFIX, QUESTION_SOURCE_PREFIX, SCHEMA_VERSION_COLUMN
 from core.review import NEEDS_REVIEW
 from core.search import Filters
-from core.store import DEFAULT_LABEL_FIELD, chunked, stored_value
+from core.store import DEFAULT_LABEL_FIELD, LabelSource, chunked, stored_value
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -175,8 +175,9 @@ def export_chunks(
                     "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded, rows.text,"
                     " labels.given, labels.value,"
                     " labels.source, labels.suggested, labels.confidence, labels.suggested_confidence,"
-                    " labels.batch_id, labels.updated_at, labels.model_id"
+                    " labels.batch_id, labels.updated_at, labels.model_id, batches.actor"
                     " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                    " LEFT JOIN batches ON batches.id = labels.batch_id"
                     f" WHERE rows.id IN ({marks})",
                     [DEFAULT_LABEL_FIELD, *part],
                 )
@@ -226,6 +227,7 @@ def export_chunks(
                     "tags": tags.get(row_id, []),
                     "batch_id": r["batch_id"] if labeled else None,  # an undone label leaves the undo's id
                     "labeled_at": r["updated_at"] if labeled else None,
+                    "labeled_by": r["actor"] if labeled and r["source"] != LabelSource.ORIGINAL else None,
                     "model_id": r["model_id"],
                     "embedding_model": dataset.embedding_model,
                     **{QUESTION_PREFIX + q: answers.get((row_id, q)) for q in others},

@@ -38,7 +38,8 @@ def _write_hf(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tm
         " embedded (repaired), `label` the curated label,"
         " `given_label` the one the data came with, `label_source` where the label came from (original / human"
         " / auto / suggestion_accepted / bulk; a renamed or merged class keeps its source, and `batch_id` names"
-        " that change), `model_id` the model behind auto labels, `label.<question>` and `label_source.<question>`"
+        " that change and `labeled_by` who made it), `model_id` the model behind auto labels,"
+        " `label.<question>` and `label_source.<question>`"
         " the same for each further question of the label schema, and `excluded`,"
         " `is_label_issue`, `outlier_score`, `is_near_duplicate` what curation found.\n" + images,
         encoding="utf-8",

@@ -113,6 +113,7 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bo
         "tags": pa.list_(pa.string()),
         "batch_id": pa.string(),
         "labeled_at": pa.string(),
+        "labeled_by": pa.string(),
         "model_id": pa.string(),
         "embedding_model": pa.string(),
         SCHEMA_VERSION_COLUMN: pa.int64(),

@@ -8,6 +8,7 @@ label-schema question (an event on row 0) is merged with later changes of it ins
 (:func:`revert_question`), so its classes stay those the rows carry whatever the order of undos.
 """
 
+from core.history.actor import acting_as, clean_actor, current_actor, use_actor_from
 from core.history.batch import MOVED, Batch, Progress, open_batch, record_ingest
 from core.history.log import (
     BatchInfo,
@@ -43,8 +44,11 @@ __all__ = [
     "LabelState",
     "Progress",
     "UndoResult",
+    "acting_as",
     "batch_events",
     "batch_info",
+    "clean_actor",
+    "current_actor",
     "describe_action",
     "describe_change",
     "describe_state",
@@ -61,6 +65,7 @@ __all__ = [
     "standing",
     "undo",
     "unchanged_since",
+    "use_actor_from",
     "write_excluded",
     "write_label",
     "write_question",

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from core.errors import InputError, NotFoundError
+from core.history.actor import current_actor
 from core.history.state import LabelState, _read, _write, read_question
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, Store, chunked, now
 
@@ -227,7 +228,7 @@ def open_batch(
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO batches(id, dataset_id, action, description, actor, created_at) VALUES(?,?,?,?,?,?)",
-            (batch_id, dataset_id, action, description, actor, now()),
+            (batch_id, dataset_id, action, description, current_actor(actor), now()),
         )
         batch = Batch(conn, batch_id, dataset_id)
         yield batch
@@ -259,8 +260,8 @@ def record_ingest(
     change brought in goes unless a row still carries it) and redoing it brings the class back."""
     batch_id = uuid.uuid4().hex[:12]
     conn.execute(
-        "INSERT INTO batches(id, dataset_id, action, description, created_at, n_events) VALUES(?,?,?,?,?,?)",
-        (batch_id, dataset_id, "ingest", description, now(), n_rows),
+        "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, n_events) VALUES(?,?,?,?,?,?,?)",
+        (batch_id, dataset_id, "ingest", description, current_actor(), now(), n_rows),
     )
     if questions_before is not None:
         now_fields = [r[0] for r in conn.execute("SELECT name FROM label_fields WHERE dataset_id = ?", (dataset_id,))]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import ConflictError, InputError, NotFoundError
+from core.history.actor import current_actor
 from core.history.batch import MOVED, Batch, _close_batch
 from core.history.log import undo_action
 from core.history.state import _read, _schema_attr, _write, read_question
@@ -67,7 +68,7 @@ def undo(store: Store, batch_id: str, *, actor: str | None = None) -> UndoResult
         action, description = undo_action(info["action"], info["description"])
         conn.execute(
             "INSERT INTO batches(id, dataset_id, action, description, actor, created_at, undoes) VALUES(?,?,?,?,?,?,?)",
-            (new_id, info["dataset_id"], action, description, actor, now(), batch_id),
+            (new_id, info["dataset_id"], action, description, current_actor(actor), now(), batch_id),
         )
         batch = Batch(conn, new_id, info["dataset_id"])
         skipped, kept_rows, back = 0, [], []
