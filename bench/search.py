@@ -6,7 +6,7 @@
 The first run ingests the whole file with MiniLM (6-10 min on 2 cores, progress on stderr) into a
 persistent workspace; later runs reuse it (an interrupted ingest is resumed). Then, after one
 warm-up call each: ~50 natural-language queries through ``search_text`` (n=100), split into query
-embedding and the rest (the filter plan: over-fetch, id-restricted or Chroma ``where``, see
+embedding and the rest (the filter plan: over-fetch or id-restricted, see
 core/search.py), unfiltered, with a label filter and with a keyword filter; "more like these"
 (centroid of 5 rows); select-all-N-matching over 100k rows; and a bulk label of 10,000 rows and its undo.
 """
@@ -274,10 +274,10 @@ def main() -> None:
         ws, dataset.id, targets, "positive", on_progress=lambda done, total: marks.append(time.perf_counter())
     )
     bulk_s = time.perf_counter() - t0
-    rows_s = marks[-1] - t0  # the row-by-row loop ends at the last tick; then commit + Chroma mirror
+    rows_s = marks[-1] - t0  # the row-by-row loop ends at the last tick; then the commit and the outbox
     undo_s, undone = timed(lambda: ws.undo(result.batch_id))
     print(
-        f"bulk label {result.changed:,} rows: {bulk_s:.1f} s (rows {rows_s:.1f} s, commit + Chroma mirror"
+        f"bulk label {result.changed:,} rows: {bulk_s:.1f} s (rows {rows_s:.1f} s, commit and outbox"
         f" {bulk_s - rows_s:.1f} s); undo {undo_s:.1f} s ({undone.restored:,} restored)",
         flush=True,
     )

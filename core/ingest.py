@@ -31,7 +31,6 @@ from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
 from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip, zip_root
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
-from core.vectors import mirror_metadata
 from core.wording import counted, first_few
 from core.workspace import Workspace
 
@@ -526,23 +525,14 @@ def _store_chunk(ws: Workspace, dataset_id: int, *, model_id: str, chunk: _Chunk
     """Upsert one chunk's vectors into Chroma, then mark its rows done (or flagged) in SQLite."""
     good = [r for r in chunk.rows if r["id"] not in chunk.problems]
     if good:
-        states = ws.store.row_states([r["id"] for r in good])
         good_ids = [r["id"] for r in good]
-        metadatas = [mirror_metadata(states[r["id"]]) for r in good]
-        ws.vectors.upsert(
-            dataset_id,
-            model_id,
-            good_ids,
-            np.stack([chunk.vectors[r["content_hash"]] for r in good]),
-            metadatas,
-        )
+        ws.vectors.upsert(dataset_id, model_id, good_ids, np.stack([chunk.vectors[r["content_hash"]] for r in good]))
         if chunk.concepts:
             ws.vectors.upsert(
                 dataset_id,
                 chunk.concepts.space,
                 good_ids,
                 np.stack([chunk.concept_vectors[r["content_hash"]] for r in good]),
-                metadatas,
             )
     with ws.store.transaction() as conn:
         conn.executemany(

@@ -2,9 +2,11 @@
 
 One collection per (dataset, embedding model), ids are our row ids. We always pass our own
 embeddings: Chroma's default embedding function downloads a model and fails offline, so every
-collection is made with ``embedding_function=None``. Metadata carries a derived copy of the
-filter fields (label, source, excluded, tags) so filters can be pushed down into a query; the
-SQLite store stays the source of truth and :meth:`VectorStore.mirror` copies from it.
+collection is made with ``embedding_function=None``. Chroma holds only the vectors and their row
+ids: no documents and no metadata. Every filter is answered from SQLite, the source of truth, and a
+filtered query is restricted by ids (core/search.py), which measured faster than Chroma's own
+``where`` on 100k rows; the copy of the filter fields Chroma used to keep made a 10k-row bulk label
+take 7 s instead of 0.5 (docs/decisions.md, Search).
 """
 
 from __future__ import annotations
@@ -24,21 +26,6 @@ def collection_name(dataset_id: int, model_id: str) -> str:
     """Chroma wants 3-512 chars of [a-zA-Z0-9._-], starting and ending alphanumeric."""
     slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", model_id).strip("-._")
     return f"ds{dataset_id}-{slug}"[:200]
-
-
-def mirror_metadata(state: dict[str, Any]) -> dict[str, Any]:
-    """The filter fields as Chroma metadata. Tags are a list (Chroma wants it non-empty, so it
-    always holds ""), matched with ``{"tags": {"$contains": tag}}``."""
-    label = state.get("label")
-    return {
-        "label": label if isinstance(label, str) else "",
-        "labeled": label is not None,
-        "label_source": state.get("label_source") or "",
-        "suggested": state.get("suggested") or "",
-        "excluded": bool(state.get("excluded")),
-        "confidence": float(state["confidence"]) if state.get("confidence") is not None else -1.0,
-        "tags": ["", *sorted(state.get("tags") or [])],
-    }
 
 
 class VectorStore:
@@ -78,12 +65,12 @@ class VectorStore:
         model_id: str,
         row_ids: Sequence[int],
         vectors: np.ndarray,
-        metadatas: Sequence[dict[str, Any]],
     ) -> None:
         """Idempotent by row id: writing the same rows twice leaves one copy (resume relies on it).
 
         No documents: Chroma indexed them for full-text search (4 of the 10 s Chroma took in a 10k-row
-        ingest), and a keyword filter is matched in SQLite, where the text is (core/search.py).
+        ingest), and a keyword filter is matched in SQLite, where the text is (core/search.py). No
+        metadata either (see the module's notes).
         """
         coll = self.collection(dataset_id, model_id)
         for start in range(0, len(row_ids), self.max_batch):
@@ -91,16 +78,7 @@ class VectorStore:
             coll.upsert(
                 ids=[str(r) for r in row_ids[start:stop]],
                 embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
-                metadatas=list(metadatas[start:stop]),
             )
-
-    def update_metadata(self, dataset_id: int, model_id: str, states: dict[int, dict[str, Any]]) -> None:
-        """Rows not in the collection (not embedded yet) are skipped by Chroma itself."""
-        coll = self.collection(dataset_id, model_id)
-        items = [(str(r), mirror_metadata(s)) for r, s in states.items()]
-        for start in range(0, len(items), self.max_batch):
-            part = items[start : start + self.max_batch]
-            coll.update(ids=[i for i, _ in part], metadatas=[m for _, m in part])
 
     def count(self, dataset_id: int, model_id: str) -> int:
         return self.collection(dataset_id, model_id).count()
@@ -130,17 +108,15 @@ class VectorStore:
         vector: np.ndarray,
         *,
         n: int = 10,
-        where: dict[str, Any] | None = None,
         ids: Sequence[int] | None = None,
     ) -> list[tuple[int, float]]:
-        """Nearest rows as (row id, cosine similarity), best first."""
+        """Nearest rows as (row id, cosine similarity), best first; only among ``ids`` when given."""
         if ids is not None and not ids:
             return []
         # n_results above the collection size is fine (fewer come back): no count() call (~8 ms).
         result = self.collection(dataset_id, model_id).query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=n,
-            where=where or None,
             ids=[str(i) for i in ids] if ids is not None else None,
             include=["distances"],
         )

@@ -28,7 +28,7 @@ from core.config import ChromaSettings
 from core.embedcache import EmbeddingCache
 from core.history import Batch, UndoResult, open_batch, undo
 from core.store import Dataset, Store
-from core.vectors import VectorStore, mirror_metadata
+from core.vectors import VectorStore
 
 T = TypeVar("T")
 DERIVED_ENTRIES = 16  # a candidate set of 100k row ids is ~8 MB
@@ -135,26 +135,19 @@ class Workspace:
         return result
 
     def _flush_mirror(self, vectors: VectorStore) -> None:
-        """Copy changed rows' filter fields into Chroma, then clear them from the outbox.
+        """Make Chroma follow the rows a batch took out of a dataset or brought back (an append's undo
+        and redo), then clear the outbox (``mirror_pending``: every row a batch touched).
 
-        Runs after each batch and when the workspace opens, so a crash between the SQLite
-        commit and the Chroma update is repaired on the next start.
+        Runs after each batch and when the workspace opens, so a crash between the SQLite commit and
+        the Chroma update is repaired on the next start. Other changes need nothing in Chroma, which
+        holds only vectors (core/vectors.py).
         """
         with self.store.connect() as conn:
-            pending = conn.execute(
-                "SELECT mirror_pending.row_id, rows.dataset_id, datasets.embedding_model FROM mirror_pending"
-                " JOIN rows ON rows.id = mirror_pending.row_id JOIN datasets ON datasets.id = rows.dataset_id"
-            ).fetchall()
+            pending = [r[0] for r in conn.execute("SELECT row_id FROM mirror_pending")]
         self._move_vectors(vectors)
-        if not pending:
-            return
-        by_collection: dict[tuple[int, str], list[int]] = {}
-        for row_id, dataset_id, model_id in pending:
-            by_collection.setdefault((dataset_id, model_id), []).append(row_id)
-        for (dataset_id, model_id), row_ids in by_collection.items():
-            vectors.update_metadata(dataset_id, model_id, self.store.row_states(row_ids))
-        with self.store.transaction() as conn:
-            conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r[0],) for r in pending])
+        if pending:
+            with self.store.transaction() as conn:
+                conn.executemany("DELETE FROM mirror_pending WHERE row_id = ?", [(r,) for r in pending])
 
     def _move_vectors(self, vectors: VectorStore) -> None:
         """Vectors follow rows an undone append took out (kept in SQLite, then deleted from Chroma) or
@@ -196,10 +189,7 @@ class Workspace:
             by_space.setdefault((dataset_id, space), []).append((row_id, np.frombuffer(blob, dtype=np.float32)))
         for (dataset_id, space), items in by_space.items():
             ids = [i for i, _ in items]
-            states = self.store.row_states(ids)
-            vectors.upsert(
-                dataset_id, space, ids, np.stack([v for _, v in items]), [mirror_metadata(states[i]) for i in ids]
-            )
+            vectors.upsert(dataset_id, space, ids, np.stack([v for _, v in items]))
             with self.store.transaction() as conn:
                 conn.executemany(
                     "DELETE FROM removed_vectors WHERE row_id = ? AND space = ?", [(i, space) for i in ids]

@@ -61,6 +61,3 @@ def test_confidence_range_filter_reads_label_or_suggestion_confidence(ws, datase
         b.set_predictions({ids[4]: ("a", 0.7), ids[6]: ("b", 0.3)}, model_id="m", as_suggestion=True)
     assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.5, 0.9))) == [ids[3], ids[4]]
     assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.9, 1.0))) == [ids[1]]
-    assert Filters(confidence=(0.5, 0.9), excluded=None).chroma_where() == {
-        "$and": [{"confidence": {"$gte": 0.5}}, {"confidence": {"$lte": 0.9}}]
-    }

@@ -50,14 +50,13 @@ def test_text_ingest_stores_embeds_and_searches(ws, minilm):
     row = ws.store.rows_page(status.dataset.id, limit=1)[0][0]
     hits = ws.vectors.query(status.dataset.id, minilm.model_id, minilm.embed_texts([row["text"]])[0], n=3)
     assert hits[0][0] == row["id"] and hits[0][1] > 0.99
-    sports = ws.vectors.query(
-        status.dataset.id,
-        minilm.model_id,
-        minilm.embed_texts(["football match score"])[0],
-        n=5,
-        where={"label": "Sports"},
+    from core.search import Filters, search_text
+
+    found = search_text(
+        ws, status.dataset, "football match score", text_embedder=minilm, filters=Filters(labels=["Sports"]), n=5
     )
-    assert len(sports) == 5
+    assert len(found.row_ids) == 5
+    assert {r["label"] for r in ws.store.rows_by_ids(found.row_ids)} == {"Sports"}
 
 
 def test_the_first_progress_comes_after_a_small_chunk_then_the_usual_ones(ws, minilm):

@@ -620,11 +620,9 @@ def test_search_filters_on_any_question(ws, embedded_news, minilm, monkeypatch) 
     assert set(matching_row_ids(ws, dataset_id, Filters(question="mentions", labels=["country"]))) == country
     unanswered = {r for r, v in zip(ids, subtopic, strict=True) if v is None}
     assert set(matching_row_ids(ws, dataset_id, Filters(question="subtopic", labeled=False))) == unanswered
-    assert not Filters(question="subtopic").mirrored and Filters().mirrored
 
     dataset = ws.dataset(dataset_id)
-    for name, value in {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}.items():  # the plan that used Chroma's where
-        monkeypatch.setattr(core.search, name, value)
+    monkeypatch.setattr(core.search, "OVERFETCH_MIN_SHARE", 2.0)  # the plan restricted by ids
     found = search_text(
         ws,
         dataset,

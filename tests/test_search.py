@@ -81,7 +81,6 @@ def test_sql_and_chroma_filters_agree(news, minilm):
     [
         ("over-fetch", {"OVERFETCH_MIN_SHARE": 0.0}),
         ("ids", {"OVERFETCH_MIN_SHARE": 2.0}),
-        ("chroma where", {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}),
     ],
 )
 def test_every_filter_plan_gives_the_exact_filtered_top_n(news, minilm, monkeypatch, plan, settings):
@@ -159,7 +158,7 @@ def test_text_to_image_through_class_names(ws, effnet, minilm):
     assert sum(hits.values()) >= 15, hits  # 30 results, 10% would be chance
 
 
-def test_confidence_filter_through_chroma_where_matches_sql(news, minilm, monkeypatch):
+def test_confidence_filter_restricting_by_ids_matches_sql(news, minilm, monkeypatch):
     import core.search
 
     ws, ds = news
@@ -170,7 +169,6 @@ def test_confidence_filter_through_chroma_where_matches_sql(news, minilm, monkey
     filters = Filters(confidence=(0.6, 0.7))
     expected = set(matching_row_ids(ws, ds.id, filters))
     assert len(expected) == 21
-    for name, value in {"OVERFETCH_MIN_SHARE": 2.0, "IDS_MAX": 0}.items():
-        monkeypatch.setattr(core.search, name, value)
+    monkeypatch.setattr(core.search, "OVERFETCH_MIN_SHARE", 2.0)
     found = search_text(ws, ds, "anything", text_embedder=minilm, filters=filters, n=100)
     assert set(found.row_ids) == expected

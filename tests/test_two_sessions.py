@@ -118,11 +118,11 @@ def test_two_sessions_label_overlapping_rows_without_losing_updates(served) -> N
 
 def test_two_app_processes_share_one_chroma_server(tmp_path: Path, minilm) -> None:
     """Two `streamlit run` processes on one workspace folder (SQLite) and one `chroma run` server, as
-    two replicas of a deployment: the same interleaved labeling, and the server's filter mirror ends
-    equal to the store (what a label-filtered search asks Chroma)."""
+    two replicas of a deployment: the same interleaved labeling, and a label-filtered search through the
+    server finds exactly the rows the store holds with that label."""
     from core.config import ChromaSettings
-    from core.vectors import collection_name
-    from tests.chroma_server import HOST, chroma_server, raw_client
+    from core.search import Filters, search_text
+    from tests.chroma_server import HOST, chroma_server
 
     with chroma_server(tmp_path) as port:
         ws = Workspace(tmp_path / "workspace", chroma=ChromaSettings(host=HOST, port=port))
@@ -135,8 +135,7 @@ def test_two_app_processes_share_one_chroma_server(tmp_path: Path, minilm) -> No
             film, funny = label_at_once(url_1, url_2, ws)
         dataset = ws.dataset(NAME)
         source_of = {r["id"]: r["source_id"] for r in ws.store.rows_by_ids(ws.store.row_ids(dataset.id))}
-        coll = raw_client(port).get_collection(collection_name(dataset.id, dataset.embedding_model))
         for label, expected in (("about film", film - funny), ("funny one", funny)):
-            on_server = coll.get(where={"label": label}, include=[])["ids"]
-            assert {source_of[int(i)] for i in on_server} == expected, label
+            found = search_text(ws, dataset, "a film", text_embedder=minilm, filters=Filters(labels=[label]), n=500)
+            assert {source_of[r] for r in found.row_ids} == expected, label
         assert not (ws.root / "chroma").exists(), "the apps wrote vectors locally instead of to the server"

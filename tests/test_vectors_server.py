@@ -1,9 +1,9 @@
 """Server mode against a real Chroma server process (`chroma run`), not the embedded client.
 
 One server per module on a free local port; the workspace reaches it over HTTP exactly as a
-deployment with ``CURATOR_CHROMA_HOST`` would. Checks that vectors land on the server, that
-label changes and their undo are mirrored into the server's metadata, and that connection
-errors name the server but never the token.
+deployment with ``CURATOR_CHROMA_HOST`` would. Checks that vectors land on the server, that a
+filtered search follows label changes and their undo, that an undone append's vectors leave the
+server and come back, and that connection errors name the server but never the token.
 """
 
 from __future__ import annotations
@@ -65,12 +65,6 @@ def server_ws(chroma_port, minilm, tmp_path_factory):
     return ws
 
 
-def label_map(coll, ids: list[str]) -> dict[str, dict]:
-    """Server-side metadata of the given ids of one collection."""
-    got = coll.get(ids=ids, include=["metadatas"])
-    return dict(zip(got["ids"], got["metadatas"], strict=True))
-
-
 def test_ingest_lands_on_the_server(server_ws, chroma_port, minilm, no_chroma_env):
     ws = server_ws
     ds = ws.dataset("sst2-head")
@@ -96,54 +90,65 @@ def test_ingest_lands_on_the_server(server_ws, chroma_port, minilm, no_chroma_en
     assert hits[1][1] < hits[0][1] - 1e-3
 
 
-def test_label_batch_and_undo_are_mirrored_to_the_server(server_ws, chroma_port, no_chroma_env):
+def test_a_filtered_search_follows_a_label_batch_and_its_undo_through_the_server(
+    server_ws, chroma_port, minilm, no_chroma_env
+):
+    """Chroma holds only vectors: a label filter is answered from SQLite and the server searches only
+    the matching ids, so a batch and its undo show at once, with no metadata to keep in step."""
+    from core.search import Filters, search_text
+
     ws = server_ws
     ds = ws.dataset("sst2-head")
-    model = ds.embedding_model
-    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, model))
     rows, _ = ws.store.rows_page(ds.id, limit=N_ROWS)
-    positives = {str(r["id"]) for r in rows if r["label"] == "positive"}
+    positives = {r["id"] for r in rows if r["label"] == "positive"}
     negatives = [r["id"] for r in rows if r["label"] == "negative"]
     assert positives and len(negatives) >= 10
-    # The ingest already mirrored the original labels.
-    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives
 
-    flipped = negatives[:10]
-    flipped_ids = [str(r) for r in flipped]
+    def positive_hits() -> set[int]:
+        found = search_text(
+            ws, ds, "a moving film", text_embedder=minilm, filters=Filters(labels=["positive"]), n=N_ROWS
+        )
+        return set(found.row_ids)
+
+    assert positive_hits() == positives
     with ws.batch(ds.id, action="bulk_label", description="t") as b:
-        assert b.set_label(flipped, "positive") == 10
-    batch_id = b.id
-
-    meta = label_map(coll, flipped_ids)
-    assert {m["label"] for m in meta.values()} == {"positive"}
-    assert {m["label_source"] for m in meta.values()} == {"human"}
-    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives | set(flipped_ids)
-    # The same filter pushed down through the workspace's own query.
-    hits = ws.vectors.query(
-        ds.id,
-        model,
-        coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
-        n=N_ROWS,
-        where={"label": "positive"},
-    )
-    assert {str(i) for i, _ in hits} == positives | set(flipped_ids)
+        assert b.set_label(negatives[:10], "positive") == 10
+    assert positive_hits() == positives | set(negatives[:10])
     with ws.store.connect() as conn:
         assert conn.execute("SELECT COUNT(*) FROM mirror_pending").fetchone()[0] == 0
-
-    result = ws.undo(batch_id)
-    assert result.restored == 10
-    meta = label_map(coll, flipped_ids)
-    assert {m["label"] for m in meta.values()} == {"negative"}
-    assert {m["label_source"] for m in meta.values()} == {"original"}
-    assert set(coll.get(where={"label": "positive"}, include=[])["ids"]) == positives
-    hits = ws.vectors.query(
-        ds.id,
-        model,
-        coll.get(ids=[flipped_ids[0]], include=["embeddings"])["embeddings"][0],
-        n=N_ROWS,
-        where={"label": "positive"},
+    assert ws.undo(b.id).restored == 10
+    assert positive_hits() == positives
+    got = (
+        raw_client(chroma_port)
+        .get_collection(collection_name(ds.id, ds.embedding_model))
+        .get(ids=[str(negatives[0])], include=["metadatas"])
     )
-    assert {str(i) for i, _ in hits} == positives
+    assert got["metadatas"] == [None]  # nothing but the vector
+
+
+def test_an_appends_vectors_leave_the_server_on_undo_and_come_back_on_redo(
+    server_ws, tmp_path, chroma_port, minilm, no_chroma_env
+):
+    import dataclasses
+
+    ws = server_ws  # another workspace's dataset ids would name the same collections on this server
+    table = load_source(ws, write_sst2_head(tmp_path / "sst2_head.csv", n=30))
+    first = dataclasses.replace(table, frame=table.frame.iloc[:20].reset_index(drop=True))
+    more = dataclasses.replace(table, frame=table.frame.iloc[20:].reset_index(drop=True))
+    run_ingest(ws, start_ingest(ws, first, infer_mapping(table), "grows", source="a.csv"), minilm)
+    ds = ws.dataset("grows")
+    old = ws.store.row_ids(ds.id)
+    run_ingest(ws, start_ingest(ws, more, infer_mapping(table), "grows", source="b.csv", append=True), minilm)
+    added = sorted(set(ws.store.row_ids(ds.id)) - set(old))
+    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, ds.embedding_model))
+    assert coll.count() == 30 and len(added) == 10
+    from core.history import history
+
+    append = next(b for b in history(ws.store, ds.id) if b.action == "ingest")
+    undone = ws.undo(append.id)
+    assert coll.count() == 20 and ws.vectors.get_vectors(ds.id, ds.embedding_model, added) == {}
+    ws.undo(undone.batch_id)
+    assert coll.count() == 30 and sorted(ws.vectors.get_vectors(ds.id, ds.embedding_model, added)) == added
 
 
 CONCURRENT_LABELER = """
@@ -162,7 +167,7 @@ print(len(ids))
 
 def test_two_processes_label_at_once_against_one_server(server_ws, chroma_port, no_chroma_env):
     """Two processes (as two app servers would) write labels to one workspace and one Chroma server at
-    the same time: every change lands in SQLite, in the history and in the server's metadata."""
+    the same time: every change lands in SQLite and in the history, and the outbox ends empty."""
     import sys
 
     from tests.conftest import REPO
@@ -188,9 +193,6 @@ def test_two_processes_label_at_once_against_one_server(server_ws, chroma_port, 
     with ws.store.connect() as conn:
         assert conn.execute("SELECT COUNT(*) FROM batches WHERE action = 'review_label'").fetchone()[0] == N_ROWS
         assert conn.execute("SELECT COUNT(*) FROM mirror_pending").fetchone()[0] == 0
-    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, ds.embedding_model))
-    meta = label_map(coll, [str(r) for r in ids])
-    assert all(meta[str(r)]["label"] == f"writer-{i % 2}" for i, r in enumerate(ids))
 
 
 def test_unreachable_server_names_host_and_port_not_the_token(tmp_path, monkeypatch, no_chroma_env):

@@ -2,8 +2,9 @@
 
 SQLite is the one source of truth for everything but vectors (see docs/decisions.md): it gives
 atomic multi-row transactions, which is what makes a bulk action all-or-nothing after a kill -9
-and an undo exact. ChromaDB holds the vectors plus a derived copy of a few filter fields, kept
-in step through the ``mirror_pending`` outbox written in the same transaction as the change.
+and an undo exact. ChromaDB holds only the vectors; those of rows an undone append took out (or
+its redo brought back) follow through the ``mirror_pending`` outbox, written in the same
+transaction as the change.
 
 The package: ``values`` (what is stored and how it is encoded), ``tables`` (the SQL schema and the
 upgrades of older workspaces) and ``database`` (the ``Store`` class). Import from ``core.store``.

@@ -388,7 +388,7 @@ class Store:
         return [found[r] for r in row_ids if r in found]
 
     def row_states(self, row_ids: Sequence[int], field: str = DEFAULT_LABEL_FIELD) -> dict[int, dict[str, Any]]:
-        """Current label, source, excluded flag and tags of the given rows (for the vector mirror)."""
+        """Current label, source, excluded flag and tags of the given rows."""
         out: dict[int, dict[str, Any]] = {}
         with self.connect() as conn:
             for part in chunked(list(row_ids)):
