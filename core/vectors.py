@@ -22,18 +22,23 @@ from core.config import ChromaSettings, chroma_auth_headers
 from core.errors import CuratorError
 
 
-def collection_name(dataset_id: int, model_id: str) -> str:
-    """Chroma wants 3-512 chars of [a-zA-Z0-9._-], starting and ending alphanumeric."""
+def collection_name(dataset_id: int, model_id: str, prefix: str = "") -> str:
+    """Chroma wants 3-512 chars of [a-zA-Z0-9._-], starting and ending alphanumeric. ``prefix`` names
+    the workspace (see :class:`VectorStore`)."""
     slug = re.sub(r"[^a-zA-Z0-9._-]+", "-", model_id).strip("-._")
-    return f"ds{dataset_id}-{slug}"[:200]
+    return f"{prefix}ds{dataset_id}-{slug}"[:200]
 
 
 class VectorStore:
-    def __init__(self, path: Path, settings: ChromaSettings | None = None):
+    """``prefix`` starts every collection's name: dataset ids restart at 1 in each workspace, so two
+    workspaces on one Chroma server would otherwise write into each other's collections."""
+
+    def __init__(self, path: Path, settings: ChromaSettings | None = None, *, prefix: str = ""):
         import chromadb
         from chromadb.config import Settings
 
         self.settings = settings or ChromaSettings()
+        self.prefix = prefix
         chroma_settings = Settings(anonymized_telemetry=False)
         try:
             if self.settings.server_mode:
@@ -52,9 +57,12 @@ class VectorStore:
             raise CuratorError(f"Could not open {self.settings.describe()}: {type(exc).__name__}: {exc}") from exc
         self.max_batch = int(self.client.get_max_batch_size())
 
+    def name(self, dataset_id: int, model_id: str) -> str:
+        return collection_name(dataset_id, model_id, self.prefix)
+
     def collection(self, dataset_id: int, model_id: str) -> Any:
         return self.client.get_or_create_collection(
-            collection_name(dataset_id, model_id),
+            self.name(dataset_id, model_id),
             embedding_function=None,
             metadata={"hnsw:space": "cosine", "model_id": model_id, "dataset_id": dataset_id},
         )
@@ -93,7 +101,7 @@ class VectorStore:
         return out
 
     def has_collection(self, dataset_id: int, model_id: str) -> bool:
-        return collection_name(dataset_id, model_id) in {c.name for c in self.client.list_collections()}
+        return self.name(dataset_id, model_id) in {c.name for c in self.client.list_collections()}
 
     def delete(self, dataset_id: int, model_id: str, row_ids: Sequence[int]) -> None:
         """Take rows out of a collection (an undone append); ids not in it are ignored."""
@@ -123,6 +131,6 @@ class VectorStore:
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def drop(self, dataset_id: int, model_id: str) -> None:
-        name = collection_name(dataset_id, model_id)
+        name = self.name(dataset_id, model_id)
         if name in {c.name for c in self.client.list_collections()}:
             self.client.delete_collection(name)

@@ -81,7 +81,7 @@ class Workspace:
     @cached_property
     def vectors(self) -> VectorStore:
         """Opened on first use, so browsing the store never waits for Chroma."""
-        vectors = VectorStore(self.root / "chroma", self.chroma_settings)
+        vectors = VectorStore(self.root / "chroma", self.chroma_settings, prefix=self.store.collection_prefix())
         self._flush_mirror(vectors)
         return vectors
 

@@ -9,7 +9,9 @@ server and come back, and that connection errors name the server but never the t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def test_ingest_lands_on_the_server(server_ws, chroma_port, minilm, no_chroma_en
     assert not (ws.root / "chroma").exists()
 
     server = raw_client(chroma_port)
-    name = collection_name(ds.id, ds.embedding_model)
+    name = ws.vectors.name(ds.id, ds.embedding_model)
     assert name in {c.name for c in server.list_collections()}
     coll = server.get_collection(name)
     assert coll.count() == N_ROWS
@@ -120,7 +122,7 @@ def test_a_filtered_search_follows_a_label_batch_and_its_undo_through_the_server
     assert positive_hits() == positives
     got = (
         raw_client(chroma_port)
-        .get_collection(collection_name(ds.id, ds.embedding_model))
+        .get_collection(ws.vectors.name(ds.id, ds.embedding_model))
         .get(ids=[str(negatives[0])], include=["metadatas"])
     )
     assert got["metadatas"] == [None]  # nothing but the vector
@@ -140,7 +142,7 @@ def test_an_appends_vectors_leave_the_server_on_undo_and_come_back_on_redo(
     old = ws.store.row_ids(ds.id)
     run_ingest(ws, start_ingest(ws, more, infer_mapping(table), "grows", source="b.csv", append=True), minilm)
     added = sorted(set(ws.store.row_ids(ds.id)) - set(old))
-    coll = raw_client(chroma_port).get_collection(collection_name(ds.id, ds.embedding_model))
+    coll = raw_client(chroma_port).get_collection(ws.vectors.name(ds.id, ds.embedding_model))
     assert coll.count() == 30 and len(added) == 10
     from core.history import history
 
@@ -229,6 +231,40 @@ def test_settings_from_env_select_server_mode(tmp_path, chroma_port, monkeypatch
     ws = Workspace(tmp_path / "workspace", chroma=settings)
     ws.vectors.collection(999, "from-env-probe")
     names = {c.name for c in raw_client(chroma_port).list_collections()}
-    assert collection_name(999, "from-env-probe") in names
+    assert ws.vectors.name(999, "from-env-probe") in names
     assert not (ws.root / "chroma").exists()
     ws.vectors.drop(999, "from-env-probe")
+
+
+def test_two_workspaces_on_one_server_keep_their_own_collections(tmp_path, chroma_port, minilm, no_chroma_env):
+    """Dataset ids restart at 1 in every workspace: without the workspace's prefix in each collection's
+    name, a second workspace's first dataset wrote into the first one's collection."""
+    settings = ChromaSettings(host=HOST, port=chroma_port)
+    workspaces = [Workspace(tmp_path / f"workspace-{k}", chroma=settings) for k in (1, 2)]
+    source = write_sst2_head(tmp_path / "head.csv", n=12)
+    for k, ws in enumerate(workspaces):
+        table = load_source(ws, source)
+        table = dataclasses.replace(table, frame=table.frame.iloc[: 5 + 5 * k].reset_index(drop=True))
+        run_ingest(ws, start_ingest(ws, table, infer_mapping(table), f"mine-{k}", source="head.csv"), minilm)
+    first, second = (ws.dataset(f"mine-{k}") for k, ws in enumerate(workspaces))
+    assert first.id == second.id  # the same id in each workspace
+    assert workspaces[0].vectors.name(first.id, first.embedding_model) != workspaces[1].vectors.name(
+        second.id, second.embedding_model
+    )
+    assert [ws.vectors.count(d.id, d.embedding_model) for ws, d in zip(workspaces, (first, second), strict=True)] == [
+        5,
+        10,
+    ]
+    assert Workspace(workspaces[0].root, chroma=settings).vectors.prefix == workspaces[0].vectors.prefix  # kept
+
+
+def test_a_workspace_made_before_prefixes_keeps_its_plain_collection_names(tmp_path):
+    from core.store import Store
+
+    store = Store(tmp_path / "curator.sqlite")
+    with store.transaction() as conn:
+        store.create_dataset(conn, "old", modality="text", embedding_model="minilm-l6-v2")
+        conn.execute("DELETE FROM meta WHERE key = 'chroma_prefix'")  # as in a workspace made before prefixes
+    assert Store(store.path).collection_prefix() == "" == Store(store.path).collection_prefix()
+    fresh = Store(tmp_path / "new.sqlite").collection_prefix()
+    assert re.fullmatch(r"w[0-9a-f]{8}-", fresh) and collection_name(1, "m", fresh) == f"{fresh}ds1-m"

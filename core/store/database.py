@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,9 +52,21 @@ class Store:
             _add_missing_columns(conn)
             conn.executescript(_ARCHIVE)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            legacy = conn.execute("SELECT 1 FROM datasets LIMIT 1").fetchone() is not None
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES('chroma_prefix', ?)",
+                ("" if legacy else f"w{uuid.uuid4().hex[:8]}-",),
+            )
             if _audits_keyed_by_row(conn):
                 with self.transaction() as upgrade:
                     _audits_per_question(upgrade)
+
+    def collection_prefix(self) -> str:
+        """This workspace's start of every Chroma collection name (``w1a2b3c4d-``), made with the
+        workspace and kept. A workspace that held datasets before prefixes existed has "" (its
+        collections have plain names)."""
+        with self.connect() as conn:
+            return conn.execute("SELECT value FROM meta WHERE key = 'chroma_prefix'").fetchone()[0]
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
