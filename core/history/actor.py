@@ -16,6 +16,8 @@ from contextvars import ContextVar
 
 MAX_ACTOR_CHARS = 80
 _actor: ContextVar[str | None] = ContextVar("curator_actor", default=None)
+# A registration like the registries of labelers and checks, not shared state: the app sets the same
+# function at every run, and it answers for whichever session calls it, so nothing leaks between users.
 _provider: Callable[[], str | None] | None = None
 
 
