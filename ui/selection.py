@@ -201,7 +201,10 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
     if first.kind is Kind.MULTI:
         value = c1.multiselect("Classes", classes, key="search.bulk.classes", help="Several classes per row")
     else:
-        choice = c1.selectbox("Class", [*classes, NEW_CLASS, *([LEAVE] if others else [])], key="search.bulk.class")
+        # With further questions, the first one starts on "leave as is": answering only another question must
+        # not also overwrite every selected row's label with whichever class happened to be listed first.
+        options = [LEAVE, *classes, NEW_CLASS] if others else [*classes, NEW_CLASS]
+        choice = c1.selectbox("Class", options, key="search.bulk.class")
         value = c1.text_input("New class name", key="search.bulk.new") if choice == NEW_CLASS else choice
         value = None if value == LEAVE else value
     answers = other_answers(others, key="search.bulk.q") if others else {}
