@@ -731,3 +731,32 @@ def test_undoing_a_rename_keeps_the_new_class_while_rows_still_carry_it(ws, cifa
     classes = label_schema(ws.store, dataset_id).question("label").classes
     assert classes[:3] == ("airplane", "automobile", "car")  # back, and kept for the row labeled since
     assert labels(ws, unlabeled[:1]) == ["car"]
+
+
+def test_names_differing_only_in_case_are_refused_and_change_nothing(ws, dataset) -> None:
+    """'Tone' beside 'tone', or a class 'Positive' beside 'positive', is a typo that would split the answers
+    (and the export's columns) in two: refused like an exact repeat. A class may change its own case."""
+    dataset_id, ids = dataset
+    add_question(ws, dataset_id, "tone", classes=["positive", "negative", "neutral", "Negative"])
+    assert label_schema(ws.store, dataset_id).question("tone").classes == ("positive", "negative", "neutral")
+    version = label_schema(ws.store, dataset_id).version
+    for bad, error, message in (
+        (lambda: add_question(ws, dataset_id, "Tone", classes=["x", "y"]), ConflictError, "named 'tone'"),
+        (lambda: add_question(ws, dataset_id, " LABEL ", classes=["x", "y"]), ConflictError, "named 'label'"),
+        (lambda: add_question(ws, dataset_id, " ", classes=["x", "y"]), InputError, "needs a name"),
+        (lambda: add_question(ws, dataset_id, "mood", classes=["happy"]), InputError, "at least two classes"),
+        (lambda: rename_class(ws, dataset_id, "tone", "neutral", " Positive "), ConflictError, "'positive' is"),
+        (lambda: rename_class(ws, dataset_id, "label", "a", "B"), ConflictError, "'b' is already"),
+        (lambda: merge_classes(ws, dataset_id, "tone", ["neutral"], "NEGATIVE"), ConflictError, "'negative'"),
+        (lambda: split_class(ws, dataset_id, "tone", "neutral", ["mixed", "Positive"]), ConflictError, "'positive'"),
+    ):
+        with pytest.raises(error, match=message):
+            bad()
+    assert update_question(ws, dataset_id, "tone", add_classes=["NEUTRAL"]) is None
+    schema = label_schema(ws.store, dataset_id)
+    assert (schema.version, schema.names) == (version, ["label", "tone"])
+    assert schema.question("tone").classes == ("positive", "negative", "neutral")
+    assert labels(ws, ids) == ["a", None, "b", None, None, "a", None, None]
+    # A class may change its own case; a yes/no tag is a multi-choice question of one class.
+    assert rename_class(ws, dataset_id, "label", "a", "A").rows_changed == 2
+    add_question(ws, dataset_id, "urgent", kind=Kind.MULTI, classes=["urgent"])

@@ -29,13 +29,21 @@ def add_question(
 ) -> Migration:
     name = name.strip()
     schema = label_schema(ws.store, dataset_id)
-    if not name or any(c in name for c in ":[]"):
-        raise InputError("A question needs a name without ':', '[' or ']'.")
-    if name in schema.names:
-        raise ConflictError(f"There is already a question named '{name}'.")
+    if any(c in name for c in ":[]"):
+        raise InputError("A question's name cannot contain ':', '[' or ']'.")
+    if not name:
+        raise InputError("The question needs a name.")
+    taken = _same_name(name, schema.names)
+    if taken is not None:  # "Tone" beside "tone" would be two questions the export writes as two columns
+        raise ConflictError(f"There is already a question named '{taken}'.")
     if len(schema.questions) >= MAX_QUESTIONS:
         raise InputError(f"A schema holds at most {MAX_QUESTIONS} questions.")
     classes = _clean_classes(classes)
+    if Kind(kind) is Kind.SINGLE and len(classes) == 1:  # every answer would be that class
+        raise InputError(
+            "A single-choice question needs at least two classes (or none yet, to add under Edit question);"
+            " for a yes/no tag, make it multi-choice."
+        )
     if parent is not None and parent[1] not in schema.question(parent[0]).classes:
         raise InputError(f"'{parent[1]}' is not a class of '{parent[0]}'.")
     question = Question(
@@ -68,7 +76,7 @@ def update_question(
         spec["required"] = required
     if description is not None:
         spec["description"] = description.strip()
-    spec["classes"] = list(q.classes) + [c for c in _clean_classes(add_classes) if c not in q.classes]
+    spec["classes"] = list(q.classes) + [c for c in _clean_classes(add_classes) if _same_name(c, q.classes) is None]
     if spec == q.spec():
         return None
     with ws.batch(dataset_id, action="schema", description=f"Edit question '{name}'") as b:
@@ -84,8 +92,11 @@ def rename_class(ws: Workspace, dataset_id: int, question: str, old: str, new: s
         raise NotFoundError(f"'{old}' is not a class of '{question}'.")
     if not new:
         raise InputError("The new name is empty.")
-    if new in q.nodes:
-        raise ConflictError(f"'{new}' is already a class of '{question}': merge the two instead.")
+    # A class differing only in case counts as taken ("Positive" beside "positive"), but a class may change
+    # its own case.
+    taken = new if new in q.nodes else _same_name(new, [n for n in q.nodes if n != old])
+    if taken is not None:
+        raise ConflictError(f"'{taken}' is already a class of '{question}': merge the two instead.")
     renamed = {c: new + c[len(old) :] for c in q.classes if c == old or c.startswith(old + SEPARATOR)}
     return _migrate(ws, dataset_id, q, renamed, f"Rename '{old}' to '{new}' in '{question}'")
 
@@ -101,6 +112,9 @@ def merge_classes(ws: Workspace, dataset_id: int, question: str, sources: Sequen
         raise InputError("Choose at least one class to merge.")
     for s in sources:
         _known_class(ws, dataset_id, question, s)
+    taken = _same_name(into, [c for c in q.classes if c not in sources])
+    if into not in q.classes and taken is not None:  # "Sport" would be a new class beside "sport"
+        raise ConflictError(f"'{taken}' is already a class of '{question}': merge into '{taken}' as it is spelled.")
     names = ", ".join(f"'{s}'" for s in sources)
     return _migrate(ws, dataset_id, q, dict.fromkeys(sources, into), f"Merge {names} into '{into}' in '{question}'")
 
@@ -122,9 +136,12 @@ def split_class(
     parts = [p for p in dict.fromkeys(_clean_classes(parts))]
     if len(parts) < 2:
         raise InputError("A split needs at least two new classes.")
-    clash = [p for p in parts if p in q.classes and p != old]
+    others = [c for c in q.classes if c != old]
+    clash = [taken for p in parts if (taken := _same_name(p, others)) is not None]
     if clash:
-        raise ConflictError(f"{', '.join(clash)} already exist in '{question}': merge into them instead.")
+        names = ", ".join(f"'{c}'" for c in clash)
+        verb, them = ("is already a class", "it") if len(clash) == 1 else ("are already classes", "them")
+        raise ConflictError(f"{names} {verb} of '{question}': merge into {them} instead.")
     target = rows_go_to or parts[0]
     if target not in parts:
         raise InputError(f"'{target}' is not one of the new classes.")
@@ -146,11 +163,17 @@ def _known_class(ws: Workspace, dataset_id: int, question: str, name: str) -> Qu
     return q
 
 
+def _same_name(name: str, names: Iterable[str]) -> str | None:
+    """The one of ``names`` equal to ``name`` ignoring case, if any."""
+    return next((n for n in names if n.casefold() == name.casefold()), None)
+
+
 def _clean_classes(classes: Iterable[str]) -> list[str]:
-    out = []
+    """Class names stripped, without repeats (ignoring case: the first spelling is kept)."""
+    out: list[str] = []
     for c in classes:
         c = SEPARATOR.join(part.strip() for part in str(c).split(">")).strip()
-        if c and c not in out:
+        if c and _same_name(c, out) is None:
             out.append(c)
     return out
 
