@@ -318,6 +318,13 @@ def test_who_answered_a_further_question_is_exported_and_imported_again(ws, news
                 for r in ws.store.row_ids(again)[:3]
             ]
         assert sources == expected, fmt
+        # Only the file's own answer is given: a person's answer in the export is not the data's.
+        with ws.store.connect() as conn:
+            given = [
+                conn.execute("SELECT given FROM labels WHERE row_id = ? AND field = 'subtopic'", (r,)).fetchone()[0]
+                for r in ws.store.row_ids(again)[:3]
+            ]
+        assert given == [None, None, subtopics[2]], fmt
         second = export_dataset(ws, again, tmp_path / f"who-again.{fmt}", fmt=fmt)
         drop = ["batch_id", "labeled_at"]  # the import's own
         pd.testing.assert_frame_equal(

@@ -264,16 +264,14 @@ class Store:
                 if value is not None:
                     stored = json.dumps(sorted(value)) if isinstance(value, list) else value
                     source = answered_by.get(field)
+                    source = source if source in set(LabelSource) else LabelSource.ORIGINAL
+                    # Only the file's own answer is its given one: an exported answer a person, a bulk
+                    # action or a model made is not what the data came with (and "keep the given" must not
+                    # keep it as such).
+                    given = stored if source == LabelSource.ORIGINAL else None
                     conn.execute(
                         "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
-                        (
-                            cur.lastrowid,
-                            field,
-                            stored,
-                            stored,
-                            source if source in set(LabelSource) else LabelSource.ORIGINAL,
-                            stamp,
-                        ),
+                        (cur.lastrowid, field, given, stored, source, stamp),
                     )
             label = row.get("label")
             if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history/)
