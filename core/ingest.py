@@ -26,8 +26,9 @@ import numpy as np
 
 from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
-from core.history import read_question, record_ingest
+from core.history import read_question, record_ingest, write_question
 from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
+from core.provenance import QUESTION_PREFIX
 from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip, zip_root
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
@@ -205,9 +206,17 @@ def start_ingest(
         )
         ws.store.insert_rows(conn, dataset_id, job_id, rows)
         conn.execute("UPDATE rows SET embedded = ? WHERE job_id = ? AND problem IS NOT NULL", (SKIPPED, job_id))
+        # An export that carries its schema (Parquet) gets its questions back as they were, before the
+        # classes found in the rows join them; only a new dataset (an append keeps the dataset's own schema).
+        exported = table.label_schema if mapping.restore_curation and not append else None
+        if exported is not None:
+            _write_exported_questions(conn, dataset_id, exported, table, multi_label=mapping.multi_label)
         classes = {c for r in rows if r["label"] is not None for c in _as_list(r["label"])}
-        for r in rows:  # an imported export's given labels and suggestions are classes too
-            classes |= {r["curation"][k] for k in ("given", "suggested") if r.get("curation") and r["curation"][k]}
+        # An imported export's given labels and suggestions are classes too; but a given label its schema
+        # no longer lists was renamed or merged away before the export, and stays so.
+        kinds = ("given", "suggested") if exported is None or "label" not in exported["questions"] else ("suggested",)
+        for r in rows:
+            classes |= {r["curation"][k] for k in kinds if r.get("curation") and r["curation"][k]}
         ws.store.set_classes(conn, dataset_id, "label", classes)
         if mapping.multi_label:
             conn.execute(
@@ -552,6 +561,35 @@ def _store_chunk(ws: Workspace, dataset_id: int, *, model_id: str, chunk: _Chunk
 
 def _as_list(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def _write_exported_questions(
+    conn: sqlite3.Connection, dataset_id: int, exported: dict, table: Table, *, multi_label: bool
+) -> None:
+    """The questions of an export's schema that the file has columns for: kind, classes (unanswered ones
+    too), required, description, order and the parent answer they depend on."""
+    columns = set(table.frame.columns)
+    present = {
+        name: spec
+        for name, spec in exported["questions"].items()
+        if isinstance(spec, dict) and (name == "label" or QUESTION_PREFIX + name in columns)
+    }
+    for name, spec in present.items():
+        parent = spec.get("parent")
+        kind = ("multi" if multi_label else "single") if name == "label" else spec.get("kind", "single")
+        write_question(
+            conn,
+            dataset_id,
+            name,
+            {
+                "kind": kind if kind in ("single", "multi") else "single",
+                "classes": [str(c) for c in spec.get("classes", [])],
+                "required": bool(spec.get("required", name == "label")),
+                "description": str(spec.get("description", "")),
+                "parent": list(parent) if parent and parent[0] in present else None,
+                "position": int(spec.get("position", 0)),
+            },
+        )
 
 
 def _restore_questions(conn: sqlite3.Connection, ws: Workspace, dataset_id: int, rows: list[dict]) -> None:

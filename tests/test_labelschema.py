@@ -767,3 +767,33 @@ def test_names_differing_only_in_case_are_refused_and_change_nothing(ws, dataset
     # A class may change its own case; a yes/no tag is a multi-choice question of one class.
     assert rename_class(ws, dataset_id, "label", "a", "A").rows_changed == 2
     add_question(ws, dataset_id, "urgent", kind=Kind.MULTI, classes=["urgent"])
+
+
+@pytest.mark.parametrize("fmt", [Format.PARQUET, Format.HF])
+def test_an_export_carrying_its_schema_imports_with_every_question_as_it_was(ws, dataset, tmp_path, fmt) -> None:
+    """Parquet (and the HF folder's Parquet) carry the label schema in their metadata: the import gives the
+    questions back with their unanswered classes, settings, order and parents, and a class renamed before
+    the export does not come back from the rows' given labels."""
+    from core.actions import bulk_answer
+
+    dataset_id, ids = dataset
+    rename_class(ws, dataset_id, "label", "a", "alpha")  # the rows keep 'a' as their given label
+    add_question(ws, dataset_id, "topics", kind=Kind.MULTI, classes=["sport", "money", "art"], description="all")
+    add_question(ws, dataset_id, "tone", classes=["warm", "cold", "mixed"], required=True)
+    add_question(ws, dataset_id, "sport kind", classes=["ball", "water"], parent=("topics", "sport"))
+    bulk_answer(ws, dataset_id, ids[:2], {"topics": ["sport"], "tone": "warm"})
+    before = label_schema(ws.store, dataset_id).questions
+
+    out = export_dataset(ws, dataset_id, tmp_path / f"schema.{fmt}", fmt=fmt)
+    table = load_source(ws, out.path if fmt is Format.PARQUET else out.path / "data" / "train-00000-of-00001.parquet")
+    start_ingest(ws, table, infer_mapping(table), f"again {fmt}", source="schema.parquet")
+    after = label_schema(ws.store, ws.dataset(f"again {fmt}").id).questions
+
+    def shape(q):  # everything but the position (the import numbers its own)
+        return (q.name, q.kind, q.classes, q.required, q.parent, q.description)
+
+    assert [shape(q) for q in after] == [shape(q) for q in before]
+    assert after[0].classes == ("alpha", "b")  # not 'a' again
+    again_ids = ws.store.row_ids(ws.dataset(f"again {fmt}").id)
+    assert labels(ws, again_ids, "topics") == labels(ws, ids, "topics")
+    assert labels(ws, again_ids, "tone") == labels(ws, ids, "tone")

@@ -3,6 +3,7 @@ an upload no reader takes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -64,9 +65,11 @@ def _read_parquet(path: Path, name: str) -> Table:
     try:
         import pyarrow.parquet as pq
 
-        given = pq.read_schema(path).names
+        arrow_schema = pq.read_schema(path)
+        given = arrow_schema.names
+        exported = _exported_label_schema(arrow_schema.metadata)
         if len(set(given)) == len(given):
-            return Table(_stringify(pd.read_parquet(path)), kind="table")
+            return Table(_stringify(pd.read_parquet(path)), kind="table", label_schema=exported)
         # pandas cannot write repeated column names, but pyarrow (and Spark...) can, and pandas then
         # refuses the file ("Multiple matches for FieldRef"): rename the repeats as a CSV header's.
         names = _unique_names(given)
@@ -74,7 +77,17 @@ def _read_parquet(path: Path, name: str) -> Table:
         frame = _stringify(arrow.to_pandas(ignore_metadata=True))
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
-    return Table(frame, kind="table", warnings=[duplicate_columns_warning(given, names)])
+    return Table(frame, kind="table", warnings=[duplicate_columns_warning(given, names)], label_schema=exported)
+
+
+def _exported_label_schema(metadata: dict[bytes, bytes] | None) -> dict | None:
+    """The label schema a Curator export writes into its Parquet metadata (core/export/writers.py), if any."""
+    raw = (metadata or {}).get(b"curator_label_schema")
+    try:
+        exported = json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None  # a damaged note does not make the rows unreadable: the columns still say most of it
+    return exported if isinstance(exported, dict) and isinstance(exported.get("questions"), dict) else None
 
 
 def _read_excel(path: Path, name: str) -> Table:

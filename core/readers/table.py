@@ -23,3 +23,6 @@ class Table:
     class_names: list[str] | None = None  # from a classes.txt beside the file
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # things the user should act on, shown as warnings
+    # A Curator export's label schema, where the file carries it (Parquet metadata): every question's kind,
+    # classes (those without answers too), settings and order, which the columns alone cannot tell.
+    label_schema: dict | None = None
