@@ -29,7 +29,15 @@ from core.errors import ConflictError, InputError, NotFoundError
 from core.history import read_question, record_ingest, write_question
 from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
 from core.provenance import QUESTION_PREFIX
-from core.readers import Table, check_upload_name, read_image_folder, read_table, safe_extract_zip, zip_root
+from core.readers import (
+    IMAGE_SUFFIXES,
+    Table,
+    check_upload_name,
+    read_image_folder,
+    read_table,
+    safe_extract_zip,
+    zip_root,
+)
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
 from core.wording import counted, first_few
@@ -107,7 +115,7 @@ def load_source(ws: Workspace, path: Path, *, has_header: bool | None = None, di
     """A table file, an image ZIP (extracted safely into the workspace) or an image folder."""
     path = Path(path)
     if path.is_dir():
-        return read_image_folder(path, display_name=display_name)
+        return _read_hf_folder(path, display_name or path.name) or read_image_folder(path, display_name=display_name)
     if path.suffix.lower() == ".zip":
         # Extract once per distinct ZIP into the workspace; a half-extracted folder never counts.
         dest = ws.media_dir / hashlib.sha1(path.read_bytes()).hexdigest()[:16]
@@ -128,8 +136,27 @@ def load_source(ws: Workspace, path: Path, *, has_header: bool | None = None, di
     return read_table(path, has_header=has_header, display_name=display_name)
 
 
+def _read_hf_folder(root: Path, name: str) -> Table | None:
+    """A Hugging Face ``datasets`` folder (Curator's HF export: ``data/*.parquet``, no images beside it) is
+    read as its Parquet table; None for any other folder. Its ZIP is what the Export page downloads."""
+    shards = sorted((root / "data").glob("*.parquet"))
+    if not shards or any(p.suffix.lower() in IMAGE_SUFFIXES for p in root.rglob("*")):
+        return None
+    if len(shards) > 1:
+        raise InputError(
+            f"{name} is a Hugging Face datasets folder of {len(shards)} Parquet files: upload one of them"
+            f" ({first_few([p.name for p in shards])}), or join them first."
+        )
+    table = read_table(shards[0], display_name=f"{name} (data/{shards[0].name})")
+    table.notes.append(f"a Hugging Face datasets folder: read data/{shards[0].name}")
+    return table
+
+
 def _read_extracted(zip_path: Path, dest: Path) -> Table:
     root, notes = zip_root(dest)
+    hf = _read_hf_folder(root, zip_path.name)
+    if hf is not None:
+        return hf
     table = read_image_folder(root, display_name=zip_path.name)
     table.notes.extend(notes)
     return table

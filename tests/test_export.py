@@ -156,6 +156,31 @@ def test_round_trip_restores_labels_tags_and_exclusions_exactly(curated, tmp_pat
     )
 
 
+@pytest.mark.parametrize("given", ["folder", "zip"])
+def test_a_hugging_face_export_imports_again_as_a_folder_or_as_its_zip(curated, tmp_path, given):
+    """The HF export is a folder on the server and, downloaded, a ZIP of it (a top folder holding README.md
+    and data/train-*.parquet): either, given to the Upload page, is read as its Parquet table (the ZIP was
+    refused as 'contains no image files')."""
+    import zipfile
+
+    ws, ds, _ = curated
+    folder = export_dataset(ws, ds.id, tmp_path / "hf", fmt=Format.HF).path
+    source = folder
+    if given == "zip":  # as the Export page's download packs it
+        source = tmp_path / "hf.zip"
+        with zipfile.ZipFile(source, "w") as archive:
+            for file in sorted(folder.rglob("*")):
+                if file.is_file():
+                    archive.write(file, f"{folder.name}/{file.relative_to(folder)}")
+    table = load_source(ws, source)
+    assert any("Hugging Face" in note for note in table.notes)
+    mapping = infer_mapping(table)
+    assert mapping.restore_curation and mapping.id_column == "curator_id"
+    start_ingest(ws, table, mapping, f"from hf {given}", source=source.name)
+    again = ws.dataset(f"from hf {given}")
+    assert state(ws, again.id) == state(ws, ds.id)
+
+
 def test_row_choice_columns_and_preview(curated, tmp_path):
     ws, ds, ids = curated
     labeled = export_dataset(ws, ds.id, tmp_path / "labeled.csv", fmt="csv", rows=RowSet.LABELED)
