@@ -10,6 +10,7 @@ from core.schema import validate_mapping
 from core.wording import counted
 from ui.ingest import image_check_panel, ingest_target, mapping_editor, unfinished_job_row, unfinished_jobs_panel
 from ui.resources import current_dataset_id, require_shell, session, workspace
+from ui.review import message_text
 from ui.upload import (
     SOURCES,
     checked_images,
@@ -70,7 +71,7 @@ if path.suffix.lower() != ".zip" and not path.is_dir():
 try:
     table = read_source(str(path), path.stat().st_mtime if path.exists() else 0.0, header)
 except (CuratorError, OSError) as exc:
-    st.error(str(exc))
+    st.error(message_text(str(exc)))  # file names and paths as text: '_' is not italics
     finish()
 st.caption(" · ".join([counted(len(table.frame), "row"), *table.notes]))
 for warning in table.warnings:
@@ -82,7 +83,7 @@ try:
     summary = label_summary(table, mapping)
     preview = preview_frame(table, mapping)
 except CuratorError as exc:
-    st.error(str(exc))
+    st.error(message_text(str(exc)))
     finish()
 
 summary_panel(len(table.frame), summary)

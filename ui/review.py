@@ -304,6 +304,12 @@ def undo_decision_button(decided: list[str], key: str, *, column=None) -> None:
         next_row()
 
 
+def message_text(text: str) -> str:
+    """A message naming files or paths, shown as written: the characters Streamlit's Markdown would turn into
+    emphasis, code, strike-through or maths escaped (``Demo_-_AG_News__1_500`` lost its underscores)."""
+    return re.sub(r"([\\`*_~$])", r"\\\1", text)
+
+
 def quote_markdown(text: str) -> str:
     """Row text shown as text: every markdown control character escaped (no HTML is rendered)."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|>~<])", r"\\\1", text)

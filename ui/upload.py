@@ -18,6 +18,7 @@ from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.ingest import start_job_now, unfinished_job_row
 from ui.resources import QUESTION_PARAM, workspace
+from ui.review import message_text
 
 SOURCES = ["Upload a file", "Path on the server", "Demo dataset"]
 
@@ -42,7 +43,7 @@ def ingest(
     try:
         job_id = start_ingest(ws, table, mapping, name, source=source, embedding_model=model, append=append)
     except CuratorError as exc:
-        st.error(str(exc))
+        st.error(message_text(str(exc)))
         return
     start_job_now(job_id, ws.dataset(name).id, new=True)
     st.rerun()  # the sidebar lists the dataset; the job runs where this button was (unfinished_job_row)
@@ -82,7 +83,7 @@ def uploaded_file(upload_round: int) -> Path | None:
     try:
         return stage_upload(workspace(), upload.name, upload.getvalue(), max_bytes=limit_mb * 1024 * 1024)
     except CuratorError as exc:
-        st.error(str(exc))
+        st.error(message_text(str(exc)))
         return None
 
 
