@@ -84,7 +84,8 @@ def class_changes_form(dataset_id: int, q: Question) -> None:
                     else:
                         _done(
                             merge_classes(workspace(), dataset_id, q.name, sources, into),
-                            f"Merged {counted(len(sources), 'class')} into '{into.strip()}'",
+                            # The target may be among the chosen classes: it is not merged into itself.
+                            f"Merged {counted(len(set(sources) - {into.strip()}), 'class')} into '{into.strip()}'",
                             reset={"schema.merge.sources": [], "schema.merge.into": ""},
                         )
             else:
