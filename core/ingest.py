@@ -624,7 +624,8 @@ def _restore_questions(conn: sqlite3.Connection, ws: Workspace, dataset_id: int,
     columns) with their classes; a question with any list answer is multi-choice."""
     found: dict[str, tuple[bool, set[str]]] = {}
     for r in rows:
-        for name, value in (r.get("answers") or {}).items():
+        suggested = (r.get("answer_suggestions") or {}).items()  # an export's suggestions are classes too
+        for name, value in [*(r.get("answers") or {}).items(), *suggested]:
             multi, classes = found.setdefault(name, (False, set()))
             if value is not None:
                 classes |= set(_as_list(value))

@@ -45,6 +45,18 @@ QUESTION_PREFIX = "label."  # one export column per further question of the labe
 # Beside each label.<question>: who answered it (label_source's values: original / human / auto /
 # suggestion_accepted / bulk), so a person's answer reads apart from the file's, in the export and after import.
 QUESTION_SOURCE_PREFIX = "label_source."
+# And, as suggested_label / confidence / model_id are for the first question: each further question's
+# suggestion, the confidence of its answer (or of the suggestion when unanswered) and the model behind it.
+QUESTION_SUGGESTION_PREFIX = "suggested_label."
+QUESTION_CONFIDENCE_PREFIX = "confidence."
+QUESTION_MODEL_PREFIX = "model_id."
+QUESTION_PREFIXES = (
+    QUESTION_PREFIX,
+    QUESTION_SOURCE_PREFIX,
+    QUESTION_SUGGESTION_PREFIX,
+    QUESTION_CONFIDENCE_PREFIX,
+    QUESTION_MODEL_PREFIX,
+)
 SCHEMA_VERSION_COLUMN = "schema_version"  # the label-schema version an export follows
 MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive
 ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
@@ -71,11 +83,7 @@ def restore_formula(value: Any) -> Any:
 
 def is_curation_column(column: str) -> bool:
     """A column an export adds (not an original field of the data)."""
-    return (
-        column in CURATION_COLUMNS
-        or column == SCHEMA_VERSION_COLUMN
-        or column.startswith((QUESTION_PREFIX, QUESTION_SOURCE_PREFIX))
-    )
+    return column in CURATION_COLUMNS or column == SCHEMA_VERSION_COLUMN or column.startswith(QUESTION_PREFIXES)
 
 
 def is_curator_export(columns: list[str]) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,8 +22,11 @@ from core.provenance import (
     ID_COLUMN,
     MANIFEST_FILE_COLUMN,
     ORIGINAL_PREFIX,
+    QUESTION_CONFIDENCE_PREFIX,
+    QUESTION_MODEL_PREFIX,
     QUESTION_PREFIX,
     QUESTION_SOURCE_PREFIX,
+    QUESTION_SUGGESTION_PREFIX,
     is_curation_column,
     is_curator_export,
     parse_bool,
@@ -275,7 +279,8 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
         if mapping.restore_curation:
             row["curation"] = _curation(fields)
             row["answers"] |= row["curation"].pop("answers")
-            row["answer_sources"] = row["curation"].pop("answer_sources")
+            for key in ("answer_sources", "answer_suggestions", "answer_confidences", "answer_models"):
+                row[key] = row["curation"].pop(key)
             manifest_only = {MANIFEST_FILE_COLUMN} if mapping.image_column else set()
             fields = {
                 _original_name(k): v for k, v in fields.items() if not is_curation_column(k) and k not in manifest_only
@@ -314,17 +319,21 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
     def text(name: str) -> str | None:
         return normalize_label(fields.get(name))
 
-    confidence = fields.get("confidence")
-    try:
-        confidence = float(confidence) if confidence not in (None, "") else None
-    except (TypeError, ValueError):
-        confidence = None
-    if confidence is not None and confidence != confidence:  # NaN
-        confidence = None
+    def number(name: str) -> float | None:
+        value = fields.get(name)
+        try:
+            value = float(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+        return None if value is None or value != value else value  # NaN: none
+
+    def further(prefix: str, read: Callable[[str], Any]) -> dict[str, Any]:
+        return {k.removeprefix(prefix): read(k) for k in fields if k.startswith(prefix)}
+
     return {
         "given": text("given_label"),
         "source": text("label_source"),
-        "confidence": confidence,
+        "confidence": number("confidence"),
         "model_id": text("model_id"),
         "suggested": text("suggested_label"),
         "tags": parse_tags(fields.get("tags")),
@@ -333,10 +342,12 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
         "answers": {
             k.removeprefix(QUESTION_PREFIX): _answer(v) for k, v in fields.items() if k.startswith(QUESTION_PREFIX)
         },
-        # Who answered each (label_source.<question>): restored as label_source is for the first question.
-        "answer_sources": {
-            k.removeprefix(QUESTION_SOURCE_PREFIX): text(k) for k in fields if k.startswith(QUESTION_SOURCE_PREFIX)
-        },
+        # Who answered each (label_source.<question>), its suggestion, confidence and model: restored as
+        # label_source, suggested_label, confidence and model_id are for the first question.
+        "answer_sources": further(QUESTION_SOURCE_PREFIX, text),
+        "answer_suggestions": further(QUESTION_SUGGESTION_PREFIX, lambda k: _answer(fields.get(k))),
+        "answer_confidences": further(QUESTION_CONFIDENCE_PREFIX, number),
+        "answer_models": further(QUESTION_MODEL_PREFIX, text),
     }
 
 

@@ -39,7 +39,7 @@ from core.export.hf import _write_hf
 from core.export.writers import _write_csv, _write_jsonl, _write_parquet, _write_zip
 from core.images import shown_path
 from core.labelschema import Kind, label_schema
-from core.provenance import ID_COLUMN, QUESTION_PREFIX, QUESTION_SOURCE_PREFIX, SCHEMA_VERSION_COLUMN
+from core.provenance import ID_COLUMN, QUESTION_PREFIXES, SCHEMA_VERSION_COLUMN
 from core.review import NEEDS_REVIEW
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource, chunked, stored_value
@@ -161,11 +161,7 @@ def export_chunks(
     issues = _IssueColumns(ws, dataset_id)
     schema = label_schema(ws.store, dataset_id)
     first_multi = schema.questions[0].kind is Kind.MULTI if schema.questions else False
-    others = [
-        q.name
-        for q in schema.questions[1:]
-        if QUESTION_PREFIX + q.name in chosen or QUESTION_SOURCE_PREFIX + q.name in chosen
-    ]
+    others = [q.name for q in schema.questions[1:] if any(prefix + q.name in chosen for prefix in QUESTION_PREFIXES)]
     for part in chunked(list(row_ids), CHUNK_ROWS):
         marks = ",".join("?" * len(part))
         with ws.store.connect() as conn:
@@ -182,17 +178,24 @@ def export_chunks(
                     [DEFAULT_LABEL_FIELD, *part],
                 )
             }
-            answers: dict[tuple[int, str], Any] = {}
-            answered_by: dict[tuple[int, str], str | None] = {}
+            # Each further question's answer, who gave it, its suggestion, confidence and model (as the
+            # first question's label, label_source, suggested_label, confidence and model_id).
+            answers: dict[tuple[int, str], list[Any]] = {}
             if others:
                 field_marks = ",".join("?" * len(others))
-                for row_id, field, value, source in conn.execute(
-                    f"SELECT row_id, field, value, source FROM labels WHERE row_id IN ({marks})"
-                    f" AND field IN ({field_marks}) AND value IS NOT NULL",
+                for row_id, field, value, source, suggested, confidence, suggested_confidence, model in conn.execute(
+                    "SELECT row_id, field, value, source, suggested, confidence, suggested_confidence, model_id"
+                    f" FROM labels WHERE row_id IN ({marks}) AND field IN ({field_marks})",
                     [*part, *others],
                 ):
-                    answers[row_id, field] = stored_value(value)
-                    answered_by[row_id, field] = source
+                    answered = value is not None
+                    answers[row_id, field] = [
+                        stored_value(value),
+                        source if answered else None,
+                        stored_value(suggested),
+                        confidence if answered else suggested_confidence,
+                        model if answered else None,
+                    ]
             tags: dict[int, list[str]] = {}
             for row_id, tag in conn.execute(
                 f"SELECT row_id, tag FROM tags WHERE row_id IN ({marks}) ORDER BY row_id, tag", list(part)
@@ -230,8 +233,13 @@ def export_chunks(
                     "labeled_by": r["actor"] if labeled and r["source"] != LabelSource.ORIGINAL else None,
                     "model_id": r["model_id"],
                     "embedding_model": dataset.embedding_model,
-                    **{QUESTION_PREFIX + q: answers.get((row_id, q)) for q in others},
-                    **{QUESTION_SOURCE_PREFIX + q: answered_by.get((row_id, q)) for q in others},
+                    **{
+                        prefix + q: value
+                        for q in others
+                        for prefix, value in zip(
+                            QUESTION_PREFIXES, answers.get((row_id, q), [None] * len(QUESTION_PREFIXES)), strict=True
+                        )
+                    },
                     SCHEMA_VERSION_COLUMN: schema.version,
                 }
             )

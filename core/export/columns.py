@@ -19,8 +19,10 @@ from core.labelschema import Kind, label_schema
 from core.provenance import (
     CURATION_COLUMNS,
     ORIGINAL_PREFIX,
+    QUESTION_CONFIDENCE_PREFIX,
     QUESTION_PREFIX,
-    QUESTION_SOURCE_PREFIX,
+    QUESTION_PREFIXES,
+    QUESTION_SUGGESTION_PREFIX,
     SCHEMA_VERSION_COLUMN,
     is_curation_column,
 )
@@ -46,14 +48,15 @@ def _field_name(name: str) -> str:
 
 def export_columns(ws: Workspace, dataset_id: int) -> list[str]:
     """Every column an export can have: the original fields, the curation columns (``label`` answers
-    the schema's first question), per further question a ``label.<question>`` column and a
-    ``label_source.<question>`` one (who answered it), and the schema version."""
+    the schema's first question), per further question a ``label.<question>`` column, a
+    ``label_source.<question>`` one (who answered it), its ``suggested_label.<question>``,
+    ``confidence.<question>`` and ``model_id.<question>``, and the schema version."""
     questions = label_schema(ws.store, dataset_id).questions[1:]
     images = ws.store.dataset(dataset_id).modality == "image"
     return [
         *original_fields(ws, dataset_id),
         *(c for c in CURATION_COLUMNS if not (images and c == "curated_text")),
-        *(prefix + q.name for q in questions for prefix in (QUESTION_PREFIX, QUESTION_SOURCE_PREFIX)),
+        *(prefix + q.name for q in questions for prefix in QUESTION_PREFIXES),
         SCHEMA_VERSION_COLUMN,
     ]
 
@@ -117,5 +120,14 @@ def _list_columns(ws: Workspace, dataset_id: int) -> set[str]:
     out = {"tags"}
     for i, q in enumerate(label_schema(ws.store, dataset_id).questions):
         if q.kind is Kind.MULTI:
-            out |= {"label", "given_label", "suggested_label"} if i == 0 else {QUESTION_PREFIX + q.name}
+            out |= (
+                {"label", "given_label", "suggested_label"}
+                if i == 0
+                else {QUESTION_PREFIX + q.name, QUESTION_SUGGESTION_PREFIX + q.name}
+            )
     return out
+
+
+def _float_columns(ws: Workspace, dataset_id: int) -> set[str]:
+    """Export columns of further questions holding numbers: their confidences."""
+    return {QUESTION_CONFIDENCE_PREFIX + q.name for q in label_schema(ws.store, dataset_id).questions[1:]}

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.export.columns import _field_name, _list_columns, image_column_name
+from core.export.columns import _field_name, _float_columns, _list_columns, image_column_name
 from core.labelschema import label_schema
 from core.provenance import ID_COLUMN, MANIFEST_FILE_COLUMN, SCHEMA_VERSION_COLUMN, neutralize_formula
 from core.store import chunked
@@ -119,6 +119,7 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bo
         SCHEMA_VERSION_COLUMN: pa.int64(),
     }
     types |= {c: pa.list_(pa.string()) for c in _list_columns(ws, dataset_id)}
+    types |= {c: pa.float64() for c in _float_columns(ws, dataset_id)}
     field_types = _original_field_types(ws, dataset_id)
     schema = label_schema(ws.store, dataset_id)
     metadata = {"curator_label_schema": json.dumps(schema.to_dict())}  # the whole schema, for tools

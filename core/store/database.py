@@ -259,20 +259,40 @@ class Store:
                     f"Row id '{row['source_id']}' appears twice (or already exists in this dataset); "
                     "ids must be unique. Pick another id column or none."
                 ) from exc
-            answered_by = row.get("answer_sources") or {}  # an imported export's label_source.<question>
-            for field, value in (row.get("answers") or {}).items():  # further questions (core/labelschema/)
-                if value is not None:
-                    stored = json.dumps(sorted(value)) if isinstance(value, list) else value
-                    source = answered_by.get(field)
-                    source = source if source in set(LabelSource) else LabelSource.ORIGINAL
-                    # Only the file's own answer is its given one: an exported answer a person, a bulk
-                    # action or a model made is not what the data came with (and "keep the given" must not
-                    # keep it as such).
-                    given = stored if source == LabelSource.ORIGINAL else None
-                    conn.execute(
-                        "INSERT INTO labels(row_id, field, given, value, source, updated_at) VALUES(?,?,?,?,?,?)",
-                        (cur.lastrowid, field, given, stored, source, stamp),
-                    )
+            # Further questions (core/labelschema/); an imported export's label_source.<question>,
+            # suggested_label.<question>, confidence.<question> and model_id.<question> with them.
+            answers = row.get("answers") or {}
+            answered_by = row.get("answer_sources") or {}
+            suggestions = row.get("answer_suggestions") or {}
+            confidences = row.get("answer_confidences") or {}
+            models = row.get("answer_models") or {}
+            for field in dict.fromkeys([*answers, *suggestions]):
+                value, suggested = answers.get(field), suggestions.get(field)
+                if value is None and suggested is None:
+                    continue
+                stored = json.dumps(sorted(value)) if isinstance(value, list) else value
+                source = answered_by.get(field)
+                source = source if source in set(LabelSource) else LabelSource.ORIGINAL
+                # Only the file's own answer is its given one: an exported answer a person, a bulk action
+                # or a model made is not what the data came with (and "keep the given" must not keep it).
+                given = stored if value is not None and source == LabelSource.ORIGINAL else None
+                confidence = confidences.get(field)
+                conn.execute(
+                    "INSERT INTO labels(row_id, field, given, value, source, confidence, model_id, updated_at,"
+                    " suggested, suggested_confidence) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        cur.lastrowid,
+                        field,
+                        given,
+                        stored,
+                        source if value is not None else None,
+                        confidence if value is not None else None,
+                        models.get(field) if value is not None else None,
+                        stamp,
+                        json.dumps(sorted(suggested)) if isinstance(suggested, list) else suggested,
+                        confidence if value is None else None,
+                    ),
+                )
             label = row.get("label")
             if isinstance(label, list):  # multi-label: stored as a sorted JSON list (core/history/)
                 label = json.dumps(sorted(label))
