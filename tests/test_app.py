@@ -989,6 +989,11 @@ def test_schema_page_questions_rename_merge_add_undo_and_bulk_answers(app_env):
     at.button(key="FormSubmitter:schema.add-Add question").click().run()
     assert any("already a question named 'tone'" in e.value for e in at.error)
     assert label_schema(ws.store, dataset_id).version == 5  # the refused one made no version
+    # Typed one per line, a class name may hold a comma (on one line, commas separate classes).
+    at.text_input(key="schema.add.name").set_value("section")
+    at.text_area(key="schema.add.classes").set_value("Arts, Culture\nMarkets")
+    at.button(key="FormSubmitter:schema.add-Add question").click().run()
+    assert label_schema(ws.store, dataset_id).question("section").classes == ("Arts, Culture", "Markets")
 
     # Search: the bulk panel answers only the questions given (here: tone, on World rows only).
     at.switch_page("pages/search.py").run()

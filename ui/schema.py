@@ -27,8 +27,11 @@ RESET = "schema.reset"
 
 
 def _names(text: str) -> list[str]:
-    """Class names typed one per line or separated by commas."""
-    return [n.strip() for line in text.splitlines() for n in line.split(",") if n.strip()]
+    """Class names typed one per line, or on one line separated by commas: typed over several lines, a comma
+    is part of a name ("Arts, Culture"), which could not otherwise be typed at all."""
+    lines = text.splitlines()
+    parts = lines if len([line for line in lines if line.strip()]) > 1 else text.split(",")
+    return [n.strip() for n in parts if n.strip()]
 
 
 def _done(migration: Migration | None, what: str, *, reset: dict[str, Any] | None = None) -> None:
@@ -116,7 +119,9 @@ def edit_question_form(dataset_id: int, q: Question) -> None:
     with st.form(f"schema.edit.{q.name}", border=False):
         required = st.checkbox("Required", value=q.required, key=f"schema.edit.required.{q.name}")
         description = st.text_input("Description", value=q.description, key=f"schema.edit.desc.{q.name}")
-        more = st.text_area("Add classes (one per line or comma-separated)", key=f"schema.edit.add.{q.name}")
+        more = st.text_area(
+            "Add classes (one per line, or comma-separated on one line)", key=f"schema.edit.add.{q.name}"
+        )
         if st.form_submit_button("Save", type="primary"):
             try:
                 _done(
@@ -147,7 +152,7 @@ def add_question_form(dataset_id: int, schema: LabelSchema) -> None:
         kind = c2.radio("Answers", ["single-choice", "multi-choice"], horizontal=True, key="schema.add.kind")
         required = c3.checkbox("Required", key="schema.add.required")
         classes = st.text_area(
-            "Classes (one per line or comma-separated; 'Parent > Child' for a hierarchy)",
+            "Classes (one per line, or comma-separated on one line; 'Parent > Child' for a hierarchy)",
             key="schema.add.classes",
             height=100,
         )
