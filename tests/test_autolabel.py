@@ -243,6 +243,19 @@ def test_plan_without_enough_labels_promises_nothing(news):
     assert "No labeled rows" in plan.notes[0]
 
 
+def test_automatic_choice_says_why_it_set_the_labels_aside(news):
+    """A class without two labeled rows (a question's new class nobody has used yet) makes the automatic
+    choice zero-shot from the class names: the labels only calibrate it, and the notes say so and name the
+    class (the wizard showed 'Trained on 80 labeled rows', 30% accuracy, and no reason)."""
+    data = AutoLabelData(news["X"][:1000], CLASSES, class_embeddings=news["classes"])
+    y = keep_per_class(news["y"][:1000], 20, seed=0)
+    y[y == CLASSES.index("World")] = -1
+    plan = plan_autolabel(data, y)
+    assert plan.labeler.name == "zero-shot"
+    assert any("'World' has fewer than two labeled rows" in n and "60 labels" in n for n in plan.notes)
+    assert not any("fewer than two" in n for n in plan_autolabel(data, keep_per_class(news["y"][:1000], 5, 0)).notes)
+
+
 def test_fit_for_wizard_chooses_and_calibrates(news, minilm):
     class Training:  # the shape of core.wizard.TrainingData
         vectors = news["X"][:1000]

@@ -118,6 +118,15 @@ def plan_autolabel(
     n_labeled = int((y >= 0).sum())
     can_promise = n_labeled >= MIN_LABELED_FOR_PROMISE and len(np.unique(y[y >= 0])) >= 2
     notes: list[str] = []
+    counts = np.bincount(y[y >= 0], minlength=data.n_classes)
+    if not labelers and n_labeled and counts.min() < 2:  # the labels were set aside: say why
+        short = [data.class_names[c] for c in np.flatnonzero(counts < 2)]
+        named = ", ".join(f"'{c}'" for c in short[:5]) + (" ..." if len(short) > 5 else "")
+        notes.append(
+            f"Zero-shot from the class names: {named} {'has' if len(short) == 1 else 'have'} fewer than two"
+            f" labeled rows, so the {n_labeled:,} labels only measure it; label two rows of every class to"
+            " train on them."
+        )
     scores: dict[str, float] = {}
     oof: list[tuple[np.ndarray, np.ndarray]] = []
     best = 0
