@@ -895,6 +895,9 @@ def test_upload_of_a_curator_export_restores_its_curation(app_env):
         b.set_label(ids[:2], "neutral", source=LabelSource.HUMAN)
         b.set_tag(ids[2:4], "needs-review")
         b.set_excluded(ids[4:5], True)
+    from core.labelschema import add_question
+
+    add_question(ws, before.id, "tone", classes=["calm", "alarming"])
     path = export_dataset(ws, before.id, app_env / "curated.csv", fmt="csv").path
     at = new_app().run()
     at.switch_page("pages/upload.py").run()
@@ -902,6 +905,7 @@ def test_upload_of_a_curator_export_restores_its_curation(app_env):
     at.text_input(key="upload.path.0").set_value(str(path)).run()
     assert not at.exception and not at.error
     assert at.toggle(key=f"upload.map.{path}.restore").value is True
+    assert "further questions (tone)" in at.toggle(key=f"upload.map.{path}.restore").label  # not in the picker
     at.text_input(key=f"upload.name.{path}").set_value("after").run()
     at.button(key="upload.go").click().run()
     assert not at.exception and not at.error

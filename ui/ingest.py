@@ -19,6 +19,7 @@ from core.ingest import (
 )
 from core.labelschema import looks_multi
 from core.preview import ImageCheck
+from core.provenance import QUESTION_PREFIX
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
 from core.session import JobStart
@@ -111,8 +112,11 @@ def mapping_editor(table: Table, *, key: str) -> tuple[ColumnMapping, str]:
     )
     restore = False
     if inferred.restore_curation:
+        # Its further questions come from its label.<question> columns, not from the picker above: name them.
+        further = [c.removeprefix(QUESTION_PREFIX) for c in cols if c.startswith(QUESTION_PREFIX)]
+        also = f" and its further questions ({', '.join(further)})" if further else ""
         restore = st.toggle(
-            "This is a Curator export: restore its labels, label sources, suggestions, tags and exclusions",
+            f"This is a Curator export: restore its labels, label sources, suggestions, tags and exclusions{also}",
             value=True,
             key=f"{key}.restore",
             help="Off: the provenance columns are imported as ordinary fields and only the label column is read.",
