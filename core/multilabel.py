@@ -187,7 +187,9 @@ def fit_one_vs_rest(
         if positives < MIN_POSITIVES or len(y_train) - positives < MIN_POSITIVES:
             thresholds.append(None)
             precision.append(None)
-            if positives:  # a few examples still make a suggestion by similarity
+            # A few examples still make a suggestion by similarity; a class on every answered row (or on none)
+            # has nothing to tell it from, and suggests nothing.
+            if 0 < positives < len(y_train):
                 model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train, y_train[:, j])
                 probabilities[:, j] = model.predict_proba(vectors)[:, 1]
             continue

@@ -509,6 +509,24 @@ def test_multi_label_one_vs_rest_thresholds_per_class(ws, embedded_news) -> None
     ]  # corrections made in the audit are later batches: undoing the accept keeps them
 
 
+def test_multi_choice_training_with_a_class_on_every_answered_row(ws, embedded_news) -> None:
+    """Bulk answers often give every answered row the same class (topics = finance, markets on 80 rows):
+    that class has no example to tell it from, and training must say nothing of it rather than fail
+    (scikit-learn's 'needs samples of at least 2 classes' reached the page as an exception)."""
+    from core.multilabel import train_multilabel
+    from core.store import LabelSource
+
+    dataset_id, ids, _ = embedded_news
+    with ws.batch(dataset_id, action="bulk", description="same answer everywhere") as b:
+        b.set_label(ids[:100], ["company", "person"], field="mentions", source=LabelSource.BULK)
+        b.set_label(ids[100:120], ["company"], field="mentions", source=LabelSource.BULK)
+    prediction = train_multilabel(ws, dataset_id, "mentions")
+    table = {r["class"]: r for r in prediction.class_table()}
+    assert table["company"]["labeled rows with it"] == 120 and table["company"]["threshold"] is None
+    assert table["company"]["rows it will be added to"] == 0
+    assert table["person"]["labeled rows with it"] == 100  # 20 rows without it: trained as usual
+
+
 def test_multi_choice_review_queue_and_decisions(ws, embedded_news) -> None:
     """The least sure unanswered rows first; a decision writes the ticked classes (or none applies) as a
     person's answer, one undoable batch per row; the next training learns from it."""
