@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from core.errors import InputError
+from core.errors import ConflictError, InputError
 from core.labelschema import asked_rows, label_schema
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.wording import counted
@@ -31,6 +31,15 @@ class BulkResult:
         return f"{verb} {self.changed:,} of {counted(self.selected, 'row')}" + "".join(f"; {p}" for p in parts)
 
 
+def _refuse_case_variants(classes: Sequence[str], values: Sequence[str]) -> None:
+    """A new class typed as "business" beside "Business" would split one class in two (the Schema page
+    refuses it too): raise ConflictError naming the class as it is spelled."""
+    for value in values:
+        same = next((c for c in classes if c.casefold() == value.casefold() and c != value), None)
+        if same is not None:
+            raise ConflictError(f"'{same}' is already a class: choose it in the list rather than typing '{value}'.")
+
+
 def bulk_classify(
     ws: Workspace,
     dataset_id: int,
@@ -50,6 +59,7 @@ def bulk_classify(
         raise InputError("Choose a class (or type a new one) first.")
     if not row_ids:
         raise InputError("Select some rows first.")
+    _refuse_case_variants(ws.store.classes(dataset_id), [value])
     kind = "suggestion" if as_suggestion else "label"
     with ws.batch(
         dataset_id, action=f"bulk_{kind}", description=f"Bulk {kind} '{value}' on {counted(len(row_ids), 'row')}"
@@ -86,6 +96,8 @@ def bulk_answer(
     chosen = {name: value for name, value in chosen.items() if value is not None}
     if not chosen:
         raise InputError("Answer at least one question first.")
+    for name, value in chosen.items():
+        _refuse_case_variants(schema.question(name).classes, value if isinstance(value, list) else [value])
     kind = "suggestion" if as_suggestion else "label"
     said = "; ".join(f"{q} = {', '.join(v) if isinstance(v, list) else v}" for q, v in chosen.items())
     ids = sorted({int(r) for r in row_ids})

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.actions import bulk_classify, bulk_exclude, bulk_tag
-from core.errors import InputError
+from core.actions import bulk_answer, bulk_classify, bulk_exclude, bulk_tag
+from core.errors import ConflictError, InputError
 from core.history import history
 from core.search import Filters, matching_row_ids
 
@@ -26,6 +26,17 @@ def test_classify_skip_then_overwrite_then_undo_exactly(ws, dataset):
     ws.undo(over.batch_id)
     ws.undo(skip.batch_id)
     assert state(ws, dataset_id) == before
+
+
+def test_a_new_class_differing_only_in_case_is_refused_and_changes_nothing(ws, dataset):
+    """'A' typed as a new class beside 'a' would split one class in two: refused, as on the Schema page."""
+    dataset_id, ids = dataset
+    before = state(ws, dataset_id)
+    with pytest.raises(ConflictError, match="'a' is already a class"):
+        bulk_classify(ws, dataset_id, ids[:3], " A ")
+    with pytest.raises(ConflictError, match="'b' is already a class"):  # the bulk panel with other questions
+        bulk_answer(ws, dataset_id, ids[:3], {"label": "B"})
+    assert state(ws, dataset_id) == before and ws.store.classes(dataset_id) == ["a", "b"]
 
 
 def test_suggestions_tags_and_exclusion(ws, dataset):
