@@ -14,7 +14,7 @@ from core.history import (
     history,
 )
 from core.wording import counted
-from ui.resources import current_dataset_id, require_shell, workspace
+from ui.resources import action_key, current_dataset_id, require_shell, workspace
 from ui.review import quote_markdown
 
 
@@ -107,7 +107,7 @@ else:
             n_events = next(b.n_events for b in undoable if b.id == chosen)
             if len(events) < n_events:
                 st.caption(f"The first {len(events):,} of {counted(n_events, 'change')}.")
-        if st.button("Undo this action", type="primary", key="history.undo"):
+        if st.button("Undo this action", type="primary", key=action_key("history.undo", dataset_id)):
             try:
                 result = ws.undo(chosen)
             except CuratorError as exc:

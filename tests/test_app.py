@@ -42,6 +42,23 @@ def new_app() -> AppTest:
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
 
 
+def action_button(at: AppTest, name: str):  # noqa: ANN201
+    """A button keyed by ``ui.resources.action_key``: its key ends in the dataset version it was drawn at."""
+    return next(b for b in at.button if b.key == name or (b.key or "").startswith(f"{name}@"))
+
+
+def click_as_drawn_before(at: AppTest, button) -> AppTest:  # noqa: ANN001
+    """Click ``button`` as an earlier run drew it: the second click of a double click lands on the page as
+    it was before the first click's action (two clicks 0.4 s apart in Chromium did), and a click in
+    a second tab on the page as it was before the first tab acted. AppTest's own ``click`` reaches only
+    the latest run's widgets, so the click's widget state is sent by hand, with that button's id."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    states = at._tree.get_widget_states()
+    states.widgets.append(WidgetState(id=button.id, trigger_value=True))
+    return at._run(states)
+
+
 def audit_button(at: AppTest, key: str, verdict: str):  # noqa: ANN201
     """The audit's Right ("ok") or Wrong ("bad") button: its key names the row it is for."""
     return next(b for b in at.button if (b.key or "").startswith(f"{key}.") and b.key.endswith(f".{verdict}"))
@@ -187,13 +204,13 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     assert list(changes.columns) == ["row id", "what", "before", "after"]
     assert set(changes["what"]) == {"label"} and set(changes["after"]) == {"World · human"}
     assert set(changes["row id"]) == {ws.store.source_id(r) for r in ws.store.row_ids(dataset.id)[:5]}
-    at.button(key="history.undo").click().run()
+    action_button(at, "history.undo").click().run()
     assert not at.exception
     assert ws.store.label_distribution(dataset.id)["World"] == 96
     actions = at.dataframe[0].value
     assert list(actions["action"][:2]) == ["Undo", "Label rows"]  # in words, not bulk_label
     assert at.selectbox(key="history.batch").value == history(ws.store, dataset.id, limit=1)[0].id
-    at.button(key="history.undo").click().run()  # undo the undo: the labels are back
+    action_button(at, "history.undo").click().run()  # undo the undo: the labels are back
     assert not at.exception
     assert ws.store.label_distribution(dataset.id)["World"] == 101
     assert list(at.dataframe[0].value["what"][:3]) == [
@@ -220,14 +237,14 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
 
     assert any("Ingest 25 rows from add_25.csv" in o for o in picker.options)  # offered, not left out
     picker.set_value(next(b.id for b in history(ws.store, dataset.id) if b.description.endswith("add_25.csv"))).run()
-    at.button(key="history.undo").click().run()
+    action_button(at, "history.undo").click().run()
     assert not at.exception
     assert ws.status(dataset.id).rows == 1_500 and ws.store.row_ids(dataset.id)[-1] < min(new_ids)
     assert ws.vectors.get_vectors(dataset.id, dataset.embedding_model, new_ids) == {}
     assert batch_info(ws.store, at.selectbox(key="history.batch").value).description == (
         "Undo: Ingest 25 rows from add_25.csv"
     )
-    at.button(key="history.undo").click().run()  # undo the undo: the same rows are back, with their vectors
+    action_button(at, "history.undo").click().run()  # undo the undo: the same rows are back, with their vectors
     assert not at.exception
     assert ws.store.row_ids(dataset.id)[1_500:] == new_ids
     assert len(ws.vectors.get_vectors(dataset.id, dataset.embedding_model, new_ids)) == 25
@@ -502,7 +519,7 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     at.selectbox(key="issues.label").set_value("(any)").run()
     at.number_input(key="issues.k").set_value(2).run()
     before = ws.store.row_states(ws.store.row_ids(dataset.id))
-    at.button(key="issues.apply").click().run()
+    action_button(at, "issues.apply").click().run()
     assert not at.exception and not at.error
     after = ws.store.row_states(ws.store.row_ids(dataset.id))
     changed = [r for r in after if after[r] != before[r]]
@@ -586,6 +603,47 @@ def reviews_with_issue_run(app_env, minilm, n=60, unlabeled=0):
         with ws.batch(dataset.id, action="label", description="unlabel") as batch:
             batch.set_label(ws.store.row_ids(dataset.id)[-unlabeled:], None)
     return ws, dataset, find_issues(ws, dataset.id)
+
+
+def test_a_second_click_on_clean_top_k_as_drawn_before_does_not_fix_the_next_k_rows(app_env, minilm):
+    from core.history import history
+
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    assert report.counts()["label"] >= 2
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.fix.label").set_value("exclude").run()
+    at.number_input(key="issues.k").set_value(1).run()
+    clean = action_button(at, "issues.apply")
+    assert clean.label == "Clean top 1"
+    clean.click().run()
+    assert not at.exception and not at.error
+    assert len(history(ws.store, dataset.id)) == 2  # the ingest and one Clean top 1
+    # The excluded row left the view, so the button now stands for the next one: a double click's
+    # second click (on the button as drawn before) must not exclude it too.
+    click_as_drawn_before(at, clean)
+    assert not at.exception
+    assert len(history(ws.store, dataset.id)) == 2
+    assert ws.status(dataset.id).excluded == 1
+
+
+def test_a_second_click_on_history_undo_as_drawn_before_does_not_redo(app_env, minilm):
+    from core.history import history
+
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm)
+    rows = ws.store.row_ids(dataset.id)[:5]
+    with ws.batch(dataset.id, action="bulk_label", description="label 5 rows positive") as batch:
+        batch.set_label(rows, "positive", overwrite=True)
+    at = new_app().run()
+    at.switch_page("pages/history.py").run()
+    undo = action_button(at, "history.undo")
+    undo.click().run()
+    assert not at.exception
+    # The undo is now the newest action, first in the picker: a second click of the same double click
+    # would undo the undo, putting back what the person just undid.
+    click_as_drawn_before(at, undo)
+    assert not at.exception
+    assert [b.action for b in history(ws.store, dataset.id)][:2] == ["undo", "bulk_label"]
 
 
 def test_issues_cards_give_label_shares_of_the_labeled_rows(app_env, minilm):
@@ -757,7 +815,7 @@ def test_a_number_out_of_its_range_is_refused_and_the_label_gives_the_range(app_
     assert n >= 3
 
     def clean_button() -> str:
-        return next(b.label for b in at.button if b.key == "issues.apply")
+        return action_button(at, "issues.apply").label
 
     assert at.number_input(key="issues.k").label == f"K (1 to {n:,})"
     at.number_input(key="issues.k").set_value(2).run()
@@ -815,7 +873,7 @@ def test_issues_on_the_small_image_demo_warn_and_auto_fix_writes_no_unsure_sugge
     fix.set_value(Fix.AUTO_FIX).run()
     at.number_input(key="issues.k").set_value(5).run()
     before = ws.store.row_states(ws.store.row_ids(dataset.id))
-    at.button(key="issues.apply").click().run()
+    action_button(at, "issues.apply").click().run()
     assert not at.exception and not at.error
     assert ws.store.row_states(ws.store.row_ids(dataset.id)) == before  # every suggestion is under 50%
     assert any(t.value == "Auto-fixed 0 of 5 rows; 5 skipped: suggestion too unsure (under 50%)" for t in at.toast)
@@ -1888,7 +1946,7 @@ def test_history_shows_a_long_description_in_full_for_the_row_selected(app_env):
     assert at.selectbox(key="history.batch").value == b.id  # the row selected is the action to undo
     at.selectbox(key="history.batch").set_value(later.id).run()  # the picker stays free to choose another
     assert at.selectbox(key="history.batch").value == later.id
-    at.button(key="history.undo").click().run()  # a new action moves the rows: no selection lands on another one
+    action_button(at, "history.undo").click().run()  # a new action moves the rows: no selection lands on another one
     assert not at.exception and at.dataframe[0].value["what"][0] == "Undo: tag two rows"
     assert any(c.value == "Select a row to read its description in full." for c in at.caption)
 

@@ -24,7 +24,7 @@ from ui.charts import score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.issues import View
 from ui.progress import eta_bar
-from ui.resources import row_contents, session, workspace
+from ui.resources import action_key, row_contents, session, workspace
 from ui.review import multi_review_panel, review_panel
 
 TABLE_ROWS = 200
@@ -104,7 +104,8 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
     value = None
     if fix is Fix.SET_LABEL:
         value = c3.selectbox("Label", report.classes, key="issues.fix_label")
-    if c4.button(f"Clean top {k:,}", type="primary", key="issues.apply", icon=":material/cleaning_services:"):
+    apply_key = action_key("issues.apply", dataset_id)  # a click on the rows drawn before a change is dropped
+    if c4.button(f"Clean top {k:,}", type="primary", key=apply_key, icon=":material/cleaning_services:"):
         report_progress, close = eta_bar("Applying")
         try:
             result = fix_rows(

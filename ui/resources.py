@@ -144,6 +144,15 @@ def rerun_after_batch(batch_id: str | None, what: str, notice: str) -> None:
     st.rerun()
 
 
+def action_key(name: str, dataset_id: int) -> str:
+    """The key of a button whose action changes what it is drawn over (Clean top K, History's Undo): the
+    dataset version is in it. A second click of a double click, or a click in a tab that another tab
+    has changed since, lands on the button as it was drawn before that change: its id names a button
+    the new run no longer draws, so Streamlit drops the click instead of applying the action again to
+    the rows (or the action) the page holds now."""
+    return f"{name}@{workspace().dataset(dataset_id).version}"
+
+
 def undo_last_batch_button(key: str) -> None:
     """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``), shown only
     while its dataset is the one picked: with another one picked it would undo what is not on screen."""
