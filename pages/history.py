@@ -14,7 +14,7 @@ from core.history import (
     history,
 )
 from core.wording import counted
-from ui.resources import action_key, current_dataset_id, require_shell, workspace
+from ui.resources import action_done, action_key, clicked_twice, current_dataset_id, require_shell, workspace
 from ui.review import quote_markdown
 
 
@@ -107,12 +107,14 @@ else:
             n_events = next(b.n_events for b in undoable if b.id == chosen)
             if len(events) < n_events:
                 st.caption(f"The first {len(events):,} of {counted(n_events, 'change')}.")
-        if st.button("Undo this action", type="primary", key=action_key("history.undo", dataset_id)):
+        clicked = st.button("Undo this action", type="primary", key=action_key("history.undo", dataset_id))
+        if clicked and not clicked_twice("history.undo"):  # the undo is first in the picker now: a redo
             try:
                 result = ws.undo(chosen)
             except CuratorError as exc:
                 st.error(str(exc))
             else:
+                action_done("history.undo")
                 st.toast(result.headline())
                 st.rerun()
     else:

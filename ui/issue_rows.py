@@ -24,7 +24,7 @@ from ui.charts import score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.issues import View
 from ui.progress import eta_bar
-from ui.resources import action_key, row_contents, session, workspace
+from ui.resources import action_done, action_key, clicked_twice, row_contents, session, workspace
 from ui.review import multi_review_panel, review_panel
 
 TABLE_ROWS = 200
@@ -105,7 +105,8 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
     if fix is Fix.SET_LABEL:
         value = c3.selectbox("Label", report.classes, key="issues.fix_label")
     apply_key = action_key("issues.apply", dataset_id)  # a click on the rows drawn before a change is dropped
-    if c4.button(f"Clean top {k:,}", type="primary", key=apply_key, icon=":material/cleaning_services:"):
+    clicked = c4.button(f"Clean top {k:,}", type="primary", key=apply_key, icon=":material/cleaning_services:")
+    if clicked and not clicked_twice("issues.apply"):
         report_progress, close = eta_bar("Applying")
         try:
             result = fix_rows(
@@ -122,6 +123,7 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
             st.error(str(exc))
             return
         close()
+        action_done("issues.apply")
         message = result.describe(FIX_VERBS[fix])
         if result.batch_id:
             s.last_batch = (result.batch_id, message)

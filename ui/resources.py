@@ -153,6 +153,26 @@ def action_key(name: str, dataset_id: int) -> str:
     return f"{name}@{workspace().dataset(dataset_id).version}"
 
 
+DOUBLE_CLICK_S = 1.0  # a double click's clicks come 0.1-0.5 s apart; a person reading the toast takes longer
+
+
+def clicked_twice(name: str) -> bool:
+    """True for a click of the button ``name`` that comes within ``DOUBLE_CLICK_S`` of the end of the
+    action its previous click ran in this session (:func:`action_done`): the second click of a double
+    click that lands on the button as redrawn after the first one's action (a light page redraws in
+    under 0.4 s), where :func:`action_key` cannot tell it from a new click. Said in a toast."""
+    done = st.session_state.get(f"{name}.done")
+    if done is None or time.monotonic() - done >= DOUBLE_CLICK_S:
+        return False
+    st.toast("A second click right after the first was ignored: click again to do it again.")
+    return True
+
+
+def action_done(name: str) -> None:
+    """Note when the action of the button ``name`` ended, for :func:`clicked_twice`."""
+    st.session_state[f"{name}.done"] = time.monotonic()
+
+
 def undo_last_batch_button(key: str) -> None:
     """ "Undo: <what>" for the session's last bulk action (kept in ``session().last_batch``), shown only
     while its dataset is the one picked: with another one picked it would undo what is not on screen."""
