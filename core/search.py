@@ -153,6 +153,11 @@ def search_text(
     query = query.strip()
     if not query:
         raise InputError("Type something to search for.")
+    if not text_embedder.knows_a_word_of(query):
+        raise InputError(
+            f"'{query}' has no word the text model knows ({text_embedder.name} reads emoji and most symbols as"
+            " unknown): describe what you are looking for in words."
+        )
     space, how = query_space(dataset, text_embedder)
     vector = text_embedder.embed_texts([query])[0]
     return _query(ws, dataset, space, vector, filters or Filters(), n, how)

@@ -141,6 +141,17 @@ def test_a_query_nothing_matches_says_so(news, minilm):
     assert len(nothing) == 0 and not nothing.no_close_match  # no results: the page says 0, no score to explain
 
 
+def test_a_query_of_only_emoji_is_refused_not_answered_by_unknown_tokens(news, minilm):
+    """MiniLM reads every emoji as [UNK]: "🎂" and "😡✈️" were one and the same vector, whose best
+    score on sentiment140 (0.43, a tweet in mangled Japanese) passed for a close match."""
+    ws, ds = news
+    for query in ("🎂", "😡😡✈️", " 🎂 🎉 "):
+        with pytest.raises(InputError, match="no word the text model knows"):
+            search_text(ws, ds, query, text_embedder=minilm, n=5)
+    cake = search_text(ws, ds, "birthday cake 🎂", text_embedder=minilm, n=5)  # words around emoji are read
+    assert len(cake) == 5
+
+
 @pytest.mark.slow
 def test_text_to_image_through_class_names(ws, effnet, minilm):
     table = load_source(ws, DEMO / "cifar10_200")

@@ -65,6 +65,11 @@ class Embedder(ABC):
     def embed_images(self, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
         raise InputError(f"{self.name} does not embed images.")
 
+    def knows_a_word_of(self, text: str) -> bool:
+        """Whether the model reads anything in ``text`` (a model whose vocabulary lacks emoji reads a
+        query of them as unknown tokens, all alike). True unless the model can tell."""
+        return True
+
 
 SMALL_BATCH = 4
 _THREADS_LOCK = threading.Lock()  # torch's thread count is process-wide: one small batch changes it at a time

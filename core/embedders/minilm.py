@@ -37,3 +37,10 @@ class MiniLMEmbedder(Embedder):
                 list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
             )
         return np.asarray(vectors, dtype=np.float32)
+
+    def knows_a_word_of(self, text: str) -> bool:
+        # Its WordPiece vocabulary has no emoji and few symbols: each is [UNK], so "🎂" and "😡✈️" are
+        # the same vector, whose nearest rows say nothing about the query.
+        self.setup()
+        tokenizer = self.model_.tokenizer
+        return any(token != tokenizer.unk_token for token in tokenizer.tokenize(text))
