@@ -48,7 +48,9 @@ def dataset_panel(datasets: list[Dataset]) -> None:
     )
     st.caption(f"{status.labeled:,} labeled · {status.rows - status.labeled:,} unlabeled{excluded}")
     if s.start_job is not None and s.start_job.dataset_id == chosen:  # the Upload page runs it now
-        st.info(f"Embedding now ({status.embedded_share:.0%} done): the progress bar is on the Upload page.")
+        # No share done here: the sidebar is drawn once, before the Upload page's run embeds, so a figure
+        # stayed at its first value (0% for the whole of an 8k ingest).
+        st.info("Embedding now: the progress bar (rows done, time left) is on the Upload page.")
     elif status.embedded_share < 1:
         st.warning(f"Embedding unfinished: {status.embedded_share:.0%}. Resume it on the Upload page.")
     saved_filter_picker(chosen)
