@@ -15,6 +15,7 @@ most of every bulk action's time.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -117,6 +118,15 @@ class SearchResult:
         """Even the best result scores below what relevant rows score in this space: the results are
         the least unlike rows, probably not what was asked for."""
         return self.close_match_score is not None and bool(self.scores) and self.scores[0] < self.close_match_score
+
+    def no_close_match_note(self) -> str:
+        """The warning of :attr:`no_close_match` in words. The best score is rounded down: rounded to
+        the nearest, 0.398 under a 0.40 line read "the best score is 0.40 ... usually 0.40 or more"."""
+        best = math.floor(self.scores[0] * 100) / 100
+        return (
+            f"No close match: the best score is {best:.2f}, and rows that match a query usually score"
+            f" {self.close_match_score:.2f} or more. These are only the least unlike rows."
+        )
 
 
 def close_match_score(space: str) -> float | None:

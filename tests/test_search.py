@@ -6,7 +6,7 @@ from core.errors import InputError
 from core.ingest import load_source, run_ingest, start_ingest
 from core.readers import Table
 from core.schema import infer_mapping
-from core.search import Filters, matching_row_ids, search_similar, search_text
+from core.search import Filters, SearchResult, matching_row_ids, search_similar, search_text
 from core.workspace import Workspace
 from tests.conftest import DEMO, shared
 
@@ -139,6 +139,17 @@ def test_a_query_nothing_matches_says_so(news, minilm):
     assert union.close_match_score == 0.4 and not union.no_close_match
     nothing = search_text(ws, ds, "zxqv qqq", text_embedder=minilm, filters=Filters(keyword="no such words"), n=5)
     assert len(nothing) == 0 and not nothing.no_close_match  # no results: the page says 0, no score to explain
+
+
+def test_no_close_match_never_shows_the_best_score_at_the_line():
+    """A 5,000-character query on sentiment140 scored 0.398 at best: the warning read "the best score is
+    0.40, and rows that match usually score 0.40 or more", a contradiction in one sentence."""
+    just_under = SearchResult(row_ids=[7], scores=[0.398], how="test", close_match_score=0.4)
+    assert just_under.no_close_match
+    note = just_under.no_close_match_note()
+    assert "the best score is 0.39," in note and "score 0.40 or more" in note
+    far_under = SearchResult(row_ids=[7], scores=[0.354], how="test", close_match_score=0.4)
+    assert "the best score is 0.35," in far_under.no_close_match_note()
 
 
 def test_a_query_of_only_emoji_is_refused_not_answered_by_unknown_tokens(news, minilm):

@@ -93,10 +93,7 @@ def result_header(dataset: Dataset, found: Found) -> None:
     result = found.result
     st.caption(f"{counted(len(result), 'result')}, best first · answered by {result.how}")
     if result.no_close_match:
-        st.info(
-            f"No close match: the best score is {result.scores[0]:.2f}, and rows that match a query usually"
-            f" score {result.close_match_score:.2f} or more. These are only the least unlike rows."
-        )
+        st.info(result.no_close_match_note())
     if found.saveable:
         save_search_form(dataset, result, query=found.query, examples=found.examples, text_embedder=found.text_embedder)
 
