@@ -622,6 +622,9 @@ def test_a_second_click_on_clean_top_k_as_drawn_before_does_not_fix_the_next_k_r
     clean.click().run()
     assert not at.exception and not at.error
     assert len(history(ws.store, dataset.id)) == 2  # the ingest and one Clean top 1
+    n_label = report.counts()["label"]
+    # The card counts the run; it also says how many are still open, as the table and Search's filter do.
+    assert any(c.value.endswith(f"labeled rows** · {n_label - 1:,} still open") for c in at.caption)
     # The excluded row left the view, so the button now stands for the next one: a double click's
     # second click (on the button as drawn before) must not exclude it too.
     click_as_drawn_before(at, clean)

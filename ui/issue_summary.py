@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.issues import DETECTORS, IssueReport
 from ui.issues import ANY
+from ui.resources import workspace
 
 CARDS_PER_ROW = 4
 
@@ -14,6 +15,9 @@ CARDS_PER_ROW = 4
 def summary_cards(report: IssueReport) -> None:
     """What the run found, biggest problem first; every check that ran is named, found or not."""
     counts = report.counts()
+    # Rows fixed, excluded or confirmed since the run leave the table and Search's "Flagged as" counts:
+    # each card says how many of its rows are still open, or its number disagreed with both.
+    open_counts = report.counts(leave_out=report.fixed_since(workspace()))
     bases = {n: report.share_base(n) for n in counts}
     shares = {n: counts[n] / max(bases[n][0], 1) for n in counts}
     # Largest share first, so the card read first is the biggest problem (Cleanlab Studio's order). The
@@ -34,7 +38,8 @@ def summary_cards(report: IssueReport) -> None:
             with col.container(border=True):
                 st.metric(report.title(name), f"{counts[name]:,}", help=_in_words(report, name))
                 base, what = bases[name]
-                st.caption(f"**{shares[name]:.1%} of {base:,} {what}**")
+                still = f" · {open_counts[name]:,} still open" if open_counts[name] != counts[name] else ""
+                st.caption(f"**{shares[name]:.1%} of {base:,} {what}**{still}")
                 st.button(
                     "Show these rows",
                     key=f"issues.card.{name}",
