@@ -45,7 +45,8 @@ if result is not None:
 else:
     n_match = len(matching)
     match = "matches" if n_match == 1 else "match"
-    st.caption(f"{counted(n_match, 'row')} {match} the filters (showing the first {min(limit, n_match):,})")
+    shown = f" (showing the first {limit:,})" if n_match > limit else ""  # not "the first 0" of none
+    st.caption(f"{counted(n_match, 'row')} {match} the filters{shown}" if n_match else "No row matches the filters.")
     rows, scores = ws.store.rows_by_ids(matching[:limit], filters.question), {}
 if filters.question != DEFAULT_LABEL_FIELD:
     st.caption(f"The label, suggested and source columns show the answers to '{filters.question}'.")
