@@ -1357,6 +1357,41 @@ def test_search_selection_drops_rows_a_bulk_action_takes_out_of_the_filters(app_
     assert (select_all.label, select_all.disabled) == ("Nothing to select", True)
 
 
+def test_a_bulk_action_interrupted_right_after_it_is_stored_keeps_its_undo_and_a_second_click_is_ignored(
+    app_env, monkeypatch
+):
+    """Tag needs-review on 4,000 rows clicked twice 0.4 s apart in Chromium: the second click's rerun
+    stopped the first run at its next Streamlit call, after the tags were stored but before the page
+    kept the action for its Undo button; the second run tagged nothing and said "Tagged 0 of 4,000
+    rows", with no Undo, though 3,970 rows had been tagged."""
+    import streamlit
+
+    from core.history import history
+
+    ws = stored_unembedded(app_env / "workspace", 30)
+    dataset = ws.dataset("Pending")
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    at.button(key="search.selectall").click().run()
+    real_toast, calls = streamlit.toast, []
+
+    def interrupted(*args, **kwargs):  # the first Streamlit call after the action: the rerun lands here
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("stopped by the next click's rerun")
+        return real_toast(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "toast", interrupted)
+    monkeypatch.setattr("ui.resources.DOUBLE_CLICK_S", 60.0)
+    at.button(key="search.bulk.tag").click().run()
+    assert at.exception  # the stand-in for the interruption
+    [batch] = [b for b in history(ws.store, dataset.id) if b.action == "bulk_tag"]
+    at.button(key="search.bulk.tag").click().run()  # the second click
+    assert not at.exception
+    assert [b.id for b in history(ws.store, dataset.id) if b.action == "bulk_tag"] == [batch.id]
+    assert any(b.label.startswith("Undo: Tagged 30 of 30 rows") for b in at.button)
+
+
 def matching_row_ids_of(ws, dataset_id, **filters):
     from core.search import Filters, matching_row_ids
 

@@ -122,12 +122,13 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
             close()
             st.error(str(exc))
             return
-        close()
+        # Kept before any Streamlit call: a second click's rerun stops this run at the next one.
         action_done("issues.apply")
         message = result.describe(FIX_VERBS[fix])
         if result.batch_id:
             s.last_batch = (result.batch_id, message)
         s.notices.append(message)
+        close()
         st.rerun()
     if fix is Fix.AUTO_FIX:
         st.caption(

@@ -18,7 +18,7 @@ from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.wording import counted
 from ui.grid import THREE_LINES, THUMB_RENDERER
-from ui.resources import session, workspace
+from ui.resources import action_done, clicked_twice, session, workspace
 
 if TYPE_CHECKING:
     from core.issues import IssueReport
@@ -229,7 +229,7 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         action = "exclude"
     if b4.button("Include again", disabled=not n, key="search.bulk.include"):
         action = "include"
-    if action is None:
+    if action is None or clicked_twice("search.bulk"):
         return None
     bar = st.progress(0.0, text="Applying...")
 
@@ -269,8 +269,13 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         bar.empty()
         st.error(str(exc))
         return None
-    bar.empty()
+    # Kept before any Streamlit call: a second click's rerun stops this run at the next one, and the
+    # stored action would lose its Undo button (the second click then acted on nothing, "Tagged 0").
     message = result.describe(verb)
+    if result.batch_id:
+        session().last_batch = (result.batch_id, message)
+    action_done("search.bulk")
+    bar.empty()
     st.toast(message)
     return result, message
 
