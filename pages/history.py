@@ -14,7 +14,7 @@ from core.history import (
     history,
 )
 from core.wording import counted
-from ui.resources import action_done, action_key, clicked_twice, current_dataset_id, require_shell, workspace
+from ui.resources import action_done, action_key, clicked_twice, current_dataset_id, require_shell, session, workspace
 from ui.review import quote_markdown
 
 
@@ -109,12 +109,13 @@ else:
                 st.caption(f"The first {len(events):,} of {counted(n_events, 'change')}.")
         clicked = st.button("Undo this action", type="primary", key=action_key("history.undo", dataset_id))
         if clicked and not clicked_twice("history.undo"):  # the undo is first in the picker now: a redo
+            s = session()
             try:
                 result = ws.undo(chosen)
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                action_done("history.undo")
+                action_done(s, "history.undo")
                 st.toast(result.headline())
                 st.rerun()
     else:

@@ -1364,8 +1364,9 @@ def test_a_bulk_action_interrupted_right_after_it_is_stored_keeps_its_undo_and_a
     stopped the first run at its next Streamlit call, after the tags were stored but before the page
     kept the action for its Undo button; the second run tagged nothing and said "Tagged 0 of 4,000
     rows", with no Undo, though 3,970 rows had been tagged."""
-    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
 
+    import ui.selection
     from core.history import history
 
     ws = stored_unembedded(app_env / "workspace", 30)
@@ -1373,15 +1374,28 @@ def test_a_bulk_action_interrupted_right_after_it_is_stored_keeps_its_undo_and_a
     at = new_app().run()
     at.switch_page("pages/search.py").run()
     at.button(key="search.selectall").click().run()
-    real_toast, calls = streamlit.toast, []
+    # The rerun a second click queues stops the run at its next Streamlit call, reading st.session_state
+    # included: the stand-in stops it at the first one after the action.
+    stored = []
+    real_tag, real_session, real_empty = ui.selection.bulk_tag, ui.selection.session, DeltaGenerator.empty
 
-    def interrupted(*args, **kwargs):  # the first Streamlit call after the action: the rerun lands here
-        calls.append(args)
-        if len(calls) == 1:
-            raise RuntimeError("stopped by the next click's rerun")
-        return real_toast(*args, **kwargs)
+    def tag(*args, **kwargs):
+        result = real_tag(*args, **kwargs)
+        stored.append(result)
+        return result
 
-    monkeypatch.setattr(streamlit, "toast", interrupted)
+    def stop_once_stored(real):
+        def call(*args, **kwargs):
+            if len(stored) == 1:
+                stored.append("stopped")
+                raise RuntimeError("stopped by the next click's rerun")
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(ui.selection, "bulk_tag", tag)
+    monkeypatch.setattr(ui.selection, "session", stop_once_stored(real_session))
+    monkeypatch.setattr(DeltaGenerator, "empty", stop_once_stored(real_empty))
     monkeypatch.setattr("ui.resources.DOUBLE_CLICK_S", 60.0)
     at.button(key="search.bulk.tag").click().run()
     assert at.exception  # the stand-in for the interruption

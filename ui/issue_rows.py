@@ -122,12 +122,13 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
             close()
             st.error(str(exc))
             return
-        # Kept before any Streamlit call: a second click's rerun stops this run at the next one.
-        action_done("issues.apply")
+        # Kept before any Streamlit call (on ``s``, fetched before): a second click's rerun stops this
+        # run at the next one.
         message = result.describe(FIX_VERBS[fix])
         if result.batch_id:
             s.last_batch = (result.batch_id, message)
         s.notices.append(message)
+        action_done(s, "issues.apply")
         close()
         st.rerun()
     if fix is Fix.AUTO_FIX:

@@ -161,16 +161,19 @@ def clicked_twice(name: str) -> bool:
     action its previous click ran in this session (:func:`action_done`): the second click of a double
     click that lands on the button as redrawn after the first one's action (a light page redraws in
     under 0.4 s), where :func:`action_key` cannot tell it from a new click. Said in a toast."""
-    done = st.session_state.get(f"{name}.done")
+    done = session().actions_done.get(name)
     if done is None or time.monotonic() - done >= DOUBLE_CLICK_S:
         return False
     st.toast("A second click right after the first was ignored: click again to do it again.")
     return True
 
 
-def action_done(name: str) -> None:
-    """Note when the action of the button ``name`` ended, for :func:`clicked_twice`."""
-    st.session_state[f"{name}.done"] = time.monotonic()
+def action_done(s: Session, name: str) -> None:
+    """Note when the action of the button ``name`` ended, for :func:`clicked_twice`. On the session
+    object fetched before the action: any Streamlit call, reading ``st.session_state`` too, is where
+    a rerun queued by a second click stops the run, so what the action leaves for the next run (this,
+    its Undo) is kept before the first one."""
+    s.actions_done[name] = time.monotonic()
 
 
 def undo_last_batch_button(key: str) -> None:

@@ -231,6 +231,7 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         action = "include"
     if action is None or clicked_twice("search.bulk"):
         return None
+    s = session()  # before the action: see action_done
     bar = st.progress(0.0, text="Applying...")
 
     def progress(done: int, total: int) -> None:
@@ -270,11 +271,11 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         st.error(str(exc))
         return None
     # Kept before any Streamlit call: a second click's rerun stops this run at the next one, and the
-    # stored action would lose its Undo button (the second click then acted on nothing, "Tagged 0").
+    # stored action lost its Undo button (the second click then acted on nothing: "Tagged 0").
     message = result.describe(verb)
     if result.batch_id:
-        session().last_batch = (result.batch_id, message)
-    action_done("search.bulk")
+        s.last_batch = (result.batch_id, message)
+    action_done(s, "search.bulk")
     bar.empty()
     st.toast(message)
     return result, message
