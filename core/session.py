@@ -33,4 +33,7 @@ class Session:
     grid_key: str = ""  # that grid's key: a new key (new rows, a button) starts from the selection then
     last_batch: tuple[str, str] | None = None  # (batch id, what it did) for the Undo button
     saved_filter: int | None = None  # a saved search picked in the sidebar, applied as a filter
-    actions_done: dict[str, float] = field(default_factory=dict)  # button -> time.monotonic() its action ended
+    # The double-click guard (ui.resources.clicked_twice): button -> time.monotonic() its action started
+    # (while it runs) and ended.
+    actions_running: dict[str, float] = field(default_factory=dict)
+    actions_done: dict[str, float] = field(default_factory=dict)

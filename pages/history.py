@@ -108,16 +108,17 @@ else:
             if len(events) < n_events:
                 st.caption(f"The first {len(events):,} of {counted(n_events, 'change')}.")
         clicked = st.button("Undo this action", type="primary", key=action_key("history.undo", dataset_id))
-        if clicked and not clicked_twice("history.undo"):  # the undo is first in the picker now: a redo
-            s = session()
+        s = session()
+        if clicked and not clicked_twice(s, "history.undo"):  # the undo is first in the picker now: a redo
             try:
                 result = ws.undo(chosen)
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                action_done(s, "history.undo")
                 st.toast(result.headline())
                 st.rerun()
+            finally:
+                action_done(s, "history.undo")
     else:
         st.caption("Nothing to undo yet: label, tag or exclude rows and the actions appear here.")
 

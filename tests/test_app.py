@@ -1357,6 +1357,37 @@ def test_search_selection_drops_rows_a_bulk_action_takes_out_of_the_filters(app_
     assert (select_all.label, select_all.disabled) == ("Nothing to select", True)
 
 
+def test_a_click_while_the_first_clicks_action_runs_waits_for_it_then_is_ignored_and_says_what_it_did(app_env):
+    """In Chromium, Streamlit ran a second click's run beside the first one's, still inside its action
+    (4,000 rows tagged): both tagged, the second "0 of 4,000", and the first one's toast and Undo were
+    lost with its stopped run."""
+
+    def script():
+        import threading
+
+        import streamlit as st
+
+        from core.session import Session
+        from ui.resources import action_done, clicked_twice
+
+        s = Session(last_batch=("b1", "Tagged 3,970 of 4,000 rows"))
+        first = clicked_twice(s, "search.bulk")  # the first click: its action starts, and ends 0.5 s later
+        threading.Timer(0.5, action_done, (s, "search.bulk")).start()
+        st.write(f"first ignored: {first}, second ignored: {clicked_twice(s, 'search.bulk')}")
+        st.write(f"third ignored: {clicked_twice(s, 'search.bulk')}")  # DOUBLE_CLICK_S is 0 here: a new click
+
+    at = AppTest.from_function(script, default_timeout=30).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == [
+        "first ignored: False, second ignored: True",
+        "third ignored: False",
+    ]
+    assert [t.value for t in at.toast] == [
+        "A second click right after the first was ignored: click again to do it again.",
+        "Tagged 3,970 of 4,000 rows",
+    ]
+
+
 def test_a_bulk_action_interrupted_right_after_it_is_stored_keeps_its_undo_and_a_second_click_is_ignored(
     app_env, monkeypatch
 ):

@@ -19,6 +19,7 @@ from core.issues import (
     fix_rows,
 )
 from core.review import top_choices
+from core.session import Session
 from core.store import ISSUE_FIX_MODEL, as_classes, stored_value
 from ui.charts import score_histogram
 from ui.grid import show_table, thumb_uri
@@ -88,7 +89,7 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
     if not len(rows):
         st.success("No flagged rows left with these filters.")
         return
-    ws, s = workspace(), session()
+    s = session()
     c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
     # No max_value: a bound that changes with the filters would reset the widget; clamp instead (the
     # button says how many). The range is in the label: Streamlit refuses a value below 1 silently.
@@ -106,37 +107,45 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
         value = c3.selectbox("Label", report.classes, key="issues.fix_label")
     apply_key = action_key("issues.apply", dataset_id)  # a click on the rows drawn before a change is dropped
     clicked = c4.button(f"Clean top {k:,}", type="primary", key=apply_key, icon=":material/cleaning_services:")
-    if clicked and not clicked_twice("issues.apply"):
-        report_progress, close = eta_bar("Applying")
+    if clicked and not clicked_twice(s, "issues.apply"):
         try:
-            result = fix_rows(
-                ws,
-                dataset_id,
-                report,
-                rows["row_id"].head(k).tolist(),
-                fix,
-                value=value,
-                on_progress=lambda done, total: report_progress(done / max(total, 1), f"{done:,} of {total:,} rows"),
-            )
-        except CuratorError as exc:
-            close()
-            st.error(str(exc))
-            return
-        # Kept before any Streamlit call (on ``s``, fetched before): a second click's rerun stops this
-        # run at the next one.
-        message = result.describe(FIX_VERBS[fix])
-        if result.batch_id:
-            s.last_batch = (result.batch_id, message)
-        s.notices.append(message)
-        action_done(s, "issues.apply")
-        close()
-        st.rerun()
+            _apply_fix(dataset_id, report, rows["row_id"].head(k).tolist(), fix, value, s)
+        finally:
+            action_done(s, "issues.apply")
     if fix is Fix.AUTO_FIX:
         st.caption(
             "Auto-fix writes each flagged label issue's suggested label as an auto label"
             ' (source "auto", the model\'s probability as confidence). A suggestion under'
             f" {MIN_AUTO_FIX_PROBABILITY:.0%} is not written: the row is skipped and counted."
         )
+
+
+def _apply_fix(
+    dataset_id: int, report: IssueReport, row_ids: list[int], fix: Fix, value: str | None, s: Session
+) -> None:
+    """Clean Top K's action: one undoable batch with a progress bar, then a rerun. Its Undo is kept on
+    ``s`` before any Streamlit call after the action (a second click's run stops this one there)."""
+    report_progress, close = eta_bar("Applying")
+    try:
+        result = fix_rows(
+            workspace(),
+            dataset_id,
+            report,
+            row_ids,
+            fix,
+            value=value,
+            on_progress=lambda done, total: report_progress(done / max(total, 1), f"{done:,} of {total:,} rows"),
+        )
+    except CuratorError as exc:
+        close()
+        st.error(str(exc))
+        return
+    message = result.describe(FIX_VERBS[fix])
+    if result.batch_id:
+        s.last_batch = (result.batch_id, message)
+    s.notices.append(message)
+    close()
+    st.rerun()
 
 
 def explain_row(report: IssueReport, row_id: int) -> None:

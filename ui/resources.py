@@ -154,25 +154,36 @@ def action_key(name: str, dataset_id: int) -> str:
 
 
 DOUBLE_CLICK_S = 1.0  # a double click's clicks come 0.1-0.5 s apart; a person reading the toast takes longer
+_STUCK_S = 600.0  # an action marked running for longer was ended without its mark cleared (a crash)
 
 
-def clicked_twice(name: str) -> bool:
-    """True for a click of the button ``name`` that comes within ``DOUBLE_CLICK_S`` of the end of the
-    action its previous click ran in this session (:func:`action_done`): the second click of a double
-    click that lands on the button as redrawn after the first one's action (a light page redraws in
-    under 0.4 s), where :func:`action_key` cannot tell it from a new click. Said in a toast."""
-    done = session().actions_done.get(name)
-    if done is None or time.monotonic() - done >= DOUBLE_CLICK_S:
+def clicked_twice(s: Session, name: str) -> bool:
+    """True for the second click of a double click on the button ``name``: one that comes while the
+    action of its first click runs, or within ``DOUBLE_CLICK_S`` after (landing on the button as
+    redrawn, where :func:`action_key` cannot tell it from a new click). Otherwise the action is
+    marked running until :func:`action_done`, which the caller calls in a ``finally``.
+
+    While the first click's action runs, Streamlit starts the second click's run beside it (the first
+    is stopped only at its next Streamlit call), so this waits for the action to end, then says what it
+    did: the first run's toast and Undo were lost with it. ``s`` is fetched before: reading
+    ``st.session_state`` is such a call too."""
+    waited = False
+    while time.monotonic() - s.actions_running.get(name, -_STUCK_S) < _STUCK_S:
+        waited = True
+        time.sleep(0.1)
+    done = s.actions_done.get(name)
+    if not waited and (done is None or time.monotonic() - done >= DOUBLE_CLICK_S):
+        s.actions_running[name] = time.monotonic()
         return False
     st.toast("A second click right after the first was ignored: click again to do it again.")
+    if s.last_batch:
+        st.toast(s.last_batch[1])
     return True
 
 
 def action_done(s: Session, name: str) -> None:
-    """Note when the action of the button ``name`` ended, for :func:`clicked_twice`. On the session
-    object fetched before the action: any Streamlit call, reading ``st.session_state`` too, is where
-    a rerun queued by a second click stops the run, so what the action leaves for the next run (this,
-    its Undo) is kept before the first one."""
+    """The action of the button ``name`` ended (or failed): see :func:`clicked_twice`."""
+    s.actions_running.pop(name, None)
     s.actions_done[name] = time.monotonic()
 
 

@@ -229,56 +229,58 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         action = "exclude"
     if b4.button("Include again", disabled=not n, key="search.bulk.include"):
         action = "include"
-    if action is None or clicked_twice("search.bulk"):
+    s = session()  # fetched before the action: see action_done
+    if action is None or clicked_twice(s, "search.bulk"):
         return None
-    s = session()  # before the action: see action_done
-    bar = st.progress(0.0, text="Applying...")
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done:,} of {counted(total, 'row')}")
-
     try:
-        if action == "classify" and (others or first.kind is Kind.MULTI):
-            chosen = {first.name: value or None, **answers}
-            result = bulk_answer(
-                ws,
-                dataset_id,
-                selected,
-                chosen,
-                as_suggestion=as_what == "suggestion",
-                overwrite=existing == "overwrite",
-                on_progress=progress,
-            )
-            verb = f"Answered {', '.join(q for q, v in chosen.items() if v)} as {as_what} on"
-        elif action == "classify":
-            result = bulk_classify(
-                ws,
-                dataset_id,
-                selected,
-                value or "",
-                as_suggestion=as_what == "suggestion",
-                overwrite=existing == "overwrite",
-                on_progress=progress,
-            )
-            verb = f"Set '{value}' as {as_what} on"
-        elif action == "tag":
-            result, verb = bulk_tag(ws, dataset_id, selected, "needs-review", on_progress=progress), "Tagged"
-        else:
-            result = bulk_exclude(ws, dataset_id, selected, excluded=action == "exclude", on_progress=progress)
-            verb = "Excluded" if action == "exclude" else "Included"
-    except CuratorError as exc:
+        bar = st.progress(0.0, text="Applying...")
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"{done:,} of {counted(total, 'row')}")
+
+        try:
+            if action == "classify" and (others or first.kind is Kind.MULTI):
+                chosen = {first.name: value or None, **answers}
+                result = bulk_answer(
+                    ws,
+                    dataset_id,
+                    selected,
+                    chosen,
+                    as_suggestion=as_what == "suggestion",
+                    overwrite=existing == "overwrite",
+                    on_progress=progress,
+                )
+                verb = f"Answered {', '.join(q for q, v in chosen.items() if v)} as {as_what} on"
+            elif action == "classify":
+                result = bulk_classify(
+                    ws,
+                    dataset_id,
+                    selected,
+                    value or "",
+                    as_suggestion=as_what == "suggestion",
+                    overwrite=existing == "overwrite",
+                    on_progress=progress,
+                )
+                verb = f"Set '{value}' as {as_what} on"
+            elif action == "tag":
+                result, verb = bulk_tag(ws, dataset_id, selected, "needs-review", on_progress=progress), "Tagged"
+            else:
+                result = bulk_exclude(ws, dataset_id, selected, excluded=action == "exclude", on_progress=progress)
+                verb = "Excluded" if action == "exclude" else "Included"
+        except CuratorError as exc:
+            bar.empty()
+            st.error(str(exc))
+            return None
+        # Kept before any Streamlit call: a second click's run stops this one at its next one, and the
+        # stored action lost its Undo button (the second click then acted on nothing: "Tagged 0").
+        message = result.describe(verb)
+        if result.batch_id:
+            s.last_batch = (result.batch_id, message)
         bar.empty()
-        st.error(str(exc))
-        return None
-    # Kept before any Streamlit call: a second click's rerun stops this run at the next one, and the
-    # stored action lost its Undo button (the second click then acted on nothing: "Tagged 0").
-    message = result.describe(verb)
-    if result.batch_id:
-        s.last_batch = (result.batch_id, message)
-    action_done(s, "search.bulk")
-    bar.empty()
-    st.toast(message)
-    return result, message
+        st.toast(message)
+        return result, message
+    finally:
+        action_done(s, "search.bulk")
 
 
 def other_answers(questions, *, key: str) -> dict[str, str | list[str] | None]:  # noqa: ANN001
