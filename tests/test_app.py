@@ -1388,6 +1388,20 @@ def test_a_click_while_the_first_clicks_action_runs_waits_for_it_then_is_ignored
     ]
 
 
+def test_a_saved_search_name_is_shown_as_typed_not_as_markdown(app_env, minilm):
+    from core.saved import save_search
+
+    ws = stored_unembedded(app_env / "workspace", 6)
+    dataset = ws.dataset("Pending")
+    name = "[click](http://example.com) **now**"
+    save_search(ws, dataset, name, query="things", text_embedder=minilm, threshold=0.3)
+    at = new_app().run()
+    assert not at.exception
+    picker = at.sidebar.radio(key=f"sidebar.saved.{dataset.id}")
+    shown = picker.options[1]
+    assert "\\[click\\]" in shown and "\\*\\*now\\*\\*" in shown  # escaped: no link, no bold
+
+
 def test_a_bulk_action_interrupted_right_after_it_is_stored_keeps_its_undo_and_a_second_click_is_ignored(
     app_env, monkeypatch
 ):

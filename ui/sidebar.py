@@ -8,6 +8,7 @@ from core.saved import saved_searches
 from core.store import Dataset
 from ui.auth import access_caption, actor_field
 from ui.resources import current_dataset_id, session, workspace
+from ui.review import quote_markdown
 
 
 def render_sidebar() -> None:
@@ -77,7 +78,8 @@ def saved_filter_picker(dataset_id: int) -> None:
     if not searches:
         s.saved_filter = None
         return
-    options = {None: "(none)", **{x.id: f"{x.name} ({x.matches:,})" for x in searches}}
+    # A radio's options are markdown: a name is shown as typed, not as a link or bold.
+    options = {None: "(none)", **{x.id: f"{quote_markdown(x.name)} ({x.matches:,})" for x in searches}}
     if s.saved_filter not in options:
         s.saved_filter = None
     s.saved_filter = st.radio(
