@@ -109,6 +109,7 @@ class SearchResult:
     scores: list[float]
     how: str  # shown in the UI: which space and model answered
     close_match_score: float | None = None  # see Embedder.close_match_score; None: unknown for this space
+    notes: tuple[str, ...] = ()  # what the UI should say about how the query was read
 
     def __len__(self) -> int:
         return len(self.row_ids)
@@ -170,7 +171,9 @@ def search_text(
         )
     space, how = query_space(dataset, text_embedder)
     vector = text_embedder.embed_texts([query])[0]
-    return _query(ws, dataset, space, vector, filters or Filters(), n, how)
+    result = _query(ws, dataset, space, vector, filters or Filters(), n, how)
+    cut = text_embedder.cut_note(query)
+    return replace(result, notes=(cut,)) if cut else result
 
 
 def search_vector(

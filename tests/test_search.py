@@ -194,3 +194,15 @@ def test_confidence_filter_restricting_by_ids_matches_sql(news, minilm, monkeypa
     monkeypatch.setattr(core.search, "OVERFETCH_MIN_SHARE", 2.0)
     found = search_text(ws, ds, "anything", text_embedder=minilm, filters=filters, n=100)
     assert set(found.row_ids) == expected
+
+
+def test_a_query_longer_than_the_model_reads_says_only_its_start_was_read(news, minilm):
+    """MiniLM reads 254 word pieces of a query (256 with [CLS] and [SEP]) and drops the rest silently."""
+    ws, ds = news
+    short = search_text(ws, ds, "oil prices rise", text_embedder=minilm, n=5)
+    assert short.notes == ()
+    start = "oil prices rise as markets fall " * 40  # about 240 word pieces: all read
+    assert search_text(ws, ds, start, text_embedder=minilm, n=5).notes == ()
+    long = search_text(ws, ds, start + "and then a long story about football " * 60, text_embedder=minilm, n=5)
+    assert len(long.notes) == 1 and long.notes[0].startswith("Only the start of the query was read")
+    assert "254 word pieces" in long.notes[0]

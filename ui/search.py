@@ -92,6 +92,8 @@ def result_header(dataset: Dataset, found: Found) -> None:
     """How many results, who answered, a warning when none is close, and the form to save the search."""
     result = found.result
     st.caption(f"{counted(len(result), 'result')}, best first · answered by {result.how}")
+    for note in result.notes:
+        st.info(note)
     if result.no_close_match:
         st.info(result.no_close_match_note())
     if found.saveable:

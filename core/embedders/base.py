@@ -70,6 +70,11 @@ class Embedder(ABC):
         query of them as unknown tokens, all alike). True unless the model can tell."""
         return True
 
+    def cut_note(self, text: str) -> str | None:
+        """A sentence when the model reads only the start of ``text`` (it has an input limit and the
+        text is past it); None when it reads it all or cannot tell."""
+        return None
+
 
 SMALL_BATCH = 4
 _THREADS_LOCK = threading.Lock()  # torch's thread count is process-wide: one small batch changes it at a time

@@ -38,6 +38,18 @@ class MiniLMEmbedder(Embedder):
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def cut_note(self, text: str) -> str | None:
+        # sentence-transformers truncates silently at max_seq_length word pieces, [CLS] and [SEP] included.
+        self.setup()
+        limit = self.model_.max_seq_length - 2
+        pieces = len(self.model_.tokenizer.tokenize(text))
+        if pieces <= limit:
+            return None
+        return (
+            f"Only the start of the query was read: {self.name} reads {limit} word pieces and this query has"
+            f" {pieces:,}. Keep a query to a sentence or two."
+        )
+
     def knows_a_word_of(self, text: str) -> bool:
         # Its WordPiece vocabulary has no emoji and few symbols: each is [UNK], so "🎂" and "😡✈️" are
         # the same vector, whose nearest rows say nothing about the query.
