@@ -50,7 +50,7 @@ else:
     rows, scores = ws.store.rows_by_ids(matching[:limit], filters.question), {}
 if filters.question != DEFAULT_LABEL_FIELD:
     st.caption(f"The label, suggested and source columns show the answers to '{filters.question}'.")
-frame = results_frame(dataset, rows, scores, filters)
+frame = results_frame(dataset, rows, scores, filters, examples=found.examples or ())
 if st.toggle("Embedding map", key="search.map.show", help="A 2-D picture of the dataset; select by box or lasso"):
     embedding_map(dataset_id, scores)
 # With a search, "all" means its results (what the page lists), never the whole dataset behind them.

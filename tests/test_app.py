@@ -2121,6 +2121,7 @@ def test_search_keeps_the_selection_ticked_across_result_sets_and_similarity_fol
             grid["key"], grid["ticked"] = key, None
         grid["pre"] = [rows[int(i)] for i in (gridOptions.get("initialState") or {}).get("rowSelection") or []]
         grid["shown"] = rows
+        grid["examples"] = [r for r, e in zip(rows, frame.get("example", [""] * len(rows)), strict=True) if e]
         ticked = grid["ticked"]
         return types.SimpleNamespace(
             selected_rows=None if ticked is None else [{"row": r} for r in ticked if r in rows],
@@ -2158,6 +2159,7 @@ def test_search_keeps_the_selection_ticked_across_result_sets_and_similarity_fol
     at.run()
     assert any("answered by centroid of 2 example rows" in c.value for c in at.caption)
     assert selected(at).startswith("**2 rows selected**") and not at.exception
+    assert sorted(grid["examples"]) == sorted([ids[0], second])  # the examples are marked among their results
 
 
 def test_an_audit_sample_drops_rows_whose_auto_label_was_undone(app_env, minilm):

@@ -3,6 +3,7 @@ table and the select-all / clear buttons over the selectable grid."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
@@ -100,12 +101,17 @@ def result_header(dataset: Dataset, found: Found) -> None:
         save_search_form(dataset, result, query=found.query, examples=found.examples, text_embedder=found.text_embedder)
 
 
-def results_frame(dataset: Dataset, rows: list[dict], scores: dict[int, float], filters: Filters) -> pd.DataFrame:
-    """The rows as the results table shows them, with a column per picked issue check next to the label."""
+def results_frame(
+    dataset: Dataset, rows: list[dict], scores: dict[int, float], filters: Filters, *, examples: Sequence[int] = ()
+) -> pd.DataFrame:
+    """The rows as the results table shows them, with a column per picked issue check next to the label.
+    ``examples``: the rows a similarity search started from, marked (they come first, scoring ~1)."""
+    marked = set(examples)
     frame = pd.DataFrame(
         {
             "row": [r["id"] for r in rows],
             **({"score": [round(scores[r["id"]], 3) for r in rows]} if scores else {}),
+            **({"example": ["example" if r["id"] in marked else "" for r in rows]} if marked else {}),
             "id": [r["source_id"] for r in rows],
             **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if dataset.modality == "image" else {}),
             "text": row_contents(dataset.id, rows),
