@@ -23,7 +23,7 @@ import numpy as np
 
 from core.embedders import EMBEDDERS, Embedder, parse_model_id
 from core.errors import InputError
-from core.store import DEFAULT_LABEL_FIELD, Dataset
+from core.store import DEFAULT_LABEL_FIELD, Dataset, contains_sql
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -97,9 +97,9 @@ class Filters:
             args.append(self.saved_search)
         keyword = (self.keyword or "").strip()
         if keyword:
-            where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
-            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            args += [pattern, pattern]
+            sql, keyword_args = contains_sql(keyword)
+            where.append(sql)
+            args += keyword_args
         return " AND ".join(where) or "1 = 1", args
 
 

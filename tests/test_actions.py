@@ -72,3 +72,32 @@ def test_confidence_range_filter_reads_label_or_suggestion_confidence(ws, datase
         b.set_predictions({ids[4]: ("a", 0.7), ids[6]: ("b", 0.3)}, model_id="m", as_suggestion=True)
     assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.5, 0.9))) == [ids[3], ids[4]]
     assert matching_row_ids(ws, dataset_id, Filters(confidence=(0.9, 1.0))) == [ids[1]]
+
+
+def test_a_keyword_matches_whatever_the_case_of_letters_beyond_ascii(ws):
+    """SQLite's LIKE folds ASCII only: "PÃO" missed "pão" and "STRASSE" missed "Straße". Search's
+    keyword filter and Browse's "Text contains" share the rule; %, _ and \\ stay literal."""
+    import pandas as pd
+
+    from core.readers import Table
+    from core.schema import ColumnMapping, build_rows
+
+    texts = ["Pão de queijo", "PÃO QUENTE", "Die Straße", "ÉCOLE normale", "école", "50% off_now \\o/", "bread"]
+    rows = build_rows(Table(pd.DataFrame({"text": texts}), kind="table"), ColumnMapping(text_columns=["text"]))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "k", modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+    ids = ws.store.row_ids(dataset_id)
+
+    def found(keyword: str) -> list[int]:
+        by_search = matching_row_ids(ws, dataset_id, Filters(keyword=keyword))
+        page, _ = ws.store.rows_page(dataset_id, limit=50, contains=keyword)
+        assert [r["id"] for r in page] == by_search  # Browse and Search agree
+        return [ids.index(r) for r in by_search]
+
+    assert found("pão") == found("PÃO") == [0, 1]
+    assert found("straße") == [2] and found("STRAßE") == [2]
+    assert found("strasse") == []  # an ASCII keyword keeps SQLite's own (fast) LIKE, which has no ß = ss
+    assert found("école") == [3, 4]
+    assert found("BREAD") == [6]  # ASCII: SQLite's own LIKE, as before
+    assert found("0% off_") == [5] and found("\\o/") == [5] and found("%") == [5] and found("_") == [5]

@@ -30,7 +30,9 @@ from core.store.values import (
     LabelSource,
     _dataset,
     as_classes,
+    casefold,
     chunked,
+    contains_sql,
     now,
     stored_value,
 )
@@ -74,6 +76,7 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.create_function("casefold", 1, casefold, deterministic=True)  # see contains_sql
         try:
             yield conn
         finally:
@@ -474,9 +477,9 @@ def _page_filter(
     if not_embedded:
         where.append("rows.embedded != 1")
     if contains:
-        where.append("(rows.text LIKE ? ESCAPE '\\' OR rows.image_path LIKE ? ESCAPE '\\')")
-        pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        args += [pattern, pattern]
+        sql, contains_args = contains_sql(contains)
+        where.append(sql)
+        args += contains_args
     sql_from = " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ? WHERE " + " AND ".join(
         where
     )

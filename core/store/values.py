@@ -95,3 +95,23 @@ def _dataset(row: sqlite3.Row) -> Dataset:
         info=json.loads(row["info_json"]),
         deleted_at=row["deleted_at"],
     )
+
+
+def contains_sql(keyword: str) -> tuple[str, list[Any]]:
+    """SQL matching rows whose text (or image path) contains ``keyword``, ignoring case, and its arguments.
+
+    SQLite's LIKE folds ASCII letters only ("PÃO" missed "pão"), so a keyword with other letters compares
+    both sides through Python's ``str.casefold`` (the ``casefold`` function every connection registers).
+    An ASCII keyword keeps the plain LIKE, the fast path measured in bench/search.py."""
+    ascii_only = keyword.isascii()
+    needle = keyword if ascii_only else keyword.casefold()
+    pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    text, path = "rows.text", "rows.image_path"
+    if not ascii_only:
+        text, path = f"casefold({text})", f"casefold({path})"
+    return f"({text} LIKE ? ESCAPE '\\' OR {path} LIKE ? ESCAPE '\\')", [pattern, pattern]
+
+
+def casefold(value: str | None) -> str | None:
+    """``str.casefold`` for SQL (NULL stays NULL)."""
+    return value.casefold() if isinstance(value, str) else value
