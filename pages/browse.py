@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.images import image_roots
 from core.labelschema import label_schema, question_status
+from core.review import NEEDS_REVIEW
 from core.store import DEFAULT_LABEL_FIELD, stored_value
 from core.wording import counted
 from ui.charts import class_distribution, labeled_share
@@ -69,7 +70,7 @@ if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
 right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
-f1, f2, f3, f4 = st.columns([2, 1.2, 1.6, 2])  # wide enough for 'Not embedded only (1,234)' at 1400 px
+f1, f2, f3, f5, f4 = st.columns([1.8, 1.1, 1.5, 1.4, 1.8])  # wide enough for 'Not embedded only (1,234)' at 1400 px
 per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
 classes = ["(any)", *ws.store.classes(dataset_id, field)]
 label = f1.selectbox("Label", classes, key=f"browse.label{per_question}", on_change=_first_page)
@@ -81,12 +82,19 @@ pending = f3.toggle(
     disabled=not status.not_embedded and not st.session_state.get("browse.not_embedded"),
     help="Rows waiting for an unfinished ingest or flagged with a problem (unreadable image, empty text).",
 )
+review = f5.toggle(
+    f"Needs review ({status.needs_review:,})",
+    key="browse.needs_review",
+    on_change=_first_page,
+    help="Rows tagged needs-review (by Review, Issues or a bulk action on Search)",
+)
 contains = f4.text_input("Text contains", key="browse.contains", on_change=_first_page)
 chosen = dict(
     label=None if label == "(any)" else label,
     unlabeled_only=unlabeled,
     contains=contains or None,
     not_embedded=pending,
+    tag=NEEDS_REVIEW if review else None,
     field=field,
 )
 total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
@@ -94,7 +102,10 @@ pages = max(1, -(-total // PAGE_SIZE))
 # Past the last page (another dataset, rows changed elsewhere): the last page. Set before the box is drawn.
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
 rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
-st.caption(f"{counted(total, 'matching row')} · page {page:,} of {pages:,}")
+st.caption(
+    f"{counted(total, 'matching row')} · page {page:,} of {pages:,} (in file order; sorting a column orders this"
+    " page only: Search filters and ranks every row)"
+)
 roots = image_roots(ws.store, dataset_id)
 frame = pd.DataFrame(
     {

@@ -2322,3 +2322,22 @@ def test_the_sidebar_name_is_recorded_with_each_action_and_shown_in_history(app_
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["by"]) == ["", "Ana Lytic"]
+
+
+def test_browse_lists_the_rows_that_need_review(app_env):
+    """Review, Issues and Search tag rows needs-review; Browse had no way to list them."""
+    ws = stored_unembedded(app_env / "workspace", 450)
+    dataset = ws.dataset("Pending")
+    tagged = ws.store.row_ids(dataset.id)[200:205]
+    with ws.batch(dataset.id, action="bulk_tag", description="five rows to review") as b:
+        b.set_tag(tagged, "needs-review")
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    at.number_input(key="browse.page").set_value(3).run()
+    assert at.toggle(key="browse.needs_review").label == "Needs review (5)"
+    at.toggle(key="browse.needs_review").set_value(True).run()
+    assert not at.exception
+    assert any(c.value.startswith("5 matching rows · page 1 of 1") for c in at.caption)
+    at.selectbox(key="browse.label").set_value("World").run()  # with another filter: both apply
+    world = [r for i, r in enumerate(ws.store.row_ids(dataset.id)) if i % 3 == 0 and r in tagged]
+    assert any(c.value.startswith(f"{len(world)} matching row") for c in at.caption)

@@ -360,13 +360,14 @@ class Store:
         unlabeled_only: bool = False,
         contains: str | None = None,
         not_embedded: bool = False,
+        tag: str | None = None,
         total: int | None = None,
         field: str = DEFAULT_LABEL_FIELD,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of rows with their current state for the question ``field``, and how many rows
         match in all (``total``: a count the caller already knows, e.g. cached, so paging does not
         count again)."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded)
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded, tag)
         with self.connect() as conn:
             if total is None:
                 total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
@@ -390,10 +391,11 @@ class Store:
         unlabeled_only: bool = False,
         contains: str | None = None,
         not_embedded: bool = False,
+        tag: str | None = None,
         field: str = DEFAULT_LABEL_FIELD,
     ) -> int:
         """How many rows :meth:`rows_page` pages through with these filters."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded)
+        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded, tag)
         with self.connect() as conn:
             return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
@@ -461,9 +463,10 @@ def _page_filter(
     contains: str | None,
     field: str = DEFAULT_LABEL_FIELD,
     not_embedded: bool = False,
+    tag: str | None = None,
 ) -> tuple[str, list[Any]]:
     """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name,
-    rows not embedded: waiting or flagged with a problem) on the question ``field``."""
+    rows not embedded: waiting or flagged with a problem, rows with a tag) on the question ``field``."""
     where = ["rows.dataset_id = ?"]
     args: list[Any] = [field, dataset_id]
     if label is not None:  # a class, also inside a multi-label list
@@ -476,6 +479,9 @@ def _page_filter(
         where.append("labels.value IS NULL")
     if not_embedded:
         where.append("rows.embedded != 1")
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM tags WHERE tags.row_id = rows.id AND tags.tag = ?)")
+        args.append(tag)
     if contains:
         sql, contains_args = contains_sql(contains)
         where.append(sql)
