@@ -70,7 +70,8 @@ if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
 right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
-f1, f2, f3, f5, f4 = st.columns([1.8, 1.1, 1.5, 1.4, 1.8])  # wide enough for 'Not embedded only (1,234)' at 1400 px
+f1, f4 = st.columns([2, 3])
+f2, f3, f5 = st.columns(3)  # toggles on a row of their own: 'Not embedded only (1,234)' must not be cut
 per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
 classes = ["(any)", *ws.store.classes(dataset_id, field)]
 label = f1.selectbox("Label", classes, key=f"browse.label{per_question}", on_change=_first_page)
