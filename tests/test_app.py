@@ -716,15 +716,19 @@ def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env
     assert any(o.startswith("Label issues (") and " of " not in o for o in options)  # nothing fixed there
 
 
+def wizard_auto_labels(ws: Workspace, dataset, row_ids: Sequence[int]) -> None:  # noqa: ANN001
+    """The wizard's auto label 'positive' (confidence 0.97) on ``row_ids``, as an accept writes it."""
+    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
+        batch.set_predictions({r: ("positive", 0.97) for r in row_ids}, model_id="wizard", as_suggestion=False)
+
+
 def test_autolabel_monitor_leaves_issue_auto_fixes_out_of_the_wizards_figures(app_env, minilm):
     from core.issues import Fix, fix_rows
 
     ws, dataset, report = reviews_with_issue_run(app_env, minilm, n=80, unlabeled=20)
     flagged = report.frame[report.frame.is_label_issue].sort_values("label_score").row_id.head(3).tolist()
     assert fix_rows(ws, dataset.id, report, flagged, Fix.AUTO_FIX, min_probability=0.0).changed == len(flagged) > 0
-    unlabeled = ws.store.row_ids(dataset.id)[-20:]
-    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
-        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    wizard_auto_labels(ws, dataset, ws.store.row_ids(dataset.id)[-20:][:5])
     at = new_app().run()
     at.switch_page("pages/autolabel.py").run()
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
@@ -749,9 +753,7 @@ def test_issues_audit_the_auto_fixes_apart_from_the_wizards_audit(app_env, minil
     from core.issues import Fix, fix_rows
 
     ws, dataset, report = reviews_with_issue_run(app_env, minilm, n=80, unlabeled=20)
-    unlabeled = ws.store.row_ids(dataset.id)[-20:]
-    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
-        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    wizard_auto_labels(ws, dataset, ws.store.row_ids(dataset.id)[-20:][:5])
     at = new_app().run()
     at.switch_page("pages/issues.py").run()
     assert not at.exception
@@ -1729,6 +1731,25 @@ def test_adding_to_an_existing_dataset_is_a_choice_and_a_taken_name_says_how(app
     assert (ws.status("Reviews").rows, ws.status("Reviews").embedded) == (50, 50)
 
 
+def unlabeled_sst2_csv(path: Path, start: int, stop: int) -> Path:
+    """SST-2 dev rows ``start`` to ``stop`` (of the file's lines, header at 0) as a CSV with their labels cleared."""
+    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
+        rows = list(csv.reader(src))
+    with open(path, "w", newline="") as out:
+        csv.writer(out).writerows([rows[0], *([sentence, "", ""] for sentence, *_ in rows[start:stop])])
+    return path
+
+
+def append_through_upload(at: AppTest, path: Path) -> None:
+    """Upload › Path on the server › Add to an existing dataset, with ``path``."""
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(path)).run()
+    at.radio(key="upload.target").set_value("Add to an existing dataset").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+
+
 @pytest.mark.slow
 def test_rows_added_to_a_dataset_with_an_auto_label_run_are_pointed_to_auto_labeling(app_env, minilm):
     """The new rows of an append are auto-labeled only from the Auto-label page: Upload's "is ready"
@@ -1741,33 +1762,18 @@ def test_rows_added_to_a_dataset_with_an_auto_label_run_are_pointed_to_auto_labe
     first = small_csv(app_env, n=60)
     table = load_source(ws, first)
     run_ingest(ws, start_ingest(ws, table, infer_mapping(table), "Reviews", source=first.name), minilm)
-    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
-        rows = list(csv.reader(src))
-    batches = []
-    for name, part in (("more.csv", rows[61:71]), ("again.csv", rows[71:83])):
-        path = app_env / name
-        with open(path, "w", newline="") as out:
-            csv.writer(out).writerows([rows[0], *([sentence, "", ""] for sentence, *_ in part)])  # unlabeled
-        batches.append(path)
-
-    def add(at: AppTest, path: Path) -> None:
-        at.switch_page("pages/upload.py").run()
-        at.radio(key="upload.kind").set_value("Path on the server").run()
-        next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(path)).run()
-        at.radio(key="upload.target").set_value("Add to an existing dataset").run()
-        at.button(key="upload.go").click().run()
-        assert not at.exception and not at.error
+    batches = [unlabeled_sst2_csv(app_env / "more.csv", 61, 71), unlabeled_sst2_csv(app_env / "again.csv", 71, 83)]
 
     def links(at: AppTest) -> dict[str, str]:
         return {link.proto.label: link.proto.page for link in at.get("page_link")}
 
     at = new_app().run()
-    add(at, batches[0])  # no auto-label run yet: nothing to point to
+    append_through_upload(at, batches[0])  # no auto-label run yet: nothing to point to
     assert any("'Reviews' is ready: 10 rows embedded" in s.value for s in at.success)
     assert not any(label.startswith("Auto-label") for label in links(at))
 
     train(ws, ws.dataset("Reviews").id, text_embedder=minilm)  # the 10 rows added are predicted: not new
-    add(at, batches[1])
+    append_through_upload(at, batches[1])
     assert any("'Reviews' is ready: 12 rows embedded" in s.value for s in at.success)
     assert links(at).get("Auto-label the 12 new rows") == "autolabel", links(at)
     at.switch_page("pages/autolabel.py").run()  # where the link leads: the 12 rows and their button
@@ -1803,19 +1809,10 @@ def test_rows_added_to_a_dataset_asking_several_questions_are_pointed_to_auto_la
             b.set_label([r for r, state in states.items() if state["label"] == label], tone, field="tone")
     train(ws, ds.id, text_embedder=minilm)
     train(ws, ds.id, field="tone", text_embedder=minilm)
-    with open(shared("sst2/sst2_glue_dev_872.csv"), encoding="utf-8") as src:
-        rows = list(csv.reader(src))
-    more = app_env / "more.csv"
-    with open(more, "w", newline="") as out:
-        csv.writer(out).writerows([rows[0], *([sentence, "", ""] for sentence, *_ in rows[61:73])])  # unlabeled
+    more = unlabeled_sst2_csv(app_env / "more.csv", 61, 73)
 
     at = new_app().run()
-    at.switch_page("pages/upload.py").run()
-    at.radio(key="upload.kind").set_value("Path on the server").run()
-    next(t for t in at.text_input if t.key.startswith("upload.path.")).set_value(str(more)).run()
-    at.radio(key="upload.target").set_value("Add to an existing dataset").run()
-    at.button(key="upload.go").click().run()
-    assert not at.exception and not at.error
+    append_through_upload(at, more)
     assert any("'Reviews' is ready: 12 rows embedded" in s.value for s in at.success)
     links = {link.proto.label: link.proto for link in at.get("page_link") if link.proto.label.startswith("Auto")}
     assert sorted(links) == ["Auto-label the 12 new rows for 'label'", "Auto-label the 12 new rows for 'tone'"]
@@ -2166,9 +2163,7 @@ def test_an_audit_sample_drops_rows_whose_auto_label_was_undone(app_env, minilm)
     """After the accept was undone (History, another session), the sample drawn before showed
     "Auto label: None · 5 left in this sample" and Y raised "Row N has no auto label to check"."""
     ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=40, unlabeled=10)
-    unlabeled = ws.store.row_ids(dataset.id)[-10:]
-    with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
-        batch.set_predictions({r: ("positive", 0.97) for r in unlabeled[:5]}, model_id="wizard", as_suggestion=False)
+    wizard_auto_labels(ws, dataset, ws.store.row_ids(dataset.id)[-10:][:5])
     at = new_app().run()
     at.switch_page("pages/autolabel.py").run()
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
