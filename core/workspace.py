@@ -82,7 +82,7 @@ class Workspace:
     def vectors(self) -> VectorStore:
         """Opened on first use, so browsing the store never waits for Chroma."""
         vectors = VectorStore(self.root / "chroma", self.chroma_settings, prefix=self.store.collection_prefix())
-        self._flush_mirror(vectors)
+        self._sync_vectors(vectors)
         return vectors
 
     def derived(self, dataset_id: int, key: Hashable, compute: Callable[[], T]) -> T:
@@ -127,16 +127,16 @@ class Workspace:
         """One undoable user action (see :func:`core.history.open_batch`); Chroma follows after."""
         with open_batch(self.store, dataset_id, action=action, description=description, actor=actor) as b:
             yield b
-        self._flush_mirror(self.vectors)
+        self._sync_vectors(self.vectors)
 
     def undo(self, batch_id: str, *, actor: str | None = None) -> UndoResult:
         result = undo(self.store, batch_id, actor=actor)
-        self._flush_mirror(self.vectors)
+        self._sync_vectors(self.vectors)
         return result
 
-    def _flush_mirror(self, vectors: VectorStore) -> None:
+    def _sync_vectors(self, vectors: VectorStore) -> None:
         """Make Chroma follow the rows a batch took out of a dataset or brought back (an append's undo
-        and redo), then clear the outbox (``mirror_pending``: every row a batch touched).
+        and redo), then clear the outbox (``mirror_pending``).
 
         Runs after each batch and when the workspace opens, so a crash between the SQLite commit and
         the Chroma update is repaired on the next start. Other changes need nothing in Chroma, which

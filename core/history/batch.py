@@ -33,7 +33,8 @@ class Batch:
         self.id = batch_id
         self.dataset_id = dataset_id
         self.n_events = 0
-        self.touched: set[int] = set()
+        self.touched: set[int] = set()  # rows this batch changed
+        self.moved: set[int] = set()  # rows it took out of the dataset or brought back: Chroma follows them
 
     def _check_rows(self, row_ids: Sequence[int]) -> list[int]:
         ids = sorted({int(r) for r in row_ids})
@@ -54,6 +55,8 @@ class Batch:
         )
         self.n_events += 1
         self.touched.add(row_id)
+        if attr == "removed":
+            self.moved.add(row_id)
 
     def set_label(
         self,
@@ -146,7 +149,7 @@ class Batch:
             _write(self.conn, 0, attr, spec, self.id)
             recorded = spec if spec is None or not moved else {**spec, MOVED: {k: list(v) for k, v in moved.items()}}
             self._record(0, attr, old, recorded)
-            self.touched.discard(0)  # not a row: nothing to mirror into Chroma
+            self.touched.discard(0)  # not a row
 
     def map_labels(self, field: str, change: Callable[[Any], Any], *, on_progress: Progress | None = None) -> list[int]:
         """Rewrite the label and suggestion values of ``field`` with ``change(value)`` (a schema
@@ -241,7 +244,8 @@ def _close_batch(conn: sqlite3.Connection, batch: Batch) -> None:
         return
     conn.execute("UPDATE batches SET n_events = ? WHERE id = ?", (batch.n_events, batch.id))
     conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (batch.dataset_id,))
-    conn.executemany("INSERT OR IGNORE INTO mirror_pending(row_id) VALUES(?)", [(r,) for r in batch.touched])
+    # The outbox: the vectors of these rows leave Chroma or come back after the commit (Workspace._sync_vectors).
+    conn.executemany("INSERT OR IGNORE INTO mirror_pending(row_id) VALUES(?)", [(r,) for r in batch.moved])
 
 
 def record_ingest(

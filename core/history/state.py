@@ -91,7 +91,7 @@ def read_removed(conn: sqlite3.Connection, row_id: int) -> bool:
 def write_removed(conn: sqlite3.Connection, row_id: int, removed: bool) -> None:
     """Move a row with its labels, tags and saved-search scores out of its dataset or back, ids kept.
 
-    Its vectors follow after the commit (``Workspace._flush_mirror``: the row is in the outbox)."""
+    Its vectors follow after the commit (``Workspace._sync_vectors``: the row is in the outbox)."""
     if read_removed(conn, row_id) == removed:
         return
     moves = [
