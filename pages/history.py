@@ -12,6 +12,7 @@ from core.history import (
     describe_state,
     first_ingest,
     history,
+    undo_states,
 )
 from core.wording import counted
 from ui.resources import action_done, action_key, clicked_twice, current_dataset_id, require_shell, session, workspace
@@ -35,15 +36,7 @@ if dataset_id is None:  # all in the trash: the list below restores them
     st.info("Every dataset is in the trash: restore one below, or upload one.")
 else:
     batches = history(ws.store, dataset_id)
-    undone_by = {b.id: b.undone_by for b in batches}
-
-    def state(batch) -> str:  # noqa: ANN001
-        """An action whose Undo was undone (Redo) holds its changes again: "redone", not "undone"; an
-        Undo of that Redo takes them away again, and so on down the chain."""
-        undos, by = 0, batch.undone_by
-        while by:
-            undos, by = undos + 1, undone_by.get(by)
-        return "" if not undos else "undone" if undos % 2 else "redone"
+    states = undo_states(batches)
 
     frame = pd.DataFrame(
         {
@@ -51,7 +44,7 @@ else:
             "action": [describe_action(b.action) for b in batches],
             "what": [b.description for b in batches],
             "changes": [b.n_events for b in batches],
-            "state": [state(b) for b in batches],
+            "state": [states[b.id] for b in batches],
             "by": [b.actor or "" for b in batches],
             "id": [b.id for b in batches],
         }
@@ -70,7 +63,7 @@ else:
     selected = [batches[i] for i in table.selection.rows]
     if selected:  # the description in full: a table cell cuts a long one off
         b = selected[0]
-        state = f"{counted(b.n_events, 'change')}" + (", undone" if b.undone_by else "")
+        state = counted(b.n_events, "change") + (f", {states[b.id]}" if states[b.id] else "")
         by = f" · {quote_markdown(b.actor)}" if b.actor else ""
         st.markdown(f"**{when(b)} · {describe_action(b.action)}**{by} ({state}): {quote_markdown(b.description)}")
     else:

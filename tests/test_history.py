@@ -264,3 +264,24 @@ def test_a_registered_provider_names_the_actor_when_nothing_closer_does(store_wi
     with open_batch(store, dataset_id, action="bulk_tag", description="t") as b:
         b.set_tag(ids[3:4], "x")
     assert history(store, dataset_id, limit=1)[0].actor is None
+
+
+def test_undo_states_read_the_chain_of_undos(store_with_rows):
+    """History's "state": an action undone, then redone, then undone again; its undos read the same way."""
+    from core.history import undo_states
+
+    store, dataset_id, ids = store_with_rows
+    with open_batch(store, dataset_id, action="bulk_tag", description="tag") as b:
+        b.set_tag(ids[:2], "x")
+    first = undo(store, b.id).batch_id
+
+    def states() -> dict[str, str]:
+        batches = history(store, dataset_id)
+        by_id = undo_states(batches)
+        return {x.description: by_id[x.id] for x in batches}
+
+    assert states() == {"tag": "undone", "Undo: tag": ""}
+    second = undo(store, first).batch_id  # redo
+    assert states() == {"tag": "redone", "Undo: tag": "undone", "Redo: tag": ""}
+    undo(store, second)
+    assert states()["tag"] == "undone" and states()["Redo: tag"] == "undone"

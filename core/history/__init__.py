@@ -21,6 +21,7 @@ from core.history.log import (
     history,
     standing,
     unchanged_since,
+    undo_states,
 )
 from core.history.state import (
     LabelState,
@@ -64,6 +65,7 @@ __all__ = [
     "revert_question",
     "standing",
     "undo",
+    "undo_states",
     "unchanged_since",
     "use_actor_from",
     "write_excluded",

@@ -86,6 +86,20 @@ def batch_info(store: Store, batch_id: str) -> BatchInfo | None:
     return _batch_info(row) if row else None
 
 
+def undo_states(batches: Sequence[BatchInfo]) -> dict[str, str]:
+    """Each action's state in words, from the undo chain among ``batches`` (a dataset's history): ""
+    (never undone), "undone", or "redone" (its Undo was undone, so it holds its changes again; an Undo of
+    that Redo takes them away again, and so on down the chain)."""
+    undone_by = {b.id: b.undone_by for b in batches}
+    states = {}
+    for b in batches:
+        undos, by = 0, b.undone_by
+        while by:
+            undos, by = undos + 1, undone_by.get(by)
+        states[b.id] = "" if not undos else "undone" if undos % 2 else "redone"
+    return states
+
+
 def standing(store: Store, batch_ids: Sequence[str]) -> set[str]:
     """Those of ``batch_ids`` whose changes stand: never undone, or undone and redone (an undo of the
     undo), and so on. A redo leaves the original's ``undone_by`` set and marks the undo instead, so an
