@@ -594,6 +594,15 @@ def _store_chunk(ws: Workspace, dataset_id: int, *, model_id: str, chunk: _Chunk
         )
         # Newly embedded rows are searchable: values derived from the dataset are stale.
         conn.execute("UPDATE datasets SET version = version + 1 WHERE id = ?", (dataset_id,))
+        # An undo may have taken the append's rows out while this chunk was embedded (it waits only for
+        # a run silent for minutes): their vectors follow them out, kept for the redo, as the undo's own do.
+        marks = ",".join("?" * len(chunk.ids))
+        gone = conn.execute(
+            f"INSERT OR IGNORE INTO mirror_pending(row_id) SELECT id FROM removed_rows WHERE id IN ({marks})",
+            chunk.ids,
+        ).rowcount
+    if gone:
+        ws.sync_vectors()
 
 
 def _as_list(value: str | list[str]) -> list[str]:

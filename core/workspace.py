@@ -134,6 +134,10 @@ class Workspace:
         self._sync_vectors(self.vectors)
         return result
 
+    def sync_vectors(self) -> None:
+        """Bring Chroma in line with the outbox now (see :meth:`_sync_vectors`)."""
+        self._sync_vectors(self.vectors)
+
     def _sync_vectors(self, vectors: VectorStore) -> None:
         """Make Chroma follow the rows a batch took out of a dataset or brought back (an append's undo
         and redo), then clear the outbox (``mirror_pending``).

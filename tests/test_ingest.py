@@ -565,6 +565,34 @@ def test_a_resume_while_the_append_is_undone_leaves_the_redo_resumable(ws, minil
     assert sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == new_ids
 
 
+def test_an_append_undone_while_a_run_still_stores_a_chunk_leaves_no_vectors_behind(ws, minilm):
+    """A run silent for longer than the undo waits (a stalled machine) may still store the chunk it had
+    embedded after the undo took its rows out: those vectors leave Chroma too, and come back with the redo."""
+    from core.history import history
+
+    dataset, _, new_ids, job = _paused_append(ws, minilm, embed_first=5)
+    append = next(b for b in history(ws.store, dataset.id) if b.action == "ingest")
+    undone, reports = [], []
+
+    def undo_once(progress) -> None:
+        reports.append(progress)
+        if len(reports) != 2:  # the first report comes before the second chunk is embedded
+            return
+        with ws.store.transaction() as conn:  # the run looks dead to the undo
+            conn.execute("UPDATE jobs SET updated_at = '2020-01-01T00:00:00.000+00:00' WHERE id = ?", (job,))
+        undone.append(ws.undo(append.id))
+
+    # From the second report on, the next chunk is already embedded: it is stored after the undo.
+    run_ingest(ws, job, minilm, chunk_size=5, on_progress=undo_once)
+    assert undone[0].restored == 25
+    assert ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids) == {}
+
+    ws.undo(undone[0].batch_id)
+    assert len(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) >= 10
+    assert run_ingest(ws, job, minilm).status == "done"
+    assert sorted(ws.vectors.get_vectors(dataset.id, minilm.model_id, new_ids)) == new_ids
+
+
 def test_undoing_an_image_append_from_another_folder_narrows_the_image_root_and_the_redo_widens_it(
     ws, effnet, minilm, tmp_path
 ):
