@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,26 @@ def save_run(
             (run_id, dataset_id, kind, key, dataset_version, json.dumps(settings), json.dumps(summary), created),
         )
     return Run(run_id, dataset_id, kind, key, dataset_version, settings, summary, created, path)
+
+
+def prune_runs(ws: Workspace, dataset_id: int, kind: str, *, keep: int, spare: Collection[str] = ()) -> int:
+    """Delete all but the ``keep`` newest runs of a kind for a dataset and the ``spare`` ones (in use
+    now, however old), rows and files; returns how many went. Only for kinds nothing else points to
+    (caches such as learning curves): an auto-label run is named by the labels it wrote, and stays."""
+    with ws.store.transaction() as conn:
+        old = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM runs WHERE dataset_id = ? AND kind = ? ORDER BY created_at DESC, rowid DESC"
+                " LIMIT -1 OFFSET ?",
+                (dataset_id, kind, keep),
+            )
+            if r[0] not in spare
+        ]
+        conn.executemany("DELETE FROM runs WHERE id = ?", [(r,) for r in old])
+    for run_id in old:  # after the commit: a file nobody points to is harmless, a row without its file is not
+        (ws.root / "runs" / f"{run_id}.npz").unlink(missing_ok=True)
+    return len(old)
 
 
 def latest_run(ws: Workspace, dataset_id: int, kind: str, *, question: str | None = None) -> Run | None:

@@ -104,6 +104,7 @@ def test_training_data_uses_only_labels_people_gave(news):
 
 def test_learning_curve_compares_the_chosen_strategy_with_random_and_is_a_saved_run(news, monkeypatch):
     import core.learning_curve
+    import core.wizard.curves
     from core.runs import find_run
     from core.wizard import LEARNING_CURVE_KIND, learning_curve_key, strategy_learning_curves
 
@@ -140,6 +141,21 @@ def test_learning_curve_compares_the_chosen_strategy_with_random_and_is_a_saved_
     least = strategy_learning_curves(ws, ds.id, strategy="least-confidence", repeats=2)
     assert list(least) == ["random", "least-confidence"] and set(simulated) == {"least-confidence"}
     assert list(strategy_learning_curves(ws, ds.id, strategy="random", repeats=2)) == ["random"]
+
+    # Old curves go (runs are caches here), never the ones just used, however old: random's is the oldest.
+    def curve_runs() -> set[str]:
+        with ws.store.connect() as conn:
+            return {r[0] for r in conn.execute("SELECT id FROM runs WHERE kind = ?", (LEARNING_CURVE_KIND,))}
+
+    before = curve_runs()
+    monkeypatch.setattr(core.wizard.curves, "CURVE_RUNS_KEPT", 1)
+    strategy_learning_curves(ws, ds.id, strategy="margin", repeats=2)
+    used = {
+        find_run(ws, ds.id, LEARNING_CURVE_KIND, learning_curve_key(ws, ds.id, strategy=name, repeats=2)).id
+        for name in ("random", "margin")
+    }
+    assert curve_runs() == used and len(before - used) == 2  # entropy's and least-confidence's went
+    assert not any((ws.root / "runs" / f"{run_id}.npz").exists() for run_id in before - used)
 
 
 def test_wizard_keeps_its_promise_and_accept_undoes_exactly(news, minilm):

@@ -13,13 +13,15 @@ from typing import Any
 import numpy as np
 
 from core.learning_curve import LearningCurve
-from core.runs import find_run, run_key, save_run
+from core.runs import find_run, prune_runs, run_key, save_run
 from core.sampling import create_strategy
 from core.store import DEFAULT_LABEL_FIELD
 from core.wizard.data import training_data
 from core.workspace import Workspace
 
 LEARNING_CURVE_KIND = "learning_curve"
+# Runs kept per dataset: the random baseline and each strategy tried, for a few questions.
+CURVE_RUNS_KEPT = 12
 BASELINE = "random"
 
 
@@ -84,11 +86,13 @@ def strategy_learning_curves(
     version = ws.dataset(dataset_id).version
     data = None
     curves: dict[str, LearningCurve] = {}
+    used: list[str] = []
     for name in dict.fromkeys([BASELINE, strategy]):
         settings = learning_curve_settings(ws, dataset_id, strategy=name, field=field, repeats=repeats, seed=seed)
         run = find_run(ws, dataset_id, LEARNING_CURVE_KIND, run_key(version, settings))
         if run is not None:
             curves[name] = _curve_from_run(run.summary, run.arrays())
+            used.append(run.id)
             continue
         from core.learning_curve import labeled_rows_curves
 
@@ -98,7 +102,7 @@ def strategy_learning_curves(
         curve = labeled_rows_curves(
             data.vectors[labeled], data.y[labeled], strategies=(name,), repeats=repeats, seed=seed
         )[name]
-        save_run(
+        run = save_run(
             ws,
             dataset_id,
             LEARNING_CURVE_KIND,
@@ -113,6 +117,9 @@ def strategy_learning_curves(
             },
         )
         curves[name] = curve
+        used.append(run.id)
+    # Each new label, question or strategy makes new curves; only recent ones are read again.
+    prune_runs(ws, dataset_id, LEARNING_CURVE_KIND, keep=CURVE_RUNS_KEPT, spare=used)
     return curves
 
 
