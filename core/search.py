@@ -56,6 +56,8 @@ class Filters:
     # Rows the stored issue run ``issue_run`` flagged with any of these checks ("label", "outlier", ...).
     issues: list[str] = field(default_factory=list)
     issue_run: str | None = None
+    # Rows not in the vector store: waiting for an unfinished ingest, or flagged with a problem (Browse).
+    not_embedded: bool = False
 
     @property
     def keyword_text(self) -> str:
@@ -92,6 +94,8 @@ class Filters:
         if self.excluded is not None:
             where.append("rows.excluded = ?")
             args.append(int(self.excluded))
+        if self.not_embedded:
+            where.append("rows.embedded != 1")
         if self.saved_search is not None:
             where.append(SAVED_SEARCH_SQL)
             args.append(self.saved_search)
@@ -271,6 +275,17 @@ def matching_row_ids(ws: Workspace, dataset_id: int, filters: Filters, *, embedd
     if filters.saved_search is not None:
         return list(compute())
     return list(ws.derived(dataset_id, ("matching-rows", repr(filters), embedded_only), compute))
+
+
+def rows_page(
+    ws: Workspace, dataset_id: int, filters: Filters, *, offset: int = 0, limit: int = 100
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the rows matching ``filters`` in dataset order (Browse), and how many match in all.
+
+    The same matching as Search's listing and "select all" (:func:`matching_row_ids`, cached per dataset
+    version): a page turn reads only its rows."""
+    matching = matching_row_ids(ws, dataset_id, filters)
+    return ws.store.rows_by_ids(matching[offset : offset + limit], filters.question), len(matching)
 
 
 def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozenset[int]:

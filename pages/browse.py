@@ -3,24 +3,20 @@
 import pandas as pd
 import streamlit as st
 
-from core.images import image_roots
 from core.labelschema import label_schema, question_status
-from core.review import NEEDS_REVIEW
-from core.store import DEFAULT_LABEL_FIELD, stored_value
+from core.search import matching_row_ids, rows_page
+from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
+from ui.browse import browse_filters
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
-from ui.resources import current_dataset_id, question_picker, require_shell, workspace
+from ui.issues import current_report, insert_flag_columns
+from ui.resources import current_dataset_id, question_picker, require_shell, row_contents, workspace
+from ui.selection import shown_value
 
 require_shell()
 
 PAGE_SIZE = 100
-
-
-def _shown(value: str | None) -> str:
-    """A label as people read it: a multi-label list as 'a, b'."""
-    decoded = stored_value(value)
-    return ", ".join(decoded) if isinstance(decoded, list) else decoded or ""
 
 
 def _first_page() -> None:
@@ -70,57 +66,33 @@ if distribution:
     left.plotly_chart(class_distribution(dict(list(distribution.items())[:40])), key="browse.classes")
 right.plotly_chart(labeled_share(labeled, asked - labeled), key="browse.share")
 
-f1, f4 = st.columns([2, 3])
-f2, f3, f5 = st.columns(3)  # toggles on a row of their own: 'Not embedded only (1,234)' must not be cut
-per_question = "" if field == DEFAULT_LABEL_FIELD else f".{field}"  # each question keeps its own class filter
-classes = ["(any)", *ws.store.classes(dataset_id, field)]
-label = f1.selectbox("Label", classes, key=f"browse.label{per_question}", on_change=_first_page)
-unlabeled = f2.toggle("Unlabeled only", key="browse.unlabeled", on_change=_first_page)
-pending = f3.toggle(
-    f"Not embedded only ({status.not_embedded:,})",
-    key="browse.not_embedded",
-    on_change=_first_page,
-    disabled=not status.not_embedded and not st.session_state.get("browse.not_embedded"),
-    help="Rows waiting for an unfinished ingest or flagged with a problem (unreadable image, empty text).",
+filters = browse_filters(
+    dataset_id, field, not_embedded=status.not_embedded, needs_review=status.needs_review, on_change=_first_page
 )
-review = f5.toggle(
-    f"Needs review ({status.needs_review:,})",
-    key="browse.needs_review",
-    on_change=_first_page,
-    help="Rows tagged needs-review (by Review, Issues or a bulk action on Search)",
-)
-contains = f4.text_input("Text contains", key="browse.contains", on_change=_first_page)
-chosen = dict(
-    label=None if label == "(any)" else label,
-    unlabeled_only=unlabeled,
-    contains=contains or None,
-    not_embedded=pending,
-    tag=NEEDS_REVIEW if review else None,
-    field=field,
-)
-total = ws.derived(dataset_id, ("browse-count", *chosen.values()), lambda: ws.store.count_rows(dataset_id, **chosen))
+total = len(matching_row_ids(ws, dataset_id, filters))  # cached per dataset version and filters
 pages = max(1, -(-total // PAGE_SIZE))
 # Past the last page (another dataset, rows changed elsewhere): the last page. Set before the box is drawn.
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)
-rows, total = ws.store.rows_page(dataset_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, total=total, **chosen)
+rows, total = rows_page(ws, dataset_id, filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
 st.caption(
     f"{counted(total, 'matching row')} · page {page:,} of {pages:,} (in file order; sorting a column orders this"
     " page only: Search filters and ranks every row)"
 )
-roots = image_roots(ws.store, dataset_id)
 frame = pd.DataFrame(
     {
         "id": [r["source_id"] for r in rows],
         **({"thumbnail": [thumb_uri(r["thumb"]) for r in rows]} if status.dataset.modality == "image" else {}),
-        "text": [r["text"] or roots.of(r) for r in rows],
+        "text": row_contents(dataset_id, rows),
         "problem": [r["problem"] or "" for r in rows],  # beside the content, where it is read in full
-        "label": [_shown(r["label"]) for r in rows],
-        "given label": [_shown(r["given"]) for r in rows],
+        "label": [shown_value(r["label"]) for r in rows],
+        "given label": [shown_value(r["given"]) for r in rows],
         "source": [r["label_source"] or "" for r in rows],
         "tags": [r["tags"] or "" for r in rows],
         "excluded": [bool(r["excluded"]) for r in rows],
     }
 )
+if filters.issues:  # which of the picked checks flagged each row
+    insert_flag_columns(frame, current_report(dataset_id, field), [r["id"] for r in rows], filters.issues)
 if status.dataset.modality == "image":
     frame = frame.rename(columns={"text": "file"})
 frame = frame.drop(columns=[c for c in ("tags", "problem") if not frame[c].any()])

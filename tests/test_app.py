@@ -2336,3 +2336,47 @@ def test_browse_lists_the_rows_that_need_review(app_env):
     at.selectbox(key="browse.label").set_value("World").run()  # with another filter: both apply
     world = [r for i, r in enumerate(ws.store.row_ids(dataset.id)) if i % 3 == 0 and r in tagged]
     assert any(c.value.startswith(f"{len(world)} matching row") for c in at.caption)
+
+
+def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app_env, minilm, monkeypatch):
+    """Browse had no filter for tags other than needs-review, for excluded rows or for what the issue run
+    flagged; Search had them. The same filters and words, and the flag columns beside the label."""
+    import ui.grid
+    from core.search import flagged_rows
+
+    drawn = {}
+    monkeypatch.setattr(ui.grid, "show_table", lambda frame, *, key, **kw: drawn.update(frame=frame.copy()))
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    ids = ws.store.row_ids(dataset.id)
+    with ws.batch(dataset.id, action="bulk_tag", description="tags and exclusions") as b:
+        b.set_tag(ids[0:3], "needs-review")
+        b.set_tag(ids[2:6], "follow-up")
+        b.set_excluded(ids[5:9])
+    source_ids = {r: ws.store.source_id(r) for r in ids}
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    assert not at.exception
+    assert any(c.value.startswith("60 matching rows") for c in at.caption)  # excluded rows shown at first
+    other = at.multiselect(key="browse.tags")
+    assert other.options == ["follow-up (4)"]  # needs-review has its own toggle
+    other.set_value(["follow-up"]).run()
+    assert list(drawn["frame"]["id"]) == [source_ids[r] for r in ids[2:6]]
+    at.radio(key="browse.excluded").set_value("hide").run()
+    assert list(drawn["frame"]["id"]) == [source_ids[r] for r in ids[2:5]]
+    at.toggle(key="browse.needs_review").set_value(True).run()  # with the tag picked: rows having both
+    assert list(drawn["frame"]["id"]) == [source_ids[ids[2]]]
+    at.radio(key="browse.excluded").set_value("only").run()
+    assert any(c.value.startswith("0 matching rows") for c in at.caption)
+    at.toggle(key="browse.needs_review").set_value(False).run()
+    at.multiselect(key="browse.tags").set_value([]).run()
+    at.radio(key="browse.excluded").set_value("show").run()
+    flagged = at.multiselect(key="browse.issues")
+    assert any(o.startswith("Label issues (") for o in flagged.options)  # Search's option, with its count
+    flagged.set_value(["label"]).run()
+    expected = [r for r in ids if r in flagged_rows(ws, report.run.id, ["label"])]
+    assert len(expected) >= 1 and list(drawn["frame"]["id"]) == [source_ids[r] for r in expected]
+    assert set(drawn["frame"]["flagged as"]) == {report.title("label")}
+    assert list(drawn["frame"].columns[:4]) == ["id", "text", "label", "flagged as"]
+    # Search offers every tag in use too, with its count (it offered needs-review alone).
+    at.switch_page("pages/search.py").run()
+    assert at.multiselect(key="search.f.tags").options == ["needs-review (3)", "follow-up (4)"]

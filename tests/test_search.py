@@ -206,3 +206,35 @@ def test_a_query_longer_than_the_model_reads_says_only_its_start_was_read(news, 
     long = search_text(ws, ds, start + "and then a long story about football " * 60, text_embedder=minilm, n=5)
     assert len(long.notes) == 1 and long.notes[0].startswith("Only the start of the query was read")
     assert "254 word pieces" in long.notes[0]
+
+
+def test_a_listing_pages_through_the_filters(ws):
+    """Browse lists rows with Search's filters (other tags, excluded, not embedded)."""
+    import pandas as pd
+
+    from core.schema import ColumnMapping, build_rows
+    from core.search import rows_page
+
+    frame = pd.DataFrame({"text": [f"row {i}" for i in range(30)], "label": ["World", "Sports", ""] * 10})
+    rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
+    with ws.store.transaction() as conn:
+        dataset_id = ws.store.create_dataset(conn, "t", modality="text", embedding_model="minilm-l6-v2")
+        ws.store.insert_rows(conn, dataset_id, 1, rows)
+        conn.execute("UPDATE rows SET embedded = 1 WHERE dataset_id = ? AND position >= 20", (dataset_id,))
+    ids = ws.store.row_ids(dataset_id)
+    with ws.batch(dataset_id, action="bulk_tag", description="tags and exclusions") as b:
+        b.set_tag(ids[0:6], "needs-review")
+        b.set_tag(ids[3:9], "follow-up")
+        b.set_excluded(ids[6:12])
+    assert ws.store.tag_counts(dataset_id) == {"follow-up": 6, "needs-review": 6}
+
+    page, total = rows_page(ws, dataset_id, Filters(tags=["follow-up"], excluded=None), offset=2, limit=3)
+    assert total == 6 and [r["id"] for r in page] == ids[5:8]
+    assert [r["given"] for r in page] == [None, "World", "Sports"]  # what Browse's columns read
+    assert [set(r["tags"].split(", ")) for r in page] == [{"needs-review", "follow-up"}, {"follow-up"}, {"follow-up"}]
+    assert [r["excluded"] for r in page] == [0, 1, 1]
+    assert rows_page(ws, dataset_id, Filters(tags=["follow-up"]))[1] == 3  # excluded rows hidden, as on Search
+    assert rows_page(ws, dataset_id, Filters(tags=["follow-up"], excluded=True))[1] == 3
+    assert rows_page(ws, dataset_id, Filters(not_embedded=True, excluded=None))[1] == 20
+
+    assert rows_page(ws, dataset_id, Filters(tags=["needs-review", "follow-up"], excluded=True)) == ([], 0)

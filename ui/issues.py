@@ -47,6 +47,12 @@ def flag_columns(report: IssueReport, row_ids: list[int], issues: list[str]) -> 
     return out
 
 
+def insert_flag_columns(frame: pd.DataFrame, report: IssueReport, row_ids: list[int], issues: list[str]) -> None:
+    """The :func:`flag_columns` of ``frame``'s rows (``row_ids``), put right after the label they question."""
+    for name, column in reversed(flag_columns(report, row_ids, issues).items()):
+        frame.insert(frame.columns.get_loc("label") + 1, name, column)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _loaded(run_id: str) -> IssueReport:  # shared and read-only: a run never changes once stored
     from core.runs import get_run

@@ -122,11 +122,9 @@ def results_frame(
         }
     )
     if filters.issues:  # which of the picked checks flagged each row (and a label issue's suggested class)
-        from ui.issues import current_report, flag_columns
+        from ui.issues import current_report, insert_flag_columns
 
-        report = current_report(dataset.id, filters.question)
-        for name, column in reversed(flag_columns(report, list(frame["row"]), filters.issues).items()):
-            frame.insert(frame.columns.get_loc("label") + 1, name, column)  # next to the label they question
+        insert_flag_columns(frame, current_report(dataset.id, filters.question), list(frame["row"]), filters.issues)
     return frame
 
 

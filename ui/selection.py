@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -13,6 +14,7 @@ from st_aggrid import AgGrid, GridOptionsBuilder
 from core.actions import BulkResult, bulk_answer, bulk_classify, bulk_exclude, bulk_tag
 from core.errors import CuratorError
 from core.labelschema import SEPARATOR, Kind, label_schema, parse_multi
+from core.review import NEEDS_REVIEW
 from core.saved import save_search
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
@@ -52,10 +54,10 @@ def filters_panel(dataset_id: int) -> Filters:
         state = c2.radio("Labeled", ["any", "labeled", "unlabeled"], horizontal=True, key="search.f.labeled")
         sources = c3.multiselect("Label source", [s.value for s in LabelSource], key="search.f.sources")
         c4, c5, c6 = st.columns(3)
-        tags = c4.multiselect("Tags", ["needs-review"], key="search.f.tags")
-        excluded = c5.radio("Excluded rows", ["hide", "show", "only"], horizontal=True, key="search.f.excluded")
+        tags = tag_filter(c4, dataset_id, key="search.f.tags")
+        excluded = excluded_filter(c5, key="search.f.excluded")
         keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
-        issues, issue_run = _issue_filter(c6, dataset_id, question, per_question)
+        issues, issue_run = issue_filter(c6, dataset_id, question, key=f"search.f.issues{per_question}")
         suggested = c4.multiselect(
             "Suggested label", ws.store.classes(dataset_id, question), key=f"search.f.suggested{per_question}"
         )
@@ -74,7 +76,7 @@ def filters_panel(dataset_id: int) -> Filters:
         labeled={"any": None, "labeled": True, "unlabeled": False}[state],
         sources=sources,
         tags=tags,
-        excluded={"hide": False, "show": None, "only": True}[excluded],
+        excluded=excluded,
         keyword=keyword or None,
         saved_search=session().saved_filter,
         suggested=suggested,
@@ -85,7 +87,52 @@ def filters_panel(dataset_id: int) -> Filters:
     )
 
 
-def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> tuple[list[str], str | None]:
+EXCLUDED = {"hide": False, "show": None, "only": True}  # the excluded filter's choices: Filters.excluded
+
+
+def excluded_filter(column, *, key: str, default: str = "hide", on_change: Callable | None = None) -> bool | None:  # noqa: ANN001
+    """Hide, show or keep only the excluded rows (a ``Filters.excluded``)."""
+    options = list(EXCLUDED)
+    choice = column.radio(
+        "Excluded rows", options, index=options.index(default), horizontal=True, key=key, on_change=on_change
+    )
+    return EXCLUDED[choice]
+
+
+def tag_filter(
+    column,  # noqa: ANN001
+    dataset_id: int,
+    *,
+    key: str,
+    leave_out: tuple[str, ...] = (),
+    label: str = "Tags",
+    on_change: Callable | None = None,
+) -> list[str]:
+    """Rows having all of the picked tags, offered with their row counts: needs-review, "reference" (the
+    wizard's Promote) and any tag an imported export brought. ``leave_out``: tags a page filters apart."""
+    ws = workspace()
+    counts = ws.derived(dataset_id, "tag-counts", lambda: ws.store.tag_counts(dataset_id))
+    offered = [t for t in dict.fromkeys([NEEDS_REVIEW, *counts]) if t not in leave_out]
+    return column.multiselect(
+        label,
+        offered,
+        format_func=lambda t: f"{t} ({counts.get(t, 0):,})",
+        key=key,
+        on_change=on_change,
+        disabled=not offered,
+        placeholder=None if offered else "No other tag in this dataset",
+        help="Rows having every picked tag",
+    )
+
+
+def issue_filter(
+    column,  # noqa: ANN001
+    dataset_id: int,
+    question: str,
+    *,
+    key: str,
+    on_change: Callable | None = None,
+) -> tuple[list[str], str | None]:
     """Rows the latest issue run of the question flagged, by check (label issue, outlier, duplicate...)."""
     from ui.issues import current_report
 
@@ -95,7 +142,7 @@ def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> 
             "Flagged as",
             [],
             disabled=True,
-            key=f"search.f.issues{per_question}.none",
+            key=f"{key}.none",
             help="No issue run for this question yet: find issues on the Issues page first.",
         )
         return [], None
@@ -103,7 +150,8 @@ def _issue_filter(column, dataset_id: int, question: str, per_question: str) -> 
         "Flagged as",
         report.issue_names,
         format_func=lambda n: flagged_option(report, n, workspace()),
-        key=f"search.f.issues{per_question}",
+        key=key,
+        on_change=on_change,
         help=f"Rows the latest issue run ({report.run.created_at[:16].replace('T', ' ')}) flagged with any of"
         " these checks and nobody has fixed, excluded or confirmed since: a row whose label changed since"
         " leaves every type it was flagged as, so a count can be below the Issues page's card.",

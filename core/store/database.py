@@ -32,9 +32,18 @@ from core.store.values import (
     as_classes,
     casefold,
     chunked,
-    contains_sql,
     now,
     stored_value,
+)
+
+# What a listing reads of a row (Browse, Search's table, the review panels): its content, its state for one
+# question of the label schema and its tags.
+_ROW_COLUMNS = (
+    "rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path, rows.job_id,"
+    " rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb, labels.given,"
+    " labels.value AS label, labels.source AS label_source, labels.confidence, labels.suggested,"
+    " labels.suggested_confidence,"
+    " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
 )
 
 
@@ -350,54 +359,30 @@ class Store:
                 counts[name] = counts.get(name, 0) + n
         return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
-    def rows_page(
-        self,
-        dataset_id: int,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-        label: str | None = None,
-        unlabeled_only: bool = False,
-        contains: str | None = None,
-        not_embedded: bool = False,
-        tag: str | None = None,
-        total: int | None = None,
-        field: str = DEFAULT_LABEL_FIELD,
-    ) -> tuple[list[dict[str, Any]], int]:
-        """One page of rows with their current state for the question ``field``, and how many rows
-        match in all (``total``: a count the caller already knows, e.g. cached, so paging does not
-        count again)."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded, tag)
+    def tag_counts(self, dataset_id: int) -> dict[str, int]:
+        """Every tag the dataset's rows carry, with how many rows carry it, most used first."""
         with self.connect() as conn:
-            if total is None:
-                total = conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
+            return dict(
+                conn.execute(
+                    "SELECT tags.tag, COUNT(*) FROM tags JOIN rows ON rows.id = tags.row_id"
+                    " WHERE rows.dataset_id = ? GROUP BY tags.tag ORDER BY COUNT(*) DESC, tags.tag",
+                    (dataset_id,),
+                ).fetchall()
+            )
+
+    def rows_page(
+        self, dataset_id: int, *, offset: int = 0, limit: int = 100, field: str = DEFAULT_LABEL_FIELD
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Rows in dataset order with their current state for the question ``field``, and how many rows
+        the dataset has. Filtered pages (Browse) come from ``core.search.rows_page``."""
+        with self.connect() as conn:
+            total = conn.execute("SELECT COUNT(*) FROM rows WHERE dataset_id = ?", (dataset_id,)).fetchone()[0]
             page = conn.execute(
-                "SELECT rows.id, rows.source_id, rows.position, rows.modality, rows.text, rows.image_path,"
-                " rows.job_id, rows.fields_json, rows.excluded, rows.embedded, rows.problem, rows.thumb,"
-                " labels.given, labels.value AS label, labels.source AS label_source, labels.confidence,"
-                " labels.suggested, labels.suggested_confidence,"
-                " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
-                + sql_from
-                + " ORDER BY rows.position LIMIT ? OFFSET ?",
-                [*args, limit, offset],
+                f"SELECT {_ROW_COLUMNS} FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                " WHERE rows.dataset_id = ? ORDER BY rows.position LIMIT ? OFFSET ?",
+                (field, dataset_id, limit, offset),
             ).fetchall()
         return [dict(r) for r in page], total
-
-    def count_rows(
-        self,
-        dataset_id: int,
-        *,
-        label: str | None = None,
-        unlabeled_only: bool = False,
-        contains: str | None = None,
-        not_embedded: bool = False,
-        tag: str | None = None,
-        field: str = DEFAULT_LABEL_FIELD,
-    ) -> int:
-        """How many rows :meth:`rows_page` pages through with these filters."""
-        sql_from, args = _page_filter(dataset_id, label, unlabeled_only, contains, field, not_embedded, tag)
-        with self.connect() as conn:
-            return conn.execute("SELECT COUNT(*)" + sql_from, args).fetchone()[0]
 
     def source_id(self, row_id: int) -> str:
         """The row's id in its source file (what people know it by; ``row_id`` is internal)."""
@@ -412,11 +397,7 @@ class Store:
             for part in chunked(list(row_ids)):
                 marks = ",".join("?" * len(part))
                 for r in conn.execute(
-                    "SELECT rows.id, rows.source_id, rows.text, rows.image_path, rows.job_id, rows.thumb,"
-                    " rows.excluded, rows.problem, labels.value AS label, labels.source AS label_source,"
-                    " labels.suggested,"
-                    " (SELECT group_concat(tag, ', ') FROM tags WHERE tags.row_id = rows.id) AS tags"
-                    " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
+                    f"SELECT {_ROW_COLUMNS} FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     f" WHERE rows.id IN ({marks})",
                     [field, *part],
                 ):
@@ -454,42 +435,6 @@ class Store:
             return [
                 r[0] for r in conn.execute("SELECT id FROM rows WHERE dataset_id = ? ORDER BY position", (dataset_id,))
             ]
-
-
-def _page_filter(
-    dataset_id: int,
-    label: str | None,
-    unlabeled_only: bool,
-    contains: str | None,
-    field: str = DEFAULT_LABEL_FIELD,
-    not_embedded: bool = False,
-    tag: str | None = None,
-) -> tuple[str, list[Any]]:
-    """FROM and WHERE of the Browse filters (a label, unlabeled rows, a substring of text or file name,
-    rows not embedded: waiting or flagged with a problem, rows with a tag) on the question ``field``."""
-    where = ["rows.dataset_id = ?"]
-    args: list[Any] = [field, dataset_id]
-    if label is not None:  # a class, also inside a multi-label list
-        where.append(
-            "(labels.value = ? OR (labels.value LIKE '[%'"
-            " AND EXISTS (SELECT 1 FROM json_each(labels.value) WHERE json_each.value = ?)))"
-        )
-        args += [label, label]
-    if unlabeled_only:
-        where.append("labels.value IS NULL")
-    if not_embedded:
-        where.append("rows.embedded != 1")
-    if tag:
-        where.append("EXISTS (SELECT 1 FROM tags WHERE tags.row_id = rows.id AND tags.tag = ?)")
-        args.append(tag)
-    if contains:
-        sql, contains_args = contains_sql(contains)
-        where.append(sql)
-        args += contains_args
-    sql_from = " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ? WHERE " + " AND ".join(
-        where
-    )
-    return sql_from, args
 
 
 def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, c: dict[str, Any], stamp: str) -> None:
