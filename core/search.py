@@ -288,6 +288,37 @@ def rows_page(
     return ws.store.rows_by_ids(matching[offset : offset + limit], filters.question), len(matching)
 
 
+def matches_without(ws: Workspace, dataset_id: int, filters: Filters) -> dict[str, int]:
+    """How many rows would match with one of ``filters`` dropped, for each filter that is set: what to
+    loosen when nothing matches. Keyed by the field of :class:`Filters` ("keyword", "labels"...), each
+    tag on its own ("tags:needs-review"); a filter whose dropping still finds nothing is left out."""
+    loosened: dict[str, Filters] = {}
+    for name, any_value in _ANY.items():
+        if getattr(filters, name) != any_value:
+            loosened[name] = replace(filters, **{name: any_value})
+    for tag in filters.tags:
+        loosened[f"tags:{tag}"] = replace(filters, tags=[t for t in filters.tags if t != tag])
+    loosened.pop("tags", None)
+    counts = {name: len(matching_row_ids(ws, dataset_id, f)) for name, f in loosened.items()}
+    return {name: n for name, n in counts.items() if n}
+
+
+# Each filter's "any row" value: dropping it means setting this.
+_ANY: dict[str, Any] = {
+    "labels": [],
+    "labeled": None,
+    "sources": [],
+    "tags": [],
+    "excluded": None,
+    "keyword": None,
+    "saved_search": None,
+    "suggested": [],
+    "confidence": None,
+    "issues": [],
+    "not_embedded": False,
+}
+
+
 def flagged_rows(ws: Workspace, run_id: str | None, issues: list[str]) -> frozenset[int]:
     """Rows a stored issue run flagged with any of ``issues`` (check names, e.g. "label", "outlier")
     and nobody has decided on since (fixed, excluded, confirmed or set aside), as the Issues page shows."""

@@ -7,7 +7,7 @@ from core.labelschema import label_schema, question_status
 from core.search import matching_row_ids, rows_page
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
-from ui.browse import browse_filters
+from ui.browse import browse_filters, nothing_matches
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.issues import current_report, insert_flag_columns
@@ -70,6 +70,9 @@ filters = browse_filters(
     dataset_id, field, not_embedded=status.not_embedded, needs_review=status.needs_review, on_change=_first_page
 )
 total = len(matching_row_ids(ws, dataset_id, filters))  # cached per dataset version and filters
+if not total:  # an empty grid said "No Rows To Show" under its shifted headers
+    st.info("This dataset has no rows." if not status.rows else nothing_matches(dataset_id, filters))
+    st.stop()
 pages = max(1, -(-total // PAGE_SIZE))
 # Past the last page (another dataset, rows changed elsewhere): the last page. Set before the box is drawn.
 page = st.session_state["browse.page"] = min(max(1, int(st.session_state.get("browse.page", 1))), pages)

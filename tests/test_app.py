@@ -194,7 +194,12 @@ def test_demo_then_browse_filter_and_history_undo(app_env):
     at.selectbox(key="browse.label").set_value("Sports").run()
     assert any("107 matching rows" in c.value for c in at.caption)
     at.toggle(key="browse.unlabeled").set_value(True).run()
-    assert any("0 matching rows" in c.value for c in at.caption)
+    # No empty grid under "0 matching rows": a message naming the one filter to drop and what it finds.
+    assert not [c for c in at.caption if "matching row" in c.value]
+    assert [i.value for i in at.info] == [
+        "No row matches the filters. Dropping one of them finds rows: without **Label: Sports**, 1,075 rows;"
+        " without **Unlabeled only**, 107 rows."
+    ]
 
     ws = Workspace(app_env / "workspace")
     dataset = ws.dataset("Demo - AG News (1,500)")
@@ -2366,7 +2371,11 @@ def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app
     at.toggle(key="browse.needs_review").set_value(True).run()  # with the tag picked: rows having both
     assert list(drawn["frame"]["id"]) == [source_ids[ids[2]]]
     at.radio(key="browse.excluded").set_value("only").run()
-    assert any(c.value.startswith("0 matching rows") for c in at.caption)
+    assert not at.exception and not [c for c in at.caption if "matching row" in c.value]
+    assert [i.value for i in at.info] == [
+        "No row matches the filters. Dropping one of them finds rows: without **Excluded rows: only**, 1 row;"
+        " without **Needs review**, 1 row."
+    ]
     at.toggle(key="browse.needs_review").set_value(False).run()
     at.multiselect(key="browse.tags").set_value([]).run()
     at.radio(key="browse.excluded").set_value("show").run()

@@ -208,12 +208,13 @@ def test_a_query_longer_than_the_model_reads_says_only_its_start_was_read(news, 
     assert "254 word pieces" in long.notes[0]
 
 
-def test_a_listing_pages_through_the_filters(ws):
-    """Browse lists rows with Search's filters (other tags, excluded, not embedded)."""
+def test_a_listing_pages_through_the_filters_and_says_which_one_to_drop_when_nothing_matches(ws):
+    """Browse lists rows with Search's filters (other tags, excluded, not embedded); with none left, each
+    filter dropped alone is counted, so the page can say which one to loosen."""
     import pandas as pd
 
     from core.schema import ColumnMapping, build_rows
-    from core.search import rows_page
+    from core.search import matches_without, rows_page
 
     frame = pd.DataFrame({"text": [f"row {i}" for i in range(30)], "label": ["World", "Sports", ""] * 10})
     rows = build_rows(Table(frame, kind="table"), ColumnMapping(text_columns=["text"], label_column="label"))
@@ -237,4 +238,13 @@ def test_a_listing_pages_through_the_filters(ws):
     assert rows_page(ws, dataset_id, Filters(tags=["follow-up"], excluded=True))[1] == 3
     assert rows_page(ws, dataset_id, Filters(not_embedded=True, excluded=None))[1] == 20
 
-    assert rows_page(ws, dataset_id, Filters(tags=["needs-review", "follow-up"], excluded=True)) == ([], 0)
+    nothing = Filters(tags=["needs-review", "follow-up"], excluded=True)  # rows 3-5 are not excluded
+    assert rows_page(ws, dataset_id, nothing) == ([], 0)
+    # Without "only excluded": rows 3-5; without needs-review: the excluded follow-up rows 6-8; without
+    # follow-up: needs-review rows that are excluded, none (left out).
+    assert matches_without(ws, dataset_id, nothing) == {"excluded": 3, "tags:needs-review": 3}
+    unlabeled_sports = Filters(labels=["Sports"], labeled=False, keyword="row 1", excluded=None)
+    assert matches_without(ws, dataset_id, unlabeled_sports) == {  # the keyword alone is not the cause
+        "labels": sum(1 for i in range(30) if i % 3 == 2 and "row 1" in f"row {i}"),
+        "labeled": sum(1 for i in range(30) if i % 3 == 1 and "row 1" in f"row {i}"),
+    }

@@ -1,4 +1,4 @@
-"""Browse-page components: the filters."""
+"""Browse-page components: the filters, and what to loosen when nothing matches."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.review import NEEDS_REVIEW
-from core.search import Filters
+from core.search import Filters, matches_without
 from core.store import DEFAULT_LABEL_FIELD
+from core.wording import counted
 from ui.resources import workspace
+from ui.review import quote_markdown
 from ui.selection import excluded_filter, issue_filter, tag_filter, with_ancestors
 
 
@@ -62,3 +64,28 @@ def browse_filters(
         issue_run=issue_run,
         not_embedded=pending,
     )
+
+
+def nothing_matches(dataset_id: int, filters: Filters) -> str:
+    """ "No row matches", and which one filter to drop to find rows, in the filters' own words."""
+    found = matches_without(workspace(), dataset_id, filters)
+    if not found:
+        return "No row matches the filters, and dropping any one of them alone still finds none: clear several."
+    shown = [f"without **{_filter_name(key, filters)}**, {counted(n, 'row')}" for key, n in found.items()]
+    return "No row matches the filters. Dropping one of them finds rows: " + "; ".join(shown) + "."
+
+
+def _filter_name(key: str, filters: Filters) -> str:
+    """A ``matches_without`` key as the widget that sets it reads (a value as typed, never as markdown)."""
+    if key == f"tags:{NEEDS_REVIEW}":
+        return "Needs review"
+    if key.startswith("tags:"):
+        return f"Other tags: {quote_markdown(key.removeprefix('tags:'))}"
+    return {
+        "labels": f"Label: {quote_markdown(', '.join(filters.labels))}",
+        "labeled": "Unlabeled only",
+        "keyword": f"Text contains: {quote_markdown(filters.keyword or '')}",
+        "not_embedded": "Not embedded only",
+        "excluded": "Excluded rows: " + ("only" if filters.excluded else "hide"),
+        "issues": "Flagged as",
+    }.get(key, key)
