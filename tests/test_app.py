@@ -2364,6 +2364,8 @@ def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app
     assert any(c.value.startswith("60 matching rows") for c in at.caption)  # excluded rows shown at first
     other = at.multiselect(key="browse.tags")
     assert other.options == ["follow-up (4)"]  # needs-review has its own toggle
+    # Picked options wrap onto more lines: in a column they scrolled sideways, "Empty / too short" cut.
+    assert other.proto.wrap and at.multiselect(key="browse.issues").proto.wrap
     other.set_value(["follow-up"]).run()
     assert list(drawn["frame"]["id"]) == [source_ids[r] for r in ids[2:6]]
     at.radio(key="browse.excluded").set_value("hide").run()
@@ -2389,3 +2391,4 @@ def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app
     # Search offers every tag in use too, with its count (it offered needs-review alone).
     at.switch_page("pages/search.py").run()
     assert at.multiselect(key="search.f.tags").options == ["needs-review (3)", "follow-up (4)"]
+

@@ -37,6 +37,14 @@ THREE_LINES = {
 }
 
 
+def configure_flag_columns(builder: GridOptionsBuilder, frame: pd.DataFrame) -> None:
+    """The issue checks' columns (ui.issues.flag_columns): as wide as "Business (62%)" needs, never
+    cut to "Business (…", and no wider (the table's own columns stay in view)."""
+    for col in ("flagged as", "check suggests"):
+        if col in frame:
+            builder.configure_column(col, flex=1, minWidth=135, maxWidth=200, tooltipField=col)
+
+
 def thumb_uri(jpeg: bytes | None) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
 
@@ -62,6 +70,7 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
         builder.configure_column(
             "problem", wrapText=True, flex=2, minWidth=260, tooltipField="problem", cellStyle=THREE_LINES
         )
+    configure_flag_columns(builder, frame)
     if "id" in frame.columns:
         longest = int(frame["id"].astype(str).str.len().max()) if len(frame) else 0
         # Room for the whole id next to a selection checkbox ("agtest-1720" was cut to "agtest-…").

@@ -19,7 +19,7 @@ from core.saved import save_search
 from core.search import Filters
 from core.store import DEFAULT_LABEL_FIELD, LabelSource
 from core.wording import counted
-from ui.grid import THREE_LINES, THUMB_RENDERER
+from ui.grid import THREE_LINES, THUMB_RENDERER, configure_flag_columns
 from ui.resources import action_done, clicked_twice, session, workspace
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ def tag_filter(
         key=key,
         on_change=on_change,
         disabled=not offered,
+        wrap=True,  # picked tags on more lines, not scrolled sideways and cut (see issue_filter)
         placeholder=None if offered else "No other tag in this dataset",
         help="Rows having every picked tag",
     )
@@ -152,6 +153,8 @@ def issue_filter(
         format_func=lambda n: flagged_option(report, n, workspace()),
         key=key,
         on_change=on_change,
+        # In a column the chips stayed on one line and scrolled: "Empty / too short / not text" read "mpty / too sh".
+        wrap=True,
         help=f"Rows the latest issue run ({report.run.created_at[:16].replace('T', ' ')}) flagged with any of"
         " these checks and nobody has fixed, excluded or confirmed since: a row whose label changed since"
         " leaves every type it was flagged as, so a count can be below the Issues page's card.",
@@ -206,9 +209,7 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
     for col in ("id", "label", "suggested", "source", "tags"):
         if col in frame:
             builder.configure_column(col, flex=1, minWidth=90, maxWidth=170)
-    for col in ("flagged as", "check suggests"):  # "Business (62%)" must not be cut to "Business (…"
-        if col in frame:
-            builder.configure_column(col, flex=1, minWidth=135, maxWidth=200, tooltipField=col)
+    configure_flag_columns(builder, frame)
     # AG Grid's row ids are the frame's index as text; ``selected`` must stay the same between clicks
     # (it is the selection as of the last button that set it), or the grid would rebuild and forget.
     preselected = [str(i) for i, row_id in enumerate(frame["row"]) if row_id in selected]
