@@ -8,6 +8,7 @@ the rows the store keeps.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -35,7 +36,7 @@ from core.provenance import (
 )
 from core.readers import IMAGE_SUFFIXES, Table
 from core.readers.delimited import is_number
-from core.store import normalize_label
+from core.store import Store, normalize_label
 from core.textclean import clean_text
 
 LABEL_NAMES = ("label", "labels", "class", "category", "target", "sentiment", "polarity", "y", "topic", "tag")
@@ -298,8 +299,7 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
                 row["content_hash"] = content_hash(str(path).encode())
                 row["problem"] = "image file not found"
         else:
-            parts = [str(fields[c]) for c in mapping.text_columns if str(fields[c]).strip()]
-            text = TEXT_JOINER.join(clean_text(p) if mapping.clean_text else p for p in parts)
+            text = joined_text(fields, mapping)
             row["modality"] = "text"
             row["text"] = text
             row["content_hash"] = content_hash(text.encode("utf-8"))
@@ -307,6 +307,31 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
                 row["problem"] = "empty text"
         rows.append(row)
     return rows
+
+
+def joined_text(fields: dict[str, Any], mapping: ColumnMapping, *, repaired: bool = True) -> str:
+    """A text row's text: its text columns' non-blank cells joined, each repaired when the mapping asks
+    for it (``repaired=False``: as the file had them)."""
+    parts = [str(fields[c]) for c in mapping.text_columns if str(fields[c]).strip()]
+    return TEXT_JOINER.join(clean_text(p) if repaired and mapping.clean_text else p for p in parts)
+
+
+def text_before_repair(store: Store, row: dict[str, Any]) -> str | None:
+    """A stored text row's text as its file had it, when the ingest's repair changed it (mojibake, HTML
+    entities, feed markup, escaped dollars...); None when the stored text is the file's, and for images.
+
+    ``row``: a listing's row (``text``, ``fields_json`` and ``job_id``); the text columns are its ingest's."""
+    if row.get("text") is None or row.get("job_id") is None:
+        return None
+    settings = store.job_settings(row["job_id"])
+    if settings is None or "mapping" not in settings:
+        return None
+    mapping = ColumnMapping.from_dict(settings["mapping"])
+    fields = json.loads(row["fields_json"])
+    if not mapping.clean_text or any(c not in fields for c in mapping.text_columns):
+        return None
+    original = joined_text(fields, mapping, repaired=False)
+    return original if original != row["text"] else None
 
 
 def _original_name(column: str) -> str:

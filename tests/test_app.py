@@ -2392,3 +2392,36 @@ def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app
     at.switch_page("pages/search.py").run()
     assert at.multiselect(key="search.f.tags").options == ["needs-review (3)", "follow-up (4)"]
 
+
+def test_browse_shows_a_picked_rows_text_as_the_file_had_it_before_the_repair(app_env, monkeypatch):
+    """Analysts asked to see a row's original text: a click on a row reads it in full below the table, with
+    the text its file had when the repair changed it (kept in the row's fields)."""
+    import dataclasses
+
+    import ui.grid
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+
+    picked = {"id": None}
+    monkeypatch.setattr(ui.grid, "show_table", lambda frame, *, key, **kw: picked["id"])
+    ws = Workspace(app_env / "workspace")
+    path = app_env / "news.csv"
+    path.write_text('id,title,body\nn1,Texans lose,"The Texans #39; defense <b>held</b>"\nn2,Plain,Nothing here\n')
+    table = load_source(ws, path)
+    mapping = dataclasses.replace(infer_mapping(table), text_columns=["title", "body"], label_column=None)
+    start_ingest(ws, table, mapping, "news", source="news.csv")
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    assert any(c.value.startswith("Click a row to read it in full") for c in at.caption)
+    picked["id"] = "n1"  # a click on the first row
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.text] == [
+        "Texans lose\nThe Texans' defense held",
+        "Texans lose\nThe Texans #39; defense <b>held</b>",
+    ]
+    assert any(c.value == "As the file had it, before the text repair:" for c in at.caption)
+    picked["id"] = "n2"
+    at.run()
+    assert [t.value for t in at.text] == ["Plain\nNothing here"]
+    assert any(c.value == "As the file had it: no repair changed this text." for c in at.caption)

@@ -728,3 +728,28 @@ def test_the_same_file_added_again_after_an_undo_keeps_the_redo_possible(ws):
     with pytest.raises(ConflictError, match="id 'k.' is taken .* by 'Ingest 3 rows from keys.csv'"):
         ws.undo(undone.batch_id)
     assert ws.status(dataset.id).rows == 23
+
+
+def test_a_rows_text_before_the_repair_is_read_from_its_fields_with_its_own_ingests_columns(ws, tmp_path):
+    """Browse shows the text as the file had it when the repair changed it: AG News' bare entities, markup."""
+    from core.schema import text_before_repair
+
+    first = tmp_path / "news.csv"
+    first.write_text(
+        'id,title,body\n1,Texans lose,"The Texans #39; defense <b>held</b>"\n2,Plain,Nothing to repair here\n'
+    )
+    table = load_source(ws, first)
+    both = dataclasses.replace(infer_mapping(table), text_columns=["title", "body"], label_column=None)
+    start_ingest(ws, table, both, "news", source="news.csv")
+    dataset_id = ws.dataset("news").id
+    added = tmp_path / "more.csv"  # an append whose text is one other column, stored as it came
+    added.write_text("id,headline\n3,Caf\u00c3\u00a9 opens #39;here#39; with a long enough headline to be text\n")
+    table = load_source(ws, added)
+    as_it_came = dataclasses.replace(infer_mapping(table), clean_text=False)
+    start_ingest(ws, table, as_it_came, "news", source="more.csv", append=True)
+    rows, _ = ws.store.rows_page(dataset_id)
+    assert rows[0]["text"] == "Texans lose\nThe Texans' defense held"
+    assert text_before_repair(ws.store, rows[0]) == "Texans lose\nThe Texans #39; defense <b>held</b>"
+    assert text_before_repair(ws.store, rows[1]) is None  # nothing changed
+    assert rows[2]["text"].startswith("Caf\u00c3\u00a9 opens #39;here#39;")  # stored as it came: no "before"
+    assert text_before_repair(ws.store, rows[2]) is None

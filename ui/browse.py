@@ -1,4 +1,4 @@
-"""Browse-page components: the filters, and what to loosen when nothing matches."""
+"""Browse-page components: the filters, what to loosen when nothing matches, and a row read in full."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.review import NEEDS_REVIEW
+from core.schema import text_before_repair
 from core.search import Filters, matches_without
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
-from ui.resources import workspace
+from ui.resources import row_contents, workspace
 from ui.review import quote_markdown
 from ui.selection import excluded_filter, issue_filter, tag_filter, with_ancestors
 
@@ -89,3 +90,22 @@ def _filter_name(key: str, filters: Filters) -> str:
         "excluded": "Excluded rows: " + ("only" if filters.excluded else "hide"),
         "issues": "Flagged as",
     }.get(key, key)
+
+
+def row_details(dataset_id: int, row: dict) -> None:
+    """One row read in full, and its text as the file had it when the ingest's repair changed it (mojibake,
+    HTML entities, feed markup: the original fields are kept, and exported, as they came)."""
+    with st.container(border=True):
+        st.markdown(f"**Row {quote_markdown(row['source_id'])}**")
+        if row["text"] is None:  # an image: larger than the table's thumbnail, and its file
+            if row["thumb"]:
+                st.image(row["thumb"], width=160)
+            st.text(row_contents(dataset_id, [row])[0])
+            return
+        st.text(row["text"])
+        original = text_before_repair(workspace().store, row)
+        if original is None:
+            st.caption("As the file had it: no repair changed this text.")
+        else:
+            st.caption("As the file had it, before the text repair:")
+            st.text(original)

@@ -49,8 +49,16 @@ def thumb_uri(jpeg: bytes | None) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii") if jpeg else ""
 
 
-def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_column: str | None = None) -> None:
-    """A read-only, sortable, resizable table; long text wraps to a few lines."""
+def show_table(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    height: int = 480,
+    thumbnail_column: str | None = None,
+    pick_one: bool = False,
+) -> str | None:
+    """A read-only, sortable, resizable table; long text wraps to a few lines. ``pick_one``: a click on a
+    row picks it (the page reruns) and its ``id`` cell is returned; None while no row is picked."""
     builder = GridOptionsBuilder.from_dataframe(frame)
     builder.configure_default_column(resizable=True, sortable=True, filter=True, wrapText=False, minWidth=110)
     for col in frame.columns:
@@ -102,7 +110,9 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
         tooltipShowDelay=300,
         suppressFieldDotNotation=True,  # a column named `label.topic` (an export's) is a name, not a path
     )
-    AgGrid(
+    if pick_one:
+        builder.configure_selection("single", use_checkbox=False)
+    response = AgGrid(
         frame,
         gridOptions=builder.build(),
         height=height,
@@ -112,4 +122,7 @@ def show_table(frame: pd.DataFrame, *, key: str, height: int = 480, thumbnail_co
         show_toolbar=False,
         show_download_button=False,
         show_search=False,
+        **({"update_on": ["selectionChanged"]} if pick_one else {}),
     )
+    picked = response.selected_rows if pick_one else None
+    return None if picked is None or picked.empty else str(picked["id"].iloc[0])

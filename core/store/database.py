@@ -384,6 +384,12 @@ class Store:
             ).fetchall()
         return [dict(r) for r in page], total
 
+    def job_settings(self, job_id: int) -> dict[str, Any] | None:
+        """The settings an ingest ran with (its column mapping, model id), or None for an unknown job."""
+        with self.connect() as conn:
+            found = conn.execute("SELECT settings_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return json.loads(found[0]) if found else None
+
     def source_id(self, row_id: int) -> str:
         """The row's id in its source file (what people know it by; ``row_id`` is internal)."""
         with self.connect() as conn:
