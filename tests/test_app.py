@@ -2413,6 +2413,7 @@ def test_browse_shows_a_picked_rows_text_as_the_file_had_it_before_the_repair(ap
     at = new_app().run()
     at.switch_page("pages/browse.py").run()
     assert any(c.value.startswith("Click a row to read it in full") for c in at.caption)
+    assert at.multiselect(key="browse.issues.none").placeholder == "No issue run yet"  # not "No options to select"
     picked["id"] = "n1"  # a click on the first row
     at.run()
     assert not at.exception

@@ -143,6 +143,7 @@ def issue_filter(
             "Flagged as",
             [],
             disabled=True,
+            placeholder="No issue run yet",  # not Streamlit's "No options to select": why there are none
             key=f"{key}.none",
             help="No issue run for this question yet: find issues on the Issues page first.",
         )
