@@ -222,6 +222,23 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     wait_until_idle(page)
     screenshot(page, "03_browse.png")
 
+    # Every filter's label is read whole at 1400 px (the toggles' were cut before they had a row of their own).
+    widths = (
+        main(page)
+        .get_by_test_id("stWidgetLabel")
+        .evaluate_all("labels => labels.map(l => [l.innerText, l.scrollWidth - l.clientWidth])")
+    )
+    assert len(widths) >= 8 and [name for name, overflow in widths if overflow > 1] == [], widths
+    first.get_by_role("gridcell").nth(1).click()  # a click on a row reads it in full below the table
+    expect(main(page).get_by_text("As the file had it: no repair changed this text.")).to_be_visible()
+    keyword = main(page).get_by_label("Text contains")
+    keyword.fill("zzqqxx")
+    keyword.press("Enter")
+    expect(main(page).get_by_text("No row matches the filters.", exact=False)).to_be_visible()
+    wait_until_idle(page)
+    expect(page.locator('iframe[title*="st_aggrid"]')).to_have_count(0)  # no empty grid under it
+    screenshot(page, "03b_browse_nothing_matches.png")
+
 
 def test_binary_file_is_refused(app: App, page: Page, tmp_path: Path) -> None:
     before = app.dataset_names()
