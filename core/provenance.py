@@ -6,6 +6,9 @@ suggestions, tags and exclusions instead of treating them as original fields.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 ID_COLUMN = "curator_id"  # the row's id in the dataset (source id), unique
@@ -61,6 +64,40 @@ SCHEMA_VERSION_COLUMN = "schema_version"  # the label-schema version an export f
 MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive
 ORIGINAL_PREFIX = "original_"  # an original field whose name is a curation column's, e.g. "label"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Parquet metadata key (the HF folder's Parquet too) holding the exported dataset's name, for the import's name.
+DATASET_NAME_KEY = "curator_dataset_name"
+# An export file's name ends in the time it was written (UTC): demo-ag-news-1-500-20261124-101500.csv.
+_STAMPED = re.compile(r"^(?P<name>.+?)-\d{8}-\d{6}(?!\d)")
+
+
+def slug(name: str) -> str:
+    """A dataset name as a file name: lower case, letters and digits (any script) kept, every run of other
+    characters one ``-`` ("Demo - AG News (1,500)" → "demo-ag-news-1-500"); "dataset" when nothing is left."""
+    return "-".join(part for part in re.split(r"[\W_]+", name.lower()) if part) or "dataset"
+
+
+def export_stem(dataset_name: str, when: datetime) -> str:
+    """An export's file name without its suffix: the dataset's slug and the time, to the second."""
+    return f"{slug(dataset_name)}-{when:%Y%m%d-%H%M%S}"
+
+
+def import_name(stem: str, *, columns: Iterable[str], exported_name: str | None, existing: Iterable[str]) -> str:
+    """The name the Upload page suggests for a new dataset made from a file whose name (without suffix) is
+    ``stem``.
+
+    A Curator export names the dataset it came from: by ``exported_name`` (a Parquet or HF export carries
+    it in its metadata), else by its file name, whose slug names a dataset of this workspace when the
+    export came from it ("demo-ag-news-1-500-20261124-101500" → "Demo - AG News (1,500)", older
+    "Demo_-_AG_News__1_500-…" names too), else the slug itself. Any other file: its name, ``_`` read as
+    spaces."""
+    if exported_name and exported_name.strip():
+        return exported_name.strip()
+    if not is_curator_export(list(columns)):
+        return " ".join(stem.replace("_", " ").split())
+    stamped = _STAMPED.match(stem)
+    base = stamped.group("name") if stamped else stem
+    same = next((name for name in existing if slug(name) == slug(base)), None)
+    return same or " ".join(base.replace("_", " ").split())
 
 
 def neutralize_formula(value: Any) -> Any:

@@ -20,7 +20,6 @@ class JobStart:
 class Session:
     dataset_id: int | None = None
     upload_path: Path | None = None  # the staged upload being configured on the Upload page
-    upload_name: str | None = None
     last_job_id: int | None = None
     start_job: JobStart | None = None
     notices: list[str] = field(default_factory=list)  # shown once on the next run

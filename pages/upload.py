@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.preview import label_summary, preview_frame
+from core.provenance import import_name
 from core.schema import validate_mapping
 from core.wording import counted
 from ui.ingest import image_check_panel, ingest_target, mapping_editor, unfinished_job_row, unfinished_jobs_panel
@@ -94,7 +95,12 @@ preview_panel(preview, key=f"upload.preview.{path}")
 target = ingest_target(
     modality=mapping.modality,
     source=path.name,
-    default_name=s.upload_name or path.stem.replace("_", " "),
+    default_name=import_name(
+        path.stem,
+        columns=table.frame.columns,
+        exported_name=table.dataset_name,
+        existing=[d.name for d in ws.datasets()],
+    ),
     key=str(path),
 )
 if target.unfinished is not None:  # this file's ingest, paused or interrupted: Resume instead of Ingest

@@ -1095,6 +1095,31 @@ def test_schema_page_questions_rename_merge_add_undo_and_bulk_answers(app_env):
     assert sum(r["label"] == "World" for r in rows) == len(world)  # the first question untouched
 
 
+def test_an_export_is_named_after_its_dataset_and_uploading_it_suggests_the_datasets_name(app_env):
+    """The Export page names the file by the dataset's slug (`film-reviews-30-<stamp>.csv`, not
+    `Film_reviews__30_-…`); uploaded again, the Upload page suggests the dataset's own name (a name taken
+    says so, as for any file), not 'Film reviews  30 -20261124-…'."""
+    from core.ingest import load_source, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=30))
+    start_ingest(ws, table, infer_mapping(table), "Film reviews (30)", source="reviews.csv")
+    at = new_app().run()
+    at.switch_page("pages/export.py").run()
+    at.button(key="export.run").click().run()
+    assert not at.exception and not at.error
+    [done] = [s.value for s in at.success if s.value.startswith("Exported 30 rows")]
+    path = Path(done.split("`")[1])
+    assert re.fullmatch(r"film-reviews-30-\d{8}-\d{6}\.csv", path.name), path.name
+    at.switch_page("pages/upload.py").run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    assert not at.exception and not at.error
+    assert at.text_input(key=f"upload.name.{path}").value == "Film reviews (30)"
+    assert any("A dataset named 'Film reviews (30)' already exists" in w.value for w in at.warning)
+
+
 @pytest.mark.slow
 def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, minilm):
     """The hand-checked fixture with answers hidden: the Auto-label page's question picker trains and

@@ -378,3 +378,40 @@ def test_labeled_by_names_who_made_each_labels_last_change_and_not_the_files_own
     frame = pd.read_csv(result.path, keep_default_na=False)
     assert list(frame["labeled_by"][:5]) == ["", "ben", "", "ana", ""]  # rows 0 and 2: the file's own labels
     assert list(frame["label_source"][:5]) == ["original", "human", "original", "human", ""]
+
+
+def test_an_export_file_is_named_by_the_datasets_slug_and_its_import_suggests_the_datasets_name(ws, tmp_path):
+    """The file name is the dataset's name made readable (`Demo_-_AG_News__1_500-…` was a name turned into
+    underscores); importing the export suggests the dataset's own name, not the file's ("Demo - AG News  1
+    500-20261124-…"): from the Parquet (and HF) metadata anywhere, from the slug within the workspace it came
+    from, and the slug elsewhere."""
+    from datetime import UTC, datetime
+
+    from core.ingest import load_source
+    from core.provenance import export_stem, import_name, slug
+
+    frame = pd.DataFrame({"text": [f"sentence number {i}" for i in range(6)], "label": ["a", "", "b"] * 2})
+    table = Table(frame, kind="table")
+    start_ingest(ws, table, infer_mapping(table), "Demo - AG News (1,500)", source="demo.csv")
+    ds = ws.dataset("Demo - AG News (1,500)")
+    when = datetime(2026, 11, 24, 10, 15, 0, tzinfo=UTC)
+    assert export_stem("Demo - AG News (1,500)", when) == "demo-ag-news-1-500-20261124-101500"
+    names = ["Pão & Café", "  ", "reviews_2026", "__"]
+    assert [slug(n) for n in names] == ["pão-café", "dataset", "reviews-2026", "dataset"]
+    name = ds.name
+    for fmt in (Format.CSV, Format.JSONL, Format.PARQUET, Format.HF):
+        stem = export_stem(name, when)
+        path = export_dataset(ws, ds.id, tmp_path / f"{stem}{export_module.SUFFIX[fmt]}", fmt=fmt).path
+        table = load_source(ws, path)
+        columns = table.frame.columns
+        here = import_name(path.stem, columns=columns, exported_name=table.dataset_name, existing=[name, "other"])
+        assert here == name, fmt
+        elsewhere = import_name(path.stem, columns=columns, exported_name=table.dataset_name, existing=[])
+        assert elsewhere == (name if fmt in (Format.PARQUET, Format.HF) else slug(name)), fmt
+    # An export named the old way is still recognised; a file that is not an export keeps its name.
+    old = "Demo_-_AG_News__1_500-20261124-101500"
+    export_cols = ["curator_id", "label", "label_source", "given_label", "excluded"]
+    assert import_name(old, columns=export_cols, exported_name=None, existing=["Demo - AG News (1,500)"]) == (
+        "Demo - AG News (1,500)"
+    )
+    assert import_name("ag_news_train", columns=["text", "label"], exported_name=None, existing=[]) == "ag news train"

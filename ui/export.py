@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, export_dataset, preview
+from core.provenance import export_stem
 from core.saved import saved_searches
 from core.search import Filters
 from core.wording import counted, file_size
@@ -99,10 +100,8 @@ def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters |
     """Write the export into the workspace's exports/ folder, then offer it for download."""
     ws = workspace()
     if st.button("Export", type="primary", key="export.run", icon=":material/download:", disabled=not columns):
-        name = ws.dataset(dataset_id).name
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name).strip("_") or "dataset"
-        path = ws.root / "exports" / f"{safe}-{stamp}{SUFFIX[fmt]}"
+        stem = export_stem(ws.dataset(dataset_id).name, datetime.now(UTC))
+        path = ws.root / "exports" / f"{stem}{SUFFIX[fmt]}"
         report, close = eta_bar("Exporting")
         try:
             result = export_dataset(

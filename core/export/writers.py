@@ -19,7 +19,13 @@ import pandas as pd
 
 from core.export.columns import _field_name, _float_columns, _list_columns, image_column_name
 from core.labelschema import label_schema
-from core.provenance import ID_COLUMN, MANIFEST_FILE_COLUMN, SCHEMA_VERSION_COLUMN, neutralize_formula
+from core.provenance import (
+    DATASET_NAME_KEY,
+    ID_COLUMN,
+    MANIFEST_FILE_COLUMN,
+    SCHEMA_VERSION_COLUMN,
+    neutralize_formula,
+)
 from core.store import chunked
 from core.workspace import Workspace
 
@@ -122,7 +128,10 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bo
     types |= {c: pa.float64() for c in _float_columns(ws, dataset_id)}
     field_types = _original_field_types(ws, dataset_id)
     schema = label_schema(ws.store, dataset_id)
-    metadata = {"curator_label_schema": json.dumps(schema.to_dict())}  # the whole schema, for tools
+    metadata = {
+        "curator_label_schema": json.dumps(schema.to_dict()),  # the whole schema, for tools
+        DATASET_NAME_KEY: ws.store.dataset(dataset_id).name,  # the name an import suggests
+    }
     if hf and ws.store.dataset(dataset_id).modality == "image":
         image = image_column_name(ws, dataset_id)
         types[image] = pa.struct([("bytes", pa.binary()), ("path", pa.string())])

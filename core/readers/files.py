@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.errors import InputError
+from core.provenance import DATASET_NAME_KEY
 from core.readers.columns import _stringify, _unique_names, duplicate_columns_warning
 from core.readers.delimited import _read_delimited
 from core.readers.jsonl import _read_jsonl
@@ -68,8 +69,11 @@ def _read_parquet(path: Path, name: str) -> Table:
         arrow_schema = pq.read_schema(path)
         given = arrow_schema.names
         exported = _exported_label_schema(arrow_schema.metadata)
+        dataset_name = _exported_dataset_name(arrow_schema.metadata)
         if len(set(given)) == len(given):
-            return Table(_stringify(pd.read_parquet(path)), kind="table", label_schema=exported)
+            return Table(
+                _stringify(pd.read_parquet(path)), kind="table", label_schema=exported, dataset_name=dataset_name
+            )
         # pandas cannot write repeated column names, but pyarrow (and Spark...) can, and pandas then
         # refuses the file ("Multiple matches for FieldRef"): rename the repeats as a CSV header's.
         names = _unique_names(given)
@@ -77,7 +81,13 @@ def _read_parquet(path: Path, name: str) -> Table:
         frame = _stringify(arrow.to_pandas(ignore_metadata=True))
     except Exception as exc:  # pyarrow raises many types for a bad file
         raise InputError(f"{name} is not a readable Parquet file ({type(exc).__name__}: {exc}).") from exc
-    return Table(frame, kind="table", warnings=[duplicate_columns_warning(given, names)], label_schema=exported)
+    return Table(
+        frame,
+        kind="table",
+        warnings=[duplicate_columns_warning(given, names)],
+        label_schema=exported,
+        dataset_name=dataset_name,
+    )
 
 
 def _exported_label_schema(metadata: dict[bytes, bytes] | None) -> dict | None:
@@ -88,6 +98,15 @@ def _exported_label_schema(metadata: dict[bytes, bytes] | None) -> dict | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None  # a damaged note does not make the rows unreadable: the columns still say most of it
     return exported if isinstance(exported, dict) and isinstance(exported.get("questions"), dict) else None
+
+
+def _exported_dataset_name(metadata: dict[bytes, bytes] | None) -> str | None:
+    """The dataset name a Curator export writes into its Parquet metadata, if any."""
+    raw = (metadata or {}).get(DATASET_NAME_KEY.encode())
+    try:
+        return (raw.decode("utf-8").strip() or None) if raw else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _read_excel(path: Path, name: str) -> Table:

@@ -26,3 +26,5 @@ class Table:
     # A Curator export's label schema, where the file carries it (Parquet metadata): every question's kind,
     # classes (those without answers too), settings and order, which the columns alone cannot tell.
     label_schema: dict | None = None
+    # The dataset a Curator export was made from, where the file names it (Parquet metadata).
+    dataset_name: str | None = None
