@@ -32,6 +32,7 @@ CURATION_COLUMNS = [
     "labeled_at",
     "labeled_by",  # who made the label's last change (the History's actor); empty for the file's own labels
     "model_id",
+    "suggested_by",  # the model behind the suggestion (the label's is model_id)
     "embedding_model",
 ]
 RESTORED_COLUMNS = {
@@ -43,22 +44,26 @@ RESTORED_COLUMNS = {
     "excluded",
     "tags",
     "model_id",
+    "suggested_by",
 }
 QUESTION_PREFIX = "label."  # one export column per further question of the label schema: label.<question>
 # Beside each label.<question>: who answered it (label_source's values: original / human / auto /
 # suggestion_accepted / bulk), so a person's answer reads apart from the file's, in the export and after import.
 QUESTION_SOURCE_PREFIX = "label_source."
-# And, as suggested_label / confidence / model_id are for the first question: each further question's
-# suggestion, the confidence of its answer (or of the suggestion when unanswered) and the model behind it.
+# And, as suggested_label / confidence / model_id / suggested_by are for the first question: each further
+# question's suggestion, the confidence of its answer (or of the suggestion when unanswered), the model
+# behind its answer and the model behind its suggestion.
 QUESTION_SUGGESTION_PREFIX = "suggested_label."
 QUESTION_CONFIDENCE_PREFIX = "confidence."
 QUESTION_MODEL_PREFIX = "model_id."
+QUESTION_SUGGESTED_BY_PREFIX = "suggested_by."
 QUESTION_PREFIXES = (
     QUESTION_PREFIX,
     QUESTION_SOURCE_PREFIX,
     QUESTION_SUGGESTION_PREFIX,
     QUESTION_CONFIDENCE_PREFIX,
     QUESTION_MODEL_PREFIX,
+    QUESTION_SUGGESTED_BY_PREFIX,
 )
 SCHEMA_VERSION_COLUMN = "schema_version"  # the label-schema version an export follows
 MANIFEST_FILE_COLUMN = "file"  # an image ZIP export's manifest: the image's path inside the archive

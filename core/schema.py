@@ -27,6 +27,7 @@ from core.provenance import (
     QUESTION_MODEL_PREFIX,
     QUESTION_PREFIX,
     QUESTION_SOURCE_PREFIX,
+    QUESTION_SUGGESTED_BY_PREFIX,
     QUESTION_SUGGESTION_PREFIX,
     is_curation_column,
     is_curator_export,
@@ -280,7 +281,13 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
         if mapping.restore_curation:
             row["curation"] = _curation(fields)
             row["answers"] |= row["curation"].pop("answers")
-            for key in ("answer_sources", "answer_suggestions", "answer_confidences", "answer_models"):
+            for key in (
+                "answer_sources",
+                "answer_suggestions",
+                "answer_confidences",
+                "answer_models",
+                "answer_suggesters",
+            ):
                 row[key] = row["curation"].pop(key)
             manifest_only = {MANIFEST_FILE_COLUMN} if mapping.image_column else set()
             fields = {
@@ -361,18 +368,21 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
         "confidence": number("confidence"),
         "model_id": text("model_id"),
         "suggested": text("suggested_label"),
+        "suggested_by": text("suggested_by"),
         "tags": parse_tags(fields.get("tags")),
         "excluded": parse_bool(fields.get("excluded")),
         # Further questions of the label schema (label.<question>): a JSON list for a multi-choice one.
         "answers": {
             k.removeprefix(QUESTION_PREFIX): _answer(v) for k, v in fields.items() if k.startswith(QUESTION_PREFIX)
         },
-        # Who answered each (label_source.<question>), its suggestion, confidence and model: restored as
-        # label_source, suggested_label, confidence and model_id are for the first question.
+        # Who answered each (label_source.<question>), its suggestion, confidence, model and the suggestion's
+        # model: restored as label_source, suggested_label, confidence, model_id and suggested_by are for the
+        # first question.
         "answer_sources": further(QUESTION_SOURCE_PREFIX, text),
         "answer_suggestions": further(QUESTION_SUGGESTION_PREFIX, lambda k: _answer(fields.get(k))),
         "answer_confidences": further(QUESTION_CONFIDENCE_PREFIX, number),
         "answer_models": further(QUESTION_MODEL_PREFIX, text),
+        "answer_suggesters": further(QUESTION_SUGGESTED_BY_PREFIX, text),
     }
 
 

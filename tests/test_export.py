@@ -53,7 +53,7 @@ def state(ws, dataset_id):
     with ws.store.connect() as conn:
         rows = conn.execute(
             "SELECT rows.id, rows.source_id, rows.text, rows.fields_json, rows.excluded, labels.given, labels.value,"
-            " labels.source, labels.confidence, labels.model_id, labels.suggested FROM rows"
+            " labels.source, labels.confidence, labels.model_id, labels.suggested, labels.suggested_by FROM rows"
             " LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = 'label' WHERE rows.dataset_id = ?",
             (dataset_id,),
         ).fetchall()
@@ -71,6 +71,7 @@ def state(ws, dataset_id):
             r["confidence"],
             r["model_id"],
             r["suggested"],
+            r["suggested_by"],
             frozenset(tags.get(r["id"], set())),
         )
         for r in rows
@@ -114,6 +115,7 @@ def test_each_format_reads_back_with_every_column(curated, tmp_path, fmt, monkey
     assert row["label"] == "World" and row["label_source"] == "auto" and row["model_id"] == MODEL
     assert float(row["confidence"]) == pytest.approx(0.97)
     assert back.iloc[102]["suggested_label"] == "Sci/Tech" and blank(back.iloc[102]["label"])
+    assert back.iloc[102]["suggested_by"] == MODEL and blank(back.iloc[100]["suggested_by"])  # the suggestion's model
     tags = back.iloc[9]["tags"]
     tags = json.loads(tags) if isinstance(tags, str) else list(tags)
     assert tags == ["checked, twice", "needs-review"]

@@ -818,12 +818,12 @@ def test_an_export_carrying_its_schema_imports_with_every_question_as_it_was(ws,
     assert labels(ws, again_ids, "tone") == labels(ws, ids, "tone")
 
 
-@pytest.mark.parametrize("fmt", [Format.CSV, Format.JSONL, Format.PARQUET])
+@pytest.mark.parametrize("fmt", [Format.CSV, Format.JSONL, Format.PARQUET, Format.HF])
 def test_a_further_questions_suggestions_confidence_and_model_are_exported_and_imported(ws, dataset, tmp_path, fmt):
     """As suggested_label, confidence and model_id for the first question: a further question's suggestion
     (a bulk 'as suggestion', or the wizard's below its threshold), the confidence of its auto answer and the
     model behind it are in the export and come back on import (they were lost: only the answer and its
-    source were written)."""
+    source were written), and so is the model behind each suggestion (suggested_by.<question>)."""
     from core.store import LabelSource
 
     dataset_id, ids = dataset
@@ -831,8 +831,8 @@ def test_a_further_questions_suggestions_confidence_and_model_are_exported_and_i
     add_question(ws, dataset_id, "topics", kind=Kind.MULTI, classes=["sport", "money"])
     with ws.batch(dataset_id, action="autolabel", description="wizard on tone") as b:
         b.set_label(ids[:2], "warm", source=LabelSource.AUTO, field="tone", confidence=0.97, model_id="zs:run1")
-        b.set_suggestion(ids[2:4], "cold", field="tone", confidence=0.41, model_id="zs:run1")
-        b.set_suggestion(ids[4:5], ["money", "sport"], field="topics", confidence=0.6)
+        b.set_suggestion(ids[2:4], "cold", field="tone", confidence=0.41, model_id="zs:run2")
+        b.set_suggestion(ids[4:5], ["money", "sport"], field="topics", confidence=0.6, model_id="ovr:run3")
     out = export_dataset(ws, dataset_id, tmp_path / f"prov.{fmt}", fmt=fmt)
     back = read_back(out.path, fmt)
     assert [v if isinstance(v, str) and v else None for v in back["suggested_label.tone"].tolist()[:4]] == [
@@ -843,6 +843,14 @@ def test_a_further_questions_suggestions_confidence_and_model_are_exported_and_i
     ]
     assert [float(c) for c in back["confidence.tone"].tolist()[:4]] == pytest.approx([0.97, 0.97, 0.41, 0.41])
     assert back["model_id.tone"].tolist()[:2] == ["zs:run1"] * 2
+    # The model behind each suggestion, for every question (it was exported for none).
+    assert [v if isinstance(v, str) and v else None for v in back["suggested_by.tone"].tolist()[:4]] == [
+        None,
+        None,
+        "zs:run2",
+        "zs:run2",
+    ]
+    assert back["suggested_by.topics"].tolist()[4] == "ovr:run3"
 
     table = load_source(ws, out.path)
     start_ingest(ws, table, infer_mapping(table), f"prov {fmt}", source=out.path.name)
@@ -854,7 +862,7 @@ def test_a_further_questions_suggestions_confidence_and_model_are_exported_and_i
                 tuple(r)
                 for r in conn.execute(
                     "SELECT rows.source_id, field, given, value, source, confidence, model_id, suggested,"
-                    " suggested_confidence FROM labels JOIN rows ON rows.id = labels.row_id"
+                    " suggested_confidence, suggested_by FROM labels JOIN rows ON rows.id = labels.row_id"
                     " WHERE rows.dataset_id = ? AND field != 'label' AND (value IS NOT NULL OR suggested IS NOT NULL)"
                     " ORDER BY rows.position, field",
                     (d,),

@@ -171,21 +171,32 @@ def export_chunks(
                     "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded, rows.text,"
                     " labels.given, labels.value,"
                     " labels.source, labels.suggested, labels.confidence, labels.suggested_confidence,"
-                    " labels.batch_id, labels.updated_at, labels.model_id, batches.actor"
+                    " labels.batch_id, labels.updated_at, labels.model_id, labels.suggested_by, batches.actor"
                     " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     " LEFT JOIN batches ON batches.id = labels.batch_id"
                     f" WHERE rows.id IN ({marks})",
                     [DEFAULT_LABEL_FIELD, *part],
                 )
             }
-            # Each further question's answer, who gave it, its suggestion, confidence and model (as the
-            # first question's label, label_source, suggested_label, confidence and model_id).
+            # Each further question's answer, who gave it, its suggestion, confidence, the model behind the
+            # answer and the one behind the suggestion (as the first question's label, label_source,
+            # suggested_label, confidence, model_id and suggested_by).
             answers: dict[tuple[int, str], list[Any]] = {}
             if others:
                 field_marks = ",".join("?" * len(others))
-                for row_id, field, value, source, suggested, confidence, suggested_confidence, model in conn.execute(
-                    "SELECT row_id, field, value, source, suggested, confidence, suggested_confidence, model_id"
-                    f" FROM labels WHERE row_id IN ({marks}) AND field IN ({field_marks})",
+                for (
+                    row_id,
+                    field,
+                    value,
+                    source,
+                    suggested,
+                    confidence,
+                    suggested_confidence,
+                    model,
+                    suggested_by,
+                ) in conn.execute(
+                    "SELECT row_id, field, value, source, suggested, confidence, suggested_confidence, model_id,"
+                    f" suggested_by FROM labels WHERE row_id IN ({marks}) AND field IN ({field_marks})",
                     [*part, *others],
                 ):
                     answered = value is not None
@@ -195,6 +206,7 @@ def export_chunks(
                         stored_value(suggested),
                         confidence if answered else suggested_confidence,
                         model if answered else None,
+                        suggested_by if suggested is not None else None,
                     ]
             tags: dict[int, list[str]] = {}
             for row_id, tag in conn.execute(
@@ -232,6 +244,7 @@ def export_chunks(
                     "labeled_at": r["updated_at"] if labeled else None,
                     "labeled_by": r["actor"] if labeled and r["source"] != LabelSource.ORIGINAL else None,
                     "model_id": r["model_id"],
+                    "suggested_by": r["suggested_by"] if r["suggested"] is not None else None,
                     "embedding_model": dataset.embedding_model,
                     **{
                         prefix + q: value

@@ -50,7 +50,8 @@ def export_columns(ws: Workspace, dataset_id: int) -> list[str]:
     """Every column an export can have: the original fields, the curation columns (``label`` answers
     the schema's first question), per further question a ``label.<question>`` column, a
     ``label_source.<question>`` one (who answered it), its ``suggested_label.<question>``,
-    ``confidence.<question>`` and ``model_id.<question>``, and the schema version."""
+    ``confidence.<question>``, ``model_id.<question>`` and ``suggested_by.<question>``, and the schema
+    version."""
     questions = label_schema(ws.store, dataset_id).questions[1:]
     images = ws.store.dataset(dataset_id).modality == "image"
     return [

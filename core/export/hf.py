@@ -39,8 +39,9 @@ def _write_hf(ws: Workspace, dataset_id: int, chunks: Iterator[pd.DataFrame], tm
         " `given_label` the one the data came with, `label_source` where the label came from (original / human"
         " / auto / suggestion_accepted / bulk; a renamed or merged class keeps its source, and `batch_id` names"
         " that change and `labeled_by` who made it), `model_id` the model behind auto labels,"
-        " `label.<question>` and `label_source.<question>`"
-        " the same for each further question of the label schema, and `excluded`,"
+        " `suggested_label` a model's suggestion and `suggested_by` that model, `label.<question>`,"
+        " `label_source.<question>`, `suggested_label.<question>`, `confidence.<question>`, `model_id.<question>`"
+        " and `suggested_by.<question>` the same for each further question of the label schema, and `excluded`,"
         " `is_label_issue`, `outlier_score`, `is_near_duplicate` what curation found.\n" + images,
         encoding="utf-8",
     )

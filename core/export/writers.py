@@ -121,6 +121,7 @@ def _export_schema(ws: Workspace, dataset_id: int, columns: list[str], *, hf: bo
         "labeled_at": pa.string(),
         "labeled_by": pa.string(),
         "model_id": pa.string(),
+        "suggested_by": pa.string(),
         "embedding_model": pa.string(),
         SCHEMA_VERSION_COLUMN: pa.int64(),
     }

@@ -272,12 +272,14 @@ class Store:
                     "ids must be unique. Pick another id column or none."
                 ) from exc
             # Further questions (core/labelschema/); an imported export's label_source.<question>,
-            # suggested_label.<question>, confidence.<question> and model_id.<question> with them.
+            # suggested_label.<question>, confidence.<question>, model_id.<question> and
+            # suggested_by.<question> with them.
             answers = row.get("answers") or {}
             answered_by = row.get("answer_sources") or {}
             suggestions = row.get("answer_suggestions") or {}
             confidences = row.get("answer_confidences") or {}
             models = row.get("answer_models") or {}
+            suggesters = row.get("answer_suggesters") or {}
             for field in dict.fromkeys([*answers, *suggestions]):
                 value, suggested = answers.get(field), suggestions.get(field)
                 if value is None and suggested is None:
@@ -291,7 +293,7 @@ class Store:
                 confidence = confidences.get(field)
                 conn.execute(
                     "INSERT INTO labels(row_id, field, given, value, source, confidence, model_id, updated_at,"
-                    " suggested, suggested_confidence) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    " suggested, suggested_confidence, suggested_by) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         cur.lastrowid,
                         field,
@@ -303,6 +305,7 @@ class Store:
                         stamp,
                         json.dumps(sorted(suggested)) if isinstance(suggested, list) else suggested,
                         confidence if value is None else None,
+                        suggesters.get(field) if suggested is not None else None,
                     ),
                 )
             label = row.get("label")
@@ -444,12 +447,13 @@ class Store:
 
 
 def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, c: dict[str, Any], stamp: str) -> None:
-    """Labels (with source, confidence, model), suggestion, tags and exclusion of an imported export row."""
+    """Labels (with source, confidence, model), suggestion (with its model), tags and exclusion of an imported
+    export row."""
     if label is not None or c["given"] is not None or c["suggested"] is not None:
         source = c["source"] if c["source"] in set(LabelSource) else LabelSource.ORIGINAL
         conn.execute(
             "INSERT INTO labels(row_id, field, given, value, source, confidence, model_id, updated_at, suggested,"
-            " suggested_confidence) VALUES(?,?,?,?,?,?,?,?,?,?)",
+            " suggested_confidence, suggested_by) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row_id,
                 DEFAULT_LABEL_FIELD,
@@ -461,6 +465,7 @@ def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, 
                 stamp,
                 c["suggested"],
                 c["confidence"] if label is None and c["suggested"] is not None else None,
+                c.get("suggested_by") if c["suggested"] is not None else None,
             ),
         )
     for tag in c["tags"]:
