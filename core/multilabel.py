@@ -74,6 +74,13 @@ class MultiPrediction:
         return list(self.run.summary["classes"])
 
     @cached_property
+    def modeled(self) -> np.ndarray:
+        """Per class: True where a model was fitted. A class on every answered row, or on none, has nothing
+        to tell it from: its probabilities are 0, meaning "no idea", not "certainly not"."""
+        n = self.run.summary["n_labeled"]
+        return np.array([0 < p < n for p in self.run.summary["positives"]], dtype=bool)
+
+    @cached_property
     def thresholds(self) -> np.ndarray:
         """Per class; NaN where the class has too few examples to promise anything."""
         return np.array([np.nan if t is None else t for t in self.run.summary["thresholds"]], dtype=float)
@@ -322,9 +329,14 @@ def multi_review_queue(ws: Workspace, prediction: MultiPrediction, *, n: int = 2
     return queue[:n]
 
 
-def suggested_classes(prediction: MultiPrediction, row_id: int) -> list[tuple[str, float, bool]]:
+def suggested_classes(prediction: MultiPrediction, row_id: int) -> list[tuple[str, float | None, bool]]:
     """(class, probability, proposed) for one row, most probable first: proposed at 50% or more, the
-    model's best guess for a person to correct (the thresholds are for writing without a look)."""
+    model's best guess for a person to correct (the thresholds are for writing without a look). A class
+    with no model (see :attr:`MultiPrediction.modeled`) comes last with probability None, never proposed."""
     i = int(np.flatnonzero(prediction.row_ids == row_id)[0])
     p = prediction.probabilities[i]
-    return [(prediction.classes[j], float(p[j]), bool(p[j] >= SUGGEST_AT)) for j in np.argsort(-p, kind="stable")]
+    modeled = prediction.modeled
+    order = np.argsort(-p, kind="stable")
+    return [(prediction.classes[j], float(p[j]), bool(p[j] >= SUGGEST_AT)) for j in order if modeled[j]] + [
+        (prediction.classes[j], None, False) for j in range(len(prediction.classes)) if not modeled[j]
+    ]

@@ -1268,6 +1268,50 @@ def test_autolabel_and_issues_per_question_and_review_panel_answers(app_env, min
     assert any("answers to 'subtopic'" in c.value for c in at.caption)
 
 
+def test_multi_choice_review_shows_a_class_without_a_model_as_unknown_not_0_percent(app_env, minilm):
+    """A class on every answered row (or on none) gets no model: the review panel said "company · 0%", which
+    reads as "certainly not" where the model has no idea. It says "no model", its key still ticks it."""
+    from core.history import read_label
+    from core.store import LabelSource
+    from tests.test_labelschema import ingest_news_hiding_answers
+
+    ws = Workspace(app_env / "workspace")
+    dataset_id, ids = ingest_news_hiding_answers(ws, minilm)
+    with ws.batch(dataset_id, action="bulk", description="same answer everywhere") as b:
+        b.set_label(ids[:100], ["company", "person"], field="mentions", source=LabelSource.BULK)
+        b.set_label(ids[100:120], ["company"], field="mentions", source=LabelSource.BULK)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.selectbox(key="autolabel.question").set_value("mentions").run()
+    at.button(key="autolabel.multi.train").click().run()
+    assert not at.exception and not at.error
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception and not at.error
+
+    def classes():
+        return {
+            b.key.rsplit(".", 1)[1]: b.label
+            for b in at.button
+            if (b.key or "").startswith("autolabel.multi.review.") and re.search(r"\.c\d$", b.key)
+        }
+
+    shown = classes()
+    assert shown["c0"].startswith(("person · ", "✓ person · ")) and shown["c0"].endswith("%")
+    assert [shown[f"c{i}"] for i in (1, 2, 3)] == ["company · no model", "country · no model", "government · no model"]
+    assert not any(label.endswith(" · 0%") for label in shown.values())
+    assert any("'no model' (company, country, government)" in c.value for c in at.caption)
+    company = next(b for b in at.button if (b.key or "").endswith(".c1"))
+    assert company.proto.shortcut == "2"  # its key, as for any class
+    row_id = int(company.key.rsplit(".", 2)[1])
+    company.click().run()
+    assert classes()["c1"] == "✓ company · no model"
+    next(b for b in at.button if (b.key or "").endswith(f"{row_id}.w")).click().run()
+    assert not at.exception and not at.error
+    with ws.store.connect() as conn:
+        saved = read_label(conn, row_id, "mentions")
+    assert "company" in saved["value"] and saved["source"] == "human"
+
+
 def stored_unembedded(
     workspace_dir, n: int, *, name: str = "Pending", labels: Sequence[str] = ("World", "Sports", "")
 ) -> Workspace:

@@ -526,6 +526,15 @@ def test_multi_choice_training_with_a_class_on_every_answered_row(ws, embedded_n
     assert table["company"]["labeled rows with it"] == 120 and table["company"]["threshold"] is None
     assert table["company"]["rows it will be added to"] == 0
     assert table["person"]["labeled rows with it"] == 100  # 20 rows without it: trained as usual
+    # The review panel's choices: 'company' (on every answered row) and the classes on none have no model,
+    # so no probability (it read "company · 0%", "certainly not", when the model has no idea); they come
+    # after the modeled class, in the schema's order, and are not proposed.
+    from core.multilabel import suggested_classes
+
+    assert prediction.modeled.tolist() == [c == "person" for c in prediction.classes]
+    choices = suggested_classes(prediction, ids[150])
+    assert choices[0][0] == "person" and choices[0][1] is not None
+    assert choices[1:] == [(c, None, False) for c in prediction.classes if c != "person"]
 
 
 def test_multi_choice_review_queue_and_decisions(ws, embedded_news) -> None:

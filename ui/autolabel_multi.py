@@ -17,6 +17,8 @@ from ui.autolabel import coverage_of, run_arrays
 from ui.resources import rerun_after_batch, workspace
 from ui.review import multi_review_panel, next_row
 
+NO_MODEL = "no model"  # a class the one-vs-rest models could not learn: its probability is unknown, not 0%
+
 
 def current_multi_prediction(dataset_id: int, field: str) -> MultiPrediction | None:
     """The newest one-vs-rest run for a multi-choice ``field``; its arrays read once per run."""
@@ -116,10 +118,18 @@ def multi_review_step(dataset_id: int, field: str) -> None:
         key=key,
         field=field,
         when_done="Retrain (step 1) to update the thresholds, or take a new queue.",
+        no_probability=NO_MODEL,
     )
+    unknown = [c for c, modeled in zip(prediction.classes, prediction.modeled, strict=True) if not modeled]
     st.caption(
         "Keys: 1-9 tick or untick a class · W save the ticked classes (none ticked: none applies) ·"
         " N needs review · E exclude · S skip · U undo. Then Retrain (step 1) to update the thresholds."
+        + (
+            f" '{NO_MODEL}' ({', '.join(unknown)}): the class is on every answered row, or on none, so there"
+            " is nothing to tell it from; the model has no view on it, tick it yourself."
+            if unknown
+            else ""
+        )
     )
 
 

@@ -143,7 +143,8 @@ def review_panel(
         )
 
 
-MultiChoices = Callable[[int], list[tuple[str, float | None, bool]]]  # row id -> [(class, probability, ticked)]
+# row id -> [(class, probability or None: none to show, ticked)]
+MultiChoices = Callable[[int], list[tuple[str, float | None, bool]]]
 
 
 @st.fragment
@@ -157,11 +158,13 @@ def multi_review_panel(
     when_done: str,
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
+    no_probability: str = "",
 ) -> None:
     """The first open row of ``queue`` for a multi-choice question ``field``: keys 1-9 tick or untick
     the first nine of ``choices`` (ticked ones start as proposed), W saves the ticked set (none ticked:
     none applies), N needs review, E exclude, S skip, U undo. With ``check_labels`` (the Issues page)
-    a row stays open until a person decides on it. ``when_done``: as in ``review_panel``."""
+    a row stays open until a person decides on it. ``when_done``: as in ``review_panel``.
+    ``no_probability`` names a class whose probability is None ("no model"); empty: the name alone."""
     from core.review import review_multi_row
 
     ws = workspace()
@@ -197,7 +200,8 @@ def multi_review_panel(
     cols = st.columns(max(3, min(len(options), 5)))
     for i, (name, p, _) in enumerate(options):
         on = name in ticked
-        label = ("✓ " if on else "") + name + (f" · {p:.0%}" if p is not None else "")
+        shown = f"{p:.0%}" if p is not None else no_probability
+        label = ("✓ " if on else "") + name + (f" · {shown}" if shown else "")
         if cols[i % len(cols)].button(
             label, key=f"{row_key}.c{i}", shortcut=str(i + 1), type="primary" if on else "secondary", width="stretch"
         ):
