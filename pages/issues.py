@@ -11,6 +11,7 @@ from ui.issues import (
     charts,
     current_report,
     filters,
+    hidden_fixed,
     reliability_warning,
     run_caption,
     run_panel,
@@ -44,7 +45,7 @@ charts(report)
 
 st.subheader("Flagged rows")
 view = filters(report)
-rows = view_rows(report, view)
+rows, hidden = view_rows(report, view), hidden_fixed(report, view)
 mode = st.segmented_control(
     "Work", ["Table and Clean Top K", "Review one by one"], default="Table and Clean Top K", key="issues.mode"
 )
@@ -53,8 +54,8 @@ if mode == "Review one by one" and "label_set" in report.issue_names:
 elif mode == "Review one by one":
     review(dataset_id, report, rows, view)
 else:
-    clean_top_k(dataset_id, report, rows, view.issue)
-    table(report, rows, ws.dataset(dataset_id).modality, view.issue)
+    clean_top_k(dataset_id, report, rows, view.issue, hidden)
+    table(report, rows, ws.dataset(dataset_id).modality, view.issue, hidden)
     score_panel(report, view.issue)
 issue_fix_audit(dataset_id, field)
 

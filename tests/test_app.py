@@ -721,6 +721,42 @@ def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env
     assert any(o.startswith("Label issues (") and " of " not in o for o in options)  # nothing fixed there
 
 
+def test_issues_header_and_table_agree_on_the_rows_still_open_and_k_stays_in_its_range(app_env, minilm):
+    """The header counted every row the run flagged ("8 of 1,499 rows flagged") while the table, hiding fixed
+    rows, said "7 rows match": the header now says how many are still open and the table how many it hides.
+    K started at 10 under "K (1 to 7)"; it stays within the range its label states."""
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    flagged = int((report.frame["n_issues"] > 0).sum())
+    label_issues = report.frame[report.frame.is_label_issue].row_id.tolist()
+    assert len(label_issues) >= 2
+    with ws.batch(dataset.id, action="label", description="fixed one label issue") as batch:
+        row = int(label_issues[0])
+        now = ws.store.row_states([row])[row]["label"]
+        batch.set_label([row], "negative" if now == "positive" else "positive", source="human")
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.type").set_value("any").run()
+    assert not at.exception and not at.error
+    header = next(m.value for m in at.markdown if "rows flagged**" in m.value)
+    assert header.startswith(f"**{flagged:,} of 60 rows flagged**")
+    assert header.endswith(f" · {flagged - 1:,} still open: 1 fixed, excluded or reviewed since this run"), header
+    caption = next(c.value for c in at.caption if "rows match" in c.value)
+    assert caption.startswith(f"{flagged - 1:,} rows match;") and "Hidden by Hide fixed rows: 1 more row" in caption
+    at.toggle(key="issues.hide_fixed").set_value(False).run()
+    caption = next(c.value for c in at.caption if "rows match" in c.value)
+    assert caption.startswith(f"{flagged:,} rows match;") and "Hidden" not in caption
+
+    n = len(label_issues)
+    at.selectbox(key="issues.type").set_value("label").run()
+    k = at.number_input(key="issues.k")
+    assert k.label == f"K (1 to {n:,})" and k.value == min(10, n)
+    k.set_value(n).run()
+    at.toggle(key="issues.hide_fixed").set_value(True).run()  # one row fewer: K follows it down
+    k = at.number_input(key="issues.k")
+    assert (k.label, k.value) == (f"K (1 to {n - 1:,})", n - 1)
+    assert action_button(at, "issues.apply").label == f"Clean top {n - 1:,}"
+
+
 def wizard_auto_labels(ws: Workspace, dataset, row_ids: Sequence[int]) -> None:  # noqa: ANN001
     """The wizard's auto label 'positive' (confidence 0.97) on ``row_ids``, as an accept writes it."""
     with ws.batch(dataset.id, action="auto_label", description="wizard") as batch:
@@ -827,8 +863,8 @@ def test_a_number_out_of_its_range_is_refused_and_the_label_gives_the_range(app_
     """Streamlit refuses a number outside a field's range: in the browser the box turns red (the reason
     only on hovering its icon) and the page goes on with the last valid value; here, where no browser
     checks, the field falls back to its default. Either way no error of ours: the label gives the range.
-    K has no maximum (a bound that follows the filters would reset it): a larger K is clamped, and the
-    button says to how many."""
+    K has no maximum (a bound that follows the filters would refuse the value kept from before): a larger K
+    is brought down to the rows, in the field too, and the button says to how many."""
     reviews_with_issue_run(app_env, minilm)
     at = new_app().run()
     at.switch_page("pages/issues.py").run()
@@ -842,11 +878,11 @@ def test_a_number_out_of_its_range_is_refused_and_the_label_gives_the_range(app_
     assert at.number_input(key="issues.k").label == f"K (1 to {n:,})"
     at.number_input(key="issues.k").set_value(2).run()
     assert clean_button() == "Clean top 2"
-    at.number_input(key="issues.k").set_value(0).run()  # refused: the default, 10, clamped to the rows
+    at.number_input(key="issues.k").set_value(0).run()  # refused: the field's least value
     assert not at.exception and not at.error
-    assert at.number_input(key="issues.k").value == 10 and clean_button() == f"Clean top {min(10, n)}"
-    at.number_input(key="issues.k").set_value(n + 50).run()
-    assert clean_button() == f"Clean top {n:,}"
+    assert at.number_input(key="issues.k").value == 1 and clean_button() == "Clean top 1"
+    at.number_input(key="issues.k").set_value(n + 50).run()  # brought down to the range its label states
+    assert at.number_input(key="issues.k").value == n and clean_button() == f"Clean top {n:,}"
     folds = at.number_input(key="issues.folds")
     assert folds.label == "Cross-validation folds (3 to 10)" and (folds.min, folds.max) == (3, 10)
     folds.set_value(50).run()

@@ -621,6 +621,37 @@ def test_issue_checks_per_question(ws, embedded_news) -> None:
     assert "Label-set issues" in reasons or "person" in " ".join(reasons.values())
 
 
+def test_answers_given_in_bulk_before_an_issue_run_are_not_fixed_since_it(ws, embedded_news) -> None:
+    """A multi-choice question answered through Search's bulk panel (source bulk) and then checked: its
+    flagged rows are open, not "fixed since the run" (every bulk-answered row counted as fixed, so the Issues
+    table hid rows its header counted: "8 rows flagged", "7 rows match"). A changed answer, a person's
+    confirmation or an exclusion since the run still count."""
+    from core.actions import bulk_answer
+    from core.issues import find_issues
+    from core.review import review_multi_row
+    from core.store import LabelSource
+
+    dataset_id, ids, _ = embedded_news
+    answered = [(r, v) for r, v in zip(ids, labels(ws, ids, "mentions"), strict=True) if v is not None]
+    with ws.batch(dataset_id, action="bulk_label", description="answered in bulk") as b:
+        for r, v in answered:
+            b.set_label([r], v + ["company"] if r % 7 == 0 else v, field="mentions", source=LabelSource.BULK)
+    report = find_issues(ws, dataset_id, field="mentions")
+    flagged = report.frame.loc[report.frame["n_issues"] > 0, "row_id"].tolist()
+    in_doubt = report.frame.loc[report.frame["is_label_set_issue"], "row_id"].tolist()
+    assert len(in_doubt) >= 3 and set(in_doubt) <= {r for r, _ in answered}
+    assert report.fixed_since(ws) == frozenset()  # answered before the run: nothing was fixed since
+
+    changed, confirmed, excluded = in_doubt[:3]
+    now = dict(zip(in_doubt, labels(ws, in_doubt, "mentions"), strict=True))
+    flipped = sorted(set(now[changed]) ^ {"company"})  # the class in doubt for some rows: any change counts
+    bulk_answer(ws, dataset_id, [changed], {"mentions": flipped or ["person"]})
+    review_multi_row(ws, dataset_id, confirmed, now[confirmed], field="mentions")  # a person keeps it as is
+    with ws.batch(dataset_id, action="exclude", description="exclude one") as b:
+        b.set_excluded([excluded], True)
+    assert report.fixed_since(ws) == {changed, confirmed, excluded} and len(flagged) > 3
+
+
 def test_a_multi_label_upload_is_counted_and_browsed_per_class(ws, tmp_path) -> None:
     path = tmp_path / "tags.csv"
     rows = ["text,labels"] + [f"sentence {i},{v}" for i, v in enumerate(["a|b", "b", "[]", "", "a| c", "c"] * 5)]

@@ -21,6 +21,7 @@ from core.issues import (
 from core.review import top_choices
 from core.session import Session
 from core.store import ISSUE_FIX_MODEL, as_classes, stored_value
+from core.wording import counted
 from ui.charts import score_histogram
 from ui.grid import show_table, thumb_uri
 from ui.issues import View
@@ -41,7 +42,8 @@ def _why(report: IssueReport, row_id: int, issue: str) -> str:
     return (chosen or [why for _, why in reasons] or [""])[0]
 
 
-def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: str = "any") -> None:
+def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: str = "any", hidden: int = 0) -> None:
+    """The flagged rows matching the filters; ``hidden``: how many more "Hide fixed rows" leaves out."""
     if not len(rows):
         return
     head = rows.head(TABLE_ROWS)
@@ -78,22 +80,30 @@ def table(report: IssueReport, rows: pd.DataFrame, modality: str, view_issue: st
         ]
     st.caption(
         f"{len(rows):,} rows match; showing the first {len(head):,} in the order Clean Top K uses"
-        " (most likely issue first). Sorting a column here only changes the display."
+        " (most likely issue first)."
+        + (f" Hidden by Hide fixed rows: {counted(hidden, 'more row')}, fixed since this run." if hidden else "")
+        + " Sorting a column here only changes the display."
     )
     show_table(out, key=f"issues.grid.{report.run.id}.{len(rows)}", thumbnail_column="thumbnail", height=430)
 
 
-def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue: str = "any") -> None:
+def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue: str = "any", hidden: int = 0) -> None:
     """Apply one fix to the top K rows of the filtered view, as one undoable batch. The fixes offered
-    and the one first chosen depend on the issue type filtered on (``issue``)."""
+    and the one first chosen depend on the issue type filtered on (``issue``); ``hidden``: rows "Hide
+    fixed rows" leaves out."""
     if not len(rows):
-        st.success("No flagged rows left with these filters.")
+        more = f" (Hide fixed rows hides {counted(hidden, 'row')} fixed since this run)" if hidden else ""
+        st.success(f"No flagged rows left with these filters{more}.")
         return
     s = session()
     c1, c2, c3, c4 = st.columns([1, 2, 1.6, 1.4], vertical_alignment="bottom")
-    # No max_value: a bound that changes with the filters would reset the widget; clamp instead (the
-    # button says how many). The range is in the label: Streamlit refuses a value below 1 silently.
-    k = min(int(c1.number_input(f"K (1 to {len(rows):,})", min_value=1, value=10, key="issues.k")), len(rows))
+    # K stays in the range its label states (the field showed 10 under "K (1 to 7)"): the K asked for (10
+    # to start with, then the one typed) brought down to the rows the filters leave, and back up with them.
+    # Set through the session state before the field is drawn: a max_value following the filters would
+    # refuse the value kept from before.
+    n = len(rows)
+    st.session_state["issues.k"] = min(st.session_state.get("issues.k_wanted", 10), n)
+    k = int(c1.number_input(f"K (1 to {n:,})", min_value=1, key="issues.k", on_change=_keep_k))
     choices = fix_choices(issue)
     fix = c2.selectbox(
         "Fix",
@@ -118,6 +128,11 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
             ' (source "auto", the model\'s probability as confidence). A suggestion under'
             f" {MIN_AUTO_FIX_PROBABILITY:.0%} is not written: the row is skipped and counted."
         )
+
+
+def _keep_k() -> None:
+    """K's callback: the K typed is the one asked for, kept while the filters leave fewer rows."""
+    st.session_state["issues.k_wanted"] = st.session_state["issues.k"]
 
 
 def _apply_fix(

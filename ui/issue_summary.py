@@ -28,10 +28,17 @@ def summary_cards(report: IssueReport) -> None:
     if not found:
         st.success(f"No rows flagged: all {len(counts)} checks ran and found nothing.", icon=":material/check_circle:")
     else:
-        flagged = int((report.frame["n_issues"] > 0).sum())
+        flagged = report.frame.loc[report.frame["n_issues"] > 0, "row_id"]
+        # As each card does: the run's count, and how many are still open (the table hides the others).
+        still = int((~flagged.isin(report.fixed_since(workspace()))).sum())
         st.markdown(
-            f"**{flagged:,} of {report.n_rows:,} rows flagged** by {len(found)} of the {len(counts)} checks"
+            f"**{len(flagged):,} of {report.n_rows:,} rows flagged** by {len(found)} of the {len(counts)} checks"
             + (" (a row can be flagged by several)" if len(found) > 1 else "")
+            + (
+                f" · {still:,} still open: {len(flagged) - still:,} fixed, excluded or reviewed since this run"
+                if still != len(flagged)
+                else ""
+            )
         )
     for start in range(0, len(found), CARDS_PER_ROW):
         for col, name in zip(st.columns(CARDS_PER_ROW), found[start : start + CARDS_PER_ROW], strict=False):

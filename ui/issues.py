@@ -263,6 +263,13 @@ def _default_issue(names: list[str]) -> str:
     return "label" if "label" in names else "any"
 
 
+def hidden_fixed(report: IssueReport, view: View) -> int:
+    """How many rows matching the filters "Hide fixed rows" leaves out (0 when it is off)."""
+    if not view.hide_fixed:
+        return 0
+    return len(view_rows(report, View(view.issue, view.label, view.suggested, False))) - len(view_rows(report, view))
+
+
 def view_rows(report: IssueReport, view: View) -> pd.DataFrame:
     """The flagged rows matching the filters, most likely issue first (Clean Top K's order)."""
     f = report.frame

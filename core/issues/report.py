@@ -44,6 +44,14 @@ def checked_label(state: dict) -> str:
     return "" if state["label_source"] == LabelSource.AUTO or label.startswith("[") else label
 
 
+def _checked_classes(state: dict) -> frozenset[str]:
+    """A row's multi-choice answer as the checks see it: its classes, none for an auto answer or none."""
+    if state["label"] is None or state["label_source"] == LabelSource.AUTO:
+        return frozenset()
+    value = json.loads(state["label"]) if state["label"].startswith("[") else [state["label"]]
+    return frozenset(value)
+
+
 def issue_data(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> tuple[IssueData, list[str]]:
     """The rows the checks see (every embedded, not excluded row, in dataset order; for a sub-question
     the rows its parent answer applies to) with their answers to ``field``, and their source ids."""
@@ -299,21 +307,30 @@ class IssueReport:
     def fixed_since(self, ws: Workspace) -> frozenset[int]:
         """Flagged rows decided on since the run: excluded, relabeled, confirmed by a person or set aside.
 
+        A row's answer is compared with the one the run checked (a multi-choice question's as a set of
+        classes), so an answer given before the run (a bulk answer the check then flagged) is not a fix.
         Read once per dataset version (every fix is a batch that bumps it), not on each filter change."""
 
         def compute() -> frozenset[int]:
             flagged = self.frame[self.frame["n_issues"] > 0]
             states = ws.store.row_states(flagged["row_id"].tolist(), self.field)
-            # A multi-choice question's run keeps no single given label to compare with: a change there
-            # shows as its source (human, bulk, auto) instead.
-            multi = "label_set" in self.issue_names
-            at_run = dict(zip(flagged["row_id"], flagged["given"], strict=True))
+            sets = "given_sets" in self.arrays  # a multi-choice question's run: the classes each row had
+            # Multi-choice runs stored before they kept their answers: a change shows only as its source.
+            by_source = "label_set" in self.issue_names and not sets
+            at = flagged.index.to_numpy()  # the frame's rows are the run's arrays, in order
+            if sets:
+                names = np.asarray(self.classes, dtype=object)
+                checked = [frozenset(names[np.flatnonzero(row)]) for row in self.arrays["given_sets"][at]]
+            else:
+                checked = self.checked_labels()[at].tolist()
+            at_run = dict(zip(flagged["row_id"], checked, strict=True))
+            now = {r: _checked_classes(s) if sets else checked_label(s) for r, s in states.items()}
             return frozenset(
                 r
                 for r, s in states.items()
                 if s["excluded"]
-                or (not multi and checked_label(s) != at_run.get(r, ""))
-                or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if multi else ()))
+                or (not by_source and now[r] != at_run[r])
+                or s["label_source"] in ("human", "suggestion_accepted", *(("bulk", "auto") if by_source else ()))
                 or NEEDS_REVIEW in s["tags"]
             )
 
