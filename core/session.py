@@ -31,6 +31,7 @@ class Session:
     grid_preselected: set[int] = field(default_factory=set)  # the selection the grid drawn last started with
     grid_key: str = ""  # that grid's key: a new key (new rows, a button) starts from the selection then
     last_batch: tuple[str, str] | None = None  # (batch id, what it did) for the Undo button
+    clear_bulk_answers: bool = False  # a Classify was stored: Search's bulk panel starts its answers empty
     saved_filter: int | None = None  # a saved search picked in the sidebar, applied as a filter
     # The double-click guard (ui.resources.clicked_twice): button -> time.monotonic() its action started
     # (while it runs) and ended.

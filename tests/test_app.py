@@ -320,8 +320,11 @@ def test_search_select_all_matching_bulk_label_and_undo(app_env):
     assert not at.exception
     assert ws.store.label_distribution(dataset.id) == {}
 
-    # An action undone elsewhere (History, another session) is not offered for undo again.
+    # An action undone elsewhere (History, another session) is not offered for undo again. The Classify
+    # cleared the class: it is chosen again (the class made above stays in the list after its undo).
+    assert at.selectbox(key="search.bulk.class").value is None
     at.button(key="search.selectall").click().run()
+    at.selectbox(key="search.bulk.class").set_value("about film").run()
     at.button(key="search.bulk.classify").click().run()
     assert at.button(key="search.undo").label.startswith("Undo: Set 'about film'")
     from core.history import history
@@ -1368,6 +1371,57 @@ def stored_unembedded(
         ws.store.insert_rows(conn, dataset_id, 1, rows)
         ws.store.set_classes(conn, dataset_id, "label", [c for c in labels if c])
     return ws
+
+
+def test_a_classify_clears_every_answer_so_the_next_selection_gets_only_what_is_chosen_for_it(app_env):
+    """Search's bulk panel kept the other questions' answers after a Classify, so the next selection got them
+    again unless someone cleared them. Every answer starts empty after a Classify (the toast says what was
+    done, Undo takes it back); how to apply them (label or suggestion, overwrite or skip) stays."""
+    from core.labelschema import Kind, add_question
+
+    ws = stored_unembedded(app_env / "workspace", 30)
+    dataset = ws.dataset("Pending")
+    add_question(ws, dataset.id, "topics", kind=Kind.MULTI, classes=["finance", "markets", "sport"])
+    add_question(ws, dataset.id, "tone", classes=["calm", "alarming"])
+    at = new_app().run()
+    at.switch_page("pages/search.py").run()
+    at.text_input(key="search.f.keyword").set_value("row 1").run()  # row 1, 10-19: 11 rows
+    at.button(key="search.selectall").click().run()
+    at.selectbox(key="search.bulk.class").set_value("Sports").run()
+    at.multiselect(key="search.bulk.q.topics").set_value(["finance", "markets"]).run()
+    at.selectbox(key="search.bulk.q.tone").set_value("alarming").run()
+    at.radio(key="search.bulk.overwrite").set_value("skip").run()
+    at.button(key="search.bulk.classify").click().run()
+    assert not at.exception and not at.error
+    assert any(t.value.startswith("Answered label, topics, tone as label on") for t in at.toast)
+    assert at.button(key="search.undo").label.startswith("Undo: Answered label, topics, tone")
+    # Every answer is empty again; the way to apply them is kept.
+    assert at.selectbox(key="search.bulk.class").value == "(leave as is)"
+    assert at.multiselect(key="search.bulk.q.topics").value == []
+    assert at.selectbox(key="search.bulk.q.tone").value == "(leave as is)"
+    assert at.radio(key="search.bulk.overwrite").value == "skip"
+
+    # The next selection gets only what is chosen for it.
+    at.text_input(key="search.f.keyword").set_value("row 2").run()
+    at.button(key="search.selectall").click().run()
+    at.selectbox(key="search.bulk.q.tone").set_value("calm").run()
+    at.button(key="search.bulk.classify").click().run()
+    assert not at.exception and not at.error
+    with ws.store.connect() as conn:
+        answered = dict(
+            conn.execute(
+                "SELECT rows.source_id, labels.field || '=' || labels.value FROM labels JOIN rows ON rows.id ="
+                " labels.row_id WHERE labels.field = 'topics' AND rows.text LIKE 'row 2%'"
+            ).fetchall()
+        )
+        tones = {
+            v
+            for (v,) in conn.execute(
+                "SELECT labels.value FROM labels JOIN rows ON rows.id = labels.row_id"
+                " WHERE labels.field = 'tone' AND rows.text LIKE 'row 2%'"
+            )
+        }
+    assert answered == {} and tones == {"calm"}  # no topics carried over from the first Classify
 
 
 def test_browse_paging_starts_again_on_a_new_filter_and_never_passes_the_last_page(app_env):

@@ -241,20 +241,27 @@ def results_grid(frame: pd.DataFrame, *, key: str, selected: set[int]) -> set[in
 
 
 def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] | None:
-    """Classify / tag / exclude the selection as one undoable batch with a progress bar."""
+    """Classify / tag / exclude the selection as one undoable batch with a progress bar. After a Classify
+    every answer starts empty again (docs/decisions.md): the next selection gets only what is chosen for it."""
     ws = workspace()
     schema = label_schema(ws.store, dataset_id)
     first = schema.questions[0]
+    others = schema.questions[1:]
+    if session().clear_bulk_answers:  # before the answers are drawn, the only moment they may be set
+        session().clear_bulk_answers = False
+        _clear_answers(first, others)
     c1, c2, c3 = st.columns([2, 1.4, 1.4])
     classes = ws.store.classes(dataset_id)
-    others = schema.questions[1:]
     if first.kind is Kind.MULTI:
         value = c1.multiselect("Classes", classes, key="search.bulk.classes", help="Several classes per row")
     else:
         # With further questions, the first one starts on "leave as is": answering only another question must
         # not also overwrite every selected row's label with whichever class happened to be listed first.
+        # Alone, it starts on no class (a placeholder), as after a Classify: never on a class nobody chose.
         options = [LEAVE, *classes, NEW_CLASS] if others else [*classes, NEW_CLASS]
-        choice = c1.selectbox("Class", options, key="search.bulk.class")
+        choice = c1.selectbox(
+            "Class", options, index=0 if others else None, placeholder="Choose a class", key="search.bulk.class"
+        )
         value = c1.text_input("New class name", key="search.bulk.new") if choice == NEW_CLASS else choice
         value = None if value == LEAVE else value
     answers = other_answers(others, key="search.bulk.q") if others else {}
@@ -326,11 +333,24 @@ def bulk_panel(dataset_id: int, selected: list[int]) -> tuple[BulkResult, str] |
         message = result.describe(verb)
         if result.batch_id:
             s.last_batch = (result.batch_id, message)
+            s.clear_bulk_answers = s.clear_bulk_answers or action == "classify"
         bar.empty()
         st.toast(message)
         return result, message
     finally:
         action_done(s, "search.bulk")
+
+
+def _clear_answers(first, others) -> None:  # noqa: ANN001
+    """Every answer of the bulk panel back to where it starts. Set, not deleted: a widget whose state is
+    deleted keeps showing (and sends back) the value the browser holds."""
+    answers: dict[str, object] = {"search.bulk.new": ""}
+    if first.kind is Kind.MULTI:
+        answers["search.bulk.classes"] = []
+    else:
+        answers["search.bulk.class"] = LEAVE if others else None
+    answers |= {f"search.bulk.q.{q.name}": [] if q.kind is Kind.MULTI else LEAVE for q in others}
+    st.session_state.update(answers)
 
 
 def other_answers(questions, *, key: str) -> dict[str, str | list[str] | None]:  # noqa: ANN001
