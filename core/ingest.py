@@ -331,6 +331,46 @@ def job_counts(ws: Workspace, job_id: int) -> tuple[int, int, int]:
     return total, embedded, skipped
 
 
+@dataclass(frozen=True)
+class JobInfo:
+    """What an ingest job brings in, as it was started: for the page that shows it running."""
+
+    job_id: int
+    dataset_id: int
+    dataset: str
+    source: str  # the file's name
+    total: int
+    model_id: str
+    mapping: ColumnMapping
+    append: bool  # rows added to a dataset an earlier ingest made
+
+
+def job_info(ws: Workspace, job_id: int) -> JobInfo:
+    """The job's file, dataset, columns and model, read from the job itself (so a Resume after a restart
+    shows them too)."""
+    with ws.store.connect() as conn:
+        job = conn.execute(
+            "SELECT jobs.*, datasets.name AS dataset,"
+            " EXISTS(SELECT 1 FROM jobs AS earlier WHERE earlier.dataset_id = jobs.dataset_id"
+            " AND earlier.id < jobs.id) AS append_"
+            " FROM jobs JOIN datasets ON datasets.id = jobs.dataset_id WHERE jobs.id = ?",
+            (job_id,),
+        ).fetchone()
+    if job is None:
+        raise NotFoundError(f"No ingest job {job_id}.")
+    settings = json.loads(job["settings_json"])
+    return JobInfo(
+        job_id,
+        int(job["dataset_id"]),
+        job["dataset"],
+        job["source"],
+        int(job["total"]),
+        settings["model_id"],
+        ColumnMapping.from_dict(settings["mapping"]),
+        bool(job["append_"]),
+    )
+
+
 def run_ingest(
     ws: Workspace,
     job_id: int,

@@ -9,11 +9,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class JobStart:
     """An ingest job the Upload page runs on its next run (set by Ingest and Resume: the rerun first
-    redraws the sidebar, which then lists the dataset, and clears what the last run left on screen)."""
+    redraws the sidebar, which then lists the dataset, and draws the page as the run's progress alone)."""
 
     job_id: int
     dataset_id: int
     new: bool  # a new ingest ("is ready" when done), not a resumed one
+    clear_form: bool = False  # the Upload form holds this job's file: it starts empty when the job is done
 
 
 @dataclass

@@ -1661,6 +1661,43 @@ def test_resume_replaces_the_jobs_progress_line_with_its_bar(app_env, monkeypatc
     assert not [m.value for m in at.markdown if "rows done" in m.value]
 
 
+def test_while_an_ingest_embeds_the_page_is_what_it_ingests_and_its_progress_alone(app_env, monkeypatch):
+    """An ingest embeds for minutes in the page body, and Streamlit keeps what the last run drew until a run
+    ends: a form drawn again around the bar left faded copies of its widgets on screen and the bar below
+    the fold. While it embeds the page is the title, the file and columns going in, the bar and Pause."""
+    from types import SimpleNamespace
+
+    import ui.ingest
+    from core.ingest import IngestProgress
+
+    def embedding(ws, job_id, model, *, text_embedder=None, on_progress=None):  # looked at mid-run
+        on_progress(IngestProgress(job_id=job_id, done=32, total=60, rows_per_s=10.0, eta_s=83.0))
+        st.stop()
+
+    monkeypatch.setattr(ui.ingest, "embedder", lambda model_id: SimpleNamespace(text_queries_via_class_names=False))
+    monkeypatch.setattr(ui.ingest, "run_ingest", embedding)
+    path = small_csv(app_env, n=60)
+    at = new_app().run()
+    at.radio(key="upload.kind").set_value("Path on the server").run()
+    at.text_input(key="upload.path.0").set_value(str(path)).run()
+    at.selectbox(key=f"upload.map.{path}.label").set_value("label_name").run()
+    at.button(key="upload.go").click().run()
+    assert not at.exception and not at.error
+    title, cleared, running = at.main.children.values()  # nothing else: no element of the form to go stale
+    assert title.value == "Upload a dataset" and cleared.type == "empty"
+    summary, columns, bar, pause = running.children.values()
+    assert summary.value == "Ingesting `reviews.csv` into the new dataset **reviews**"
+    assert columns.value == (
+        "60 rows · text: `sentence` (repaired) · label: `label_name` · no id column (rows numbered)"
+        " · model minilm-l6-v2"
+    )
+    assert bar.type == "progress" and bar.proto.text == "Embedded 32 of 60 rows (10 rows/s, about 1 min 23 s left)"
+    assert pause.label == "Pause"
+    at.run()  # leaving the run (Pause, another page) and coming back: the form again, Resume in place of Ingest
+    assert not [b for b in at.button if b.key == "upload.go"] and at.button(key="upload.resume.1").label == "Resume"
+    assert at.text_input(key="upload.path.0").value == str(path)
+
+
 def test_schema_class_forms_clear_after_a_change_so_a_second_submit_does_nothing(app_env):
     from core.labelschema import label_schema
 

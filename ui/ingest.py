@@ -9,8 +9,10 @@ import streamlit as st
 from core.embedders import DEFAULT_TEXT_MODEL, available_models
 from core.errors import CuratorError
 from core.ingest import (
+    JobInfo,
     JobReport,
     job_counts,
+    job_info,
     mark_interrupted,
     mark_paused,
     problem_summary,
@@ -158,8 +160,7 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
     total, embedded, skipped = job_counts(ws, job_id)
     bar = st.progress(
         (embedded + skipped) / total if total else 0.0,
-        text=f"Embedding '{dataset.name}' with {dataset.embedding_model}: {embedded + skipped:,} of"
-        f" {counted(total, 'row')} done, the next count in a few seconds...",
+        text=f"Embedding: {embedded + skipped:,} of {counted(total, 'row')} done, the next count in a few seconds...",
     )
     # A click reruns the page, which stops this run at its next progress update (after a whole chunk);
     # the callback runs first in the new run and records the pause.
@@ -232,48 +233,102 @@ def ingest_target(*, modality: str, source: str, default_name: str, key: str) ->
     return IngestTarget(name, choice == ADD, unfinished, blocked)
 
 
-def start_job_now(job_id: int, dataset_id: int, *, new: bool) -> None:
+def start_job_now(job_id: int, dataset_id: int, *, new: bool, clear_form: bool = False) -> None:
     """Run this job on the next run (a rerun first redraws the sidebar and clears stale messages)."""
-    session().start_job = JobStart(job_id, dataset_id, new)
+    session().start_job = JobStart(job_id, dataset_id, new, clear_form)
     session().select_dataset = dataset_id
 
 
 def unfinished_job_row(job: dict, *, line=None, button=None, clear_form: bool = False) -> None:  # noqa: ANN001
-    """One unfinished ingest: rows done and why it stopped, and Resume, which runs it in place (as
-    does an Ingest just clicked). ``line`` and ``button`` are where to draw them (default: a new row)."""
+    """One unfinished ingest: rows done and why it stopped, and Resume, which runs it at the top of the
+    page (as does an Ingest just clicked: run_started_job). ``line`` and ``button`` are where to draw them
+    (default: a new row); ``clear_form``: the form holds this job's file, emptied when the job is done."""
     if line is None or button is None:
         line, button = st.columns([4, 1])
+    total, embedded, skipped = job_counts(workspace(), job["id"])
+    message = job["message"] or ""
+    state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
+    done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
+    line.markdown(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
+    button.button(
+        "Resume",
+        key=f"upload.resume.{job['id']}",
+        type="primary",
+        on_click=start_job_now,
+        args=(job["id"], job["dataset_id"]),
+        kwargs={"new": False, "clear_form": clear_form},
+    )
+
+
+def run_started_job() -> None:
+    """The Upload page while a job just started (Ingest) or resumed runs: what it ingests, its progress
+    bar and Pause, and nothing else, so the bar is the first thing on screen and no widget of the form
+    stays there faded for the minutes it embeds. When it is done the page reruns to the form, which
+    says so; after an error, the error with Resume and Back to the form."""
     s = session()
-    start = s.start_job if s.start_job and s.start_job.job_id == job["id"] else None
-    if start is None:
-        total, embedded, skipped = job_counts(workspace(), job["id"])
-        message = job["message"] or ""
-        state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
-        done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
-        line.markdown(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
-        button.button(
+    start, s.start_job = s.start_job, None  # taken: a rerun (Pause, leaving the page) does not start it again
+    ws = workspace()
+    if start is None or start.job_id not in {j["id"] for j in unfinished_jobs(ws)}:
+        return  # finished meanwhile (in another tab) or undone: nothing to run
+    info = job_info(ws, start.job_id)
+    job_summary(info, resumed=not start.new)
+    report = run_job_with_progress(start.job_id)
+    if not report:  # the error is shown
+        again, back = st.columns([1, 5])
+        again.button(
             "Resume",
-            key=f"upload.resume.{job['id']}",
+            key=f"upload.resume.{start.job_id}",
             type="primary",
             on_click=start_job_now,
-            args=(job["id"], job["dataset_id"]),
-            kwargs={"new": False},
+            args=(start.job_id, start.dataset_id),
+            kwargs={"new": start.new, "clear_form": start.clear_form},
         )
-        return
-    s.start_job = None  # taken: a rerun (Pause, leaving the page) does not start it again
-    with line:
-        report = run_job_with_progress(job["id"])
-    if not report:
-        return
-    if clear_form or start.new:
+        back.button("Back to the form", key="upload.back")  # a rerun: the job is listed there, with Resume
+        st.stop()
+    if start.clear_form or start.new:
         s.upload_round += 1
     if start.new:
-        named = problem_summary(workspace(), report.dataset_id, job_id=job["id"]) if report.skipped else ""
+        named = problem_summary(ws, report.dataset_id, job_id=start.job_id) if report.skipped else ""
         problems = f", {counted(report.skipped, 'row')} flagged with problems: {named}" if report.skipped else ""
-        s.notices.append(f"'{job['dataset']}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
+        s.notices.append(f"'{info.dataset}' is ready: {counted(report.embedded, 'row')} embedded{problems}.")
     else:
-        s.notices.append(f"'{job['dataset']}': {report.embedded:,} of {counted(report.total, 'row')} embedded.")
+        s.notices.append(f"'{info.dataset}': {report.embedded:,} of {counted(report.total, 'row')} embedded.")
     st.rerun()  # shown by the page after the rerun, which takes the job off the unfinished ones
+
+
+def job_summary(info: JobInfo, *, resumed: bool) -> None:
+    """Which file goes into which dataset, and with which columns and model."""
+    if resumed:
+        what = f"Resuming the ingest of `{info.source}` into **{info.dataset}**"
+    elif info.append:
+        what = f"Adding the rows of `{info.source}` to **{info.dataset}**"
+    else:
+        what = f"Ingesting `{info.source}` into the new dataset **{info.dataset}**"
+    st.markdown(what)
+    st.caption(" · ".join([counted(info.total, "row"), *columns_in_words(info.mapping), f"model {info.model_id}"]))
+
+
+def columns_in_words(mapping: ColumnMapping) -> list[str]:
+    """The columns an ingest reads, one phrase each: what the mapping editor showed when it started."""
+
+    def named(columns: list[str]) -> str:
+        return ", ".join(f"`{c}`" for c in columns)
+
+    if mapping.image_column:
+        parts = [f"images: {named([mapping.image_column])}"]
+    else:
+        parts = [f"text: {named(mapping.text_columns)}" + (" (repaired)" if mapping.clean_text else "")]
+    if mapping.label_column:
+        several = " (several classes per row)" if mapping.multi_label else ""
+        parts.append(f"label: {named([mapping.label_column])}{several}")
+    else:
+        parts.append("no label column")
+    if mapping.question_columns:
+        parts.append(f"further questions: {named(mapping.question_columns)}")
+    parts.append(f"id: {named([mapping.id_column])}" if mapping.id_column else "no id column (rows numbered)")
+    if mapping.restore_curation:
+        parts.append("a Curator export's curation restored")
+    return parts
 
 
 def unfinished_jobs_panel(*, exclude: set[int] = frozenset()) -> None:

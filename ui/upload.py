@@ -38,7 +38,7 @@ def checked_images(path: str, stamp: float, _table: Table, image_column: str) ->
 def ingest(
     table: Table, mapping: ColumnMapping, name: str, *, source: str, model: str | None = None, append: bool = False
 ) -> None:
-    """Start ingesting ``table`` into dataset ``name``; it runs after a rerun, where the user clicked."""
+    """Start ingesting ``table`` into dataset ``name``; it embeds after a rerun, at the top of the page."""
     ws = workspace()
     try:
         job_id = start_ingest(ws, table, mapping, name, source=source, embedding_model=model, append=append)
@@ -46,11 +46,11 @@ def ingest(
         st.error(message_text(str(exc)))
         return
     start_job_now(job_id, ws.dataset(name).id, new=True)
-    st.rerun()  # the sidebar lists the dataset; the job runs where this button was (unfinished_job_row)
+    st.rerun()  # the sidebar lists the dataset; the page shows the job's progress alone (run_started_job)
 
 
 def demo_list() -> set[int]:
-    """Each demo with Load (or Loaded); a demo whose ingest is unfinished shows its progress and Resume in
+    """Each demo with Load (or Loaded); a demo whose ingest is unfinished shows its rows done and Resume in
     its row. Returns the ids of the unfinished ingests shown in place."""
     ws = workspace()
     shown_in_place: set[int] = set()
@@ -59,7 +59,7 @@ def demo_list() -> set[int]:
     for demo in DEMOS:
         c1, c2 = st.columns([4, 1])
         c1.markdown(f"**{demo.name}**: {demo.description}")
-        if demo.name in unfinished:  # running, paused or interrupted: its progress and Resume in its row
+        if demo.name in unfinished:  # paused or interrupted: its rows done and Resume in its row
             shown_in_place.add(unfinished[demo.name]["id"])
             unfinished_job_row(unfinished[demo.name], line=c1, button=c2)
             continue
