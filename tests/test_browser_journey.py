@@ -176,6 +176,25 @@ def choose_source(page: Page, source: str) -> None:
     expect(option).to_be_checked()
 
 
+# Recorded at every change of the main area while a progress bar is on it: whether a widget of the Upload
+# form is there too, any faded (stale) element with text, and whether the bar is below the first screen.
+WATCH_INGEST_JS = """() => {
+    const seen = window.__ingestSeen = {looks: 0, form: 0, stale: [], belowFold: 0};
+    const area = document.querySelector('[data-testid="stMain"]');
+    new MutationObserver(() => {
+        const bar = area.querySelector('[data-testid="stProgress"]');
+        if (!bar) return;
+        seen.looks += 1;
+        if ([...area.querySelectorAll('label')].some(l => l.innerText.includes('Text column(s)'))) seen.form += 1;
+        for (const e of area.querySelectorAll('[data-stale="true"]')) {
+            const text = e.innerText.trim();
+            if (text && seen.stale.length < 20) seen.stale.push(text.slice(0, 60));
+        }
+        if (bar.getBoundingClientRect().bottom > window.innerHeight) seen.belowFold += 1;
+    }).observe(area, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
 def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None:
     landing_on_upload = not app.dataset_names()
     page.goto(app.url)
@@ -201,8 +220,14 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     expect(name).to_have_value(REVIEWS_NAME)
     screenshot(page, "01_upload_preview.png")
 
+    page.evaluate(WATCH_INGEST_JS)
     main(page).get_by_role("button", name=f"Ingest {REVIEWS_ROWS:,} rows").click()
+    # While it embeds: what goes in and the bar at the top, and no faded copy of the form around them.
+    expect(main(page).get_by_text("into the new dataset")).to_be_visible()
+    screenshot(page, "01b_ingesting.png")
     expect(main(page).get_by_text(f"'{REVIEWS_NAME}' is ready")).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    seen = page.evaluate("window.__ingestSeen")
+    assert seen["looks"] and not seen["form"] and not seen["stale"] and not seen["belowFold"], seen
     expect(main(page).get_by_text(f"{REVIEWS_ROWS:,} rows embedded")).to_be_visible()
     wait_until_idle(page)
     assert app.dataset_names() == [REVIEWS_NAME]
