@@ -1659,6 +1659,11 @@ def test_resume_replaces_the_jobs_progress_line_with_its_bar(app_env, monkeypatc
     at.button(key=f"upload.resume.{job}").click().run()
     assert any("stopped for the test" in e.value for e in at.error)
     assert not [m.value for m in at.markdown if "rows done" in m.value]
+    # After the error the page is still the job's: Resume again or go back to the form, which lists it.
+    assert [b.label for b in at.main.button] == ["Resume", "Back to the form"] and not at.main.radio
+    at.button(key="upload.back").click().run()
+    assert not at.exception and at.radio(key="upload.kind")
+    assert any("0 of 60 rows done" in m.value for m in at.markdown)
 
 
 def test_while_an_ingest_embeds_the_page_is_what_it_ingests_and_its_progress_alone(app_env, monkeypatch):
