@@ -176,13 +176,15 @@ def choose_source(page: Page, source: str) -> None:
     expect(option).to_be_checked()
 
 
-# Recorded at every change of the main area while a progress bar is on it: whether a widget of the Upload
+# Recorded at every change of the main area while a live progress bar is on it (not one faded itself: a
+# rerun, as the one after the ingest, fades the whole page for a moment): whether a widget of the Upload
 # form is there too, any faded (stale) element with text, and whether the bar is below the first screen.
 WATCH_INGEST_JS = """() => {
     const seen = window.__ingestSeen = {looks: 0, form: 0, stale: [], belowFold: 0};
     const area = document.querySelector('[data-testid="stMain"]');
     new MutationObserver(() => {
-        const bar = area.querySelector('[data-testid="stProgress"]');
+        const bar = [...area.querySelectorAll('[data-testid="stProgress"]')].find(
+            b => !b.closest('[data-stale="true"]'));
         if (!bar) return;
         seen.looks += 1;
         if ([...area.querySelectorAll('label')].some(l => l.innerText.includes('Text column(s)'))) seen.form += 1;
