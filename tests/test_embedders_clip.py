@@ -16,8 +16,9 @@ from PIL import Image
 import core.embedders
 from core.embedders import create_embedder
 from core.errors import ModelError
+from tests.conftest import SHARED_DATA
 
-IMAGES = sorted(Path(__file__).parents[2].joinpath("shared/data/cifar10_sample/images").glob("*/*.jpg"))
+IMAGES = sorted((SHARED_DATA / "cifar10_sample" / "images").glob("*/*.jpg"))  # CURATOR_SHARED_DATA honoured
 MAX_POSITIONS = 16
 
 
