@@ -706,16 +706,20 @@ def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app
     assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
 
 
+def flip_label(ws, dataset_id: int, row: int) -> None:
+    """A person fixes one flagged row of a sentiment dataset: its label becomes the other class."""
+    with ws.batch(dataset_id, action="label", description="fixed one flagged row") as batch:
+        now = ws.store.row_states([row])[row]["label"]
+        batch.set_label([row], "negative" if now == "positive" else "positive", source="human")
+
+
 def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env, minilm):
     """The Issues card counts the run; Search leaves out rows fixed since, and says so in the option."""
     ws, dataset, report = reviews_with_issue_run(app_env, minilm)
     outliers = report.frame[report.frame.is_outlier_issue].row_id.tolist()
     n = report.counts()["outlier"]
     assert n >= 1 and len(outliers) == n
-    with ws.batch(dataset.id, action="label", description="fixed one outlier's label") as batch:
-        row = int(outliers[0])
-        now = ws.store.row_states([row])[row]["label"]
-        batch.set_label([row], "negative" if now == "positive" else "positive", source="human")
+    flip_label(ws, dataset.id, int(outliers[0]))
     at = new_app().run()
     at.switch_page("pages/search.py").run()
     assert not at.exception
@@ -732,10 +736,7 @@ def test_issues_header_and_table_agree_on_the_rows_still_open_and_k_stays_in_its
     flagged = int((report.frame["n_issues"] > 0).sum())
     label_issues = report.frame[report.frame.is_label_issue].row_id.tolist()
     assert len(label_issues) >= 2
-    with ws.batch(dataset.id, action="label", description="fixed one label issue") as batch:
-        row = int(label_issues[0])
-        now = ws.store.row_states([row])[row]["label"]
-        batch.set_label([row], "negative" if now == "positive" else "positive", source="human")
+    flip_label(ws, dataset.id, int(label_issues[0]))
     at = new_app().run()
     at.switch_page("pages/issues.py").run()
     at.selectbox(key="issues.type").set_value("any").run()
