@@ -337,6 +337,14 @@ def test_jsonl_repeated_keys_keep_every_value_with_the_csv_warning(tmp_path):
     ]
     path.write_text('{"text": "a", "label": "pos"}\n')
     assert read_table(path).warnings == []
+    # A copy never takes a key another record has: the text_1 column holds only that key's values.
+    path.write_text('{"text": "a", "text": "b"}\n{"text": "c", "text_1": "d"}\n')
+    table = read_table(path)
+    assert table.frame.to_dict("list") == {"text": ["a", "c"], "text_2": ["b", ""], "text_1": ["", "d"]}
+    assert table.warnings == [
+        "Column 'text' appears twice; the second copy is kept as 'text_2'."
+        " The key is repeated within a JSON object at line 1."
+    ]
 
 
 def test_parquet_duplicate_names_written_by_pyarrow_are_renamed_with_the_csv_warning(tmp_path):

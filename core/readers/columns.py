@@ -4,14 +4,15 @@ column name renamed (``text_1``) with a warning that says so."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 import pandas as pd
 
 
-def _unique_names(names: list[str]) -> list[str]:
+def _unique_names(names: list[str], *, taken: Collection[str] = ()) -> list[str]:
     """``names`` with each repeat renamed ``name_1``, ``name_2``...; a suffix already taken by another
-    name is skipped ("text,text,text_1" -> text, text_2, text_1), so no two columns share a name."""
-    taken = set(names)
+    name (or in ``taken``) is skipped ("text,text,text_1" -> text, text_2, text_1), so no two columns share a name."""
+    taken = set(names) | set(taken)
     seen: set[str] = set()
     out = []
     for name in names:

@@ -44,6 +44,7 @@ def _read_jsonl(path: Path, name: str) -> Table:
         raise InputError(f"{name} has no records.")
     if not all(isinstance(r, dict) for r in records):
         raise InputError(f'{name}: every line must be a JSON object like {{"text": ..., "label": ...}}.')
+    _rename_across_records(records, repeats, where)
     return Table(
         _stringify(pd.DataFrame.from_records(records)), kind="table", warnings=_repeated_keys_warnings(repeats, where)
     )
@@ -58,9 +59,32 @@ def _object_keeping_repeats(
         return dict(pairs)
     names = _unique_names(keys)
     obj = dict(zip(names, (v for _, v in pairs), strict=True))
-    if names != keys:
-        repeats.append((obj, [(k, n) for k, n in zip(keys, names, strict=True) if k != n]))
+    repeats.append((obj, [(k, n) for k, n in zip(keys, names, strict=True) if k != n]))
+    obj[_PAIRS] = pairs  # a record's copies are named again once every record's keys are known
     return obj
+
+
+_PAIRS = object()  # a key no JSON text can hold: a record's pairs as given, until _rename_across_records
+
+
+def _rename_across_records(
+    records: list[dict], repeats: list[tuple[dict, list[tuple[str, str]]]], where: dict[int, str]
+) -> None:
+    """Name a record's repeated keys so that no copy takes a key another record has: with
+    {"text": a, "text": b} on one line and {"text_1": c} on another, the copy is text_2, not a text_1 column
+    holding both. Each object renamed its own copies (a nested one keeps those); a record's are named again
+    here, the same way in every record."""
+    given: set[str] = set()
+    for record in records:
+        given.update((k for k, _ in record[_PAIRS]) if _PAIRS in record else record)
+    for n, (obj, _) in enumerate(repeats):
+        pairs = obj.pop(_PAIRS)
+        if id(obj) not in where:  # a nested object: its copies stay as it named them
+            continue
+        names = _unique_names([k for k, _ in pairs], taken=given)
+        obj.clear()
+        obj.update(zip(names, (v for _, v in pairs), strict=True))
+        repeats[n] = (obj, [(k, name) for (k, _), name in zip(pairs, names, strict=True) if k != name])
 
 
 def _repeated_keys_warnings(repeats: list[tuple[dict, list[tuple[str, str]]]], where: dict[int, str]) -> list[str]:
