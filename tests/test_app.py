@@ -571,6 +571,9 @@ def test_issues_page_find_filter_clean_top_k_review_improve_and_undo(app_env, mi
     from core.issues import latest_report
 
     report = latest_report(ws, dataset.id)
+    # Only the checks that flagged rows are offered: "Near-duplicates (0)" would find nothing.
+    with_rows = [report.title(n) for n in report.issue_names if report.counts()[n]]
+    assert [o.split(" (")[0] for o in flagged.options] == with_rows and len(with_rows) < len(report.issue_names)
     still_open = set(report.frame[report.frame.is_label_issue].row_id) - report.fixed_since(ws)
     assert n_flagged == len(still_open) > 0
     # The table names the check and, for a label issue, the class it suggests (not the auto-label pre-label).

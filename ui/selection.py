@@ -148,10 +148,14 @@ def issue_filter(
             help="No issue run for this question yet: find issues on the Issues page first.",
         )
         return [], None
+    # A check that flagged nothing is no filter ("Near-duplicates (0)" finds no row); one picked before stays.
+    counts, picked = report.counts(), st.session_state.get(key, [])
+    names = [n for n in report.issue_names if counts[n] or n in picked]
     issues = column.multiselect(
         "Flagged as",
-        report.issue_names,
+        names,
         format_func=lambda n: flagged_option(report, n, workspace()),
+        placeholder="Choose options" if names else "The latest run flagged no row",
         key=key,
         on_change=on_change,
         # In a column the chips stayed on one line and scrolled: "Empty / too short / not text" read "mpty / too sh".
