@@ -2,6 +2,7 @@
 export → import that restores labels, tags and exclusions exactly."""
 
 import json
+import time
 import zipfile
 
 import numpy as np
@@ -417,3 +418,19 @@ def test_an_export_file_is_named_by_the_datasets_slug_and_its_import_suggests_th
         "Demo - AG News (1,500)"
     )
     assert import_name("ag_news_train", columns=["text", "label"], exported_name=None, existing=[]) == "ag news train"
+
+
+def test_a_suggestion_leaves_labeled_at_as_the_labels_own_time(ws, dataset, tmp_path):
+    """labeled_at is when the label was last set: a suggestion written afterwards (Search's bulk panel, the
+    wizard) moved it to the suggestion's time, on rows whose label nobody touched (batch_id empty)."""
+    dataset_id, ids = dataset
+    with ws.batch(dataset_id, action="bulk_label", description="label one") as b:
+        b.set_label(ids[1:2], "b", source=LabelSource.HUMAN)
+    before = pd.read_csv(export_dataset(ws, dataset_id, tmp_path / "before.csv", fmt="csv").path, keep_default_na=False)
+    time.sleep(0.01)  # stamps have millisecond precision
+    with ws.batch(dataset_id, action="bulk_suggest", description="suggest") as b:
+        b.set_suggestion(ids[:4], "b")
+    after = pd.read_csv(export_dataset(ws, dataset_id, tmp_path / "after.csv", fmt="csv").path, keep_default_na=False)
+    assert list(after["suggested_label"][:4]) == ["b"] * 4
+    assert list(after["labeled_at"][:4]) == list(before["labeled_at"][:4])  # the file's label, a person's label
+    assert after["labeled_at"][3] == ""  # no label, no time

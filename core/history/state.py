@@ -55,12 +55,12 @@ def write_suggestion(conn: sqlite3.Connection, row_id: int, field: str, state: L
         value = state["value"]
         stored = json.dumps(sorted(value)) if isinstance(value, list) else value
         values = (stored, state["confidence"], state["model_id"])
+    # updated_at is the label's time (the export's labeled_at): a suggestion leaves it as it is.
     conn.execute(
-        "INSERT INTO labels(row_id, field, suggested, suggested_confidence, suggested_by, updated_at)"
-        " VALUES(?,?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET suggested = excluded.suggested,"
-        " suggested_confidence = excluded.suggested_confidence, suggested_by = excluded.suggested_by,"
-        " updated_at = excluded.updated_at",
-        (row_id, field, *values, now()),
+        "INSERT INTO labels(row_id, field, suggested, suggested_confidence, suggested_by)"
+        " VALUES(?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET suggested = excluded.suggested,"
+        " suggested_confidence = excluded.suggested_confidence, suggested_by = excluded.suggested_by",
+        (row_id, field, *values),
     )
 
 
