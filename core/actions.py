@@ -70,7 +70,7 @@ def bulk_classify(
             changed = batch.set_label(
                 row_ids, value, source=LabelSource.BULK, overwrite=overwrite, on_progress=on_progress
             )
-        ws.store.add_class(batch.conn, dataset_id, DEFAULT_LABEL_FIELD, value)
+        batch.add_class(DEFAULT_LABEL_FIELD, value)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)))
 
 
@@ -116,7 +116,7 @@ def bulk_answer(
             if n:
                 changed |= set(b.touched)
             for c in value if isinstance(value, list) else [value]:
-                ws.store.add_class(b.conn, dataset_id, name, c)
+                b.add_class(name, c)
     return BulkResult(b.id if changed else None, len(changed), len(ids))
 
 

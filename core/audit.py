@@ -264,7 +264,7 @@ def record_multi_verdict(
         with ws.batch(dataset_id, action="audit", description=description) as b:
             b.set_label([row_id], final, source=LabelSource.HUMAN, field=field)
             for c in added:
-                ws.store.add_class(b.conn, dataset_id, field, c)
+                b.add_class(field, c)
     with ws.store.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO audits(dataset_id, row_id, field, predicted, model_id, correct, corrected_to,"

@@ -79,7 +79,7 @@ def review_row(
     with ws.batch(dataset_id, action=f"review_{action}", description=description) as batch:
         if action is ReviewAction.LABEL:
             batch.set_label([row_id], value.strip(), source=LabelSource.HUMAN, field=field)
-            ws.store.add_class(batch.conn, dataset_id, field, value.strip())
+            batch.add_class(field, value.strip())
         elif action is ReviewAction.ACCEPT:
             batch.set_label(
                 [row_id],
@@ -107,7 +107,7 @@ def review_multi_row(ws: Workspace, dataset_id: int, row_id: int, classes: list[
     with ws.batch(dataset_id, action="review_label", description=description) as b:
         b.set_label([row_id], value, source=LabelSource.HUMAN, field=field)
         for c in value:
-            ws.store.add_class(b.conn, dataset_id, field, c)
+            b.add_class(field, c)
     return b.id if b.n_events else None
 
 

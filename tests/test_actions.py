@@ -28,6 +28,21 @@ def test_classify_skip_then_overwrite_then_undo_exactly(ws, dataset):
     assert state(ws, dataset_id) == before
 
 
+def test_undoing_a_bulk_classify_takes_the_class_it_brought_in_out_of_the_class_list(ws, dataset):
+    """A class typed in Search's bulk panel ("Helth", a typo) stayed in every class picker after Undo: the
+    class list was changed outside the batch. A class a row still carries stays."""
+    dataset_id, ids = dataset
+    typo = bulk_classify(ws, dataset_id, ids[:2], "Helth")
+    kept = bulk_classify(ws, dataset_id, ids[2:3], "Sport", as_suggestion=True)
+    assert ws.store.classes(dataset_id) == ["a", "b", "Helth", "Sport"]
+    ws.undo(typo.batch_id)
+    assert ws.store.classes(dataset_id) == ["a", "b", "Sport"]
+    assert state(ws, dataset_id)[:2] == [("a", "original", None, None, 0), (None, None, None, None, 0)]
+    bulk_classify(ws, dataset_id, ids[3:4], "Sport")  # a row carries it now: undoing the first one keeps it
+    ws.undo(kept.batch_id)
+    assert ws.store.classes(dataset_id) == ["a", "b", "Sport"]
+
+
 def test_a_new_class_differing_only_in_case_is_refused_and_changes_nothing(ws, dataset):
     """'A' typed as a new class beside 'a' would split one class in two: refused, as on the Schema page."""
     dataset_id, ids = dataset

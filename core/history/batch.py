@@ -151,6 +151,15 @@ class Batch:
             self._record(0, attr, old, recorded)
             self.touched.discard(0)  # not a row
 
+    def add_class(self, field: str, name: str) -> None:
+        """A class typed in by a user joins the question's class list as a schema event of this batch, so
+        undoing the batch takes it out again (unless a row still carries it: ``revert_question``). Written
+        straight to the class list it outlived the undo of the label that brought it in, a typo included."""
+        spec = read_question(self.conn, self.dataset_id, field)
+        if spec is None or name in spec["classes"]:
+            return
+        self.set_question(field, {**spec, "classes": [*spec["classes"], name]})
+
     def map_labels(self, field: str, change: Callable[[Any], Any], *, on_progress: Progress | None = None) -> list[int]:
         """Rewrite the label and suggestion values of ``field`` with ``change(value)`` (a schema
         migration); sources, confidences and models are kept. Returns the rows whose label changed."""

@@ -125,5 +125,5 @@ def fix_rows(
                 row_ids, answer, source=LabelSource.BULK, field=report.field, on_progress=on_progress
             )
             for name in answer if isinstance(answer, list) else [answer]:
-                ws.store.add_class(batch.conn, dataset_id, report.field, name)
+                batch.add_class(report.field, name)
     return BulkResult(batch.id if changed else None, changed, len(set(row_ids)), skipped)
