@@ -398,6 +398,24 @@ def test_too_few_labels_skips_the_label_check_and_the_other_checks_still_run(noi
     assert "this question has 5 labeled rows embedded, in " in why
 
 
+def test_auto_fix_leaves_the_rows_a_person_decided_on_since_the_run(noisy_news):
+    """With Hide fixed rows off, Clean Top K's Auto-fix wrote the model's class over a person's Keep given
+    (Q) and Accept (W) of the Review one by one: the rows decided since the run are skipped and counted."""
+    from core.issues import Fix, find_issues, fix_rows
+    from core.review import ReviewAction, review_row
+
+    ws, ds, _, _ = noisy_news
+    report = find_issues(ws, ds.id)
+    top = report.frame[report.frame.is_label_issue].sort_values("label_score").row_id.head(4).tolist()
+    review_row(ws, ds.id, top[0], ReviewAction.KEEP_GIVEN)
+    review_row(ws, ds.id, top[1], ReviewAction.LABEL, value=report.suggestion(top[1])[0])
+    decided = ws.store.row_states(top[:2])
+    result = fix_rows(ws, ds.id, report, top, Fix.AUTO_FIX)
+    assert ws.store.row_states(top[:2]) == decided  # a person's labels stay
+    assert result.changed == 2 and result.skipped == {"fixed or decided on since this run": 2}
+    assert {ws.store.row_states(top[2:])[r]["label_source"] for r in top[2:]} == {"auto"}
+
+
 def test_clean_top_k_fixes_undo_exactly_and_improve_shows_what_changed(noisy_news):
     from core.history import history
     from core.issues import Fix, compare_reports, find_issues, fix_rows, previous_report

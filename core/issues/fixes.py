@@ -41,6 +41,7 @@ FIX_VERBS = {
 # errs than the label (CIFAR demo: the 21 flagged labels were all right; the suggestions, 14-39%).
 MIN_AUTO_FIX_PROBABILITY = 0.5
 NOT_A_LABEL_ISSUE = "not flagged as a label issue"
+DECIDED_SINCE = "fixed or decided on since this run"
 
 
 def fix_choices(issue: str) -> list[Fix]:
@@ -91,7 +92,8 @@ def fix_rows(
 
     Auto-fix writes each flagged label issue's suggested label as an auto label (source "auto", the
     model's probability as confidence, the run as model id); it skips, and counts in the result, rows
-    not flagged as a label issue and suggestions the model gives less than ``min_probability``.
+    fixed or decided on since the run, rows not flagged as a label issue and suggestions the model gives
+    less than ``min_probability``.
     """
     fix = Fix(fix)
     row_ids = [int(r) for r in row_ids]
@@ -105,7 +107,14 @@ def fix_rows(
     skipped: dict[str, int] = {}
     with ws.batch(dataset_id, action=f"issues_{fix}", description=description) as batch:
         if fix is Fix.AUTO_FIX:
-            predictions, skipped = auto_fixes(report, row_ids, min_probability=min_probability)
+            # The model's class never goes over a person's decision since the run (Keep given, a class
+            # chosen, Exclude, needs-review), which Hide fixed rows off puts back in the table.
+            decided = report.fixed_since(ws) & set(row_ids)
+            predictions, skipped = auto_fixes(
+                report, [r for r in row_ids if r not in decided], min_probability=min_probability
+            )
+            if decided:
+                skipped = {DECIDED_SINCE: len(decided), **skipped}
             changed = batch.set_predictions(
                 predictions,
                 model_id=f"{ISSUE_FIX_MODEL}{report.run.id}",
