@@ -75,10 +75,17 @@ DATASET_NAME_KEY = "curator_dataset_name"
 _STAMPED = re.compile(r"^(?P<name>.+?)-\d{8}-\d{6}(?!\d)")
 
 
+# A file name holds 255 bytes; an export's adds the time, its suffix and the ".partial" of the write.
+SLUG_BYTES = 180
+
+
 def slug(name: str) -> str:
     """A dataset name as a file name: lower case, letters and digits (any script) kept, every run of other
-    characters one ``-`` ("Demo - AG News (1,500)" → "demo-ag-news-1-500"); "dataset" when nothing is left."""
-    return "-".join(part for part in re.split(r"[\W_]+", name.lower()) if part) or "dataset"
+    characters one ``-`` ("Demo - AG News (1,500)" → "demo-ag-news-1-500"); "dataset" when nothing is left.
+    Cut to ``SLUG_BYTES`` of UTF-8 at a character: a name of 100 characters in a 3-byte script made a file
+    name the file system refused ('File name too long')."""
+    full = "-".join(part for part in re.split(r"[\W_]+", name.lower()) if part) or "dataset"
+    return full.encode()[:SLUG_BYTES].decode(errors="ignore").rstrip("-")
 
 
 def export_stem(dataset_name: str, when: datetime) -> str:

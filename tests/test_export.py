@@ -434,3 +434,24 @@ def test_a_suggestion_leaves_labeled_at_as_the_labels_own_time(ws, dataset, tmp_
     assert list(after["suggested_label"][:4]) == ["b"] * 4
     assert list(after["labeled_at"][:4]) == list(before["labeled_at"][:4])  # the file's label, a person's label
     assert after["labeled_at"][3] == ""  # no label, no time
+
+
+def test_a_long_name_in_a_non_latin_script_still_makes_an_export_file_that_imports_under_its_name(ws, tmp_path):
+    """A dataset name may hold 100 characters, but a file name only 255 bytes: an 85-character Japanese
+    name (3 bytes a character) failed the export with 'File name too long'. The slug is cut to fit, and
+    the import still finds the dataset by it."""
+    from datetime import UTC, datetime
+
+    from core.provenance import export_stem, import_name
+
+    name = "映画レビューの感情分析データセット" * 5
+    frame = pd.DataFrame({"text": [f"sentence number {i}" for i in range(4)], "label": ["a", "b"] * 2})
+    table = Table(frame, kind="table")
+    start_ingest(ws, table, infer_mapping(table), name, source="reviews.csv")
+    ds = ws.dataset(name)
+    stem = export_stem(name, datetime(2026, 11, 25, 0, 26, 38, tzinfo=UTC))
+    assert len(f".{stem}.parquet.partial".encode()) <= 255 and stem.endswith("-20261125-002638")
+    result = export_dataset(ws, ds.id, tmp_path / f"{stem}.csv", fmt="csv")
+    back = load_source(ws, result.path)
+    columns = list(back.frame.columns)
+    assert import_name(result.path.stem, columns=columns, exported_name=None, existing=[name, "other"]) == name
