@@ -733,6 +733,20 @@ def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env
     assert any(o.startswith("Label issues (") and " of " not in o for o in options)  # nothing fixed there
 
 
+def test_an_issue_type_whose_check_found_nothing_says_so_not_that_no_row_is_left(app_env, minilm):
+    """Issue type offers every check of the run; one that found nothing read "No flagged rows left with these
+    filters", as if its rows had been fixed."""
+    _, _, report = reviews_with_issue_run(app_env, minilm)
+    empty = next(n for n in report.issue_names if not report.counts().get(n, 0))
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.selectbox(key="issues.type").set_value(empty).run()
+    assert not at.exception
+    said = [m.value for m in [*at.info, *at.success]]
+    assert f"{report.title(empty)}: this run found no rows." in said, said
+    assert not any("left" in m for m in said)
+
+
 def test_issues_header_and_table_agree_on_the_rows_still_open_and_k_stays_in_its_range(app_env, minilm):
     """The header counted every row the run flagged ("8 of 1,499 rows flagged") while the table, hiding fixed
     rows, said "7 rows match": the header now says how many are still open and the table how many it hides.

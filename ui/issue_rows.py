@@ -92,6 +92,9 @@ def clean_top_k(dataset_id: int, report: IssueReport, rows: pd.DataFrame, issue:
     and the one first chosen depend on the issue type filtered on (``issue``); ``hidden``: rows "Hide
     fixed rows" leaves out."""
     if not len(rows):
+        if issue != "any" and not report.counts().get(issue, 0):  # "left" read as if its rows had been fixed
+            st.info(f"{report.title(issue)}: this run found no rows.")
+            return
         more = f" (Hide fixed rows hides {counted(hidden, 'row')} fixed since this run)" if hidden else ""
         st.success(f"No flagged rows left with these filters{more}.")
         return
