@@ -440,8 +440,9 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     screenshot(page, "08_bulk_labeled.png")
 
     undo.click()
-    # The toast shows for 4 s from the undo's first run; the button goes with the second run.
-    expect(page.get_by_test_id("stToast").filter(has_text=f"Undone: {n:,} changes restored")).to_be_visible()
+    # The toast shows for 4 s from the undo's first run; the button goes with the second run. The changes
+    # are the rows' labels and the new class leaving the class list.
+    expect(page.get_by_test_id("stToast").filter(has_text=f"Undone: {n + 1:,} changes restored")).to_be_visible()
     expect(undo).to_have_count(0)
     wait_until_idle(page)
     restored = eventually(lambda: ws.store.label_distribution(dataset_id) == before)
