@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import ftfy
 
@@ -22,6 +23,9 @@ _LOOSE_BACKSLASH = re.compile(
     r"(?:^|(?<=\s)|(?<=--))\\+(?=\s|$|[A-Za-z]{2}|[A-Z]\s|[\"'-])"  # at the start or after a space: before a word
     r"|(?<=[\w.'?!\"][\w.?!\"])\\+(?=\s|$|[,.])"  # after a word or a sentence: before a space or the end
 )
+# A Windows path ("C:\Users\me\notes.txt", "\\server\share\x") keeps its backslashes: the repairs
+# above are for AG News' line breaks and turned it into "C: Users me notes.txt".
+_WINDOWS_PATH = re.compile(r"(?<![\w\\])(?:[A-Za-z]:\\|\\\\(?=\w[\w.$-]*\\))[^\s\"'<>|]*")
 # AG News escapes its dollars too ("\$400 million").
 _ESCAPED_DOLLAR = re.compile(r"\\+(?=\$)")
 # Feed markup left in the text once its entities are decoded ("<A HREF=...>KMB.N</A>", "<br>"). Only HTML's
@@ -48,5 +52,14 @@ def clean_text(text: str) -> str:
     text = ftfy.fix_text(text, unescape_html=False, uncurl_quotes=False, fix_latin_ligatures=False)
     text = _BREAKING_TAG.sub(" ", _INLINE_TAG.sub("", text))
     text = _ESCAPED_DOLLAR.sub("", text)
-    text = _LOOSE_BACKSLASH.sub(" ", _GLUED_BACKSLASH.sub(" ", text))
+    text = _outside_paths(text, lambda part: _LOOSE_BACKSLASH.sub(" ", _GLUED_BACKSLASH.sub(" ", part)))
     return _SPACES.sub(" ", text).strip()
+
+
+def _outside_paths(text: str, repair: Callable[[str], str]) -> str:
+    """``repair`` applied to the text between Windows paths, which are kept as they are."""
+    parts, last = [], 0
+    for path in _WINDOWS_PATH.finditer(text):
+        parts += [repair(text[last : path.start()]), path.group()]
+        last = path.end()
+    return "".join([*parts, repair(text[last:])])

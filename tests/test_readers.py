@@ -114,6 +114,8 @@ def test_ag_news_quirks_repaired_in_text_but_kept_in_fields():
         ("\\\\I decided, swapping?\\ Photo gallery", "I decided, swapping? Photo gallery"),
         # Kept: what only looks like markup or a line break.
         ("List<String> and <KMRT.O> stay", "List<String> and <KMRT.O> stay"),
+        ("open C:\\Users\\me\\notes.txt", "open C:\\Users\\me\\notes.txt"),  # Windows paths keep theirs
+        ("on \\\\srv\\share\\a b", "on \\\\srv\\share\\a b"),
         ("so the search continues.. :-\\", "so the search continues.. :-\\"),
         (
             "In Hawaii. \\o/. My YM wont sign in /o\\ @x; the \\b regex",
