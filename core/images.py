@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,17 +23,14 @@ class ImageProblem(Exception):
     """This one image cannot be used; the row is flagged, the rest of the ingest goes on."""
 
 
-def load_image(path: str | Path) -> Any:
-    """Open, bound-check and fully decode an image as RGB, or raise :class:`ImageProblem`."""
+@contextmanager
+def _as_image_problem() -> Iterator[None]:
+    """Pillow's many ways of refusing a file (missing, a decompression bomb, not an image, truncated) as
+    one :class:`ImageProblem` with the reason in words."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageProblem(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,}-pixel limit")
-            image.load()
-            return image.convert("RGB")
+            yield
     except FileNotFoundError as exc:
         raise ImageProblem("image file not found") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -41,27 +39,29 @@ def load_image(path: str | Path) -> Any:
         raise ImageProblem("not a readable image file") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise ImageProblem(f"corrupt or truncated image ({exc})") from exc
+
+
+def _check_size(image: Any) -> None:
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageProblem(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,}-pixel limit")
+
+
+def load_image(path: str | Path) -> Any:
+    """Open, bound-check and fully decode an image as RGB, or raise :class:`ImageProblem`."""
+    with _as_image_problem():
+        image = Image.open(path)
+        _check_size(image)
+        image.load()
+        return image.convert("RGB")
 
 
 def verify_image(path: str | Path) -> None:
     """Check an image cheaply (header, size bound and Pillow's structural check, no full decode), or
     raise :class:`ImageProblem` with the reason :func:`load_image` would give."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise ImageProblem(f"image is {width}x{height} pixels, over the {MAX_PIXELS:,}-pixel limit")
-                image.verify()
-    except FileNotFoundError as exc:
-        raise ImageProblem("image file not found") from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageProblem(f"image is over the {MAX_PIXELS:,}-pixel limit (a decompression bomb?)") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageProblem("not a readable image file") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        raise ImageProblem(f"corrupt or truncated image ({exc})") from exc
+    with _as_image_problem(), Image.open(path) as image:
+        _check_size(image)
+        image.verify()
 
 
 def shown_path(image_path: str | None, root: str | Path | None) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from core.errors import InputError
+from core.registry import Registry
 
 RandomSource = np.random.Generator | int | None
 
@@ -106,26 +107,17 @@ class UncertaintyStrategy(SamplingStrategy):
         return _most_uncertain(self.uncertainty(probabilities[unlabeled]), unlabeled, n, rng)
 
 
-STRATEGIES: dict[str, type[SamplingStrategy]] = {}
+STRATEGIES: Registry[SamplingStrategy] = Registry("sampling strategy")
 #: What the review step shows first, and so what its learning curve compares with random (bench/active_learning.py).
 DEFAULT_STRATEGY = "margin"
 
 
-def register_strategy(cls: type[SamplingStrategy]) -> type[SamplingStrategy]:
-    if cls.name in STRATEGIES:
-        raise ValueError(f"sampling strategy {cls.name} registered twice")
-    STRATEGIES[cls.name] = cls
-    return cls
+register_strategy = STRATEGIES.register
 
 
 def create_strategy(name: str, **settings: Any) -> SamplingStrategy:
     """A strategy by registered name, e.g. ``create_strategy("margin")``."""
-    try:
-        cls = STRATEGIES[name]
-    except KeyError:
-        known = ", ".join(sorted(STRATEGIES))
-        raise InputError(f"No sampling strategy '{name}'. Known: {known}.") from None
-    return cls(**settings)
+    return STRATEGIES.lookup(name)(**settings)
 
 
 @register_strategy

@@ -22,6 +22,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 
 from core.errors import InputError
+from core.registry import Registry
 
 UNLABELED = -1
 
@@ -227,23 +228,13 @@ class AutoLabeler(BaseEstimator):
         return f"{self.name}({','.join(extra)})" if extra else self.name
 
 
-AUTOLABELERS: dict[str, type[AutoLabeler]] = {}
-
-
-def register_autolabeler(cls: type[AutoLabeler]) -> type[AutoLabeler]:
-    if cls.name in AUTOLABELERS:
-        raise ValueError(f"auto-labeler {cls.name} registered twice")
-    AUTOLABELERS[cls.name] = cls
-    return cls
+AUTOLABELERS: Registry[AutoLabeler] = Registry("auto-labeler")
+register_autolabeler = AUTOLABELERS.register
 
 
 def create_autolabeler(name: str, **settings: Any) -> AutoLabeler:
     """A new, unfitted auto-labeler by registered name."""
-    try:
-        cls = AUTOLABELERS[name]
-    except KeyError:
-        known = ", ".join(sorted(AUTOLABELERS))
-        raise InputError(f"No auto-labeler '{name}'. Known: {known}.") from None
+    cls = AUTOLABELERS.lookup(name)
     try:
         return cls(**settings)
     except TypeError as exc:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.errors import InputError, ModelError
+from core.registry import Registry
 
 
 class Embedder(ABC):
@@ -108,24 +109,13 @@ def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-EMBEDDERS: dict[str, type[Embedder]] = {}
-
-
-def register_embedder(cls: type[Embedder]) -> type[Embedder]:
-    if cls.name in EMBEDDERS:
-        raise ValueError(f"embedder {cls.name} registered twice")
-    EMBEDDERS[cls.name] = cls
-    return cls
+EMBEDDERS: Registry[Embedder] = Registry("embedding model")
+register_embedder = EMBEDDERS.register
 
 
 def create_embedder(name: str, **settings: Any) -> Embedder:
     """A new, not yet loaded embedder; call ``setup()`` before use (apps cache the result)."""
-    try:
-        cls = EMBEDDERS[name]
-    except KeyError:
-        known = ", ".join(sorted(EMBEDDERS))
-        raise InputError(f"No embedding model '{name}'. Known: {known}.") from None
-    return cls(**settings)
+    return EMBEDDERS.lookup(name)(**settings)
 
 
 def parse_model_id(model_id: str) -> tuple[str, dict[str, str]]:
