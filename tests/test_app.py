@@ -2614,6 +2614,30 @@ def test_browse_filters_by_other_tags_excluded_rows_and_flags_as_search_does(app
     assert at.multiselect(key="search.f.tags").options == ["needs-review (3)", "follow-up (4)"]
 
 
+def test_browse_names_every_filter_with_its_value_when_nothing_matches(app_env, minilm):
+    """'Without Flagged as, 1 row' named the checks to drop no more than 'Flagged as' did: every filter is
+    named with its value, the picked checks by their titles."""
+    from core.search import flagged_rows
+
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    checks = [n for n in ("label", "outlier") if report.counts()[n]]
+    assert checks == ["label", "outlier"]  # two checks that flagged rows in these reviews
+    flagged = flagged_rows(ws, report.run.id, checks)
+    unflagged = [r for r in ws.store.row_ids(dataset.id) if r not in flagged][:2]
+    with ws.batch(dataset.id, action="bulk_exclude", description="exclude two rows nobody flagged") as b:
+        b.set_excluded(unflagged)
+    at = new_app().run()
+    at.switch_page("pages/browse.py").run()
+    at.multiselect(key="browse.issues").set_value(checks).run()
+    at.radio(key="browse.excluded").set_value("only").run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "No row matches the filters. Dropping one of them finds rows:"
+        f" without **Excluded rows: only**, {len(flagged)} rows;"
+        " without **Flagged as: Label issues, Outliers**, 2 rows."
+    ]
+
+
 def test_browse_shows_a_picked_rows_text_as_the_file_had_it_before_the_repair(app_env, monkeypatch):
     """Analysts asked to see a row's original text: a click on a row reads it in full below the table, with
     the text its file had when the repair changed it (kept in the row's fields)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.issues import DETECTORS
 from core.review import NEEDS_REVIEW
 from core.schema import text_before_repair
 from core.search import Filters, matches_without
@@ -77,7 +78,8 @@ def nothing_matches(dataset_id: int, filters: Filters) -> str:
 
 
 def _filter_name(key: str, filters: Filters) -> str:
-    """A ``matches_without`` key as the widget that sets it reads (a value as typed, never as markdown)."""
+    """A ``matches_without`` key as the widget that sets it reads, with its value (as typed, never as
+    markdown; the picked checks by their titles)."""
     if key == f"tags:{NEEDS_REVIEW}":
         return "Needs review"
     if key.startswith("tags:"):
@@ -88,7 +90,7 @@ def _filter_name(key: str, filters: Filters) -> str:
         "keyword": f"Text contains: {quote_markdown(filters.keyword or '')}",
         "not_embedded": "Not embedded only",
         "excluded": "Excluded rows: " + ("only" if filters.excluded else "hide"),
-        "issues": "Flagged as",
+        "issues": "Flagged as: " + ", ".join(DETECTORS[n].title if n in DETECTORS else n for n in filters.issues),
     }.get(key, key)
 
 
