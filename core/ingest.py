@@ -194,6 +194,8 @@ def start_ingest(
         before = ws.store.image_root(existing[dataset_name].id)
         root = Path(os.path.commonpath([before, root])) if before is not None else root
     settings = {"mapping": mapping.to_dict(), "model_id": model_id}
+    # Counted once here, where both texts are at hand: Browse's hint depends on it (core.schema.repaired_rows).
+    settings["repaired_rows"] = sum(bool(r.get("repaired")) for r in rows)
     if own_root is not None:  # this ingest's own folder: an undo of it narrows the root back (Store.fit_image_root)
         settings["image_root"] = str(own_root)
     with ws.store.transaction() as conn:

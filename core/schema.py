@@ -309,6 +309,7 @@ def build_rows(table: Table, mapping: ColumnMapping, *, id_prefix: str = "") -> 
             text = joined_text(fields, mapping)
             row["modality"] = "text"
             row["text"] = text
+            row["repaired"] = mapping.clean_text and text != joined_text(fields, mapping, repaired=False)
             row["content_hash"] = content_hash(text.encode("utf-8"))
             if not text.strip():
                 row["problem"] = "empty text"
@@ -339,6 +340,14 @@ def text_before_repair(store: Store, row: dict[str, Any]) -> str | None:
         return None
     original = joined_text(fields, mapping, repaired=False)
     return original if original != row["text"] else None
+
+
+def repaired_rows(store: Store, dataset_id: int) -> int | None:
+    """How many of the dataset's rows the text repair changed (so Browse offers their text as the file had
+    it), counted by each ingest that has rows in the dataset; None when one of them was made before
+    ingests counted (unknown), 0 for an image dataset."""
+    counts = [settings.get("repaired_rows") for settings in store.ingest_settings(dataset_id)]
+    return None if None in counts else sum(counts)
 
 
 def _original_name(column: str) -> str:

@@ -7,7 +7,7 @@ from core.labelschema import label_schema, question_status
 from core.search import matching_row_ids, rows_page
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
-from ui.browse import browse_filters, nothing_matches, row_details
+from ui.browse import browse_filters, click_hint, nothing_matches, row_details
 from ui.charts import class_distribution, labeled_share
 from ui.grid import show_table, thumb_uri
 from ui.issues import current_report, insert_flag_columns
@@ -104,9 +104,7 @@ picked = show_table(
 )
 st.columns([1, 4])[0].number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key="browse.page")
 chosen = next((r for r in rows if r["source_id"] == picked), None)
-if chosen is None and status.dataset.modality == "image":
-    st.caption("Click a row to see its image larger, with its file.")
-elif chosen is None:
-    st.caption("Click a row to read it in full, with its text as the file had it before the repair.")
+if chosen is None:
+    st.caption(click_hint(dataset_id, status.dataset.modality))
 else:
     row_details(dataset_id, chosen)

@@ -257,7 +257,7 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     )
     assert len(widths) >= 8 and [name for name, overflow in widths if overflow > 1] == [], widths
     first.get_by_role("gridcell").nth(1).click()  # a click on a row reads it in full below the table
-    expect(main(page).get_by_text("As the file had it: no repair changed this text.")).to_be_visible()
+    expect(main(page).get_by_text("Shown as the file had it.")).to_be_visible()
     keyword = main(page).get_by_label("Text contains")
     keyword.fill("zzqqxx")
     keyword.press("Enter")

@@ -732,6 +732,35 @@ def test_the_same_file_added_again_after_an_undo_keeps_the_redo_possible(ws):
     assert ws.status(dataset.id).rows == 23
 
 
+def test_an_ingest_counts_the_rows_its_text_repair_changed(ws, tmp_path):
+    """Browse offers a row's text as the file had it only on a dataset where the repair changed some row:
+    SST-2's text is stored as it came, AG News' bare entities are repaired. An undone append's rows leave
+    its count out; an ingest from before the count makes it unknown."""
+    from core.history import history
+    from core.schema import repaired_rows
+
+    sst2 = load_source(ws, shared("sst2/sst2_glue_dev_872.csv"))
+    start_ingest(ws, sst2, infer_mapping(sst2), "sst2", source="sst2.csv")
+    assert repaired_rows(ws.store, ws.dataset("sst2").id) == 0
+    news = tmp_path / "news.csv"
+    news.write_text('id,title,body\n1,Texans lose,"The Texans #39; defense"\n2,Plain,Nothing to repair here\n')
+    table = load_source(ws, news)
+    mapping = dataclasses.replace(infer_mapping(table), text_columns=["title", "body"], label_column=None)
+    start_ingest(ws, table, mapping, "news", source="news.csv")
+    dataset_id = ws.dataset("news").id
+    assert repaired_rows(ws.store, dataset_id) == 1
+    more = tmp_path / "more.csv"
+    more.write_text('id,title,body\n3,Caf\u00c3\u00a9,"A &lt;b&gt;bold&lt;/b&gt; claim"\n4,Plain too,Nothing here\n')
+    table = load_source(ws, more)
+    mark_paused(ws, start_ingest(ws, table, mapping, "news", source="more.csv", append=True))
+    assert repaired_rows(ws.store, dataset_id) == 2
+    ws.undo(history(ws.store, dataset_id, limit=1)[0].id)  # the append undone: its repaired row is gone
+    assert repaired_rows(ws.store, dataset_id) == 1
+    with ws.store.transaction() as conn:  # an ingest made before ingests counted their repairs
+        conn.execute("UPDATE jobs SET settings_json = json_remove(settings_json, '$.repaired_rows')")
+    assert repaired_rows(ws.store, dataset_id) is None
+
+
 def test_a_rows_text_before_the_repair_is_read_from_its_fields_with_its_own_ingests_columns(ws, tmp_path):
     """Browse shows the text as the file had it when the repair changed it: AG News' bare entities, markup."""
     from core.schema import text_before_repair

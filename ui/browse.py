@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.issues import DETECTORS
 from core.review import NEEDS_REVIEW
-from core.schema import text_before_repair
+from core.schema import repaired_rows, text_before_repair
 from core.search import Filters, matches_without
 from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
@@ -94,6 +94,18 @@ def _filter_name(key: str, filters: Filters) -> str:
     }.get(key, key)
 
 
+def click_hint(dataset_id: int, modality: str) -> str:
+    """What a click on a row shows: the text as the file had it is promised only where the repair changed
+    some row (AG News' entities), not on a dataset stored as it came (SST-2)."""
+    if modality == "image":
+        return "Click a row to see its image larger, with its file."
+    repaired = repaired_rows(workspace().store, dataset_id)
+    if not repaired:  # none, or unknown (an ingest from before they were counted): a click still shows it
+        return "Click a row to read it in full."
+    changed = counted(repaired, "row")
+    return f"Click a row to read it in full; for the {changed} the text repair changed, also as the file had it."
+
+
 def row_details(dataset_id: int, row: dict) -> None:
     """One row read in full, and its text as the file had it when the ingest's repair changed it (mojibake,
     HTML entities, feed markup: the original fields are kept, and exported, as they came)."""
@@ -107,7 +119,7 @@ def row_details(dataset_id: int, row: dict) -> None:
         st.text(row["text"])
         original = text_before_repair(workspace().store, row)
         if original is None:
-            st.caption("As the file had it: no repair changed this text.")
+            st.caption("Shown as the file had it.")
         else:
             st.caption("As the file had it, before the text repair:")
             st.text(original)

@@ -393,6 +393,16 @@ class Store:
             found = conn.execute("SELECT settings_json FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return json.loads(found[0]) if found else None
 
+    def ingest_settings(self, dataset_id: int) -> list[dict[str, Any]]:
+        """The settings of every ingest that has rows in the dataset (an undone append has none), oldest first."""
+        with self.connect() as conn:
+            found = conn.execute(
+                "SELECT settings_json FROM jobs WHERE dataset_id = ? AND EXISTS(SELECT 1 FROM rows WHERE"
+                " rows.job_id = jobs.id) ORDER BY id",
+                (dataset_id,),
+            ).fetchall()
+        return [json.loads(settings) for (settings,) in found]
+
     def source_id(self, row_id: int) -> str:
         """The row's id in its source file (what people know it by; ``row_id`` is internal)."""
         with self.connect() as conn:
