@@ -2673,6 +2673,8 @@ def test_browse_shows_a_picked_rows_text_as_the_file_had_it_before_the_repair(ap
     at.run()
     assert [t.value for t in at.text] == ["Plain\nNothing here"]
     assert "Shown as the file had it." in [c.value for c in at.caption]
+    at.text_input(key="browse.contains").set_value("#39;").run()  # as the file had it: found, not "nothing"
+    assert not at.info and any(c.value.startswith("1 matching row ·") for c in at.caption)
 
 
 def test_browse_speaks_of_the_text_repair_only_where_it_changed_the_text(app_env, monkeypatch):

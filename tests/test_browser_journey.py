@@ -258,7 +258,7 @@ def test_upload_csv_then_browse(app: App, page: Page, reviews_csv: Path) -> None
     assert len(widths) >= 8 and [name for name, overflow in widths if overflow > 1] == [], widths
     first.get_by_role("gridcell").nth(1).click()  # a click on a row reads it in full below the table
     expect(main(page).get_by_text("Shown as the file had it.")).to_be_visible()
-    keyword = main(page).get_by_label("Text contains")
+    keyword = main(page).get_by_role("textbox", name="Text contains")
     keyword.fill("zzqqxx")
     keyword.press("Enter")
     expect(main(page).get_by_text("No row matches the filters.", exact=False)).to_be_visible()
@@ -397,7 +397,7 @@ def test_search_select_all_bulk_label_and_undo(app: App, page: Page, unlabeled_c
     screenshot(page, "07_search_results.png")
 
     main(page).get_by_text("Filters", exact=True).click()
-    keyword = main(page).get_by_label("Keyword (case-insensitive)")
+    keyword = main(page).get_by_role("textbox", name="Keyword (case-insensitive)")
     keyword.fill(SEARCH_KEYWORD)
     keyword.press("Enter")
     wait_until_idle(page)

@@ -60,7 +60,7 @@ def test_label_a_row_with_two_questions(served) -> None:
         go_to(page, "Search")
         wait_until_idle(page)
         main(page).get_by_text("Filters", exact=True).click()
-        keyword = main(page).get_by_label("Keyword (case-insensitive)")
+        keyword = main(page).get_by_role("textbox", name="Keyword (case-insensitive)")
         keyword.fill("Sanford Wallace")
         keyword.press("Enter")
         wait_until_idle(page)

@@ -248,3 +248,59 @@ def test_a_listing_pages_through_the_filters_and_says_which_one_to_drop_when_not
         "labels": sum(1 for i in range(30) if i % 3 == 2 and "row 1" in f"row {i}"),
         "labeled": sum(1 for i in range(30) if i % 3 == 1 and "row 1" in f"row {i}"),
     }
+
+
+def test_a_keyword_matches_the_text_as_shown_and_as_the_file_had_it(ws, tmp_path):
+    """AG News writes an apostrophe "#39;": a keyword typed as the file has it found nothing, because it was
+    matched against the repaired text ("Texans' defense") only. It matches the text columns as the file had
+    them too, never another column (a label, a note)."""
+    import dataclasses
+
+    from core.schema import joined_text
+
+    news = tmp_path / "news.csv"
+    news.write_text(
+        "id,title,body,label,note\n"
+        'n1,Texans lose,"The Texans #39; defense <b>held</b> \\$400 second\\team",Sports,a note\n'
+        "n2,Caf\u00c3\u00a9 opens,Plain text here,World,#39; quot;\n"
+        "n3,Plain,Nothing to repair,World,<b>\n"
+        'n4,Tablets,"A 7"" screen &amp; more",Sci/Tech,\n'
+    )
+    table = load_source(ws, news)
+    mapping = dataclasses.replace(infer_mapping(table), text_columns=["title", "body"], label_column="label")
+    start_ingest(ws, table, mapping, "news", source="news.csv")
+    dataset_id = ws.dataset("news").id
+
+    def found(keyword: str) -> list[str]:
+        ids = matching_row_ids(ws, dataset_id, Filters(keyword=keyword))
+        return [ws.store.source_id(r) for r in ids]
+
+    assert found("#39;") == ["n1"]  # only the file's text has it; n2's note is not text
+    assert found("texans' defense") == found("TEXANS #39; DEFENSE") == ["n1"]  # either text, any case
+    assert found("<b>held") == found("\\$400") == found("second\\team") == ["n1"]  # JSON escapes a backslash
+    assert found('7" screen &amp;') == ["n4"]  # and a double quote
+    assert found("café") == found("CAFÃ©") == ["n2"]  # beyond ASCII, as repaired and as the file had it
+    assert found("Sports") == found("quot;") == found("a note") == []  # the label and note columns
+    as_it_came = dataclasses.replace(mapping, clean_text=False)  # no repair: one text, the file's
+    start_ingest(ws, table, as_it_came, "raw", source="news.csv")
+    raw = ws.dataset("raw").id
+    assert [ws.store.source_id(r) for r in matching_row_ids(ws, raw, Filters(keyword="#39;"))] == ["n1"]
+    assert matching_row_ids(ws, raw, Filters(keyword="texans'")) == []
+
+    # On real AG News rows: the rows whose title or description, repaired or not, holds the keyword.
+    table = load_source(ws, shared("ag_news/test.csv"))
+    table = Table(table.frame.head(300).reset_index(drop=True), kind="table", class_names=table.class_names)
+    mapping = infer_mapping(table)
+    start_ingest(ws, table, mapping, "ag", source="test.csv")
+    ag = ws.dataset("ag").id
+    records = table.frame.to_dict(orient="records")
+    for keyword in ["#39;", "quot;", "it's", "\\"]:
+        expected = [
+            i
+            for i, fields in enumerate(records)
+            if any(
+                keyword.lower() in t.lower() for t in (joined_text(fields, mapping, repaired=r) for r in (True, False))
+            )
+        ]
+        assert len(expected) > 0, keyword
+        assert matching_row_ids(ws, ag, Filters(keyword=keyword)) == [ws.store.row_ids(ag)[i] for i in expected]

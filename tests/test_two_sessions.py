@@ -52,7 +52,7 @@ def select_matching(page: Page, url: str, keyword: str, n: int) -> int:
     go_to(page, "Search")
     wait_until_idle(page)
     main(page).get_by_text("Filters", exact=True).click()
-    box = main(page).get_by_label("Keyword (case-insensitive)")
+    box = main(page).get_by_role("textbox", name="Keyword (case-insensitive)")
     box.fill(keyword)
     box.press("Enter")
     wait_until_idle(page)

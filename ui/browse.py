@@ -14,7 +14,7 @@ from core.store import DEFAULT_LABEL_FIELD
 from core.wording import counted
 from ui.resources import row_contents, workspace
 from ui.review import quote_markdown
-from ui.selection import excluded_filter, issue_filter, tag_filter, with_ancestors
+from ui.selection import KEYWORD_HELP, excluded_filter, issue_filter, tag_filter, with_ancestors
 
 
 def browse_filters(
@@ -32,7 +32,7 @@ def browse_filters(
         on_change=on_change,
         help="A parent class also matches its sub-classes; a class matches inside multi-choice answers",
     )
-    contains = f2.text_input("Text contains", key="browse.contains", on_change=on_change)
+    contains = f2.text_input("Text contains", key="browse.contains", on_change=on_change, help=KEYWORD_HELP)
     # Three to a row: 'Not embedded only (1,234)' and the radio's three choices must not be cut.
     f3, f4, f5 = st.columns(3)
     issues, issue_run = issue_filter(f3, dataset_id, field, key=f"browse.issues{per_question}", on_change=on_change)

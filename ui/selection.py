@@ -29,6 +29,12 @@ if TYPE_CHECKING:
 NEW_CLASS = "New class..."
 LEAVE = "(leave as is)"
 
+# One rule for Search's keyword and Browse's "Text contains" (core.store.contains_sql).
+KEYWORD_HELP = (
+    "Rows whose text contains this, ignoring case: the text as shown or as the file had it before the text"
+    " repair (AG News' '#39;' finds the apostrophes it stands for)"
+)
+
 
 def filters_panel(dataset_id: int) -> Filters:
     ws = workspace()
@@ -56,7 +62,7 @@ def filters_panel(dataset_id: int) -> Filters:
         c4, c5, c6 = st.columns(3)
         tags = tag_filter(c4, dataset_id, key="search.f.tags")
         excluded = excluded_filter(c5, key="search.f.excluded")
-        keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword")
+        keyword = c6.text_input("Keyword (case-insensitive)", key="search.f.keyword", help=KEYWORD_HELP)
         issues, issue_run = issue_filter(c6, dataset_id, question, key=f"search.f.issues{per_question}")
         suggested = c4.multiselect(
             "Suggested label", ws.store.classes(dataset_id, question), key=f"search.f.suggested{per_question}"
