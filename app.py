@@ -12,15 +12,25 @@ use_actor_from(actor_name)  # every action is recorded under the acting session'
 if not access_granted():  # optional password / OIDC sign-in (ui/auth.py): no page until then
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/lock:")], position="hidden").run()
     st.stop()
-has_data = bool(workspace().datasets())
+browse = st.Page("pages/browse.py", title="Browse", icon=":material/table:")
+upload = st.Page("pages/upload.py", title="Upload", icon=":material/upload:")
+
+
+def landing() -> None:
+    """'/' opens Browse, or Upload on an empty workspace, at its own address. Streamlit serves the default
+    page at '/' only: with Browse the default, '/browse' said "Page not found" (docs/decisions.md, App)."""
+    st.switch_page(browse if workspace().datasets() else upload, query_params=st.query_params.to_dict())
+
+
 pages = [
-    st.Page("pages/browse.py", title="Browse", icon=":material/table:", default=has_data),
+    st.Page(landing, title="Curator", default=True, visibility="hidden"),
+    browse,
     st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/autolabel.py", title="Auto-label", icon=":material/auto_fix_high:"),
     st.Page("pages/issues.py", title="Issues", icon=":material/report:"),
     st.Page("pages/schema.py", title="Schema", icon=":material/account_tree:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
-    st.Page("pages/upload.py", title="Upload", icon=":material/upload:", default=not has_data),
+    upload,
     st.Page("pages/history.py", title="History", icon=":material/history:"),
 ]
 page = st.navigation(pages)

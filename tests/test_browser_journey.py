@@ -154,7 +154,7 @@ def go_to(page: Page, title: str) -> None:
 
 
 def open_upload_page(page: Page, app: App) -> None:
-    page.goto(app.url)  # Upload's address depends on whether it is the default page, so use the nav link
+    page.goto(app.url)  # the root goes to Browse when there are datasets: open Upload by its nav link
     go_to(page, "Upload")
     expect(page.get_by_role("heading", name="Upload a dataset")).to_be_visible()
 
