@@ -39,7 +39,7 @@ if report is None:
 
 run_caption(report)
 reliability_warning(report)
-summary_cards(report)
+summary = st.container()  # filled once the work mode is known: the review panel redraws it with each decision
 changes_panel(report)
 charts(report)
 
@@ -49,11 +49,19 @@ rows, hidden = view_rows(report, view), hidden_fixed(report, view)
 mode = st.segmented_control(
     "Work", ["Table and Clean Top K", "Review one by one"], default="Table and Clean Top K", key="issues.mode"
 )
+
+
+def show_summary() -> None:
+    with summary:
+        summary_cards(report)
+
+
 if mode == "Review one by one" and "label_set" in report.issue_names:
-    review_label_sets(dataset_id, report, rows, view)
+    review_label_sets(dataset_id, report, rows, view, live=show_summary)
 elif mode == "Review one by one":
-    review(dataset_id, report, rows, view)
+    review(dataset_id, report, rows, view, live=show_summary)
 else:
+    show_summary()
     clean_top_k(dataset_id, report, rows, view.issue, hidden)
     table(report, rows, ws.dataset(dataset_id).modality, view.issue, hidden)
     score_panel(report, view.issue)

@@ -62,6 +62,23 @@ def click_as_drawn_before(at: AppTest, button) -> AppTest:  # noqa: ANN001
     return at._run(states)
 
 
+def click_in_fragment(at: AppTest, button) -> AppTest:  # noqa: ANN001
+    """Click ``button`` as the browser does when an ``st.fragment`` drew it: a rerun of that fragment alone
+    (AppTest's own ``click`` reruns the whole page, so what a fragment leaves as it was never shows). The
+    tree is then what that run drew: in the browser, what it did not redraw stays as drawn before."""
+    from functools import partial
+    from unittest.mock import patch
+
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+    from streamlit.testing.v1 import local_script_runner
+
+    fragment = at._session_state._state._new_widget_state.widget_metadata[button.id].fragment_id
+    assert fragment, f"{button.key} is not drawn by a fragment"
+    button.click()
+    with patch.object(local_script_runner, "RerunData", partial(RerunData, fragment_id=fragment)):
+        return at.run()
+
+
 def audit_button(at: AppTest, key: str, verdict: str):  # noqa: ANN201
     """The audit's Right ("ok") or Wrong ("bad") button: its key names the row it is for."""
     return next(b for b in at.button if (b.key or "").startswith(f"{key}.") and b.key.endswith(f".{verdict}"))
@@ -709,6 +726,40 @@ def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app
     assert not at.exception
     done = [s.value for s in at.success if s.value.startswith("Queue done.")]
     assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
+
+
+def test_issues_header_and_cards_follow_each_decision_of_the_review_panel(app_env, minilm):
+    """A key in "Review one by one" reruns the review panel alone (fast); the header ("8 of 60 rows flagged")
+    and the cards above it kept the counts of the last full run until the queue ended, as if no row had
+    been decided. They are redrawn with the panel, so they say how many rows are still open."""
+    _, _, report = reviews_with_issue_run(app_env, minilm)
+    flagged, n_label = int((report.frame["n_issues"] > 0).sum()), report.counts()["label"]
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    assert not at.exception
+    for done in (1, 2):
+        keep = next(b for b in at.button if b.key and b.key.endswith(".q"))  # Q: the given label is right
+        click_in_fragment(at, keep)
+        assert not at.exception and not at.error
+        assert at.get("progress")[0].proto.text.startswith(f"{done} of ")
+        headers = [m.value for m in at.markdown if "rows flagged**" in m.value]
+        still = f"{flagged - done:,} still open: {done} fixed, excluded or reviewed since this run"
+        assert len(headers) == 1 and headers[0].endswith(still), headers
+        assert any(c.value.endswith(f"labeled rows** · {n_label - done:,} still open") for c in at.caption)
+    undo = next(b for b in at.button if b.key and b.key.endswith(".u"))
+    click_in_fragment(at, undo)  # U: the count goes back up
+    headers = [m.value for m in at.markdown if "rows flagged**" in m.value]
+    still = f"{flagged - 1:,} still open: 1 fixed, excluded or reviewed since this run"
+    assert len(headers) == 1 and headers[0].endswith(still), headers
+    # A card's "Show these rows", drawn by the panel now, reruns the panel alone: the page follows, filtered.
+    click_in_fragment(at, at.button(key="issues.card.outlier"))
+    assert not at.exception
+    assert at.selectbox(key="issues.type").value == "outlier"
+    assert at.get("progress")[0].proto.text.startswith("0 of ")  # a new queue: the outliers'
+    at.selectbox(key="issues.label").set_value("(unlabeled)").run()  # every row is labeled: no queue, still counts
+    assert "No rows to review with these filters." in [i.value for i in at.info]
+    assert len([m for m in at.markdown if "rows flagged**" in m.value]) == 1
 
 
 def flip_label(ws, dataset_id: int, row: int) -> None:

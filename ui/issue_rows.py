@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -196,10 +198,16 @@ def frozen_queue(rows: pd.DataFrame, key: str) -> list[int]:
     return st.session_state[f"{key}.queue"]
 
 
-def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
+def review(
+    dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View, live: Callable[[], None] | None = None
+) -> None:
+    """Row by row through the first 50 rows of the table; ``live()`` draws the page's counts (the panel
+    redraws them with each decision, see ``ui.review``)."""
     key = f"issues.review.{report.run.id}.{view.issue}.{view.label}.{view.suggested}"
     queue = frozen_queue(rows, key)
     if not queue:
+        if live:
+            live()
         st.info("No rows to review with these filters.")
         return
 
@@ -223,6 +231,7 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
         details=lambda r: explain_row(report, r),
         field=report.field,
         when_done=ISSUES_QUEUE_DONE,
+        live=live,
     )
     st.caption(
         "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
@@ -230,12 +239,17 @@ def review(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View)
     )
 
 
-def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View) -> None:
+def review_label_sets(
+    dataset_id: int, report: IssueReport, rows: pd.DataFrame, view: View, live: Callable[[], None] | None = None
+) -> None:
     """One by one for a multi-choice question: the row's classes ticked, with the class in doubt
-    flipped (the check's proposed fix) and first, so W takes the fix and 1 then W keeps the row as is."""
+    flipped (the check's proposed fix) and first, so W takes the fix and 1 then W keeps the row as is.
+    ``live``: as in :func:`review`."""
     key = f"issues.review.{report.run.id}.{view.issue}.{view.label}"
     queue = frozen_queue(rows, key)
     if not queue:
+        if live:
+            live()
         st.info("No rows to review with these filters.")
         return
     a = report.arrays
@@ -262,6 +276,7 @@ def review_label_sets(dataset_id: int, report: IssueReport, rows: pd.DataFrame, 
         check_labels=True,
         details=lambda r: explain_row(report, r),
         when_done=ISSUES_QUEUE_DONE,
+        live=live,
     )
     st.caption(
         "Keys: 1-9 tick or untick a class (1 is the class in doubt, already flipped as the check proposes) ·"

@@ -8,6 +8,7 @@ import streamlit as st
 from core.issues import DETECTORS, IssueReport
 from ui.issues import ANY
 from ui.resources import workspace
+from ui.review import fragment_run
 
 CARDS_PER_ROW = 4
 
@@ -47,15 +48,19 @@ def summary_cards(report: IssueReport) -> None:
                 base, what = bases[name]
                 still = f" · {open_counts[name]:,} still open" if open_counts[name] != counts[name] else ""
                 st.caption(f"**{shares[name]:.1%} of {base:,} {what}**{still}")
-                st.button(
-                    "Show these rows",
-                    key=f"issues.card.{name}",
-                    type="tertiary",
-                    icon=":material/filter_list:",
-                    help="Filter the flagged rows below to this issue type",
-                    on_click=_show_rows,
-                    args=(name,),
-                )
+                if (
+                    st.button(
+                        "Show these rows",
+                        key=f"issues.card.{name}",
+                        type="tertiary",
+                        icon=":material/filter_list:",
+                        help="Filter the flagged rows below to this issue type",
+                        on_click=_show_rows,
+                        args=(name,),
+                    )
+                    and fragment_run()
+                ):
+                    st.rerun()  # drawn by the review panel, its click reran the panel alone: the filters follow
     if found and nothing:
         st.caption(
             ":material/check_circle: **No rows found** for "

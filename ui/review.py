@@ -10,9 +10,11 @@ key for every row it decided that next row (W accepted a suggestion nobody had r
 button and is dropped.
 
 Each panel is an ``st.fragment``: a key press reruns the panel alone, not the page around it (its
-charts, tables and counts took 1-3 s a key), so the next row shows in a fraction of a second. What
-else on the page a decision changes (counts, the table) follows on the next full run; the panel asks
-for one when its queue ends.
+charts, tables and counts took 1-3 s a key), so the next row shows in a fraction of a second. Counts
+of the page that a decision changes are drawn by the panel (``live``), into a container the page
+placed above it: Streamlit redraws a fragment's writes there in place, so they never lag a decision.
+What else a decision changes (the table) follows on the next full run; the panel asks for one when
+its queue ends.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def review_panel(
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
     field: str = DEFAULT_LABEL_FIELD,
+    live: Callable[[], None] | None = None,
 ) -> None:
     """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons.
 
@@ -52,7 +55,11 @@ def review_panel(
     until a person decides on it, and W takes the checking model's choice. ``details(row_id)``
     draws more about the row under it (why it was flagged, its duplicate). ``when_done``: what to do
     next once every row is decided, in the page's own words (its button). ``field``: the question of
-    the label schema the decisions answer; the row's other questions show under it."""
+    the label schema the decisions answer; the row's other questions show under it. ``live()`` draws
+    what else on the page the decisions change (the Issues page's counts), with every run of the panel:
+    it writes into a container of the page, created before the panel."""
+    if live:
+        live()
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
     still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
@@ -159,14 +166,18 @@ def multi_review_panel(
     check_labels: bool = False,
     details: Callable[[int], None] | None = None,
     no_probability: str = "",
+    live: Callable[[], None] | None = None,
 ) -> None:
     """The first open row of ``queue`` for a multi-choice question ``field``: keys 1-9 tick or untick
     the first nine of ``choices`` (ticked ones start as proposed), W saves the ticked set (none ticked:
     none applies), N needs review, E exclude, S skip, U undo. With ``check_labels`` (the Issues page)
     a row stays open until a person decides on it. ``when_done``: as in ``review_panel``.
-    ``no_probability`` names a class whose probability is None ("no model"); empty: the name alone."""
+    ``no_probability`` names a class whose probability is None ("no model"); empty: the name alone.
+    ``live``: as in ``review_panel``."""
     from core.review import review_multi_row
 
+    if live:
+        live()
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])
@@ -231,9 +242,13 @@ def next_row(*, page_too: bool = False) -> None:
     """Draw the panel again after a decision: the panel alone when a key press ran it alone (a
     fragment run), the whole page when ``page_too`` (the queue ended: counts and tables catch up)
     or when the page is running anyway (a fragment-scoped rerun is refused there)."""
+    st.rerun(scope="fragment" if fragment_run() and not page_too else "app")
+
+
+def fragment_run() -> bool:
+    """Whether this run reruns fragments alone (a key press in a panel), not the whole page."""
     ctx = get_script_run_ctx()
-    fragment_run = bool(ctx and ctx.fragment_ids_this_run)
-    st.rerun(scope="fragment" if fragment_run and not page_too else "app")
+    return bool(ctx and ctx.fragment_ids_this_run)
 
 
 def _decide(apply: Callable[[], str | None], decided: list[str], *, queue_done: Callable[[], bool]) -> None:
