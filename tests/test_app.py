@@ -784,18 +784,30 @@ def test_search_flagged_as_says_how_many_of_the_runs_rows_are_still_open(app_env
     assert any(o.startswith("Label issues (") and " of " not in o for o in options)  # nothing fixed there
 
 
-def test_an_issue_type_whose_check_found_nothing_says_so_not_that_no_row_is_left(app_env, minilm):
-    """Issue type offers every check of the run; one that found nothing read "No flagged rows left with these
-    filters", as if its rows had been fixed."""
+def test_issue_type_offers_the_checks_that_flagged_rows_and_keeps_the_one_picked(app_env, minilm):
+    """Issue type offered every check of the run, "Near-duplicates" with no row among them, where Search's
+    "Flagged as" offers only the checks that flagged rows. A check picked before (an earlier run found rows
+    there) stays picked, so the page does not jump; it says the run found none, not that none is left (as
+    if its rows had been fixed)."""
     _, _, report = reviews_with_issue_run(app_env, minilm)
-    empty = next(n for n in report.issue_names if not report.counts().get(n, 0))
+    counts = report.counts()
+    found = [report.title(n) for n in report.issue_names if counts[n]]
+    assert 0 < len(found) < len(report.issue_names)
     at = new_app().run()
     at.switch_page("pages/issues.py").run()
-    at.selectbox(key="issues.type").set_value(empty).run()
+    assert at.selectbox(key="issues.type").options == ["any issue", *found]
+    at = new_app().run()
+    empty = next(n for n in report.issue_names if not counts[n])
+    at.session_state["issues.type"] = empty  # as picked on the run before, which found rows there
+    at.switch_page("pages/issues.py").run()
     assert not at.exception
+    issue_type = at.selectbox(key="issues.type")
+    assert issue_type.value == empty and report.title(empty) in issue_type.options
     said = [m.value for m in [*at.info, *at.success]]
     assert f"{report.title(empty)}: this run found no rows." in said, said
     assert not any("left" in m for m in said)
+    issue_type.set_value("any").run()  # picked no longer, it is no longer offered
+    assert at.selectbox(key="issues.type").options == ["any issue", *found]
 
 
 def test_issues_header_and_table_agree_on_the_rows_still_open_and_k_stays_in_its_range(app_env, minilm):

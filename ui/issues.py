@@ -219,9 +219,12 @@ def _apply_click(event, to_filters, name: str) -> None:  # noqa: ANN001
 
 
 def filters(report: IssueReport) -> View:
-    names = report.issue_names
+    names, counts, default = report.issue_names, report.counts(), _default_issue(report)
     if st.session_state.get("issues.type") not in ["any", *names]:  # first visit, or a check this run lacks
-        st.session_state["issues.type"] = _default_issue(names)
+        st.session_state["issues.type"] = default
+    # A check that flagged nothing is no filter (as in Search's "Flagged as"); the one picked stays (picked on
+    # the run before, which found rows there), so the page does not jump.
+    offered = [n for n in names if counts[n] or n == st.session_state["issues.type"]]
     classes = [ANY, *report.classes, UNLABELED]
     for key, options in (("issues.label", classes), ("issues.suggested", classes[:-1])):
         if st.session_state.get(key, ANY) not in options:
@@ -229,7 +232,7 @@ def filters(report: IssueReport) -> View:
     c1, c2, c3, c4, c5 = st.columns([2, 1.5, 1.5, 1.3, 0.8], vertical_alignment="bottom")
     issue = c1.selectbox(
         "Issue type",
-        ["any", *names],
+        ["any", *offered],
         format_func=lambda n: "any issue" if n == "any" else report.title(n),
         key="issues.type",
     )
@@ -243,24 +246,25 @@ def filters(report: IssueReport) -> View:
         key="issues.clear",
         help="Clear the filters and the chart selections",
         on_click=_clear_filters,
-        args=(names,),
+        args=(default,),
     )
     return View(issue, label, suggested, hide)
 
 
-def _clear_filters(names: list[str]) -> None:
+def _clear_filters(default_issue: str) -> None:
     """The Clear button's callback: it runs before the next rerun draws the filter widgets, the only
     moment their values may be set."""
     st.session_state["issues.chart_epoch"] = st.session_state.get("issues.chart_epoch", 0) + 1
     for key in ("issues.label", "issues.suggested"):
         st.session_state[key] = ANY
-    st.session_state["issues.type"] = _default_issue(names)
+    st.session_state["issues.type"] = default_issue
     for chart in ("bars", "pairs"):  # so clicking the same bar or cell again filters again
         st.session_state.pop(f"issues.clicked.{chart}", None)
 
 
-def _default_issue(names: list[str]) -> str:
-    return "label" if "label" in names else "any"
+def _default_issue(report: IssueReport) -> str:
+    """Label issues when the label check flagged rows, else any issue."""
+    return "label" if report.counts().get("label") else "any"
 
 
 def hidden_fixed(report: IssueReport, view: View) -> int:
