@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.config import ChromaSettings, workspace_path_from_env
 from core.errors import CuratorError
-from core.wording import counted
+from core.wording import counted, duration
 
 
 def _workspace(args: argparse.Namespace):
@@ -71,7 +71,7 @@ def _run_job(ws, job_id: int) -> int:  # noqa: ANN001
     print(
         f"job {report.job_id}: {report.status}; {report.embedded:,} of {counted(report.total, 'row')} embedded"
         f" ({report.computed:,} computed, {report.from_cache:,} from cache{before}),"
-        f" {report.skipped:,} skipped, {report.seconds:.1f} s"
+        f" {report.skipped:,} skipped, {duration(report.seconds)}"
     )
     return 0
 

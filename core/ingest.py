@@ -40,7 +40,7 @@ from core.readers import (
 )
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
-from core.wording import counted, first_few
+from core.wording import counted, first_few, time_left
 from core.workspace import Workspace
 
 PENDING, EMBEDDED, SKIPPED = 0, 1, 2
@@ -67,7 +67,7 @@ class IngestProgress:
         return self.done / self.total if self.total else 1.0
 
     def describe(self) -> str:
-        eta = ", estimating the time left" if self.eta_s is None else f", about {format_duration(self.eta_s)} left"
+        eta = ", estimating the time left" if self.eta_s is None else f", {time_left(self.eta_s)}"
         return f"Embedded {self.done:,} of {counted(self.total, 'row')} ({self.rows_per_s:,.0f} rows/s{eta})"
 
 
@@ -83,11 +83,6 @@ class JobReport:
     from_cache: int  # rows of this run whose vector was already cached
     embedded_before: int  # rows embedded by an earlier, interrupted run
     seconds: float
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 # -- sources --------------------------------------------------------------------------------

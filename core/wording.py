@@ -45,6 +45,20 @@ def file_size(n_bytes: int) -> str:
     raise AssertionError("unreachable")
 
 
+def duration(seconds: float) -> str:
+    """A time people read at a glance: "under 1 s", "42 s", "3 min 05 s". Whole seconds: a run of 0.3 s
+    read "0 s" (and an export "in 0.0 s"), as if nothing had run."""
+    if seconds < 1:
+        return "under 1 s"
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
+
+
+def time_left(seconds: float) -> str:
+    """An estimate of the time left, for a progress line: "about 3 min 05 s left", "under 1 s left"."""
+    return f"{duration(seconds)} left" if seconds < 1 else f"about {duration(seconds)} left"
+
+
 def decimals_apart(values: Sequence[float], *, least: int = 3, most: int = 6) -> int:
     """The fewest decimals (``least`` to ``most``) at which ``values`` all read differently: a threshold
     and the confidences around it are shown with as many digits as it takes to tell them apart, and no

@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from core import api  # noqa: E402  (after the path set-up, so the example runs from a clone)
 from core.demo import demo  # noqa: E402
+from core.wording import duration  # noqa: E402
 
 QUERY = "oil prices"
 TARGET_PRECISION = 0.95
@@ -43,7 +44,7 @@ def step(title: str) -> float:
 
 
 def done(started: float) -> None:
-    print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+    print(f"   ({duration(time.perf_counter() - started)})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -713,6 +713,19 @@ def test_issues_cards_give_label_shares_of_the_labeled_rows(app_env, minilm):
     assert any(r.startswith("**Exact duplicates** · 0 of 80 rows · Rows whose content") for r in rules)
 
 
+def test_a_check_run_under_a_second_says_so_not_0_s(app_env, minilm):
+    """The run caption rounded a 0.3 s run to "0 s", as if nothing had run."""
+    ws, _, report = reviews_with_issue_run(app_env, minilm)
+    with ws.store.connect() as conn:  # as fast as the checks of a small dataset run on an idle machine
+        conn.execute(
+            "UPDATE runs SET summary_json = json_set(summary_json, '$.seconds', 0.3) WHERE id = ?", (report.run.id,)
+        )
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    caption = next(c.value for c in at.caption if c.value.startswith(f"Run {report.run.id} · "))
+    assert " · under 1 s · " in caption and " 0 s" not in caption, caption
+
+
 def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app_env, minilm):
     ws, dataset, report = reviews_with_issue_run(app_env, minilm)
     at = new_app().run()
@@ -1061,6 +1074,7 @@ def test_export_page_preview_export_and_download(app_env, monkeypatch):
     done = [s.value for s in at.success if s.value.startswith("Exported 38 rows")]
     assert done, [s.value for s in at.success]
     assert re.search(r"\(\d+ KB\)", done[0]), done[0]  # a 10 KB file is not "0.0 MB"
+    assert re.search(r"\) in (under 1 s|[1-9]\d* s|\d+ min \d\d s) to ", done[0]), done[0]  # not "in 0.0 s"
     path = done[0].split("`")[1]
     back = pd.read_parquet(path)
     assert len(back) == 38 and not back["excluded"].any() and "label_source" in back

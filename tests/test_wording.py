@@ -38,3 +38,13 @@ def test_decimals_apart_uses_the_fewest_that_tell_values_apart_and_never_six_for
     assert decimals_apart([0.95793612, 0.95793608]) == 3
     assert decimals_apart([0.9579361, 0.9579361]) == 3
     assert decimals_apart([0.9]) == 3
+
+
+def test_a_duration_under_a_second_reads_under_1_s_not_0_s():
+    """A check run in 0.3 s said "0 s" and a small export "in 0.0 s": as if nothing had run."""
+    from core.wording import duration, time_left
+
+    assert duration(0.3) == duration(0) == duration(0.97) == "under 1 s"
+    assert duration(1.2) == "1 s" and duration(59.4) == "59 s"
+    assert duration(59.6) == "1 min 00 s" and duration(83) == "1 min 23 s" and duration(3725) == "62 min 05 s"
+    assert time_left(83) == "about 1 min 23 s left" and time_left(0.4) == time_left(-2) == "under 1 s left"

@@ -17,7 +17,7 @@ from core.export import ROW_SET_TITLES, SUFFIX, Format, RowSet, export_columns, 
 from core.provenance import export_stem
 from core.saved import saved_searches
 from core.search import Filters
-from core.wording import counted, file_size
+from core.wording import counted, duration, file_size
 from ui.grid import show_table
 from ui.progress import eta_bar
 from ui.resources import workspace
@@ -120,7 +120,7 @@ def export_button(dataset_id: int, fmt: Format, rows: RowSet, filters: Filters |
     where = f"`{path}` on the server"
     if path.is_dir():  # the HF folder
         where = f"the folder {where} (the download is a ZIP of it)"
-    st.success(f"Exported {counted(n, 'row')} ({file_size(size)}) in {seconds:.1f} s to {where}.")
+    st.success(f"Exported {counted(n, 'row')} ({file_size(size)}) in {duration(seconds)} to {where}.")
     data = _zipped(path) if path.is_dir() else path.read_bytes()
     st.download_button(
         f"Download {path.name}{'.zip' if path.is_dir() else ''}",

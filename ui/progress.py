@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from core.ingest import format_duration
+from core.wording import time_left
 
 
 def eta_bar(text: str = "Starting") -> tuple[Callable[[float, str], None], Callable[[], None]]:
@@ -21,7 +21,7 @@ def eta_bar(text: str = "Starting") -> tuple[Callable[[float, str], None], Calla
         elapsed = time.perf_counter() - started
         eta = ""
         if 0.03 < fraction < 1 and elapsed > 1:
-            eta = f" · about {format_duration(elapsed * (1 - fraction) / fraction)} left"
+            eta = f" · {time_left(elapsed * (1 - fraction) / fraction)}"
         bar.progress(fraction, text=f"{message}{eta}")
 
     return report, bar.empty

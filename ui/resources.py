@@ -15,8 +15,8 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from core.config import ChromaSettings, workspace_path_from_env
 from core.embedders import Embedder, load_embedder
 from core.images import image_roots
-from core.ingest import format_duration
 from core.session import Session
+from core.wording import duration, time_left
 from core.workspace import Workspace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model is ever downloaded at run time
@@ -71,10 +71,11 @@ def _show_load_progress(model_id: str, thread: threading.Thread, started: float,
     bar = st.empty()
     while thread.is_alive():
         elapsed = time.monotonic() - started
-        left = f"about {format_duration(expected - elapsed)} left" if elapsed < expected else "almost done"
+        left = time_left(expected - elapsed) if elapsed < expected else "almost done"
         bar.progress(
             min(elapsed / expected, 0.95),
-            text=f"Loading the model {model_id}{purpose and ' ' + purpose} (once per server): {elapsed:.0f} s, {left}",
+            text=f"Loading the model {model_id}{purpose and ' ' + purpose} (once per server):"
+            f" {duration(elapsed)}, {left}",
         )
         thread.join(0.25)
     bar.empty()
