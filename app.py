@@ -22,8 +22,9 @@ def landing() -> None:
     st.switch_page(browse if workspace().datasets() else upload, query_params=st.query_params.to_dict())
 
 
+home = st.Page(landing, title="Curator", default=True, visibility="hidden")
 pages = [
-    st.Page(landing, title="Curator", default=True, visibility="hidden"),
+    home,
     browse,
     st.Page("pages/search.py", title="Search", icon=":material/search:"),
     st.Page("pages/autolabel.py", title="Auto-label", icon=":material/auto_fix_high:"),
@@ -34,6 +35,8 @@ pages = [
     st.Page("pages/history.py", title="History", icon=":material/history:"),
 ]
 page = st.navigation(pages)
+if page is home:  # before the sidebar: the switch reruns at once and draws it there
+    page.run()
 st.session_state[SHELL_KEY] = True  # pages check it: see ui.resources.require_shell
 render_sidebar()
 page.run()
