@@ -264,6 +264,23 @@ def test_bad_files_get_clear_messages(tmp_path, content, message):
         read_table(path)
 
 
+def test_a_one_column_file_whose_texts_hold_semicolons_reads_as_one_column(tmp_path):
+    """Tweets with HTML entities (sentiment140's text column alone): the Sniffer guessed ';' from the
+    entities' semicolons and the upload was refused as "rows have different numbers of fields"."""
+    path = tmp_path / "tweets.csv"
+    path.write_text(
+        "text\nMy head hurts. \nThis sucks! :@ Power came back after 2 hours\n"
+        "Just bought Lady Gaga's &quot;Paparazzi&quot; ringtone  LOVE THE SONG!\n"
+        '"Nighty night, loves "\nfish &amp; chips &amp; peas\n'
+    )
+    table = read_table(path)
+    assert table.delimiter == "," and list(table.frame.columns) == ["text"]
+    assert table.frame["text"].tolist()[2:4] == [
+        "Just bought Lady Gaga's &quot;Paparazzi&quot; ringtone  LOVE THE SONG!",
+        "Nighty night, loves ",
+    ]
+
+
 def test_duplicate_column_names_are_renamed_with_a_warning(tmp_path):
     path = tmp_path / "dupes.csv"
     path.write_text("text,text,label,label\na long first sentence,another one,pos,neg\nmore words,here,neg,pos\n")

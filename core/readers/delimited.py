@@ -124,6 +124,10 @@ def _sniff_delimiter(sample: str) -> str:
     best = max(fields, key=lambda d: fields[d])  # max keeps the first on a tie: the comma
     if fields[best] > 1:
         return best
+    # One column: the first row holds no candidate and every row is one comma field. Texts' own
+    # semicolons (tweets' '&quot;') made the guess ';' and the upload was refused as ragged rows.
+    if fields[","] == 1 and lines and not any(_split_count(lines[0], d) for d in ",\t;|"):
+        return ","
     if sniffed is not None:
         return sniffed
     # Sniffer gives up on quoted commas inside long text; count delimiters outside quotes.
