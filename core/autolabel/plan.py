@@ -147,6 +147,12 @@ def plan_autolabel(
         notes.append("No labeled rows: confidences are the model's own, not a measured precision.")
     progress(0.75, f"Fitting on all labels: {candidates[best].title}")
     labeler = clone(candidates[best]).fit(data, y)
+    if collapsed := getattr(labeler, "collapsed_", None):
+        named = ", ".join(f"'{c}'" for c in collapsed[:5])
+        notes.append(
+            f"Spreading the class names over similar rows put almost no row in {named}: the rows' similarity to"
+            " the names is used as it is. Describing the classes (or labeling a few rows of each) helps."
+        )
     prediction = labeler.prediction_
     eligible = np.flatnonzero((y < 0) & (prediction >= 0))
     if not can_promise:

@@ -54,14 +54,16 @@ class ZeroShotLabeler(AutoLabeler):
 
     @property
     def title(self) -> str:
-        return "zero-shot" + (", spread over the graph" if self.refine else "")
+        spread = self.refine and not getattr(self, "collapsed_", [])
+        return "zero-shot" + (", spread over the graph" if spread else "")
 
     def _fit(self, data: AutoLabelData, y: np.ndarray) -> np.ndarray:
         proba = zero_shot_proba(data, self.temperature)
+        self.collapsed_: list[str] = []
         if not self.refine:
             return proba
         unlabeled = np.full(data.n_rows, -1, dtype=np.int64)  # the labels stay out: they calibrate
-        return semi_supervised_proba(
+        refined = semi_supervised_proba(
             data,
             unlabeled,
             prior=proba,
@@ -73,3 +75,10 @@ class ZeroShotLabeler(AutoLabeler):
             lda_shrinkage=0.5,
             nb_smoothing=0.1,
         )
+        # Spreading amplifies the names' bias: from bare names ("positive", "negative"; AG News' four)
+        # it put every row in one class, the students then 0.9999 sure of it. A class the names give
+        # 5% of the rows and the refinement under 1% is such a collapse: keep the names' own guesses.
+        before = np.bincount(proba.argmax(axis=1), minlength=data.n_classes) / data.n_rows
+        after = np.bincount(refined.argmax(axis=1), minlength=data.n_classes) / data.n_rows
+        self.collapsed_ = [data.class_names[c] for c in np.flatnonzero((before >= 0.05) & (after < 0.01))]
+        return proba if self.collapsed_ else refined
