@@ -469,6 +469,36 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert any(c.value.startswith("No auto labels checked yet") for c in at.caption)  # its labels are gone
 
 
+def unlabeled_reviews(app_env, minilm, n=60):
+    """``n`` SST-2 reviews ingested without their label column: no labels and no classes yet."""
+    from dataclasses import replace
+
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.schema import infer_mapping
+
+    ws = Workspace(app_env / "workspace")
+    table = load_source(ws, small_csv(app_env, n=n))
+    mapping = replace(infer_mapping(table), label_column=None)
+    run_ingest(ws, start_ingest(ws, table, mapping, "raw reviews", source="reviews.csv"), minilm)
+    return ws, ws.dataset("raw reviews")
+
+
+def test_zero_shot_without_labels_draws_no_expected_precision_curve(app_env, minilm):
+    """With no labeled rows nothing measures precision: the curve drew the model's own confidences as
+    "expected precision", a flat 100% line over every row for zero-shot from class names."""
+    unlabeled_reviews(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.text_area(key="autolabel.newclasses").set_value("positive\nnegative").run()
+    at.button(key="autolabel.addclasses").click().run()
+    at.button(key="autolabel.train").click().run()
+    assert not at.exception and not at.error
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("Confidence of the predictions" in c for c in charts)
+    assert not any("Expected precision vs coverage" in c for c in charts)
+    assert any("No precision curve" in i.value for i in at.info), [i.value for i in at.info]
+
+
 def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accept_that_stands(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)
     at = new_app().run()

@@ -118,9 +118,15 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
             "lower": np.interp(at, band["band_rows"], band["band_lower"]),
             "upper": np.interp(at, band["band_rows"], band["band_upper"]),
         }
-    left.plotly_chart(
-        precision_coverage(curve, threshold=threshold, target=prediction.target_precision), key=f"{key}.curve"
-    )
+    if summary.get("calibrated"):
+        left.plotly_chart(
+            precision_coverage(curve, threshold=threshold, target=prediction.target_precision), key=f"{key}.curve"
+        )
+    else:  # the model's own confidences are no precision: zero-shot drew a flat 100% line over every row
+        left.info(
+            "No precision curve: nothing measures precision without labeled rows, and the confidences are the"
+            " model's own. Label at least 10 rows, two of each class (step 2), and Retrain to see it."
+        )
     right.plotly_chart(
         confidence_histogram(prediction.confidence[prediction.candidates], threshold=threshold), key=f"{key}.hist"
     )
