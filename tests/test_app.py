@@ -499,6 +499,36 @@ def test_zero_shot_without_labels_draws_no_expected_precision_curve(app_env, min
     assert any("No precision curve" in i.value for i in at.info), [i.value for i in at.info]
 
 
+def test_a_review_queue_ended_with_skipped_rows_redraws_the_whole_page(app_env, minilm, monkeypatch):
+    """The panel reruns alone per key press and asks for the whole page when its queue ends, so the counts
+    above it catch up. A skipped row is not decided: with one in the queue the last decision showed
+    "Queue done" and left the page's Labeled count where it was until a reload."""
+    import ui.review
+
+    reviews_with_issue_run(app_env, minilm, n=60, unlabeled=40)
+    redraws = []
+    real_next_row = ui.review.next_row
+
+    def next_row(*, page_too=False):
+        redraws.append(page_too)
+        real_next_row(page_too=page_too)
+
+    monkeypatch.setattr(ui.review, "next_row", next_row)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.button(key="autolabel.train").click().run()
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    at.number_input(key="autolabel.queue_size").set_value(5).run()
+    for _ in range(4):
+        next(b for b in at.button if (b.key or "").startswith("autolabel.review.") and b.key.endswith(".s")).click()
+        at.run()
+    next(b for b in at.button if (b.key or "").startswith("autolabel.review.") and b.key.endswith(".c0")).click()
+    at.run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Queue done.") for s in at.success)
+    assert redraws == [False] * 4 + [True]  # skips: the panel alone; the queue's last decision: the page
+
+
 def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accept_that_stands(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)
     at = new_app().run()

@@ -29,6 +29,7 @@ from core.errors import CuratorError
 from core.review import ReviewAction, review_row, still_to_review
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from core.wording import counted
+from core.workspace import Workspace
 from ui.resources import row_contents, workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
@@ -125,7 +126,7 @@ def review_panel(
         decision = (ReviewAction.EXCLUDE, None)
     if a[4].button("Skip", key=f"{row_key}.s", shortcut="S"):
         skipped.add(row_id)
-        next_row()
+        next_row(page_too=_queue_ended(ws, queue, skipped, check_labels=check_labels, field=field))
     undo_decision_button(decided, key, column=a[5])
     other = st.selectbox(
         "Another class", ["", *ws.store.classes(dataset_id, field)], key=f"{key}.other.{row_id}", placeholder="..."
@@ -146,7 +147,7 @@ def review_panel(
                 field=field,
             ),
             decided,
-            queue_done=lambda: not still_to_review(ws, queue, check_labels=check_labels, field=field),
+            queue_done=lambda: _queue_ended(ws, queue, skipped, check_labels=check_labels, field=field),
         )
 
 
@@ -228,14 +229,20 @@ def multi_review_panel(
         decision = lambda: review_row(ws, dataset_id, row_id, ReviewAction.EXCLUDE, field=field)  # noqa: E731
     if a[3].button("Skip", key=f"{row_key}.s", shortcut="S"):
         skipped.add(row_id)
-        next_row()
+        next_row(page_too=_queue_ended(ws, queue, skipped, check_labels=check_labels, field=field))
     undo_decision_button(decided, key, column=a[4])
     if decision is not None:
         _decide(
             decision,
             decided,
-            queue_done=lambda: not still_to_review(ws, queue, check_labels=check_labels, field=field),
+            queue_done=lambda: _queue_ended(ws, queue, skipped, check_labels=check_labels, field=field),
         )
+
+
+def _queue_ended(ws: Workspace, queue: list[int], skipped: set[int], *, check_labels: bool, field: str) -> bool:
+    """Every row of ``queue`` is decided or skipped: skipped rows stay open but are not shown again, so
+    with only they left the panel says "Queue done" and the page's counts must catch up."""
+    return set(still_to_review(ws, queue, check_labels=check_labels, field=field)) <= skipped
 
 
 def next_row(*, page_too: bool = False) -> None:
