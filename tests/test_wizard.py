@@ -500,6 +500,20 @@ def test_the_strict_default_threshold_is_explained_where_the_curve_crosses_the_t
     assert "up to 25% of the rows" in text and "(5% of the rows)" in text and "80 labeled rows" in text
 
 
+def test_a_threshold_stricter_than_the_band_is_not_explained_by_the_band():
+    """The support rule (10 labeled rows as confident) stopped CIFAR's run at no row while the band's lower
+    edge stayed above 95% up to ~30% of the rows: the caption said the edge met the target at 0%. (The
+    look-alike's band, 3 points under the line, leaves 95% at 9% of the rows.)"""
+    from dataclasses import replace
+
+    prediction = _synthetic_prediction()
+    summary = {**prediction.run.summary, "threshold": 1.0, "estimated_threshold": 1.0, "expected_precision": None}
+    text = replace(prediction, run=replace(prediction.run, summary=summary)).threshold_explained()
+    assert "meets the target (9% of the rows)" in text and "(0% of the rows)" not in text
+    assert "It stops sooner still, at 0% of the rows" in text and "at least 10 labeled rows" in text
+    assert "stops sooner" not in _synthetic_prediction().threshold_explained()  # at the band: no more said
+
+
 def test_with_nothing_promised_at_the_lowest_target_the_advice_is_not_to_lower_it():
     from dataclasses import replace
 

@@ -176,6 +176,8 @@ class ThresholdEstimate:
         )
 
 
+MIN_SUPPORT = 10  # labeled rows as confident as a threshold, at least, for a promise to be checked
+
 WHY_NONE = {
     "unreached": "even the most confident rows are not expected to reach {target:.0%} precision",
     "uncertain": (
@@ -311,7 +313,7 @@ def estimate_threshold(
     credibility: float = 0.9,
     per_class: bool = False,
     min_labeled_per_class: int = 50,
-    min_support: int = 10,
+    min_support: int = MIN_SUPPORT,
     prior_sd: float = 1.0,
     n_samples: int = 100,
     n_curve_points: int = 101,

@@ -225,15 +225,30 @@ class Prediction:
         chosen = self.promise(estimated).coverage
         if crossing - chosen < 0.02:
             return ""
+        from core.autolabel.threshold import MIN_SUPPORT  # not at import: core.autolabel loads sklearn
+
         target, credibility = self.target_precision, float(summary.get("credibility", CREDIBILITY))
+        # Where the band's lower edge leaves the target: the threshold's own rule, unless another one (enough
+        # labeled rows as confident, and right often enough) stops it sooner; then say that one too.
+        band = np.flatnonzero(np.asarray(self.arrays["band_lower"]) >= target)
+        eligible = max(len(curve["rows"]) + self.abstained, 1)
+        edge = float(self.arrays["band_rows"][band.max()]) / eligible if len(band) else 0.0
+        sooner = edge - chosen >= 0.05
+        meets = f"{min(edge, crossing):.0%}" if sooner else f"{chosen:.0%}"
+        also = (
+            f" It stops sooner still, at {chosen:.0%} of the rows: a promise also needs at least {MIN_SUPPORT}"
+            " labeled rows as confident as its threshold, right often enough out of fold, for it to be checked."
+            if sooner
+            else ""
+        )
         return (
             f"Why the threshold is stricter than the curve suggests: the line is the expected precision, and it"
             f" stays above {target:.0%} up to {crossing:.0%} of the rows; the threshold asks for more, a"
             f" {credibility:.0%} probability that the precision reaches {target:.0%}, which is about where the"
-            f" lower edge of the shaded 10-90% band meets the target ({chosen:.0%} of the rows). With"
-            f" {counted(int(summary['n_labeled']), 'labeled row')} the calibration is uncertain, and over-reaching"
-            " costs more precision than stopping early costs coverage. More labels narrow the band; you may move"
-            " the threshold, and the promise and its range follow it."
+            f" lower edge of the shaded 10-90% band meets the target ({meets} of the rows).{also}"
+            f" With {counted(int(summary['n_labeled']), 'labeled row')} the calibration is uncertain, and"
+            " over-reaching costs more precision than stopping early costs coverage. More labels narrow the band;"
+            " you may move the threshold, and the promise and its range follow it."
         )
 
     def curve(self) -> dict[str, np.ndarray]:
