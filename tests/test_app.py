@@ -529,6 +529,27 @@ def test_a_review_queue_ended_with_skipped_rows_redraws_the_whole_page(app_env, 
     assert redraws == [False] * 4 + [True]  # skips: the panel alone; the queue's last decision: the page
 
 
+def test_monitor_marks_the_threshold_of_the_accept_that_stands_not_an_unaccepted_retrains(app_env, minilm):
+    """After a Retrain the Monitor charted the earlier model's auto labels (0.65-0.78 on RT polarity) with a red
+    "threshold 1.000" line: the new run's estimate, at which no auto label was written."""
+    from core.wizard import accept, train
+
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=60, unlabeled=40)
+    accept(ws, dataset.id, train(ws, dataset.id, text_embedder=minilm), threshold=0.0)  # every row auto-labeled
+    retrained = train(ws, dataset.id, text_embedder=minilm, target_precision=0.995)  # nothing accepted yet
+
+    def monitor_histogram(at):  # noqa: ANN001, ANN202
+        at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+        assert not at.exception
+        return next(c.proto.spec for c in at.get("plotly_chart") if "Confidence of the auto labels" in c.proto.spec)
+
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    assert retrained.accepted is None and "threshold " not in monitor_histogram(at)
+    accept(ws, dataset.id, retrained, threshold=0.0)
+    assert "threshold 0.000" in monitor_histogram(new_app().run().switch_page("pages/autolabel.py").run())
+
+
 def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accept_that_stands(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)
     at = new_app().run()

@@ -279,11 +279,14 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
 
 
 def _auto_confidence_histogram(conf: list[float], prediction: Prediction | None) -> None:
+    # The line is the threshold these labels were accepted at: a Retrain not accepted yet wrote none of them
+    # (its estimate, often 1.000, drawn over an earlier model's labels read as if they were all below it).
+    accepted = prediction.accepted if prediction else None
     if conf:
         st.plotly_chart(
             confidence_histogram(
                 conf,
-                threshold=prediction.threshold if prediction else 1.0,
+                threshold=accepted.threshold if accepted else None,
                 title="Confidence of the auto labels",
                 x_min=max(0.0, min(conf) - 0.05),  # auto labels sit near the top: zoom in
             ),

@@ -105,8 +105,9 @@ def precision_coverage(curve: dict, *, threshold: float, target: float | None) -
 
 
 def confidence_histogram(
-    confidence, *, threshold: float, title: str = "Confidence of the predictions", x_min: float = 0.0
+    confidence, *, threshold: float | None, title: str = "Confidence of the predictions", x_min: float = 0.0
 ) -> go.Figure:
+    """Rows per confidence bin, the threshold (if any: None draws no line) marked."""
     # Binned here, not by plotly.js, so a rerun ships 50 bars rather than every confidence.
     size = max(0.005, (1 - x_min) / 50)
     edges = np.arange(x_min, 1.0001 + size, size)
@@ -121,14 +122,15 @@ def confidence_histogram(
             hovertemplate="confidence %{customdata[0]:.3f}-%{customdata[1]:.3f}: %{y:,} rows<extra></extra>",
         )
     )
-    fig.add_vline(
-        x=threshold,
-        line_color="#E45756",
-        line_width=2,
-        annotation_text=f"threshold {threshold:.3f}",
-        # Label on the side with room: left of the line, unless the line is near the left edge.
-        annotation_position="top left" if threshold - x_min > 0.25 * (1 - x_min) else "top right",
-    )
+    if threshold is not None:
+        fig.add_vline(
+            x=threshold,
+            line_color="#E45756",
+            line_width=2,
+            annotation_text=f"threshold {threshold:.3f}",
+            # Label on the side with room: left of the line, unless the line is near the left edge.
+            annotation_position="top left" if threshold - x_min > 0.25 * (1 - x_min) else "top right",
+        )
     fig.update_layout(
         title=title,
         height=HEIGHT + 40,
