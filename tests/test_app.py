@@ -483,6 +483,20 @@ def unlabeled_reviews(app_env, minilm, n=60):
     return ws, ws.dataset("raw reviews")
 
 
+def test_adding_one_class_says_it_was_added_and_asks_for_another(app_env, minilm):
+    """One class typed and added: the page kept saying "No classes yet" and cleared the box, as if nothing
+    had been stored."""
+    unlabeled_reviews(app_env, minilm, n=20)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.text_area(key="autolabel.newclasses").set_value("positive\n positive ").run()
+    at.button(key="autolabel.addclasses").click().run()
+    assert not at.exception and not at.error
+    shown = [i.value for i in at.info]
+    assert not any(v.startswith("No classes yet") for v in shown), shown
+    assert any("One class so far: 'positive'" in v and "at least one more" in v for v in shown), shown
+
+
 def test_zero_shot_without_labels_draws_no_expected_precision_curve(app_env, minilm):
     """With no labeled rows nothing measures precision: the curve drew the model's own confidences as
     "expected precision", a flat 100% line over every row for zero-shot from class names."""

@@ -56,8 +56,14 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
     from core.autolabel import AUTOLABELERS
 
     ws = workspace()
-    if len(ws.store.classes(dataset_id, field)) < 2 and field == DEFAULT_LABEL_FIELD:
-        st.info("No classes yet. Name them and the zero-shot labeler predicts them from their names.")
+    named = ws.store.classes(dataset_id, field)
+    if len(named) < 2 and field == DEFAULT_LABEL_FIELD:
+        st.info(
+            f"One class so far: '{named[0]}'. Add at least one more and the zero-shot labeler predicts them from"
+            " their names."
+            if named
+            else "No classes yet. Name them and the zero-shot labeler predicts them from their names."
+        )
         typed = st.text_area("Classes, one per line", key="autolabel.newclasses", placeholder="World\nSports")
         if st.button("Add classes", key="autolabel.addclasses"):
             try:
