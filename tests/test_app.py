@@ -564,6 +564,33 @@ def test_monitor_marks_the_threshold_of_the_accept_that_stands_not_an_unaccepted
     assert "threshold 0.000" in monitor_histogram(new_app().run().switch_page("pages/autolabel.py").run())
 
 
+def test_the_promise_and_accept_leave_out_rows_a_person_labeled_since_training(app_env, minilm):
+    """Review or the audit labels rows after training; an accept leaves them alone. The button said "Accept
+    1,000 auto-labels" and the promise "1,000 ... were auto-labeled" while History recorded 999."""
+    import numpy as np
+
+    from core.history import history
+    from core.wizard import train
+
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=60, unlabeled=40)
+    prediction = train(ws, dataset.id, text_embedder=minilm)
+    candidates = prediction.candidates
+    most_confident = int(prediction.row_ids[candidates[np.argmax(prediction.confidence[candidates])]])
+    with ws.batch(dataset.id, action="review_label", description="a person labels a row") as batch:
+        batch.set_label([most_confident], "positive", source="human")
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.radio(key="autolabel.how").set_value("row count").run()
+    at.number_input(key=f"autolabel.{prediction.run.id}.estimated.rows").set_value(10).run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("9 of ") for s in [*at.success, *at.warning])
+    assert any(c.value.startswith("1 row above the threshold was labeled by a person") for c in at.caption)
+    accept = next(b for b in at.button if b.label.startswith("Accept "))
+    assert accept.label == "Accept 9 auto-labels"
+    accept.click().run()
+    assert history(ws.store, dataset.id, limit=1)[0].description.startswith("Auto-label 9 rows")
+
+
 def test_undoing_a_stricter_accept_puts_the_slider_and_promise_back_at_the_accept_that_stands(app_env, minilm):
     ws, dataset = load_demo(app_env / "workspace", "news", minilm)
     at = new_app().run()

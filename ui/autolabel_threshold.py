@@ -3,6 +3,8 @@ Accept, and the rows added since."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -15,6 +17,7 @@ from core.wizard import (
     Prediction,
     accept,
     accept_pending,
+    decided_since,
     label_new_rows,
     labels_changed_since,
     new_rows,
@@ -98,11 +101,19 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     if how == "confidence" and round(threshold, 3) != round(threshold, decimals):
         st.caption(f"The threshold is {threshold:.{decimals}f} exactly (the slider shows three decimals).")
     promise = prediction.promise(threshold)
+    gone = decided_since(ws, prediction, threshold)
+    if gone:  # the accept leaves them alone: count, button and History entry agree
+        promise = replace(promise, rows=promise.rows - gone)
     # Once an accept at this threshold would change nothing, say it was accepted instead of offering it again.
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))
     earlier_auto_labels_caption(prediction, threshold)
+    if gone:
+        st.caption(
+            f"{counted(gone, 'row')} above the threshold {'was' if gone == 1 else 'were'} labeled by a person or"
+            " excluded since this model was trained: an accept leaves them as they are, so they are not counted."
+        )
     if promise.rows and promise.expected_precision is not None:
         st.caption(
             "The estimate assumes the labeled rows are a random sample of the data. Rows picked in Review or"

@@ -12,7 +12,7 @@ human, bulk, accepted suggestions): a model never learns from its own guesses. E
 take no part.
 """
 
-from core.wizard.acceptance import accept, accept_pending, earlier_auto_labels
+from core.wizard.acceptance import accept, accept_pending, decided_since, earlier_auto_labels
 from core.wizard.curves import LEARNING_CURVE_KIND, learning_curve_key, strategy_learning_curves
 from core.wizard.data import REFERENCE_TAG, TrainingData, add_classes, reference_rows, training_data
 from core.wizard.newrows import NEW_ROWS_ACTION, NewRowsResult, label_new_rows, new_rows
@@ -48,6 +48,7 @@ __all__ = [
     "accept",
     "accept_pending",
     "add_classes",
+    "decided_since",
     "earlier_auto_labels",
     "label_new_rows",
     "labels_changed_since",

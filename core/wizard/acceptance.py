@@ -166,6 +166,15 @@ def accept_pending(ws: Workspace, prediction: Prediction, threshold: float) -> i
     return int((open_rows & above & ~holds_guess).sum() + (own_auto & ~above).sum())
 
 
+def decided_since(ws: Workspace, prediction: Prediction, threshold: float) -> int:
+    """Rows at or above ``threshold`` that an accept leaves alone because they changed since training: a
+    person labeled them (Review, the audit) or excluded them, or their append was undone. The promise
+    counts the rows as they were at training; the page takes these out so that the count, the button and
+    the History entry agree."""
+    open_rows, _, _ = _accept_masks(ws, prediction)
+    return int((~open_rows & (prediction.confidence[prediction.candidates] >= threshold)).sum())
+
+
 def _accept_masks(ws: Workspace, prediction: Prediction) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each candidate row, as ``_accept_plan`` decides: is it open to an accept (there, not excluded,
     unlabeled or auto-labeled); does it hold the suggested class already; does it hold an auto label of
