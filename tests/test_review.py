@@ -198,3 +198,15 @@ def test_promise_with_no_rows_says_what_to_do():
     assert Promise(0.8, 10, 0.9, 100).describe().startswith("10 of 100 rows (10%) will be auto-labeled")
     why = "even the most confident rows are not expected to reach 95% precision"
     assert Promise(1.0, 0, 1.0, 124, why_none=why).describe() == f"No row is auto-labeled: {why}."
+
+
+def test_a_promise_of_a_few_rows_does_not_expect_zero_wrong_below_full_precision():
+    """2 rows at 77.4% read "we expect about 0 of them to be wrong ... (estimated precision 77.4%)"; and 2 of
+    5,960 rows read "(0%)"."""
+    from core.wizard import Promise
+
+    text = Promise(0.78, 2, 0.774, 5960, interval=(0.5, 1.0)).describe()
+    assert text.startswith("2 of 5,960 rows (<1%) will be auto-labeled") and "about 0 " not in text
+    assert "we expect fewer than 1 of them to be wrong, likely 0 to 1 (estimated precision 77.4%)" in text
+    assert "we expect about 161 of them" in Promise(0.65, 500, 0.678, 5960).describe()  # as before
+    assert "(8%)" in Promise(0.65, 500, 0.678, 5960).describe()

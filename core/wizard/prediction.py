@@ -81,9 +81,16 @@ class Promise:
         if self.interval:
             low, high = round(self.rows * (1 - self.interval[1])), round(self.rows * (1 - self.interval[0]))
             likely = f", likely {low:,} to {high:,}"
+        # A few rows below full precision: "about 0 wrong" beside 77% read as a contradiction, "(0%)" as none.
+        wrong = (
+            "fewer than 1"
+            if self.expected_wrong == 0 and self.expected_precision < 1
+            else f"about {self.expected_wrong:,}"
+        )
+        share = "<1%" if 0 < self.coverage < 0.005 else f"{self.coverage:.0%}"
         return (
-            f"{self.rows:,} of {counted(self.candidates, 'row')} ({self.coverage:.0%}) {verb} auto-labeled;"
-            f" we expect about {self.expected_wrong:,} of them to be wrong{likely}"
+            f"{self.rows:,} of {counted(self.candidates, 'row')} ({share}) {verb} auto-labeled;"
+            f" we expect {wrong} of them to be wrong{likely}"
             f" (estimated precision {self.expected_precision:.1%})."
         )
 
