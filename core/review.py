@@ -130,6 +130,28 @@ def still_to_review(
 
 
 def top_choices(probabilities: np.ndarray, classes: list[str], *, k: int = 9) -> list[tuple[str, float]]:
-    """The ``k`` most probable classes of one row, best first: what keys 1-9 choose between."""
+    """The ``k`` most probable classes of one row, best first (the first is the model's suggestion)."""
     order = np.argsort(-np.asarray(probabilities))[: min(k, len(classes))]
     return [(classes[i], float(probabilities[i])) for i in order]
+
+
+def keyed_choices(ranked: list[tuple[str, float]], classes: list[str], *, k: int = 9) -> list[tuple[str, float | None]]:
+    """The classes keys 1-``k`` choose on one row, in key order, each with its probability.
+
+    With ``k`` classes or fewer every key stands for one class, in the order of ``classes`` (the label
+    schema's), on every row: ordered by each row's probabilities, key 1 was "negative" on one row and
+    "positive" on the next, and someone labeling fast mislabeled. Beyond ``k`` classes the keys choose
+    among the row's ``k`` most probable, best first.
+
+    Parameters
+    ----------
+    ranked
+        The row's (class, probability), best first, as the model gives them.
+    classes
+        The question's classes in the schema's order; a class the model does not know has probability None.
+    """
+    known = dict(ranked)
+    every = list(dict.fromkeys([*classes, *known]))
+    if len(every) > k:
+        return list(ranked[:k])
+    return [(c, known.get(c)) for c in every]

@@ -2391,6 +2391,33 @@ def test_a_review_key_pressed_for_a_row_decided_meanwhile_does_not_land_on_the_n
     assert shown() != row_a  # the panel shows the next row, undecided
 
 
+def test_review_keys_stand_for_the_same_class_on_every_row(app_env, minilm):
+    """The class buttons were ordered by each row's probability: on binary sentiment key 1 was "negative" on
+    one row and "positive" on the next, so someone labeling fast mislabeled. Each key is one class in the
+    schema's order; the button of the class W accepts is highlighted."""
+    ws, dataset = trained_reviews(app_env, minilm)
+    classes = ws.store.classes(dataset.id)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert any("1-9 choose a class (the same class on every row" in c.value for c in at.caption)
+    highlighted = set()
+    for _ in range(6):
+        keyed = sorted(
+            (b for b in at.button if re.search(r"^autolabel\.review\..*\.c\d$", b.key or "")), key=lambda b: b.key
+        )
+        assert [b.label.split(" · ")[0] for b in keyed] == classes
+        assert [b.proto.shortcut for b in keyed] == ["1", "2"]
+        top = [b.label.split(" · ")[0] for b in keyed if b.proto.type == "primary"]
+        said = next(c.value for c in at.caption if c.value.startswith("Model's suggestion: "))
+        assert len(top) == 1 and f"**{top[0]}**" in said  # the one W accepts
+        highlighted.add(top[0])
+        skip = next(b for b in at.button if (b.key or "").startswith("autolabel.review.") and b.key.endswith(".s"))
+        at = click_in_fragment(at, skip)
+        assert not at.exception
+    assert highlighted == set(classes)  # the rows differ: key 1 is not "the top one"
+
+
 def test_nothing_promised_at_the_lowest_target_does_not_advise_lowering_it(app_env, minilm):
     trained_reviews(app_env, minilm, target_precision=0.80)  # 30 labels of film sentiment: not even 80%
     at = new_app().run()

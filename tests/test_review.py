@@ -5,7 +5,7 @@ import pytest
 
 from core.audit import audit_sample, audit_summary, record_verdict
 from core.errors import InputError
-from core.review import NEEDS_REVIEW, ReviewAction, review_row, still_to_review, top_choices
+from core.review import NEEDS_REVIEW, ReviewAction, keyed_choices, review_row, still_to_review, top_choices
 from core.runs import add_to_summary, latest_run, save_run
 
 
@@ -113,6 +113,17 @@ def test_audits_are_kept_per_question_and_an_older_workspace_is_upgraded(ws, dat
 
 def test_top_choices_best_first():
     assert top_choices(np.array([0.1, 0.7, 0.2]), ["a", "b", "c"], k=2) == [("b", 0.7), ("c", 0.2)]
+
+
+def test_keys_stand_for_the_same_class_on_every_row_up_to_nine_classes():
+    classes = ["negative", "positive"]
+    for probs in ([0.3, 0.7], [0.8, 0.2]):  # ranked best first, key 1 was "positive" then "negative"
+        ranked = top_choices(np.array(probs), classes)
+        assert [c for c, _ in keyed_choices(ranked, classes)] == classes
+    assert keyed_choices([("b", 0.9), ("a", 0.1)], ["a", "b", "c"]) == [("a", 0.1), ("b", 0.9), ("c", None)]
+    many = [f"c{i}" for i in range(12)]  # beyond nine: the row's nine most probable, best first
+    ranked = top_choices(np.linspace(0.01, 0.12, 12), many)
+    assert keyed_choices(ranked, many) == ranked[:9] and ranked[0][0] == "c11"
 
 
 def test_audit_measures_precision_of_auto_labels(ws, dataset):

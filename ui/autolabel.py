@@ -29,7 +29,7 @@ from core.wording import counted
 from ui.audit import audit_panel, audited_precision
 from ui.charts import confidence_histogram, learning_curves
 from ui.resources import embedder, rerun_after_batch, workspace
-from ui.review import review_panel
+from ui.review import class_keys_hint, review_panel
 
 
 def current_prediction(dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> Prediction | None:
@@ -219,9 +219,11 @@ def review_step(dataset_id: int, prediction: Prediction) -> str:
         model_id=prediction.run.summary["model_id"],
         field=prediction.field,
     )
+    n_classes = len({*classes, *workspace().store.classes(dataset_id, prediction.field)})
     st.caption(
-        "Keys: 1-9 choose a class · W accept the suggestion · N needs review · Q keep the given label ·"
-        " E exclude · S skip · U undo. Then Retrain (step 1) to update suggestions and threshold."
+        f"Keys: {class_keys_hint(n_classes)} · W accept the suggestion (highlighted) · N needs review ·"
+        " Q keep the given label · E exclude · S skip · U undo. Then Retrain (step 1) to update suggestions and"
+        " threshold."
     )
     return strategy
 

@@ -29,7 +29,7 @@ from ui.grid import show_table, thumb_uri
 from ui.issues import View
 from ui.progress import eta_bar
 from ui.resources import action_done, action_key, clicked_twice, row_contents, session, workspace
-from ui.review import multi_review_panel, review_panel
+from ui.review import class_keys_hint, multi_review_panel, review_panel
 
 TABLE_ROWS = 200
 ISSUES_QUEUE_DONE = (
@@ -234,8 +234,9 @@ def review(
         live=live,
     )
     st.caption(
-        "Keys: 1-9 choose a class · W accept the suggested label · N needs review · Q keep the given label ·"
-        " E exclude · S skip · U undo. The queue is the first 50 rows of the table when it was opened."
+        f"Keys: {class_keys_hint(len(report.classes))} · W accept the suggested label (highlighted) ·"
+        " N needs review · Q keep the given label · E exclude · S skip · U undo. The queue is the first 50 rows"
+        " of the table when it was opened."
     )
 
 

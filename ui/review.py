@@ -1,4 +1,5 @@
-"""One row at a time with keyboard shortcuts: 1-9 choose a class, W accept the suggestion,
+"""One row at a time with keyboard shortcuts: 1-9 choose a class (each key one class on every row, up to
+nine classes), W accept the suggestion (its class button highlighted),
 N needs-review, Q keep the given label, E exclude, S skip, U undo the last decision.
 
 Streamlit's own ``st.button(shortcut=...)`` handles the keys (no custom JavaScript); they do not
@@ -26,13 +27,20 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import CuratorError
-from core.review import ReviewAction, review_row, still_to_review
+from core.review import ReviewAction, keyed_choices, review_row, still_to_review
 from core.store import DEFAULT_LABEL_FIELD, as_classes, stored_value
 from core.wording import counted
 from core.workspace import Workspace
 from ui.resources import row_contents, workspace
 
 Choices = Callable[[int], list[tuple[str, float]]]  # row id -> [(class, probability)], best first
+
+
+def class_keys_hint(n_classes: int) -> str:
+    """What keys 1-9 do, for the pages' key captions (as ``core.review.keyed_choices`` assigns them)."""
+    if n_classes <= 9:
+        return "1-9 choose a class (the same class on every row, in the schema's order)"
+    return "1-9 choose among the row's 9 most probable classes"
 
 
 @st.fragment
@@ -82,7 +90,8 @@ def review_panel(
             "SELECT given, value, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = ?",
             (row_id, field),
         ).fetchone() or (None, None, None, None)
-    top = choices(row_id)[:9]
+    top = choices(row_id)
+    keyed = keyed_choices(top, ws.store.classes(dataset_id, field))
     if check_labels:  # the checking model's view replaces any stored pre-label
         suggested, confidence = (top[0][0], top[0][1]) if top else (None, None)
     with st.container(border=True):
@@ -110,10 +119,17 @@ def review_panel(
     )
     if fallback and not check_labels:
         st.caption(f"Model's suggestion: **{quote_markdown(fallback[0])}** ({fallback[1]:.0%}), W accepts it.")
-    cols = st.columns(max(3, min(len(top), 5)))
-    for i, (name, p) in enumerate(top):
-        label = f"{name} · {p:.0%}"
-        if cols[i % len(cols)].button(label, key=f"{row_key}.c{i}", shortcut=str(i + 1), use_container_width=True):
+    suggestion = suggested or (fallback[0] if fallback else None)  # what W accepts: its button stands out
+    cols = st.columns(max(3, min(len(keyed), 5)))
+    for i, (name, p) in enumerate(keyed):
+        label = name if p is None else f"{name} · {p:.0%}"
+        if cols[i % len(cols)].button(
+            label,
+            key=f"{row_key}.c{i}",
+            shortcut=str(i + 1),
+            type="primary" if name == suggestion else "secondary",
+            width="stretch",
+        ):
             decision = (ReviewAction.LABEL, name)
     a = st.columns(6)
     if a[0].button("Accept", key=f"{row_key}.w", shortcut="W", type="primary", disabled=not (suggested or fallback)):
