@@ -2418,6 +2418,49 @@ def test_review_keys_stand_for_the_same_class_on_every_row(app_env, minilm):
     assert highlighted == set(classes)  # the rows differ: key 1 is not "the top one"
 
 
+def test_after_a_retrain_the_review_card_the_buttons_and_w_speak_for_the_retrained_model(app_env, minilm):
+    """Auto-label, Accept, label more, Retrain, Review: the card said "suggested positive (55%)", the suggestion
+    the first model's accept stored, beside the retrained model's 50% / 50% on the buttons, and W accepted it."""
+    from core.review import ReviewAction, review_row
+    from core.wizard import accept, train
+
+    ws, dataset = trained_reviews(app_env, minilm)
+    first = train(ws, dataset.id, text_embedder=minilm)
+    accept(ws, dataset.id, first, threshold=1.0)  # a suggestion for every unlabeled row, by the first model
+    unlabeled = ws.store.row_ids(dataset.id)[-30:]
+    for row_id in unlabeled[:8]:  # new labels: the retrained model's probabilities differ
+        review_row(ws, dataset.id, row_id, ReviewAction.LABEL, value="negative")
+    retrained = train(ws, dataset.id, text_embedder=minilm)
+    new_model = retrained.run.summary["model_id"]
+    assert new_model != first.run.summary["model_id"]
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("2 · Review").run()
+    assert not at.exception
+    card = next(m.value for m in at.markdown if m.value.startswith("row "))
+    source_id = re.search(r"row (\S+) ·", card).group(1)
+    row_id = next(r for r in unlabeled if ws.store.source_id(r) == source_id)
+    position = {int(r): i for i, r in enumerate(retrained.row_ids)}[row_id]
+    probs = dict(zip(retrained.classes, retrained.probabilities[position], strict=True))
+    best = max(probs, key=probs.get)
+    assert "suggested" not in card, card  # no earlier model's number on the card
+    said = next(c.value for c in at.caption if c.value.startswith("Model's suggestion: "))
+    assert said.startswith(f"Model's suggestion: **{best}** ({probs[best]:.0%})")
+    top = next(
+        b
+        for b in at.button
+        if (b.key or "").startswith("autolabel.review.") and b.proto.type == "primary" and re.search(r"\.c\d$", b.key)
+    )
+    assert top.label == f"{best} · {probs[best]:.0%}"
+    next(b for b in at.button if b.label == "Accept").click().run()  # W
+    assert not at.exception and not at.error
+    state = ws.store.row_states([row_id])[row_id]
+    assert (state["label"], state["label_source"]) == (best, "suggestion_accepted")
+    with ws.store.connect() as conn:
+        model = conn.execute("SELECT model_id FROM labels WHERE row_id = ? AND field = 'label'", (row_id,)).fetchone()
+    assert model[0] == new_model
+
+
 def test_nothing_promised_at_the_lowest_target_does_not_advise_lowering_it(app_env, minilm):
     trained_reviews(app_env, minilm, target_precision=0.80)  # 30 labels of film sentiment: not even 80%
     at = new_app().run()

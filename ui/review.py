@@ -59,7 +59,8 @@ def review_panel(
 ) -> None:
     """Show the first row of ``queue`` nobody has decided on yet, with its decision buttons.
 
-    Without a stored suggestion, W accepts the best of ``choices`` (made by ``model_id``). With
+    Without a stored suggestion, or with one another model made (before a Retrain), W accepts the best
+    of ``choices`` (made by ``model_id``): the card, the buttons and W speak for that one model. With
     ``check_labels`` (the Issues page) the rows are labeled ones under question: a row is open
     until a person decides on it, and W takes the checking model's choice. ``details(row_id)``
     draws more about the row under it (why it was flagged, its duplicate). ``when_done``: what to do
@@ -86,12 +87,19 @@ def review_panel(
     row_key = f"{key}.{row_id}"  # a key pressed for this row that arrives after it was decided hits no button
     row = ws.store.rows_by_ids([row_id])[0]
     with ws.store.connect() as conn:
-        given, current, suggested, confidence = conn.execute(
-            "SELECT given, value, suggested, suggested_confidence FROM labels WHERE row_id = ? AND field = ?",
+        given, current, suggested, confidence, suggested_by = conn.execute(
+            "SELECT given, value, suggested, suggested_confidence, suggested_by FROM labels"
+            " WHERE row_id = ? AND field = ?",
             (row_id, field),
-        ).fetchone() or (None, None, None, None)
+        ).fetchone() or (None, None, None, None, None)
     top = choices(row_id)
     keyed = keyed_choices(top, ws.store.classes(dataset_id, field))
+    # Another model's stored suggestion (an accept before a Retrain) would put its number on the card and
+    # its class under W beside this model's on the buttons: the row is shown as one without a suggestion.
+    # A suggestion no model made (a person's pre-label from Search) stays.
+    earlier_model = bool(model_id and suggested_by and suggested_by != model_id and not check_labels)
+    if earlier_model:
+        suggested, confidence = None, None
     if check_labels:  # the checking model's view replaces any stored pre-label
         suggested, confidence = (top[0][0], top[0][1]) if top else (None, None)
     with st.container(border=True):
@@ -159,7 +167,7 @@ def review_panel(
                 action,
                 value=value,
                 model_suggestion=fallback,
-                prefer_model=check_labels,
+                prefer_model=check_labels or earlier_model,
                 field=field,
             ),
             decided,
