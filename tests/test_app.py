@@ -539,7 +539,7 @@ def test_a_review_queue_ended_with_skipped_rows_redraws_the_whole_page(app_env, 
     next(b for b in at.button if (b.key or "").startswith("autolabel.review.") and b.key.endswith(".c0")).click()
     at.run()
     assert not at.exception and not at.error
-    assert any(s.value.startswith("Queue done.") for s in at.success)
+    assert any(s.value.startswith("Queue done: 4 skipped rows are still open") for s in at.success)
     assert redraws == [False] * 4 + [True]  # skips: the panel alone; the queue's last decision: the page
 
 
@@ -861,6 +861,33 @@ def test_issues_review_queue_done_points_to_improve_issues_found_not_retrain(app
     assert not at.exception
     done = [s.value for s in at.success if s.value.startswith("Queue done.")]
     assert done and "Improve issues found" in done[0] and "Retrain" not in done[0], done
+
+
+def test_a_queue_ended_with_a_skipped_row_says_so_and_shows_it_again(app_env, minilm):
+    """The last row decided with one skipped: "Queue done" read "19 of 20 rows in this queue decided" and
+    said nothing of the skipped row, still open."""
+    ws, dataset, report = reviews_with_issue_run(app_env, minilm)
+    at = new_app().run()
+    at.switch_page("pages/issues.py").run()
+    at.segmented_control(key="issues.mode").set_value("Review one by one").run()
+    key = f"issues.review.{report.run.id}.label.(any).(any)"
+    queue = at.session_state[f"{key}.queue"]
+
+    def shown() -> str:
+        return next(re.search(r"row (\S+) ·", m.value).group(1) for m in at.markdown if m.value.startswith("row "))
+
+    skipped = shown()
+    next(b for b in at.button if (b.key or "").startswith(f"{key}.") and b.key.endswith(".s")).click().run()
+    with ws.batch(dataset.id, action="label", description="reviewed") as batch:  # every other row decided
+        batch.set_label([r for r in queue if ws.store.source_id(r) != skipped], "positive", source="human")
+    at.run()
+    assert not at.exception
+    bar = next(p for p in at.get("progress"))
+    assert bar.proto.text == f"{len(queue) - 1:,} of {len(queue):,} rows in this queue decided, 1 skipped"
+    done = [s.value for s in at.success if s.value.startswith("Queue done")]
+    assert done and done[0].startswith("Queue done: 1 skipped row is still open") and "Improve issues" in done[0]
+    at.button(key=f"{key}.unskip").click().run()  # "Review the skipped row"
+    assert not at.exception and shown() == skipped
 
 
 def test_issues_header_and_cards_follow_each_decision_of_the_review_panel(app_env, minilm):

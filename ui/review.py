@@ -73,16 +73,10 @@ def review_panel(
     ws = workspace()
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
     still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
-    open_rows = [r for r in still_open if r not in skipped]
-    done = len(queue) - len(still_open)
-    st.progress(
-        done / len(queue) if queue else 1.0, text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided"
-    )
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])  # batch ids, newest last
-    if not open_rows:
-        st.success(f"Queue done. {when_done}")
-        undo_decision_button(decided, key)
+    if queue_progress(queue, still_open, skipped, key=key, when_done=when_done, decided=decided):
         return
+    open_rows = [r for r in still_open if r not in skipped]
     row_id = open_rows[0]
     row_key = f"{key}.{row_id}"  # a key pressed for this row that arrives after it was decided hits no button
     row = ws.store.rows_by_ids([row_id])[0]
@@ -207,15 +201,9 @@ def multi_review_panel(
     skipped: set[int] = st.session_state.setdefault(f"{key}.skipped", set())
     decided: list[str] = st.session_state.setdefault(f"{key}.decided", [])
     still_open = still_to_review(ws, queue, check_labels=check_labels, field=field)
-    open_rows = [r for r in still_open if r not in skipped]
-    done = len(queue) - len(still_open)
-    st.progress(
-        done / len(queue) if queue else 1.0, text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided"
-    )
-    if not open_rows:
-        st.success(f"Queue done. {when_done}")
-        undo_decision_button(decided, key)
+    if queue_progress(queue, still_open, skipped, key=key, when_done=when_done, decided=decided):
         return
+    open_rows = [r for r in still_open if r not in skipped]
     row_id = open_rows[0]
     row_key = f"{key}.{row_id}"  # as in review_panel: a late key press must not decide the next row
     row = ws.store.rows_by_ids([row_id], field)[0]
@@ -261,6 +249,36 @@ def multi_review_panel(
             decided,
             queue_done=lambda: _queue_ended(ws, queue, skipped, check_labels=check_labels, field=field),
         )
+
+
+def queue_progress(
+    queue: list[int], still_open: list[int], skipped: set[int], *, key: str, when_done: str, decided: list[str]
+) -> bool:
+    """The queue's progress bar (rows decided, and skipped if any); once no row is left to show, "Queue
+    done" with the skipped rows named (they are still open: "19 of 20 decided" alone hid one) and a
+    button to go through them again. Returns whether the queue is done."""
+    done = len(queue) - len(still_open)
+    n_skipped = len(skipped.intersection(still_open))
+    skipped_text = f", {n_skipped:,} skipped" if n_skipped else ""
+    st.progress(
+        done / len(queue) if queue else 1.0,
+        text=f"{done:,} of {counted(len(queue), 'row')} in this queue decided{skipped_text}",
+    )
+    if set(still_open) - skipped:
+        return False
+    if n_skipped:
+        st.success(
+            f"Queue done: {counted(n_skipped, 'skipped row')} {'is' if n_skipped == 1 else 'are'} still open"
+            f" (the button below shows {'it' if n_skipped == 1 else 'them'} again). {when_done}"
+        )
+        again = "the skipped row" if n_skipped == 1 else f"the {n_skipped:,} skipped rows"
+        if st.button(f"Review {again}", key=f"{key}.unskip", icon=":material/replay:"):
+            skipped.clear()
+            next_row()
+    else:
+        st.success(f"Queue done. {when_done}")
+    undo_decision_button(decided, key)
+    return True
 
 
 def _queue_ended(ws: Workspace, queue: list[int], skipped: set[int], *, check_labels: bool, field: str) -> bool:
