@@ -120,6 +120,7 @@ class _Verdict:
     predicted: str
     correct: bool
     corrected_to: str | None
+    model_id: str | None = None  # the model whose auto label the verdict checked
 
 
 def standing_verdicts(
@@ -174,7 +175,7 @@ def standing_verdicts(
             stands = not correct and corrected is not None and same(value, corrected)
             stands = stands and correction_counts(row_id, model, source)
         if stands:
-            out.append(_Verdict(row_id, predicted, bool(correct), corrected))
+            out.append(_Verdict(row_id, predicted, bool(correct), corrected, model))
     return out
 
 

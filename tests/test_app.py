@@ -564,6 +564,31 @@ def test_monitor_marks_the_threshold_of_the_accept_that_stands_not_an_unaccepted
     assert "threshold 0.000" in monitor_histogram(new_app().run().switch_page("pages/autolabel.py").run())
 
 
+def test_after_a_retrain_monitor_sets_the_audit_against_the_promise_of_the_accept_that_wrote_its_labels(
+    app_env, minilm
+):
+    """Every audited label came from an accept that promised a precision, but after a Retrain Monitor read
+    "Audited precision 100%" with no "vs promised": only the current run's accept was asked, and it had none."""
+    from core.audit import record_verdict
+    from core.wizard import accept, audited_promise, train
+
+    ws, dataset, _ = reviews_with_issue_run(app_env, minilm, n=60, unlabeled=40)
+    first = train(ws, dataset.id, text_embedder=minilm)
+    accept(ws, dataset.id, first, threshold=0.0)
+    promised = first.promise(0.0).expected_precision
+    auto = [r for r, s in ws.store.row_states(ws.store.row_ids(dataset.id)).items() if s["label_source"] == "auto"]
+    for row in auto[:3]:
+        record_verdict(ws, dataset.id, row, correct=True)
+    retrained = train(ws, dataset.id, text_embedder=minilm, target_precision=0.995)  # not accepted
+    assert retrained.audited_promise() is None and audited_promise(ws, dataset.id) == pytest.approx(promised)
+    at = new_app().run()
+    at.switch_page("pages/autolabel.py").run()
+    at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
+    assert not at.exception
+    card = next(m for m in at.metric if m.label == "Audited precision")
+    assert card.value == "100%" and card.proto.delta.endswith(f"vs promised {promised:.0%}"), card.proto.delta
+
+
 def test_the_promise_and_accept_leave_out_rows_a_person_labeled_since_training(app_env, minilm):
     """Review or the audit labels rows after training; an accept leaves them alone. The button said "Accept
     1,000 auto-labels" and the promise "1,000 ... were auto-labeled" while History recorded 999."""

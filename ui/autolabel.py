@@ -18,6 +18,7 @@ from core.wizard import (
     REFERENCE_TAG,
     Prediction,
     add_classes,
+    audited_promise,
     earlier_auto_labels,
     nothing_new,
     promote_references,
@@ -270,7 +271,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     m[1].metric("Auto-labeled", f"{len(conf):,}", help="Rows holding the wizard's auto labels")
     m[2].metric("Waiting for review", f"{open_queue:,}", help="Rows with no answer (not excluded)")
     audit = audit_summary(ws, dataset_id, field)
-    promised = prediction.audited_promise() if prediction else None
+    promised = audited_promise(ws, dataset_id, field)  # of the accepts that wrote the audited labels
     audited_precision(m[3], "Audited precision", audit, promised)
     if prediction is not None:
         earlier_auto_labels_caption(prediction, prediction.threshold)

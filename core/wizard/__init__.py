@@ -25,6 +25,7 @@ from core.wizard.prediction import (
     Progress,
     Promise,
     _prediction,  # ui/autolabel.py builds a Prediction from a run whose arrays it caches
+    audited_promise,
     latest_prediction,
     standing_accept,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "accept",
     "accept_pending",
     "add_classes",
+    "audited_promise",
     "decided_since",
     "earlier_auto_labels",
     "label_new_rows",

@@ -187,9 +187,10 @@ class Prediction:
         return Promise(threshold, int(chosen.sum()), precision, len(conf) + self.abstained, interval, why_none, lowest)
 
     def audited_promise(self) -> float | None:
-        """The precision the audited auto labels were promised: this run's standing accept's. None when
-        the run has no standing accept (a Retrain since: the auto labels that stand are an earlier
-        model's) or its accept labeled no row (the promise of no rows reads 100%, and promises nothing)."""
+        """The precision this run's standing accept promised its auto labels. None when the run has no
+        standing accept (trained, never accepted) or its accept labeled no row (the promise of no rows
+        reads 100%, and promises nothing). Monitor sets the audit against ``audited_promise`` (the
+        function), which asks this of the run behind each audited label."""
         if self.accepted is None:
             return None
         promise = self.promise()
@@ -330,6 +331,46 @@ def latest_prediction(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL
     """The newest run answering ``field`` (a question of the label schema)."""
     run = latest_run(ws, dataset_id, KIND, question=field)
     return None if run is None else _prediction(ws, run)
+
+
+def audited_promise(ws: Workspace, dataset_id: int, field: str = DEFAULT_LABEL_FIELD) -> float | None:
+    """The precision promised to the auto labels the audit of ``field`` checked, to set the audit against.
+
+    Each verdict names the model whose auto label it checked, and each model is one run: its standing
+    accept wrote that label, at the promise ``Prediction.audited_promise`` reads. Verdicts on labels of
+    several runs (a Retrain and Accept after an earlier accept) get the mean of their runs' promises,
+    weighted by the verdicts of each: the audit's precision is a mean over those same verdicts. The
+    current run alone was asked before, so after a Retrain not accepted yet the audit of the earlier
+    accept's labels showed no promise at all. None before any verdict, or when a verdict's run or its
+    promise is gone (a pruned run, an accept of no rows): a part of the promise would be no promise.
+    """
+    from collections import Counter
+
+    from core.audit import standing_verdicts  # not at import: core.audit is the wizard's client
+
+    checked = Counter(v.model_id for v in standing_verdicts(ws, dataset_id, field))
+    if not checked:
+        return None
+    promised = 0.0
+    for model_id, n in checked.items():
+        precision = ws.derived(dataset_id, ("accept-promise", model_id), lambda m=model_id: _accept_promise(ws, m))
+        if precision is None:
+            return None
+        promised += n * precision
+    return promised / checked.total()
+
+
+def _accept_promise(ws: Workspace, model_id: str | None) -> float | None:
+    """The promise of the standing accept of the wizard run whose model id is ``model_id``."""
+    with ws.store.connect() as conn:
+        row = conn.execute(
+            "SELECT id FROM runs WHERE kind = ? AND json_extract(summary_json, '$.model_id') = ?", (KIND, model_id)
+        ).fetchone()
+    if row is None:
+        return None
+    from core.runs import get_run
+
+    return _prediction(ws, get_run(ws, row[0])).audited_promise()
 
 
 def _prediction(ws: Workspace, run: Run, arrays: dict[str, np.ndarray] | None = None) -> Prediction:
