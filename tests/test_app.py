@@ -609,6 +609,8 @@ def test_the_promise_and_accept_leave_out_rows_a_person_labeled_since_training(a
     at.number_input(key=f"autolabel.{prediction.run.id}.estimated.rows").set_value(10).run()
     assert not at.exception and not at.error
     assert any(s.value.startswith("9 of ") for s in [*at.success, *at.warning])
+    rough = f"This promise rests on {prediction.run.summary['n_labeled']} labeled rows: below about 200 it is rough"
+    assert any(c.value.startswith(rough) for c in at.caption)  # 20 labels: the promise says it is rough
     assert any(c.value.startswith("1 row above the threshold was labeled by a person") for c in at.caption)
     accept = next(b for b in at.button if b.label.startswith("Accept "))
     assert accept.label == "Accept 9 auto-labels"

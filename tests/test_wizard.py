@@ -561,6 +561,19 @@ def test_the_audit_is_set_against_the_accept_that_stands_never_an_empty_promise(
     assert nothing.audited_promise() is None
 
 
+def test_a_promise_on_few_labeled_rows_says_it_is_rough():
+    """On rt_polarity 40 labels promised 67.8% (likely 91 to 221 wrong of 500) and 83.2% was measured, with
+    nothing on the page saying a promise on so few labels is rough (docs/autolabel.md, "For the product")."""
+    from dataclasses import replace
+
+    prediction = _synthetic_prediction()  # 80 labeled rows
+    said = prediction.rough_promise(prediction.promise())
+    assert said.startswith("This promise rests on 80 labeled rows: below about 200 it is rough")
+    many = replace(prediction, run=replace(prediction.run, summary={**prediction.run.summary, "n_labeled": 200}))
+    assert many.rough_promise(many.promise()) == ""
+    assert prediction.rough_promise(prediction.promise(1.0)) == ""  # no row promised: nothing to hedge
+
+
 def test_the_threshold_row_is_taken_only_within_the_rows_the_model_can_label():
     prediction = _synthetic_prediction()
     assert prediction.threshold_at_rows(1) == pytest.approx(0.999)

@@ -108,6 +108,9 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     done = bool(accepted) and promise.rows > 0 and accept_pending(ws, prediction, threshold) == 0
     good = promise.rows and promise.expected_precision and promise.expected_precision >= 0.9
     (st.success if good else st.warning)(promise.describe(accepted=done))
+    rough = prediction.rough_promise(promise)
+    if rough:
+        st.caption(rough)
     earlier_auto_labels_caption(prediction, threshold)
     if gone:
         st.caption(

@@ -35,6 +35,9 @@ AT_LOWEST_TARGET = (
     "label more rows (Review) so that the promise can be checked, or choose the rows by hand (row count) and"
     " audit a sample of them"
 )
+# Below this many labeled rows the promise's calibration is rough (docs/autolabel.md, "For the product"): on
+# rt_polarity 40 labels promised 67.8% (likely 91 to 221 wrong of 500) and 83.2% was measured.
+ROUGH_BELOW_LABELS = 200
 CREDIBILITY = 0.9  # the threshold asks for the target with this posterior probability (docs/autolabel.md)
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
@@ -195,6 +198,18 @@ class Prediction:
             return None
         promise = self.promise()
         return promise.expected_precision if promise.rows else None
+
+    def rough_promise(self, promise: Promise) -> str:
+        """A hedge for ``promise`` when it rests on fewer than ``ROUGH_BELOW_LABELS`` labeled rows (empty
+        otherwise, or when it promises no precision): its likely range then reads firmer than it is."""
+        n_labeled = int(self.run.summary.get("n_labeled", 0))
+        if not promise.rows or promise.expected_precision is None or n_labeled >= ROUGH_BELOW_LABELS:
+            return ""
+        return (
+            f"This promise rests on {counted(n_labeled, 'labeled row')}: below about {ROUGH_BELOW_LABELS} it is"
+            " rough, and the measured precision can fall outside its likely range. Label more rows (Review)"
+            " and Retrain to firm it up, and audit a sample after accepting (step 3)."
+        )
 
     def _moved_interval(self, chosen: np.ndarray) -> tuple[float, float] | None:
         """10-90% range of the precision of the ``chosen`` rows' confidences at a threshold the user moved.
