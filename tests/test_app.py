@@ -664,10 +664,15 @@ def test_the_wizard_and_monitor_say_how_many_rows_keep_an_earlier_models_auto_la
     kept = earlier_auto_labels(ws, current, current.threshold)
     at = new_app().run()
     at.switch_page("pages/autolabel.py").run()
-    assert any(c.value.startswith(f"{kept:,} more rows keep an earlier model's auto label") for c in at.caption)
+    # Said plainly ("500 more rows keep an earlier model's auto label: below this threshold an accept leaves
+    # another model's labels..." had no referent for "more" and read as jargon).
+    said = f"{kept:,} rows below this threshold hold an earlier model's auto label: an accept of this model"
+    assert any(c.value.startswith(said) for c in at.caption)
     at.segmented_control(key="autolabel.step").set_value("3 · Monitor and audit").run()
     assert not at.exception
-    assert any(c.value.startswith(f"{kept:,} more rows keep an earlier model's auto label") for c in at.caption)
+    said = f"{kept:,} of these auto labels come from an earlier model, on rows below this model's threshold"
+    assert any(c.value.startswith(said) for c in at.caption)
+    assert not any("more row" in c.value for c in at.caption)
 
 
 @pytest.mark.slow

@@ -180,15 +180,27 @@ def reference_set_controls(dataset_id: int) -> dict:
     return {"mode": mode, "min_similarity": similarity}
 
 
-def earlier_auto_labels_caption(prediction: Prediction, threshold: float) -> None:
+def earlier_auto_labels_caption(prediction: Prediction, threshold: float, *, monitor: bool = False) -> None:
     """Why Monitor counts more auto labels than the promise after a Retrain: an accept leaves an earlier
-    model's auto labels below its threshold as they are."""
+    model's auto labels below its threshold as they are. On Monitor (``monitor``) they are some of the
+    auto labels its card counts; under the promise, rows below the threshold the slider stands at."""
     kept = earlier_auto_labels(workspace(), prediction, threshold)
-    if kept:
+    if not kept:
+        return
+    one = kept == 1
+    if monitor:
         st.caption(
-            f"{counted(kept, 'more row')} {'keeps' if kept == 1 else 'keep'} an earlier model's auto label: below"
-            " this threshold an accept leaves another model's labels as they are (Monitor counts them too);"
-            " an accept at a threshold below them relabels them with this model."
+            f"{kept:,} of these auto labels {'comes' if one else 'come'} from an earlier model, on"
+            f" {'a row' if one else 'rows'} below this model's threshold: an accept of this model replaces only"
+            " the labels at or above its threshold."
+        )
+    else:
+        st.caption(
+            f"{counted(kept, 'row')} below this threshold {'holds' if one else 'hold'} an earlier model's auto"
+            " label: an accept of this model replaces only the labels at or above the threshold, so"
+            f" {'it stays' if one else 'they stay'} as {'it is' if one else 'they are'} (Monitor counts"
+            f" {'it' if one else 'them'}). Move the threshold below {'it' if one else 'them'} to relabel"
+            f" {'it' if one else 'them'} with this model."
         )
 
 
@@ -274,7 +286,7 @@ def monitor_step(dataset_id: int, prediction: Prediction | None, field: str = DE
     promised = audited_promise(ws, dataset_id, field)  # of the accepts that wrote the audited labels
     audited_precision(m[3], "Audited precision", audit, promised)
     if prediction is not None:
-        earlier_auto_labels_caption(prediction, prediction.threshold)
+        earlier_auto_labels_caption(prediction, prediction.threshold, monitor=True)
     _auto_confidence_histogram(conf, prediction)
     if issue_fixes:
         st.caption(
