@@ -402,10 +402,18 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     n_auto = int(promise[0].split(" of ")[0].replace(",", ""))
     accept = next(b for b in at.button if b.label.startswith("Accept "))
     assert accept.label == f"Accept {n_auto:,} auto-labels"
+
+    def table_headings() -> list[str]:
+        return [m.value for m in at.markdown if m.value.startswith(("**Just above", "**Just below"))]
+
+    assert all("(would be auto-labeled" in h or "(stay unlabeled" in h for h in table_headings())
     accept.click().run()
     assert not at.exception
     sources = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(dataset.id)).values()]
     assert sources.count("auto") == n_auto and n_auto > 300
+    # The tables say what the accept did ("would be auto-labeled" read as if it had not happened).
+    above, below = table_headings()
+    assert above.endswith("(auto-labeled)") and below.endswith("(left unlabeled, given as suggestions)")
     # Accepted at this threshold: said so, and not offered again (it would rewrite the same labels).
     assert at.button(key=accept.key).disabled and at.button(key=accept.key).label == f"Accepted: {n_auto:,} auto-labels"
     assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)

@@ -154,10 +154,13 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     above, below = _around_threshold(prediction, threshold, decimals)
     a, b = st.columns(2)
     cut = f"{threshold:.{decimals}f}"
-    a.markdown(f"**Just above the threshold** of {cut} (would be auto-labeled)")
+    # Once accepted at this threshold, the tables say what the accept did, not what it would do.
+    above_did = "auto-labeled" if done else "would be auto-labeled"
+    below_did = "left unlabeled, given as suggestions" if done else "stay unlabeled, shown as suggestions"
+    a.markdown(f"**Just above the threshold** of {cut} ({above_did})")
     with a:
         _threshold_table(above, key=f"{key}.above")
-    b.markdown(f"**Just below** {cut} (stay unlabeled, shown as suggestions)")
+    b.markdown(f"**Just below** {cut} ({below_did})")
     with b:
         _threshold_table(below, key=f"{key}.below")
     if not promise.rows:
