@@ -59,6 +59,12 @@ def time_left(seconds: float) -> str:
     return f"{duration(seconds)} left" if seconds < 1 else f"about {duration(seconds)} left"
 
 
+def utc_time(stamp: str, *, seconds: bool = False) -> str:
+    """A stored timestamp (ISO 8601, in UTC as ``core.store.now`` writes it) as the pages show it, saying
+    UTC as History's "when (UTC)" column does: "2026-11-25 02:09 UTC" (``seconds``: "02:09:41 UTC")."""
+    return f"{stamp[: 19 if seconds else 16].replace('T', ' ')} UTC"
+
+
 def decimals_apart(values: Sequence[float], *, least: int = 3, most: int = 6) -> int:
     """The fewest decimals (``least`` to ``most``) at which ``values`` all read differently: a threshold
     and the confidences around it are shown with as many digits as it takes to tell them apart, and no

@@ -418,6 +418,12 @@ def test_autolabel_wizard_train_accept_review_audit_undo(app_env, minilm):
     assert at.button(key=accept.key).disabled and at.button(key=accept.key).label == f"Accepted: {n_auto:,} auto-labels"
     assert any(f"{n_auto:,} of" in s.value and "were auto-labeled" in s.value for s in at.success)
     assert any(c.value.startswith("Trained on") and "model id" not in c.value for c in at.caption)  # short
+    # Times say UTC, as History's "when (UTC)" column does (they read as local time before).
+    trained_at = next(c.value for c in at.caption if c.value.startswith("Trained on"))
+    assert re.search(r" at 20\d\d-\d\d-\d\d \d\d:\d\d UTC\.", trained_at), trained_at
+    accepted_at = next(i.value for i in at.info if i.value.startswith("Accepted at "))
+    assert re.match(r"Accepted at 20\d\d-\d\d-\d\d \d\d:\d\d UTC: ", accepted_at), accepted_at
+    assert re.search(r" model of 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC\)", accepted_at), accepted_at
     trained = next(c.value for c in at.caption if c.value.startswith("Model: "))  # the method, in an expander
     assert re.search(r"model id `supervised[^`]*:[0-9a-f]{12}`", trained)  # one id per run: labeler and run
     assert "Chosen among" in trained and "=" not in trained.split("`)")[-1]  # the candidates in words

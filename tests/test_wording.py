@@ -1,6 +1,6 @@
 """Counts in messages: the noun agrees with the number, and thousands are separated."""
 
-from core.wording import counted
+from core.wording import counted, utc_time
 
 
 def test_counted_agrees_with_the_number_and_separates_thousands():
@@ -48,3 +48,8 @@ def test_a_duration_under_a_second_reads_under_1_s_not_0_s():
     assert duration(1.2) == "1 s" and duration(59.4) == "59 s"
     assert duration(59.6) == "1 min 00 s" and duration(83) == "1 min 23 s" and duration(3725) == "62 min 05 s"
     assert time_left(83) == "about 1 min 23 s left" and time_left(0.4) == time_left(-2) == "under 1 s left"
+
+
+def test_a_stored_time_says_it_is_utc():
+    assert utc_time("2026-11-25T02:09:41.123+00:00") == "2026-11-25 02:09 UTC"
+    assert utc_time("2026-11-25T02:09:41.123+00:00", seconds=True) == "2026-11-25 02:09:41 UTC"

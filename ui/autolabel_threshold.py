@@ -22,7 +22,7 @@ from core.wizard import (
     labels_changed_since,
     new_rows,
 )
-from core.wording import counted
+from core.wording import counted, utc_time
 from ui.autolabel import earlier_auto_labels_caption
 from ui.charts import confidence_histogram, precision_coverage
 from ui.grid import show_table, thumb_uri
@@ -34,7 +34,7 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     ws = workspace()
     summary = prediction.run.summary
     st.caption(
-        f"Trained on {summary['n_labeled']:,} labeled rows at {prediction.run.created_at[:16].replace('T', ' ')}."
+        f"Trained on {summary['n_labeled']:,} labeled rows at {utc_time(prediction.run.created_at)}."
         + (f" Out-of-fold accuracy {summary['oof_accuracy']:.1%}." if summary.get("oof_accuracy") else "")
     )
     with st.expander("How the model was chosen"):  # the method, for whoever asks; the promise below leads
@@ -50,18 +50,18 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
     missing = accept_pending(ws, prediction, prediction.accepted.threshold) if accepted else 0
     if accepted and not missing:
         st.info(
-            f"Accepted at {accepted.created_at[:16].replace('T', ' ')}: {accepted.description}."
+            f"Accepted at {utc_time(accepted.created_at)}: {accepted.description}."
             " Move the threshold and accept again to change them, or review and Retrain."
         )
     elif accepted:
         st.warning(
-            f"Accepted at {accepted.created_at[:16].replace('T', ' ')}, but {counted(missing, 'row')} no longer"
+            f"Accepted at {utc_time(accepted.created_at)}, but {counted(missing, 'row')} no longer"
             " hold what that accept wrote (an undo in History changed them). Accept again to write them."
         )
     elif labels_changed_since(ws, prediction):
         st.caption("Labels have changed since this run; Retrain to learn from them.")
     for b in (b for b in since if b.action == NEW_ROWS_ACTION):
-        st.caption(f"{b.created_at[:16].replace('T', ' ')}: {b.description}.")
+        st.caption(f"{utc_time(b.created_at)}: {b.description}.")
     curve = prediction.curve()
     how = st.radio("Set the threshold by", ["confidence", "row count"], horizontal=True, key="autolabel.how")
     key = f"autolabel.{prediction.run.id}"

@@ -23,7 +23,7 @@ import numpy as np
 from core.errors import InputError
 from core.runs import Run, latest_run
 from core.store import DEFAULT_LABEL_FIELD
-from core.wording import counted, decimals_apart
+from core.wording import counted, decimals_apart, utc_time
 from core.workspace import Workspace
 
 KIND = "autolabel"
@@ -139,12 +139,12 @@ class Prediction:
     @property
     def model_in_words(self) -> str:
         """The model as messages and the History name it: its labeler's short name and when it was trained
-        ("semi-supervised model of 2026-11-24 15:09:42"; to the second, so two retrains in one minute read
-        apart). The model id (labeler, settings, run) is for provenance: it stays with every label it wrote,
+        ("semi-supervised model of 2026-11-24 15:09:42 UTC"; to the second, so two retrains in one minute
+        read apart). The model id (labeler, settings, run) is for provenance: it stays with every label it wrote,
         in the History's changes and in exports."""
         summary = self.run.summary
         title = summary.get("labeler_title") or str(summary["labeler"]).split("(")[0]  # runs stored before titles
-        return f"{title} model of {self.run.created_at[:19].replace('T', ' ')}"
+        return f"{title} model of {utc_time(self.run.created_at, seconds=True)}"
 
     @cached_property
     def suggested(self) -> np.ndarray:
