@@ -317,6 +317,7 @@ def labeled_rows_curves(
     repeats: int = 5,
     seed: int = 0,
     make_model: Callable[[], Classifier] = default_classifier,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, LearningCurve]:
     """Learning curves over the rows a user has already labeled, one averaged curve per strategy.
 
@@ -342,6 +343,9 @@ def labeled_rows_curves(
         First seed.
     make_model
         Returns a fresh, unfitted classifier.
+    on_progress
+        Called with (fraction, message) before each simulation (strategies x repeats, alike in cost),
+        so a bar can say how long is left.
 
     Returns
     -------
@@ -359,9 +363,14 @@ def labeled_rows_curves(
     test_size = 0.2
     n_pool = len(y) - max(len(classes), round(test_size * len(y)))
     batch_size = max(len(classes), int(np.ceil(n_pool / 10)))
-    return {
-        name: average_curves(
-            [
+    report = on_progress or (lambda f, m: None)
+    curves: dict[str, LearningCurve] = {}
+    for s, name in enumerate(strategies):
+        runs = []
+        for repeat in range(repeats):
+            done = (s * repeats + repeat) / (len(strategies) * repeats)
+            report(done, f"Simulating labeling with {name} sampling: run {repeat + 1} of {repeats}")
+            runs.append(
                 learning_curve(
                     X,
                     y,
@@ -371,11 +380,9 @@ def labeled_rows_curves(
                     make_model=make_model,
                     seed=seed + repeat,
                 )
-                for repeat in range(repeats)
-            ]
-        )
-        for name in strategies
-    }
+            )
+        curves[name] = average_curves(runs)
+    return curves
 
 
 def _resolve_metric(metric: str, n_classes: int) -> str:

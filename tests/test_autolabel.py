@@ -184,6 +184,38 @@ def test_cross_validation_hides_each_fold_from_the_labeler(news):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
 
 
+def test_training_progress_moves_with_the_fits_so_the_bar_can_tell_the_time_left(news):
+    """Training sat for 9 s at "Cross-validating: semi-supervised" with no estimate: the bar moved once per
+    candidate. Every fit (each candidate's 5 folds, then the final fit) is a step now: with a clock that
+    charges 1 s per fit, the fraction grows with the time spent, so the time left read from it is right."""
+    clock = [0.0]
+
+    class Timed(SupervisedLabeler):
+        def _fit(self, data, y):
+            clock[0] += 1.0
+            return super()._fit(data, y)
+
+    y = keep_per_class(news["y"][:400], 5, seed=1)
+    data = AutoLabelData(news["X"][:400], CLASSES)
+    seen = []
+    plan_autolabel(
+        data,
+        y,
+        labelers=[Timed(semi_supervised=False), Timed(semi_supervised=False, C=0.5)],
+        on_progress=lambda f, m: seen.append((f, m, clock[0])),
+    )
+    assert clock[0] == 11  # 2 candidates x 5 folds, then the final fit
+    fractions = np.array([f for f, _, _ in seen])
+    times = np.array([t for _, _, t in seen])
+    assert (
+        np.all(np.diff(fractions) > 0) and fractions[0] == pytest.approx(0.1) and fractions[-1] == pytest.approx(0.95)
+    )
+    np.testing.assert_allclose(fractions, 0.1 + 0.85 * times / clock[0])  # in step with the work done
+    messages = [m for _, m, _ in seen]
+    assert messages[0].endswith("(1 of 5 folds)") and messages[4].endswith("(5 of 5 folds)")
+    assert messages[-2].startswith("Fitting on all labels") and messages[-1] == "Estimating the threshold"
+
+
 def test_reference_set_leaves_dissimilar_rows_unlabeled(news):
     """Movie reviews mixed into news: with news references they mostly get no suggestion."""
     X = np.vstack([news["X"], news["reviews"]])

@@ -138,8 +138,15 @@ def test_learning_curve_compares_the_chosen_strategy_with_random_and_is_a_saved_
         return real(*args, **kwargs)
 
     monkeypatch.setattr(core.learning_curve, "learning_curve", counted_simulation)
-    least = strategy_learning_curves(ws, ds.id, strategy="least-confidence", repeats=2)
+    seen = []  # the bar (it sat under a spinner for ~3 s) measures the simulations left, not the curves read
+    least = strategy_learning_curves(
+        ws, ds.id, strategy="least-confidence", repeats=2, on_progress=lambda f, m: seen.append((f, m))
+    )
     assert list(least) == ["random", "least-confidence"] and set(simulated) == {"least-confidence"}
+    assert seen == [
+        (0.0, "Simulating labeling with least-confidence sampling: run 1 of 2"),
+        (0.5, "Simulating labeling with least-confidence sampling: run 2 of 2"),
+    ]
     assert list(strategy_learning_curves(ws, ds.id, strategy="random", repeats=2)) == ["random"]
 
     # Old curves go (runs are caches here), never the ones just used, however old: random's is the oldest.

@@ -29,6 +29,7 @@ from core.wizard import (
 from core.wording import counted
 from ui.audit import audit_panel, audited_precision
 from ui.charts import confidence_histogram, learning_curves
+from ui.progress import eta_bar
 from ui.resources import embedder, rerun_after_batch, workspace
 from ui.review import class_keys_hint, review_panel
 
@@ -119,7 +120,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
             return
         dataset = ws.dataset(dataset_id)
         own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
-        bar = st.progress(0.0, text="Starting")
+        report, close = eta_bar()
         try:
             train(
                 ws,
@@ -130,9 +131,10 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
                 class_descriptions=descriptions,
                 text_embedder=embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL),
                 field=field,
-                on_progress=lambda f, m: bar.progress(min(1.0, f), text=m),
+                on_progress=report,
             )
         except CuratorError as exc:
+            close()
             st.error(str(exc))
             return
         st.rerun()
@@ -248,12 +250,14 @@ def learning_curve_panel(dataset_id: int, field: str = DEFAULT_LABEL_FIELD, stra
         "Learning curve", key="autolabel.lc", help="Quality vs number of labels: the strategy in Show first vs random"
     ):
         return
+    report, close = eta_bar(f"Simulating labeling with {strategy} and random sampling on the labeled rows")
     try:
-        with st.spinner(f"Simulating labeling with {strategy} and random sampling on the labeled rows..."):
-            curves = strategy_learning_curves(workspace(), dataset_id, strategy=strategy, field=field)
+        curves = strategy_learning_curves(workspace(), dataset_id, strategy=strategy, field=field, on_progress=report)
     except CuratorError as exc:
         st.info(str(exc))
         return
+    finally:
+        close()
     from core.learning_curve import describe_savings
 
     st.plotly_chart(learning_curves(curves), key=f"autolabel.lc.chart.{field}")

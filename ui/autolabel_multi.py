@@ -14,6 +14,7 @@ from core.wizard import (
 )
 from ui.audit import audited_precision, sample_controls, show_audit_row
 from ui.autolabel import coverage_of, run_arrays
+from ui.progress import eta_bar
 from ui.resources import rerun_after_batch, workspace
 from ui.review import multi_review_panel, next_row
 
@@ -47,12 +48,11 @@ def multi_label_step(dataset_id: int, field: str) -> None:
     )
     verb = "Retrain" if prediction else "Train and predict"
     if st.button(verb, type="primary", key="autolabel.multi.train", icon=":material/model_training:"):
-        bar = st.progress(0.0, text="Starting")
+        report, close = eta_bar()
         try:
-            train_multilabel(
-                ws, dataset_id, field, target_precision=target, on_progress=lambda f, m: bar.progress(f, text=m)
-            )
+            train_multilabel(ws, dataset_id, field, target_precision=target, on_progress=report)
         except CuratorError as exc:
+            close()
             st.error(str(exc))
             return
         st.rerun()

@@ -18,6 +18,7 @@ from core.autolabel.supervised import SupervisedLabeler
 from core.autolabel.threshold import (
     TemperaturePosterior,
     ThresholdEstimate,
+    cross_val_fits,
     cross_val_proba,
     estimate_threshold,
     fit_temperature,
@@ -111,8 +112,11 @@ def plan_autolabel(
     probabilities and set the threshold (``estimate_threshold``). With fewer than
     ``MIN_LABELED_FOR_PROMISE`` labeled rows nothing is promised: ``estimate`` is None and the
     probabilities are the labeler's own.
+
+    ``on_progress(fraction, message)`` hears from 0.1 to 0.95 in proportion to the fits made (every
+    candidate's folds, then the final fit), the work that takes the time, so a bar can estimate what is left.
     """
-    progress = on_progress or (lambda f, m: None)
+    report = on_progress or (lambda f, m: None)
     y = check_labels(y, data)
     candidates = list(labelers) if labelers else default_labelers(data, y)
     n_labeled = int((y >= 0).sum())
@@ -130,11 +134,25 @@ def plan_autolabel(
     scores: dict[str, float] = {}
     oof: list[tuple[np.ndarray, np.ndarray]] = []
     best = 0
+    fits = [cross_val_fits(c, y, n_folds=n_folds) if can_promise else 0 for c in candidates]
+    done = 0
+
+    def progress(message: str) -> None:
+        report(0.1 + 0.85 * done / (sum(fits) + 1), message)
+
     if can_promise:
         losses = []
         for i, labeler in enumerate(candidates):
-            progress(0.1 + 0.6 * i / len(candidates), f"Cross-validating: {labeler.title}")
-            oof.append(cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed))
+            fold = 0
+
+            def fitted(labeler: AutoLabeler = labeler, i: int = i) -> None:
+                nonlocal done, fold
+                done, fold = done + 1, fold + 1
+                if fold < fits[i]:
+                    progress(f"Cross-validating: {labeler.title} ({fold + 1} of {fits[i]} folds)")
+
+            progress(f"Cross-validating: {labeler.title}" + (f" (1 of {fits[i]} folds)" if fits[i] > 1 else ""))
+            oof.append(cross_val_proba(labeler, data, y, n_folds=n_folds, seed=seed, on_fit=fitted))
             losses.append(_log_loss(oof[i][1], y[oof[i][0]]))
             scores[labeler.model_id] = losses[i]
         best = int(np.argmin(losses))
@@ -145,7 +163,7 @@ def plan_autolabel(
         notes.append(f"Only {n_labeled} labeled rows: too few to estimate precision (need {MIN_LABELED_FOR_PROMISE}).")
     else:
         notes.append("No labeled rows: confidences are the model's own, not a measured precision.")
-    progress(0.75, f"Fitting on all labels: {candidates[best].title}")
+    progress(f"Fitting on all labels: {candidates[best].title}")
     labeler = clone(candidates[best]).fit(data, y)
     if collapsed := getattr(labeler, "collapsed_", None):
         named = ", ".join(f"'{c}'" for c in collapsed[:5])
@@ -161,7 +179,8 @@ def plan_autolabel(
             labeler, labeler.proba_, prediction, eligible, None, empty, np.zeros((0, data.n_classes)), y, scores, notes
         )
     rows, oof_proba = oof[best]
-    progress(0.9, "Estimating the threshold")
+    done += 1
+    progress("Estimating the threshold")
     estimate = estimate_threshold(
         oof_proba,
         y[rows],

@@ -22,6 +22,7 @@ searching are not a random sample. Say so in the UI; an audit of accepted rows c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,13 +36,20 @@ LOG_TEMPERATURES = np.linspace(-2.5, 3.5, 61)  # T from 0.08 (sharpen) to 33 (fl
 
 
 def cross_val_proba(
-    labeler: AutoLabeler, data: AutoLabelData, y: np.ndarray, *, n_folds: int = 5, seed: int = 0
+    labeler: AutoLabeler,
+    data: AutoLabelData,
+    y: np.ndarray,
+    *,
+    n_folds: int = 5,
+    seed: int = 0,
+    on_fit: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities for the labeled rows.
 
     Folds are stratified by class. For each fold a fresh copy of ``labeler`` is fitted on all rows
     with that fold's labels removed (so semi-supervised labelers see those rows as unlabeled, as
     they will see the rows they auto-label). A labeler that ignores labels is fitted once.
+    ``on_fit`` is called after each fit (``cross_val_fits`` of them), for a progress bar.
 
     Returns
     -------
@@ -52,8 +60,11 @@ def cross_val_proba(
     rows = np.flatnonzero(y >= 0)
     if len(rows) < 2:
         raise InputError("Estimating precision needs at least two labeled rows.")
+    done = on_fit or (lambda: None)
     if not labeler.uses_labels:
-        return rows, clone(labeler).fit(data, y).proba_[rows]
+        proba = clone(labeler).fit(data, y).proba_[rows]
+        done()
+        return rows, proba
     rng = np.random.default_rng(seed)
     n_folds = int(min(n_folds, len(rows)))
     fold = np.empty(len(rows), dtype=np.int64)
@@ -64,12 +75,18 @@ def cross_val_proba(
     proba = np.zeros((len(rows), data.n_classes))
     for f in range(n_folds):
         held = fold == f
-        if not held.any():
-            continue
-        y_fold = y.copy()
-        y_fold[rows[held]] = -1
-        proba[held] = clone(labeler).fit(data, y_fold).proba_[rows[held]]
+        if held.any():
+            y_fold = y.copy()
+            y_fold[rows[held]] = -1
+            proba[held] = clone(labeler).fit(data, y_fold).proba_[rows[held]]
+        done()  # an empty fold too: the count of fits announced stays the count reported
     return rows, proba
+
+
+def cross_val_fits(labeler: AutoLabeler, y: np.ndarray, *, n_folds: int = 5) -> int:
+    """How many fits ``cross_val_proba`` makes (and reports through ``on_fit``): the work is known ahead,
+    so a progress bar can say how much is done and how long is left."""
+    return int(min(n_folds, int((np.asarray(y) >= 0).sum()))) if labeler.uses_labels else 1
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ give every strategy the same splits, so the curves stay paired for ``compare_cur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,7 @@ def strategy_learning_curves(
     field: str = DEFAULT_LABEL_FIELD,
     repeats: int = 5,
     seed: int = 0,
+    on_progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, LearningCurve]:
     """Learning curves of random sampling and of ``strategy`` over the rows labeled so far.
 
@@ -70,6 +72,8 @@ def strategy_learning_curves(
     repeats, seed
         Seeds ``seed`` to ``seed + repeats - 1`` are averaged; their spread is the noise that
         ``compare_curves`` measures.
+    on_progress
+        Called with (fraction, message) as the curves not saved yet are simulated (each alike in cost).
 
     Returns
     -------
@@ -87,27 +91,38 @@ def strategy_learning_curves(
     data = None
     curves: dict[str, LearningCurve] = {}
     used: list[str] = []
-    for name in dict.fromkeys([BASELINE, strategy]):
-        settings = learning_curve_settings(ws, dataset_id, strategy=name, field=field, repeats=repeats, seed=seed)
-        run = find_run(ws, dataset_id, LEARNING_CURVE_KIND, run_key(version, settings))
+    names = list(dict.fromkeys([BASELINE, strategy]))
+    settings = {
+        n: learning_curve_settings(ws, dataset_id, strategy=n, field=field, repeats=repeats, seed=seed) for n in names
+    }
+    saved = {n: find_run(ws, dataset_id, LEARNING_CURVE_KIND, run_key(version, settings[n])) for n in names}
+    to_simulate = [n for n in names if saved[n] is None]  # the bar measures the work left, not the curves read
+    report = on_progress or (lambda f, m: None)
+    for name in names:
+        run = saved[name]
         if run is not None:
             curves[name] = _curve_from_run(run.summary, run.arrays())
             used.append(run.id)
             continue
         from core.learning_curve import labeled_rows_curves
 
+        i = to_simulate.index(name)
+
+        def part(fraction: float, message: str, i: int = i) -> None:
+            report((i + fraction) / len(to_simulate), message)
+
         if data is None:
             data = training_data(ws, dataset_id, field)
         labeled = data.y >= 0
         curve = labeled_rows_curves(
-            data.vectors[labeled], data.y[labeled], strategies=(name,), repeats=repeats, seed=seed
+            data.vectors[labeled], data.y[labeled], strategies=(name,), repeats=repeats, seed=seed, on_progress=part
         )[name]
         run = save_run(
             ws,
             dataset_id,
             LEARNING_CURVE_KIND,
             dataset_version=version,
-            settings=settings,
+            settings=settings[name],
             summary={"strategy": name, "metric": curve.metric, "seconds": curve.seconds, "runs": curve.runs},
             arrays={
                 "n_labels": curve.n_labels,
