@@ -14,6 +14,7 @@ from core.history import (
     history,
     undo_states,
 )
+from core.wizard import left_standing_by_undo
 from core.wording import counted
 from ui.resources import action_done, action_key, clicked_twice, current_dataset_id, require_shell, session, workspace
 from ui.review import quote_markdown
@@ -108,7 +109,8 @@ else:
             except CuratorError as exc:
                 st.error(str(exc))
             else:
-                st.toast(result.headline())
+                left = left_standing_by_undo(ws, chosen)  # an accept's new-rows batch: named, not undone with it
+                st.toast(f"{result.headline()}. {left}" if left else result.headline())
                 st.rerun()
             finally:
                 action_done(s, "history.undo")

@@ -831,6 +831,42 @@ def test_a_second_click_on_clean_top_k_as_drawn_before_does_not_fix_the_next_k_r
     assert ws.status(dataset.id).excluded == 1
 
 
+@pytest.mark.slow
+def test_undoing_an_accept_says_its_new_rows_batch_still_stands(app_env, minilm):
+    """Accept, add rows, auto-label them at the accept's threshold, then undo the accept in History: the toast
+    names the new-rows batch still standing, and the Auto-label page no longer lists it as a plain line under
+    "No row is auto-labeled" but says it was made at an undone accept's threshold and counts its labels."""
+    from core.ingest import load_source, run_ingest, start_ingest
+    from core.readers import Table
+    from core.schema import infer_mapping
+    from core.wizard import accept, label_new_rows, latest_prediction, train
+
+    ws, dataset = load_demo(app_env / "workspace", "news", minilm)
+    prediction = train(ws, dataset.id, text_embedder=minilm)
+    accepted = accept(ws, dataset.id, prediction, threshold=0.9)
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    more = Table(table.frame.head(60), kind="table", class_names=table.class_names)
+    mapping = infer_mapping(more)
+    mapping = type(mapping)(**{**mapping.__dict__, "label_column": None})
+    run_ingest(ws, start_ingest(ws, more, mapping, dataset.name, source="later.csv", append=True), minilm)
+    result = label_new_rows(ws, dataset.id, latest_prediction(ws, dataset.id), text_embedder=minilm)
+    assert result.auto_labels > 0
+    at = new_app().run()
+    at.switch_page("pages/history.py").run()
+    at.selectbox(key="history.batch").set_value(accepted.batch_id).run()
+    action_button(at, "history.undo").click().run()
+    assert not at.exception
+    toast = next(t.value for t in at.toast if t.value.startswith("Undone"))
+    assert f"still stands: {result.auto_labels} rows keep the auto labels it wrote at this accept's threshold" in toast
+    at.switch_page("pages/autolabel.py").run()
+    assert not at.exception
+    apart = [w.value for w in at.warning if "made at the threshold of an accept undone since" in w.value]
+    assert len(apart) == 1 and apart[0].split(": ", 1)[1].startswith(f"{result.auto_labels} rows still hold")
+    assert not any(c.value.endswith(f"{result.auto_labels} rows at confidence >= 0.900") for c in at.caption)
+    counted_apart = f"{result.auto_labels} rows added later hold this model's auto label from a New rows batch"
+    assert any(c.value.startswith(counted_apart) for c in at.caption)
+
+
 def test_a_second_click_on_history_undo_does_not_redo(app_env, minilm, monkeypatch):
     from core.history import history
 

@@ -20,7 +20,9 @@ from core.wizard import (
     label_new_rows,
     labels_changed_since,
     latest_prediction,
+    left_standing_by_undo,
     new_rows,
+    new_rows_batches,
     nothing_new,
     promote_references,
     review_queue,
@@ -416,6 +418,44 @@ def test_new_rows_are_labeled_with_the_current_model_and_threshold(news, minilm)
     assert ws.store.row_states(ws.store.row_ids(ds.id)) == before
     assert len(new_rows(ws, ds.id, current)) == 100
     ws.undo(accepted.batch_id)
+
+
+def test_undoing_an_accept_names_the_new_rows_batch_made_at_its_threshold(news, minilm):
+    """Accept, add rows, auto-label them at the accept's threshold, undo the accept: the new rows keep their
+    auto labels (their batch is an action of its own), so the page and the undo must say so. It said "No row
+    is auto-labeled" beside "New rows: auto-label 66 rows at confidence >= 0.643", and Monitor's count of
+    auto labels was the earlier model's and the promise's, 66 short; the undo's message named nothing."""
+    ws, ds, _ = news
+    prediction = latest_prediction(ws, ds.id) or train(ws, ds.id, text_embedder=minilm)
+    accepted = accept(ws, ds.id, prediction, threshold=0.9)
+    table = load_source(ws, shared("ag_news/train_subset_10k.csv"))
+    later = table.frame.iloc[N_ROWS + 100 : N_ROWS + 160].reset_index(drop=True)
+    more = Table(later, kind="table", class_names=table.class_names)
+    mapping = infer_mapping(more)
+    mapping = type(mapping)(**{**mapping.__dict__, "label_column": None})
+    run_ingest(ws, start_ingest(ws, more, mapping, "news", source="later.csv", append=True), minilm)
+    result = label_new_rows(ws, ds.id, latest_prediction(ws, ds.id), text_embedder=minilm)
+    assert result.auto_labels > 0
+    (made,) = new_rows_batches(ws, latest_prediction(ws, ds.id))
+    assert made.batch.id == result.batch_id and made.made_at == accepted.batch_id and made.at_standing_threshold
+    assert made.apart() == "" and left_standing_by_undo(ws, result.batch_id) == ""  # not an accept
+
+    ws.undo(accepted.batch_id)
+    said = left_standing_by_undo(ws, accepted.batch_id)
+    assert said.startswith(f"'{made.batch.description}' still stands: {result.auto_labels} rows keep the auto labels")
+    assert said.endswith("Undo it in History too to take them away.")
+    current = latest_prediction(ws, ds.id)
+    assert current.accepted is None
+    (apart,) = new_rows_batches(ws, current)
+    assert apart.auto_labels == result.auto_labels and not apart.at_standing_threshold
+    assert "made at the threshold of an accept undone since" in apart.apart()
+    # Every auto label is accounted for: an earlier model's, and this batch's (the accept wrote none now).
+    auto = [s["label_source"] for s in ws.store.row_states(ws.store.row_ids(ds.id)).values()].count("auto")
+    assert auto == earlier_auto_labels(ws, current, current.threshold) + apart.auto_labels
+    ws.undo(result.batch_id)  # as the message says: the batch's labels go, and its rows are new again
+    current = latest_prediction(ws, ds.id)
+    assert new_rows_batches(ws, current) == [] and left_standing_by_undo(ws, accepted.batch_id) == ""
+    assert len(new_rows(ws, ds.id, current)) >= 60
 
 
 def test_reference_set_leaves_dissimilar_rows_for_review_and_promotes(news, minilm):

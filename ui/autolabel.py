@@ -20,6 +20,7 @@ from core.wizard import (
     add_classes,
     audited_promise,
     earlier_auto_labels,
+    new_rows_batches,
     nothing_new,
     promote_references,
     review_queue,
@@ -203,6 +204,14 @@ def earlier_auto_labels_caption(prediction: Prediction, threshold: float, *, mon
             f" {'it stays' if one else 'they stay'} as {'it is' if one else 'they are'} (Monitor counts"
             f" {'it' if one else 'them'}). Move the threshold below {'it' if one else 'them'} to relabel"
             f" {'it' if one else 'them'} with this model."
+        )
+    # Rows added later and auto-labeled at an accept's threshold keep those labels when the accept is undone.
+    apart = sum(b.auto_labels for b in new_rows_batches(workspace(), prediction) if not b.at_standing_threshold)
+    if apart:
+        st.caption(
+            f"{counted(apart, 'row')} added later {'holds' if apart == 1 else 'hold'} this model's auto label from"
+            " a New rows batch made at the threshold of an accept undone since (Monitor counts them too; undo that"
+            " batch in History to take them away)."
         )
 
 

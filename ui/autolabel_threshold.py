@@ -21,6 +21,7 @@ from core.wizard import (
     label_new_rows,
     labels_changed_since,
     new_rows,
+    new_rows_batches,
 )
 from core.wording import counted, utc_time
 from ui.autolabel import earlier_auto_labels_caption
@@ -60,8 +61,13 @@ def threshold_step(dataset_id: int, prediction: Prediction) -> None:
         )
     elif labels_changed_since(ws, prediction):
         st.caption("Labels have changed since this run; Retrain to learn from them.")
+    # A new-rows batch made at an undone accept's threshold stands apart: not the threshold said above.
+    apart = {b.batch.id: b.apart() for b in new_rows_batches(ws, prediction)}
     for b in (b for b in since if b.action == NEW_ROWS_ACTION):
-        st.caption(f"{utc_time(b.created_at)}: {b.description}.")
+        if apart.get(b.id):
+            st.warning(f"{utc_time(b.created_at)}: {apart[b.id]}")
+        else:
+            st.caption(f"{utc_time(b.created_at)}: {b.description}.")
     curve = prediction.curve()
     how = st.radio("Set the threshold by", ["confidence", "row count"], horizontal=True, key="autolabel.how")
     key = f"autolabel.{prediction.run.id}"

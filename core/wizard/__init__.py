@@ -15,7 +15,15 @@ take no part.
 from core.wizard.acceptance import accept, accept_pending, decided_since, earlier_auto_labels
 from core.wizard.curves import LEARNING_CURVE_KIND, learning_curve_key, strategy_learning_curves
 from core.wizard.data import REFERENCE_TAG, TrainingData, add_classes, reference_rows, training_data
-from core.wizard.newrows import NEW_ROWS_ACTION, NewRowsResult, label_new_rows, new_rows
+from core.wizard.newrows import (
+    NEW_ROWS_ACTION,
+    NewRowsBatch,
+    NewRowsResult,
+    label_new_rows,
+    left_standing_by_undo,
+    new_rows,
+    new_rows_batches,
+)
 from core.wizard.prediction import (
     CREDIBILITY,
     KIND,
@@ -40,6 +48,7 @@ __all__ = [
     "NEW_ROWS_ACTION",
     "REFERENCE_TAG",
     "Accepted",
+    "NewRowsBatch",
     "NewRowsResult",
     "Prediction",
     "Progress",
@@ -54,9 +63,11 @@ __all__ = [
     "earlier_auto_labels",
     "label_new_rows",
     "labels_changed_since",
+    "left_standing_by_undo",
     "latest_prediction",
     "learning_curve_key",
     "new_rows",
+    "new_rows_batches",
     "nothing_new",
     "promote_references",
     "reference_rows",

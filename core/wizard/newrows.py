@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from core.history import BatchInfo, batch_info, standing
+from core.runs import add_to_summary, get_run
 from core.store import DEFAULT_LABEL_FIELD
 from core.wizard.data import reference_rows, training_data
-from core.wizard.prediction import Prediction, Progress, _prediction
+from core.wizard.prediction import KIND, Prediction, Progress, _prediction
 from core.wording import counted
 from core.workspace import Workspace
 
@@ -35,6 +37,91 @@ def new_rows(ws: Workspace, dataset_id: int, prediction: Prediction) -> list[int
 
 
 NEW_ROWS_ACTION = "auto_label_new_rows"
+# In a run's summary: batch id of each new-rows batch -> the accept whose threshold it used ("": the estimated
+# one). An undo of that accept leaves the batch standing (it is an action of its own); this says which it was.
+NEW_ROWS_BATCHES = "new_rows_batches"
+
+
+@dataclass(frozen=True)
+class NewRowsBatch:
+    """A standing batch of ``label_new_rows`` and where its threshold came from."""
+
+    batch: BatchInfo
+    made_at: str  # the accept whose threshold it used, "" for the estimated one
+    auto_labels: int  # its rows that still hold its auto labels
+    at_standing_threshold: bool  # made at the threshold that stands now
+
+    def apart(self) -> str:
+        """Why its labels stand apart, for the page, or "" when it was made at the threshold that stands."""
+        if self.at_standing_threshold or not self.auto_labels:
+            return ""
+        why = "an accept undone since" if self.made_at else "a threshold an accept has replaced since"
+        held = counted(self.auto_labels, "row")
+        return (
+            f"{held} still {'holds' if self.auto_labels == 1 else 'hold'} auto labels of '{self.batch.description}',"
+            f" made at the threshold of {why}, not at the one that stands now. Undo it in History to take them"
+            " away; its rows then come back here to be auto-labeled at the threshold that stands."
+        )
+
+
+def new_rows_batches(ws: Workspace, prediction: Prediction) -> list[NewRowsBatch]:
+    """The standing new-rows batches of ``prediction``'s run, oldest first, each with the accept whose threshold
+    it used (recorded when it was made) and how many rows still hold its auto labels."""
+    made = {str(k): str(v) for k, v in (prediction.run.summary.get(NEW_ROWS_BATCHES) or {}).items()}
+    if not made:
+        return []
+    now_at = prediction.accepted.batch_id if prediction.accepted else ""
+
+    def compute() -> tuple[NewRowsBatch, ...]:
+        kept = standing(ws.store, list(made))
+        found = []
+        for batch_id in (b for b in made if b in kept):
+            info = batch_info(ws.store, batch_id)
+            if info is not None:
+                held = still_held(ws, batch_id, prediction)
+                found.append(NewRowsBatch(info, made[batch_id], held, made[batch_id] == now_at))
+        return tuple(found)
+
+    # Asked on every rerun of the page (step 1 and Monitor): read once per dataset version.
+    key = ("new-rows-batches", prediction.run.id, tuple(made.items()), now_at)
+    return list(ws.derived(prediction.run.dataset_id, key, compute))
+
+
+def still_held(ws: Workspace, batch_id: str, prediction: Prediction) -> int:
+    """Rows (not excluded) that ``batch_id`` auto-labeled and that still hold ``prediction``'s auto label."""
+    with ws.store.connect() as conn:
+        return conn.execute(
+            "SELECT COUNT(DISTINCT events.row_id) FROM events JOIN labels ON labels.row_id = events.row_id"
+            " AND labels.field = ? JOIN rows ON rows.id = events.row_id WHERE events.batch_id = ? AND events.attr = ?"
+            " AND labels.source = 'auto' AND labels.model_id = ? AND rows.excluded = 0",
+            (prediction.field, batch_id, f"label:{prediction.field}", prediction.run.summary["model_id"]),
+        ).fetchone()[0]
+
+
+def left_standing_by_undo(ws: Workspace, undone_batch_id: str) -> str:
+    """What an undo of ``undone_batch_id`` left standing, in words for its message: for an accept, the new-rows
+    batches made at its threshold that still hold auto labels ("" when there are none)."""
+    info = batch_info(ws.store, undone_batch_id)
+    if info is None or info.action != "auto_label":
+        return ""
+    with ws.store.connect() as conn:
+        runs = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM runs WHERE dataset_id = ? AND kind = ? AND summary_json LIKE ?",
+                (info.dataset_id, KIND, f"%{undone_batch_id}%"),
+            )
+        ]
+    said = []
+    for run_id in runs:
+        prediction = _prediction(ws, get_run(ws, run_id))
+        for b in new_rows_batches(ws, prediction):
+            if b.made_at == undone_batch_id and b.auto_labels:
+                said.append(
+                    f"'{b.batch.description}' still stands: {counted(b.auto_labels, 'row')} keep the auto labels it"
+                    " wrote at this accept's threshold. Undo it in History too to take them away."
+                )
+    return " ".join(said)
 
 
 @dataclass(frozen=True)
@@ -133,6 +220,9 @@ def label_new_rows(
     ) as batch:
         changed = batch.set_predictions(labels, model_id=model_id, as_suggestion=False, field=field)
         changed += batch.set_predictions(suggestions, model_id=model_id, as_suggestion=True, field=field)
+        if changed:  # the accept whose threshold it used: its undo leaves this batch apart (new_rows_batches)
+            made_at = prediction.accepted.batch_id if prediction.accepted else ""
+            add_to_summary(batch.conn, prediction.run.id, NEW_ROWS_BATCHES, batch.id, made_at)
     progress(1.0, "Done")
     precision = float(np.mean([c for _, c in labels.values()])) if labels and summary.get("calibrated") else None
     return NewRowsResult(batch.id if changed else None, len(labels), len(suggestions), precision)
