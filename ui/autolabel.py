@@ -121,6 +121,12 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
             return
         dataset = ws.dataset(dataset_id)
         own_text = "text" in EMBEDDERS[parse_model_id(dataset.embedding_model)[0]].modalities
+        # The model loads first, with its own bar: its load time read as training's pace tripled the estimate.
+        try:
+            text_embedder = embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL)
+        except CuratorError as exc:
+            st.error(str(exc))
+            return
         report, close = eta_bar()
         try:
             train(
@@ -130,7 +136,7 @@ def train_controls(dataset_id: int, prediction: Prediction | None, field: str = 
                 target_precision=target,
                 settings=settings,
                 class_descriptions=descriptions,
-                text_embedder=embedder(dataset.embedding_model if own_text else DEFAULT_TEXT_MODEL),
+                text_embedder=text_embedder,
                 field=field,
                 on_progress=report,
             )
