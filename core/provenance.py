@@ -157,6 +157,20 @@ def parse_tags(value: Any) -> list[str]:
     return [str(t) for t in value if str(t).strip()]
 
 
+def parse_time(value: Any) -> str | None:
+    """A time as exported (``labeled_at``: ISO 8601, e.g. ``2026-11-24T10:15:00.123+00:00``), kept as written
+    so that a round trip gives the same text; None when empty or not a time."""
+    if isinstance(value, datetime):  # a reader that parsed it
+        return value.isoformat(timespec="milliseconds")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return value.strip()
+
+
 def parse_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"true", "1", "yes"}

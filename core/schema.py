@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from core.errors import InputError
+from core.history.actor import clean_actor
 from core.labelschema import SEPARATOR, looks_multi, parse_multi
 from core.provenance import (
     ID_COLUMN,
@@ -33,6 +34,7 @@ from core.provenance import (
     is_curator_export,
     parse_bool,
     parse_tags,
+    parse_time,
     restore_formula,
 )
 from core.readers import IMAGE_SUFFIXES, Table
@@ -380,6 +382,9 @@ def _curation(fields: dict[str, Any]) -> dict[str, Any]:
         "suggested_by": text("suggested_by"),
         "tags": parse_tags(fields.get("tags")),
         "excluded": parse_bool(fields.get("excluded")),
+        # Who made the label and when, as the export recorded them: they survive the round trip.
+        "labeled_by": clean_actor(text("labeled_by")),
+        "labeled_at": parse_time(fields.get("labeled_at")),
         # Further questions of the label schema (label.<question>): a JSON list for a multi-choice one.
         "answers": {
             k.removeprefix(QUESTION_PREFIX): _answer(v) for k, v in fields.items() if k.startswith(QUESTION_PREFIX)

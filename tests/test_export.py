@@ -12,6 +12,7 @@ import pytest
 from core import export as export_module
 from core.errors import InputError
 from core.export import Format, RowSet, export_columns, export_dataset, preview
+from core.history import acting_as
 from core.ingest import load_source, start_ingest
 from core.provenance import CURATION_COLUMNS, neutralize_formula, restore_formula
 from core.readers import Table
@@ -38,7 +39,7 @@ def curated(ws):
     assert job
     ds = ws.dataset("news")
     ids = ws.store.row_ids(ds.id)
-    with ws.batch(ds.id, action="t", description="curate") as b:
+    with acting_as("ana"), ws.batch(ds.id, action="t", description="curate") as b:
         b.set_label(ids[5:8], "Sports", source=LabelSource.HUMAN)
         auto = {ids[100]: ("World", 0.97), ids[101]: ("Business", 0.91)}
         b.set_predictions(auto, model_id=MODEL, as_suggestion=False)
@@ -146,17 +147,77 @@ def test_round_trip_restores_labels_tags_and_exclusions_exactly(curated, tmp_pat
     mapping = infer_mapping(table)
     assert mapping.restore_curation and mapping.label_column == "label" and mapping.id_column == "curator_id"
     assert mapping.text_columns == ["description"]
-    start_ingest(ws, table, mapping, f"reimported {fmt}", source=result.path.name)
+    with acting_as("ivan"):  # who imports is not who labeled
+        start_ingest(ws, table, mapping, f"reimported {fmt}", source=result.path.name)
     again = ws.dataset(f"reimported {fmt}")
     assert state(ws, again.id) == state(ws, ds.id)
     assert set(ws.store.classes(again.id)) == set(ws.store.classes(ds.id))
 
-    # And exporting the re-imported dataset gives the same file, except for when and by which batch.
+    # And exporting the re-imported dataset gives the same file, who labeled each row and when included;
+    # only batch_id differs: a batch of the first dataset's History, empty once imported.
+    first = read_back(result.path, fmt)
+    assert set(first["labeled_by"][5:8]) == {"ana"} and blank(first["labeled_by"][0])  # a person's; the file's
     second = export_dataset(ws, again.id, tmp_path / f"second.{fmt}", fmt=fmt)
-    drop = ["batch_id", "labeled_at"]
-    pd.testing.assert_frame_equal(
-        read_back(result.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
-    )
+    pd.testing.assert_frame_equal(first.drop(columns="batch_id"), read_back(second.path, fmt).drop(columns="batch_id"))
+
+
+def test_an_imported_labels_maker_and_time_are_the_files_until_it_changes_here(curated, tmp_path):
+    """Imported again, a person's label still names that person and time, not the importer (labeled_by was
+    empty, labeled_at the import's time); a change made after the import names whoever made it."""
+    ws, ds, ids = curated
+    exported = read_back(export_dataset(ws, ds.id, tmp_path / "first.csv", fmt="csv").path, Format.CSV)
+    table = load_source(ws, tmp_path / "first.csv")
+    with acting_as("ivan"):
+        start_ingest(ws, table, infer_mapping(table), "again", source="first.csv")
+    again = ws.dataset("again").id
+    moved = ws.store.row_ids(again)[6]
+    time.sleep(0.01)  # stamps have millisecond precision
+    with acting_as("ben"), ws.batch(again, action="bulk_label", description="relabel one") as b:
+        b.set_label([moved], "World", source=LabelSource.HUMAN, overwrite=True)
+    back = read_back(export_dataset(ws, again, tmp_path / "second.csv", fmt="csv").path, Format.CSV)
+    assert list(back["labeled_by"][4:9]) == ["", "ana", "ben", "ana", ""]  # the file's own labels: nobody's
+    assert back["labeled_at"][5] == exported["labeled_at"][5] and back["labeled_at"][0] == exported["labeled_at"][0]
+    assert back["labeled_at"][6] > exported["labeled_at"][6]
+    assert "ivan" not in set(back["labeled_by"])
+
+
+def test_an_older_workspace_gets_the_labels_maker_column_and_an_undone_append_keeps_it(curated, tmp_path):
+    """A workspace made before labels had labeled_by gets it, in its archive of an undone append's rows too
+    (rows move there whole, column by column); an appended export's makers leave with the undo and come
+    back with the redo."""
+    import sqlite3
+
+    from core.history import history
+    from core.ingest import mark_paused
+    from core.store import Store
+
+    ws, ds, _ = curated
+    path = ws.store.path
+    with sqlite3.connect(path) as conn:
+        for table in ("labels", "removed_labels"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN labeled_by")
+    Store(path)
+    with sqlite3.connect(path) as conn:
+        columns = {t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in ("labels", "removed_labels")}
+    assert columns["labels"] == columns["removed_labels"] and columns["labels"][-1] == "labeled_by"
+
+    export_dataset(ws, ds.id, tmp_path / "news.csv", fmt="csv")
+    news = pd.read_csv(shared("ag_news/train_subset_10k.csv"), keep_default_na=False)
+    other = Table(news.iloc[200:203].reset_index(drop=True).assign(id=["t1", "t2", "t3"]), kind="table")
+    start_ingest(ws, other, infer_mapping(other), "target", source="other.csv")
+    target = ws.dataset("target").id
+    table = load_source(ws, tmp_path / "news.csv")
+    mark_paused(ws, start_ingest(ws, table, infer_mapping(table), "target", source="news.csv", append=True))
+
+    def makers() -> list[str]:
+        back = read_back(export_dataset(ws, target, tmp_path / "target.csv", fmt="csv").path, Format.CSV)
+        return sorted(set(back["labeled_by"]) - {""})
+
+    assert makers() == ["ana"]
+    undone = ws.undo(next(b for b in history(ws.store, target) if b.action == "ingest").id)
+    assert makers() == []
+    ws.undo(undone.batch_id)
+    assert makers() == ["ana"]
 
 
 @pytest.mark.parametrize("given", ["folder", "zip"])
@@ -370,8 +431,6 @@ def test_the_text_as_shown_is_exported_next_to_the_original_fields(curated, tmp_
 
 
 def test_labeled_by_names_who_made_each_labels_last_change_and_not_the_files_own_labels(ws, dataset, tmp_path):
-    from core.history import acting_as
-
     dataset_id, ids = dataset
     with acting_as("ana"), ws.batch(dataset_id, action="bulk_label", description="label two") as b:
         b.set_label([ids[1], ids[3]], "b", source=LabelSource.HUMAN)

@@ -278,7 +278,7 @@ def test_migration_undo_and_export_round_trip_on_real_rows(ws, news, tmp_path) -
         for q in ("label", "subtopic", "mentions"):
             assert labels(ws, again_ids, q) == labels(ws, ids, q), (fmt, q)
         second = export_dataset(ws, again, tmp_path / f"second.{fmt}", fmt=fmt)
-        drop = ["batch_id", "labeled_at", "schema_version", "label_source"]  # the import's own provenance
+        drop = ["batch_id", "schema_version", "label_source"]  # the import's own provenance
         pd.testing.assert_frame_equal(
             read_back(out.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
         )
@@ -327,7 +327,7 @@ def test_who_answered_a_further_question_is_exported_and_imported_again(ws, news
             ]
         assert given == [None, None, subtopics[2]], fmt
         second = export_dataset(ws, again, tmp_path / f"who-again.{fmt}", fmt=fmt)
-        drop = ["batch_id", "labeled_at"]  # the import's own
+        drop = ["batch_id"]  # the import's own
         pd.testing.assert_frame_equal(
             read_back(out.path, fmt).drop(columns=drop), read_back(second.path, fmt).drop(columns=drop)
         )

@@ -171,7 +171,9 @@ def export_chunks(
                     "SELECT rows.id, rows.source_id, rows.fields_json, rows.image_path, rows.excluded, rows.text,"
                     " labels.given, labels.value,"
                     " labels.source, labels.suggested, labels.confidence, labels.suggested_confidence,"
-                    " labels.batch_id, labels.updated_at, labels.model_id, labels.suggested_by, batches.actor"
+                    " labels.batch_id, labels.updated_at, labels.model_id, labels.suggested_by,"
+                    # an imported export's label: who it says made it (NULL once changed here: the batch's actor)
+                    " COALESCE(labels.labeled_by, batches.actor) AS actor"
                     " FROM rows LEFT JOIN labels ON labels.row_id = rows.id AND labels.field = ?"
                     " LEFT JOIN batches ON batches.id = labels.batch_id"
                     f" WHERE rows.id IN ({marks})",

@@ -29,11 +29,12 @@ def write_label(conn: sqlite3.Connection, row_id: int, field: str, state: LabelS
         value = state["value"]
         stored = json.dumps(sorted(value)) if isinstance(value, list) else value
         values = (stored, state["source"], state["confidence"], state["model_id"])
+    # A change made here is the batch's (its actor): an imported export's labeled_by no longer applies.
     conn.execute(
         "INSERT INTO labels(row_id, field, value, source, confidence, model_id, batch_id, updated_at)"
         " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(row_id, field) DO UPDATE SET value = excluded.value,"
         " source = excluded.source, confidence = excluded.confidence, model_id = excluded.model_id,"
-        " batch_id = excluded.batch_id, updated_at = excluded.updated_at",
+        " batch_id = excluded.batch_id, updated_at = excluded.updated_at, labeled_by = NULL",
         (row_id, field, *values, batch_id, now()),
     )
 

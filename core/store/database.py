@@ -461,9 +461,13 @@ def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, 
     export row."""
     if label is not None or c["given"] is not None or c["suggested"] is not None:
         source = c["source"] if c["source"] in set(LabelSource) else LabelSource.ORIGINAL
+        # Who made the label and when, as the export says (not the importer, not now); the import's batch is
+        # not the label's (batch_id stays empty, as for a file's own labels), and a later change here replaces
+        # both (core/history/state.py: write_label).
+        made_by = c.get("labeled_by") if label is not None and source != LabelSource.ORIGINAL else None
         conn.execute(
             "INSERT INTO labels(row_id, field, given, value, source, confidence, model_id, updated_at, suggested,"
-            " suggested_confidence, suggested_by) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            " suggested_confidence, suggested_by, labeled_by) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row_id,
                 DEFAULT_LABEL_FIELD,
@@ -472,10 +476,11 @@ def _restore_curation(conn: sqlite3.Connection, row_id: int, label: str | None, 
                 source if label is not None else None,
                 c["confidence"] if label is not None else None,
                 c["model_id"] if label is not None else None,
-                stamp,
+                (c.get("labeled_at") or stamp) if label is not None else stamp,
                 c["suggested"],
                 c["confidence"] if label is None and c["suggested"] is not None else None,
                 c.get("suggested_by") if c["suggested"] is not None else None,
+                made_by,
             ),
         )
     for tag in c["tags"]:

@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS labels(
     suggested TEXT,
     suggested_confidence REAL,
     suggested_by TEXT,
+    -- Who made the label, as an imported Curator export says (its labeled_by); NULL once the label changes
+    -- here: then the History's batch (batch_id) says who. Without it a round trip named nobody.
+    labeled_by TEXT,
     PRIMARY KEY(row_id, field)
 );
 CREATE INDEX IF NOT EXISTS labels_value ON labels(field, value);
@@ -180,16 +183,19 @@ _ADDED_COLUMNS = [
     ("labels", "suggested", "TEXT"),
     ("labels", "suggested_confidence", "REAL"),
     ("labels", "suggested_by", "TEXT"),
+    ("labels", "labeled_by", "TEXT"),
+    ("removed_labels", "labeled_by", "TEXT"),  # copies labels' columns in order (write_removed)
     # A question's other settings (core/labelschema/): required, parent answer, description, position.
     ("label_fields", "spec_json", "TEXT NOT NULL DEFAULT '{}'"),
 ]
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Upgrade an older workspace in place (SQLite adds a nullable column instantly)."""
+    """Upgrade an older workspace in place (SQLite adds a nullable column instantly). A table not made yet
+    (an archive table, made after this from the upgraded tables) has nothing to upgrade."""
     for table, column, declaration in _ADDED_COLUMNS:
         present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
+        if present and column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
 
