@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from core.store import MAX_NAME_CHARS
+
 ID_COLUMN = "curator_id"  # the row's id in the dataset (source id), unique
 # In this order after the original fields. Import reads back the ones in RESTORED_COLUMNS.
 CURATION_COLUMNS = [
@@ -95,21 +97,38 @@ def export_stem(dataset_name: str, when: datetime) -> str:
 
 def import_name(stem: str, *, columns: Iterable[str], exported_name: str | None, existing: Iterable[str]) -> str:
     """The name the Upload page suggests for a new dataset made from a file whose name (without suffix) is
-    ``stem``.
+    ``stem``: a name no dataset of ``existing`` (the names taken) has.
 
     A Curator export names the dataset it came from: by ``exported_name`` (a Parquet or HF export carries
     it in its metadata), else by its file name, whose slug names a dataset of this workspace when the
     export came from it ("demo-ag-news-1-500-20261124-101500" → "Demo - AG News (1,500)", older
     "Demo_-_AG_News__1_500-…" names too), else the slug itself. Any other file: its name, ``_`` read as
-    spaces."""
+    spaces. A name taken gets the first free number: "Demo - AG News (1,500) (2)" for an export uploaded
+    into the workspace it came from (its own name said 'already exists' as soon as the file was read)."""
+    existing = list(existing)
     if exported_name and exported_name.strip():
-        return exported_name.strip()
+        return free_name(exported_name.strip(), existing)
     if not is_curator_export(list(columns)):
-        return " ".join(stem.replace("_", " ").split())
+        return free_name(" ".join(stem.replace("_", " ").split()), existing)
     stamped = _STAMPED.match(stem)
     base = stamped.group("name") if stamped else stem
     same = next((name for name in existing if slug(name) == slug(base)), None)
-    return same or " ".join(base.replace("_", " ").split())
+    return free_name(same or " ".join(base.replace("_", " ").split()), existing)
+
+
+def free_name(name: str, taken: Iterable[str]) -> str:
+    """``name``, or when it is taken the first of "``name`` (2)", "``name`` (3)"... that is not, ``name`` cut
+    to leave room for the number within a dataset name's length."""
+    taken = set(taken)
+    if name not in taken:
+        return name
+    n = 2
+    while True:
+        suffix = f" ({n})"
+        numbered = name[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
+        if numbered not in taken:
+            return numbered
+        n += 1
 
 
 def neutralize_formula(value: Any) -> Any:

@@ -6,7 +6,6 @@ import streamlit as st
 
 from core.errors import CuratorError
 from core.preview import label_summary, preview_frame
-from core.provenance import import_name
 from core.schema import validate_mapping
 from core.wording import counted
 from ui.ingest import (
@@ -28,6 +27,7 @@ from ui.upload import (
     preview_panel,
     read_source,
     server_path,
+    suggested_name,
     summary_panel,
     uploaded_file,
 )
@@ -109,12 +109,7 @@ with st.container():
     target = ingest_target(
         modality=mapping.modality,
         source=path.name,
-        default_name=import_name(
-            path.stem,
-            columns=table.frame.columns,
-            exported_name=table.dataset_name,
-            existing=[d.name for d in ws.datasets()],
-        ),
+        default_name=suggested_name(path, table),
         key=str(path),
     )
     if target.unfinished is not None:  # this file's ingest, paused or interrupted: Resume instead of Ingest

@@ -1464,8 +1464,8 @@ def test_schema_page_questions_rename_merge_add_undo_and_bulk_answers(app_env):
 
 def test_an_export_is_named_after_its_dataset_and_uploading_it_suggests_the_datasets_name(app_env):
     """The Export page names the file by the dataset's slug (`film-reviews-30-<stamp>.csv`, not
-    `Film_reviews__30_-…`); uploaded again, the Upload page suggests the dataset's own name (a name taken
-    says so, as for any file), not 'Film reviews  30 -20261124-…'."""
+    `Film_reviews__30_-…`); uploaded again, the Upload page suggests the dataset's own name, not 'Film
+    reviews  30 -20261124-…', numbered when it is taken: the dataset's own name said 'already exists' at once."""
     from core.ingest import load_source, start_ingest
     from core.schema import infer_mapping
 
@@ -1483,8 +1483,8 @@ def test_an_export_is_named_after_its_dataset_and_uploading_it_suggests_the_data
     at.radio(key="upload.kind").set_value("Path on the server").run()
     at.text_input(key="upload.path.0").set_value(str(path)).run()
     assert not at.exception and not at.error
-    assert at.text_input(key=f"upload.name.{path}").value == "Film reviews (30)"
-    assert any("A dataset named 'Film reviews (30)' already exists" in w.value for w in at.warning)
+    assert at.text_input(key=f"upload.name.{path}").value == "Film reviews (30) (2)"
+    assert not at.warning and not at.button(key="upload.go").disabled
 
 
 @pytest.mark.slow

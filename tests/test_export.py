@@ -446,7 +446,8 @@ def test_an_export_file_is_named_by_the_datasets_slug_and_its_import_suggests_th
     """The file name is the dataset's name made readable (`Demo_-_AG_News__1_500-…` was a name turned into
     underscores); importing the export suggests the dataset's own name, not the file's ("Demo - AG News  1
     500-20261124-…"): from the Parquet (and HF) metadata anywhere, from the slug within the workspace it came
-    from, and the slug elsewhere."""
+    from, and the slug elsewhere. A name taken is not suggested (the page said 'already exists' at once): the
+    first free "<name> (2)", "<name> (3)"... instead."""
     from datetime import UTC, datetime
 
     from core.ingest import load_source
@@ -467,16 +468,23 @@ def test_an_export_file_is_named_by_the_datasets_slug_and_its_import_suggests_th
         table = load_source(ws, path)
         columns = table.frame.columns
         here = import_name(path.stem, columns=columns, exported_name=table.dataset_name, existing=[name, "other"])
-        assert here == name, fmt
+        assert here == f"{name} (2)", fmt
         elsewhere = import_name(path.stem, columns=columns, exported_name=table.dataset_name, existing=[])
         assert elsewhere == (name if fmt in (Format.PARQUET, Format.HF) else slug(name)), fmt
     # An export named the old way is still recognised; a file that is not an export keeps its name.
     old = "Demo_-_AG_News__1_500-20261124-101500"
     export_cols = ["curator_id", "label", "label_source", "given_label", "excluded"]
-    assert import_name(old, columns=export_cols, exported_name=None, existing=["Demo - AG News (1,500)"]) == (
-        "Demo - AG News (1,500)"
-    )
+    taken = ["Demo - AG News (1,500)"]
+    assert import_name(old, columns=export_cols, exported_name=None, existing=taken) == "Demo - AG News (1,500) (2)"
     assert import_name("ag_news_train", columns=["text", "label"], exported_name=None, existing=[]) == "ag news train"
+    # Taken: the first free number; a name at the length limit is cut to make room for it.
+    taken.append("Demo - AG News (1,500) (2)")
+    assert import_name(old, columns=export_cols, exported_name=None, existing=taken) == "Demo - AG News (1,500) (3)"
+    assert import_name("ag_news_train", columns=[], exported_name=None, existing=["ag news train"]) == (
+        "ag news train (2)"
+    )
+    long = "x" * 100  # a dataset name's most
+    assert import_name(long, columns=[], exported_name=None, existing=[long]) == "x" * 96 + " (2)"
 
 
 def test_a_suggestion_leaves_labeled_at_as_the_labels_own_time(ws, dataset, tmp_path):
@@ -513,4 +521,5 @@ def test_a_long_name_in_a_non_latin_script_still_makes_an_export_file_that_impor
     result = export_dataset(ws, ds.id, tmp_path / f"{stem}.csv", fmt="csv")
     back = load_source(ws, result.path)
     columns = list(back.frame.columns)
-    assert import_name(result.path.stem, columns=columns, exported_name=None, existing=[name, "other"]) == name
+    found = import_name(result.path.stem, columns=columns, exported_name=None, existing=[name, "other"])
+    assert found == f"{name} (2)"  # its own name, taken here: numbered

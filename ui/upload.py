@@ -12,6 +12,7 @@ from core.demo import DEMOS
 from core.errors import CuratorError
 from core.ingest import load_source, stage_upload, start_ingest, unfinished_jobs
 from core.preview import ImageCheck, LabelSummary, check_images
+from core.provenance import import_name
 from core.readers import Table
 from core.schema import ColumnMapping, infer_mapping
 from ui.charts import class_distribution, labeled_share
@@ -106,6 +107,15 @@ def summary_panel(n_rows: int, summary: LabelSummary) -> None:
     if summary.counts:
         left.plotly_chart(class_distribution(dict(list(summary.counts.items())[:40])), key="upload.classes")
     right.plotly_chart(labeled_share(summary.labeled, summary.unlabeled), key="upload.share")
+
+
+def suggested_name(path: Path, table: Table) -> str:
+    """The name offered for a new dataset from this file: one not taken (in the trash neither), except the
+    dataset an unfinished ingest of this same file goes into, so that the form offers its Resume."""
+    ws = workspace()
+    resumable = {j["dataset"] for j in unfinished_jobs(ws) if j["source"] == path.name}
+    taken = [d.name for d in ws.store.datasets(include_deleted=True) if d.name not in resumable]
+    return import_name(path.stem, columns=table.frame.columns, exported_name=table.dataset_name, existing=taken)
 
 
 def preview_panel(preview: pd.DataFrame, *, key: str) -> None:

@@ -26,6 +26,7 @@ from core.store.tables import (
 )
 from core.store.values import (
     DEFAULT_LABEL_FIELD,
+    MAX_NAME_CHARS,
     Dataset,
     LabelSource,
     _dataset,
@@ -117,8 +118,8 @@ class Store:
         name = name.strip()
         if not name:
             raise InputError("Give the dataset a name.")
-        if len(name) > 100:
-            raise InputError("Dataset names are at most 100 characters.")
+        if len(name) > MAX_NAME_CHARS:
+            raise InputError(f"Dataset names are at most {MAX_NAME_CHARS} characters.")
         taken = conn.execute("SELECT deleted_at FROM datasets WHERE name = ?", (name,)).fetchone()
         if taken is not None:
             where = " (it is in the trash: restore it or pick another name)" if taken[0] else ""

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 DEFAULT_LABEL_FIELD = "label"
+MAX_NAME_CHARS = 100  # a dataset name's most
 # SQLite's limit on bound variables is 32766 here; stay far below for IN (...) lists.
 CHUNK = 900
 
