@@ -12,8 +12,8 @@ from ui.ingest import (
     image_check_panel,
     ingest_target,
     mapping_editor,
+    paused_job_panel,
     run_started_job,
-    unfinished_job_row,
     unfinished_jobs_panel,
 )
 from ui.resources import current_dataset_id, require_shell, session, workspace
@@ -54,9 +54,12 @@ with st.container():
     # Drawn last (finish()), once the page knows which unfinished ingests it shows in place, where the user is.
     unfinished_panel = st.container()
     shown_in_place: set[int] = set()
+    form_job: dict | None = None  # the unfinished ingest of the file in the form: at the top, where it ran
 
     def finish() -> None:
         with unfinished_panel:
+            if form_job is not None:
+                paused_job_panel(form_job, clear_form=True)
             unfinished_jobs_panel(exclude=shown_in_place)
         st.stop()
 
@@ -113,8 +116,9 @@ with st.container():
         key=str(path),
     )
     if target.unfinished is not None:  # this file's ingest, paused or interrupted: Resume instead of Ingest
-        shown_in_place.add(target.unfinished["id"])
-        unfinished_job_row(target.unfinished, clear_form=True)
+        form_job = target.unfinished
+        shown_in_place.add(form_job["id"])
+        st.caption(":material/arrow_upward: This file's ingest is unfinished: Resume it at the top of the page.")
     else:
         if target.blocked:
             st.warning(target.blocked)

@@ -2026,7 +2026,7 @@ def test_while_an_ingest_embeds_the_page_is_what_it_ingests_and_its_progress_alo
     )
     assert bar.type == "progress" and bar.proto.text == "Embedded 32 of 60 rows (10 rows/s, about 1 min 23 s left)"
     assert pause.label == "Pause"
-    at.run()  # leaving the run (Pause, another page) and coming back: the form again, Resume in place of Ingest
+    at.run()  # leaving the run (Pause, another page) and coming back: the form again, Resume at the top
     assert not [b for b in at.button if b.key == "upload.go"] and at.button(key="upload.resume.1").label == "Resume"
     assert at.text_input(key="upload.path.0").value == str(path)
 
@@ -2386,8 +2386,18 @@ def test_a_paused_ingest_of_the_staged_file_offers_resume_in_place_of_ingest(app
     at.text_input(key="upload.path.0").set_value(str(path)).run()
     assert not at.exception and not at.error
     assert not [b for b in at.button if b.key == "upload.go"]  # no second ingest of the same file
-    lines = [m.value for m in at.markdown if "rows done" in m.value]
-    assert lines == ["**reviews** from `reviews.csv` · 20 of 60 rows done · paused by the user"]  # once, here
+    # The paused job is where its run was, at the top (Resume had been below the preview, out of sight):
+    # what it ingests, its bar at the rows done and Resume; the form below says where Resume went.
+    title, page = at.main.children.values()
+    paused = page.children[0].children[0]
+    summary, columns, bar, resume = paused.children.values()
+    assert summary.value == "Paused: ingesting `reviews.csv` into the new dataset **reviews**"
+    assert columns.value.startswith("60 rows · text: `sentence`")
+    assert bar.type == "progress" and bar.proto.text == "20 of 60 rows done · paused by the user"
+    assert bar.proto.value == 33
+    assert resume.key == f"upload.resume.{job}" and resume.label == "Resume"
+    assert not [m.value for m in at.markdown if "rows done" in m.value]  # not listed again
+    assert any("Resume it at the top of the page" in c.value for c in at.caption)
     assert not [h for h in at.subheader if h.value == "Unfinished ingests"]
     at.button(key=f"upload.resume.{job}").click().run()
     assert not at.exception and not at.error

@@ -246,11 +246,35 @@ def unfinished_job_row(job: dict, *, line=None, button=None, clear_form: bool = 
     if line is None or button is None:
         line, button = st.columns([4, 1])
     total, embedded, skipped = job_counts(workspace(), job["id"])
-    message = job["message"] or ""
-    state = message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
     done = f"{embedded + skipped:,} of {counted(total, 'row')} done"
-    line.markdown(f"**{job['dataset']}** from `{job['source']}` · {done} · {state}")
-    button.button(
+    line.markdown(f"**{job['dataset']}** from `{job['source']}` · {done} · {job_state(job)}")
+    resume_button(job, clear_form=clear_form, where=button)
+
+
+def paused_job_panel(job: dict, *, clear_form: bool = False) -> None:
+    """The unfinished ingest of the file in the form, drawn at the top of the page where its run was (the
+    eye is there after a Pause; Resume in place of Ingest was below the preview): what it ingests, its bar
+    at the rows done with why it stopped, and Resume."""
+    ws = workspace()
+    total, embedded, skipped = job_counts(ws, job["id"])
+    with st.container(border=True):
+        job_summary(job_info(ws, job["id"]), resumed=False, paused=True)
+        st.progress(
+            (embedded + skipped) / total if total else 0.0,
+            text=f"{embedded + skipped:,} of {counted(total, 'row')} done · {job_state(job)}",
+        )
+        resume_button(job, clear_form=clear_form)
+
+
+def job_state(job: dict) -> str:
+    """Why an unfinished job stopped, in words: "paused by the user", "paused · interrupted before it finished"."""
+    message = job["message"] or ""
+    return message if message.startswith(job["status"]) else " · ".join(filter(None, [job["status"], message]))
+
+
+def resume_button(job: dict, *, clear_form: bool, where=st) -> None:  # noqa: ANN001
+    """Resume: runs the job at the top of the page (run_started_job) on the next run."""
+    where.button(
         "Resume",
         key=f"upload.resume.{job['id']}",
         type="primary",
@@ -296,15 +320,15 @@ def run_started_job() -> None:
     st.rerun()  # shown by the page after the rerun, which takes the job off the unfinished ones
 
 
-def job_summary(info: JobInfo, *, resumed: bool) -> None:
-    """Which file goes into which dataset, and with which columns and model."""
+def job_summary(info: JobInfo, *, resumed: bool, paused: bool = False) -> None:
+    """Which file goes into which dataset, and with which columns and model (``paused``: a job stopped)."""
     if resumed:
         what = f"Resuming the ingest of `{info.source}` into **{info.dataset}**"
     elif info.append:
         what = f"Adding the rows of `{info.source}` to **{info.dataset}**"
     else:
         what = f"Ingesting `{info.source}` into the new dataset **{info.dataset}**"
-    st.markdown(what)
+    st.markdown(f"Paused: {what[0].lower()}{what[1:]}" if paused else what)
     st.caption(" · ".join([counted(info.total, "row"), *columns_in_words(info.mapping), f"model {info.model_id}"]))
 
 
