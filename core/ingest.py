@@ -28,6 +28,7 @@ from core.embedders import DEFAULT_IMAGE_MODEL, DEFAULT_TEXT_MODEL, Embedder
 from core.errors import ConflictError, InputError, NotFoundError
 from core.history import read_question, record_ingest, write_question
 from core.images import ImageProblem, image_roots, load_image, thumbnail_jpeg
+from core.pacing import ChunkPlan
 from core.provenance import QUESTION_PREFIX
 from core.readers import (
     IMAGE_SUFFIXES,
@@ -40,17 +41,19 @@ from core.readers import (
 )
 from core.schema import ColumnMapping, build_rows
 from core.store import JobStatus, now
-from core.wording import counted, first_few, time_left
+from core.wording import counted, first_few, per_second, time_left
 from core.workspace import Workspace
 
 PENDING, EMBEDDED, SKIPPED = 0, 1, 2
-# Rows per embedding chunk, i.e. per progress update: 2-7 s of work on 2 cores (MiniLM embeds 75 news
-# texts/s to 250 tweets/s; EfficientNet ~50 images/s with decoding and thumbnails). Smaller text
-# chunks cost throughput (bench/ingest.py: ratio 0.89-0.90 at 256 against 0.91 at 512, target 0.9).
+# The most rows per embedding chunk (per transaction and store): on an idle 2-core machine 2-7 s of work
+# (MiniLM embeds 75 news texts/s to 250 tweets/s; EfficientNet ~50 images/s with decoding and thumbnails).
+# Each chunk is sized to about 3 s at the pace measured so far (core/pacing.py), so a progress report comes
+# every few seconds on a busy machine too, and grows to these on a quick one.
 TEXT_CHUNK, IMAGE_CHUNK = 512, 64
 # The first chunk is small, so the bar moves within a few seconds even on a busy machine (512 news texts
-# took ~27 s under load before the first update); one extra chunk leaves the steady state as it was.
+# took ~27 s under load before the first update). Later chunks are no smaller than 8 texts or 4 images.
 FIRST_TEXT_CHUNK, FIRST_IMAGE_CHUNK = 32, 8
+LEAST_TEXT_CHUNK, LEAST_IMAGE_CHUNK = 8, 4
 TEXT_ROW_WORK = 40  # the cost of one text beyond its length, in characters (measured with MiniLM on sentiment140)
 
 
@@ -61,14 +64,18 @@ class IngestProgress:
     total: int
     rows_per_s: float
     eta_s: float | None
+    unit: str = "row"  # what a row is, in words: "row", or "image" for an image dataset
 
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 1.0
 
     def describe(self) -> str:
-        eta = ", estimating the time left" if self.eta_s is None else f", {time_left(self.eta_s)}"
-        return f"Embedded {self.done:,} of {counted(self.total, 'row')} ({self.rows_per_s:,.0f} rows/s{eta})"
+        """ "Embedded 544 of 10,001 rows (37 rows/s, about 3 min 57 s left)"; a slow pace reads "1.4 images/s",
+        or "2.5 s per image" under one a second (it read "1 rows/s")."""
+        eta = "estimating the time left" if self.eta_s is None else time_left(self.eta_s)
+        pace = ", ".join(filter(None, [per_second(self.rows_per_s, self.unit), eta]))
+        return f"Embedded {self.done:,} of {counted(self.total, self.unit)} ({pace})"
 
 
 @dataclass(frozen=True)
@@ -382,8 +389,9 @@ def run_ingest(
 
     For image datasets embedded without CLIP, pass ``text_embedder`` (MiniLM) so each image also
     gets a concept vector for text search (see core/concepts.py). ``chunk_size`` is the rows per
-    transaction and per progress report; by default a few seconds of work on 2 cores (512 texts, 64 images),
-    after a small first chunk (the 32 shortest texts, or 8 images) so that the first report comes within seconds.
+    transaction and per progress report; by default about 3 s of work at the pace measured so far (at most 512
+    texts or 64 images: core/pacing.py), after a small first chunk (the 32 shortest texts, or 8 images) so that
+    the first report comes within seconds.
     """
     with ws.store.connect() as conn:
         job = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -413,12 +421,18 @@ def run_ingest(
     work = {r: 1 if dataset.modality == "image" else n + TEXT_ROW_WORK for r, n in lengths.items()}
     work_total = sum(work.values())
     total, done_before, skipped_before = job_counts(ws, job_id)
-    first_chunk = None
+    image = dataset.modality == "image"
     if chunk_size is None:
-        image = dataset.modality == "image"
-        chunk_size = IMAGE_CHUNK if image else TEXT_CHUNK
-        first_chunk = FIRST_IMAGE_CHUNK if image else FIRST_TEXT_CHUNK
-    chunks = _chunks(pending, chunk_size, first=first_chunk)
+        plan = ChunkPlan(
+            pending,
+            work,
+            first=FIRST_IMAGE_CHUNK if image else FIRST_TEXT_CHUNK,
+            least=LEAST_IMAGE_CHUNK if image else LEAST_TEXT_CHUNK,
+            most=IMAGE_CHUNK if image else TEXT_CHUNK,
+        )
+    else:
+        plan = ChunkPlan(pending, work, least=chunk_size, most=chunk_size, every_s=None)
+    unit = "image" if image else "row"
     started = time.perf_counter()
     concepts = _concepts_for(ws, embedder, text_embedder) if pending else None
     computed = 0
@@ -454,15 +468,16 @@ def run_ingest(
             elif now_s > paced_from[0] and work_computed > paced_from[1]:
                 pace = (work_computed - paced_from[1]) / (now_s - paced_from[0])
                 eta = (work_total - work_computed) / pace
-            on_progress(IngestProgress(job_id, done, total, rate, eta))
+            on_progress(IngestProgress(job_id, done, total, rate, eta, unit))
 
     try:
         try:
-            for ids in chunks:
+            while ids := plan.next():
                 if should_stop is not None and should_stop():
                     wait_for_store()
                     _set_status(ws, job_id, JobStatus.PAUSED, "paused by the user")
                     break
+                began = time.perf_counter()
                 chunk = _compute_chunk(ws, embedder, ids, concepts)
                 computed += chunk.computed
                 work_computed += sum(work[r] for r in ids)
@@ -471,6 +486,9 @@ def run_ingest(
                 pending_store = storing.submit(_store_chunk, ws, dataset.id, model_id=embedder.model_id, chunk=chunk)
                 if processed == 0:
                     wait_for_store()  # the first (small) chunk reports at once: the bar moves within seconds
+                # From this chunk's start to here (its embedding, and the store of the one before) is the time
+                # between two reports: the plan sizes the next chunk by it.
+                plan.record(ids, time.perf_counter() - began)
             else:
                 wait_for_store()
                 _set_status(ws, job_id, JobStatus.DONE)
@@ -501,14 +519,6 @@ def run_ingest(
         embedded_before=done_before,
         seconds=time.perf_counter() - started,
     )
-
-
-def _chunks(ids: list[int], size: int, *, first: int | None = None) -> list[list[int]]:
-    """``ids`` (longest text first) in chunks of ``size``; with ``first``, a first chunk of that many of
-    the last (shortest) rows, the quickest to embed."""
-    head = min(first or 0, size, len(ids))
-    rest = ids[: len(ids) - head]
-    return ([ids[len(ids) - head :]] if head else []) + [rest[i : i + size] for i in range(0, len(rest), size)]
 
 
 def mark_paused(ws: Workspace, job_id: int) -> None:

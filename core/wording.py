@@ -18,11 +18,33 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     plural
         The plural when that rule does not make it ("entry" -> "entries").
     """
-    if n == 1:
-        return f"1 {noun}"
-    if plural is None:
-        plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
-    return f"{n:,} {plural}"
+    return f"1 {noun}" if n == 1 else f"{n:,} {plural or _plural(noun)}"
+
+
+def _plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def per_second(rate: float, noun: str, plural: str | None = None) -> str:
+    """A pace people read: "37 rows/s", "1.4 images/s" (a decimal below ten, where "1 rows/s" hid 1.4 or
+    0.6), "2.5 s per image" below one a second; empty for no pace yet (0).
+
+    Parameters
+    ----------
+    rate
+        How many ``noun`` a second.
+    noun, plural
+        As for :func:`counted`.
+    """
+    if not rate > 0:
+        return ""
+    plural = plural or _plural(noun)
+    if rate >= 9.95:  # would read "10.0"
+        return f"{rate:,.0f} {plural}/s"
+    if rate >= 0.95:  # would read "1.0 rows/s" at least
+        return f"{rate:.1f} {plural}/s"
+    seconds = 1 / rate
+    return f"{seconds:,.0f} s per {noun}" if seconds >= 9.95 else f"{seconds:.1f} s per {noun}"
 
 
 def first_few(items: list[str], total: int | None = None, *, shown: int = 5) -> str:

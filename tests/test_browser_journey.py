@@ -312,8 +312,8 @@ def test_image_demo_pause_resume_and_thumbnails(app: App, page: Page) -> None:
     choose_source(page, "Demo dataset")
     row = main(page).get_by_test_id("stHorizontalBlock").filter(has_text=IMAGES_DEMO)
     row.get_by_role("button", name="Load").click()
-    # Pause after the first chunk (64 of 200 images): the run stops after the chunk it is embedding.
-    expect(main(page).get_by_text(re.compile(r"Embedded \d+ of 200 rows"))).to_be_visible(timeout=INGEST_TIMEOUT_MS)
+    # Pause after the first chunk (8 of 200 images): the run stops after the chunk it is embedding.
+    expect(main(page).get_by_text(re.compile(r"Embedded \d+ of 200 images"))).to_be_visible(timeout=INGEST_TIMEOUT_MS)
     main(page).get_by_role("button", name="Pause").click()
     unfinished = main(page).get_by_text(re.compile(r"rows done · paused by the user"))
     expect(unfinished).to_contain_text(IMAGES_DEMO)

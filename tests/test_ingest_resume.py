@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 N_ROWS = 2_500
 N_BIG = 100_000
-CHUNK = 512  # run_ingest's default chunk size: rows are marked embedded 512 at a time
+CHUNK = 512  # killed once this many rows are embedded: several chunks in (run_ingest's hold at most 512)
 # The summary line `curator ingest` / `curator resume` prints for each job.
 REPORT = re.compile(
     r"job \d+: (\w+); ([\d,]+) of ([\d,]+) rows embedded \(([\d,]+) computed, [\d,]+ from cache"

@@ -53,3 +53,13 @@ def test_a_duration_under_a_second_reads_under_1_s_not_0_s():
 def test_a_stored_time_says_it_is_utc():
     assert utc_time("2026-11-25T02:09:41.123+00:00") == "2026-11-25 02:09 UTC"
     assert utc_time("2026-11-25T02:09:41.123+00:00", seconds=True) == "2026-11-25 02:09:41 UTC"
+
+
+def test_a_pace_reads_naturally_when_slow():
+    """'1 rows/s' said neither the number (1.4? 0.6?) nor the noun right."""
+    from core.wording import per_second
+
+    assert per_second(37.2, "row") == "37 rows/s" and per_second(2521, "row") == "2,521 rows/s"
+    assert per_second(1.4, "image") == "1.4 images/s" and per_second(9.94, "row") == "9.9 rows/s"
+    assert per_second(0.4, "image") == "2.5 s per image" and per_second(0.05, "row") == "20 s per row"
+    assert per_second(0.0, "row") == ""

@@ -158,9 +158,10 @@ def run_job_with_progress(job_id: int) -> JobReport | None:
             mark_interrupted(ws, job_id)
         raise
     total, embedded, skipped = job_counts(ws, job_id)
+    unit = "image" if dataset.modality == "image" else "row"
     bar = st.progress(
         (embedded + skipped) / total if total else 0.0,
-        text=f"Embedding: {embedded + skipped:,} of {counted(total, 'row')} done, the next count in a few seconds...",
+        text=f"Embedding: {embedded + skipped:,} of {counted(total, unit)} done, the next count in a few seconds...",
     )
     # A click reruns the page, which stops this run at its next progress update (after a whole chunk);
     # the callback runs first in the new run and records the pause.
