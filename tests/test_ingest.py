@@ -110,7 +110,7 @@ def test_images_embedded_slowly_read_as_a_pace_per_image(ws, effnet, monkeypatch
     assert IngestProgress(1, 16, 200, 0.4, 460.0, "image").describe() == (
         "Embedded 16 of 200 images (2.5 s per image, about 7 min 40 s left)"
     )
-    assert IngestProgress(1, 1, 1, 50.0, 0.0).describe() == "Embedded 1 of 1 row (50 rows/s, about 0 s left)"
+    assert IngestProgress(1, 1, 1, 50.0, 0.0).describe() == "Embedded 1 of 1 row (50 rows/s, under 1 s left)"
     table = head(load_source(ws, DEMO / "cifar10_200"), 40)
     job = start_ingest(ws, table, infer_mapping(table), "pics", source="cifar")
     clock = slow_clock(monkeypatch, effnet, units_per_s=2.0)
