@@ -194,16 +194,14 @@ def earlier_auto_labels_caption(prediction: Prediction, threshold: float, *, mon
     model's auto labels below its threshold as they are. On Monitor (``monitor``) they are some of the
     auto labels its card counts; under the promise, rows below the threshold the slider stands at."""
     kept = earlier_auto_labels(workspace(), prediction, threshold)
-    if not kept:
-        return
     one = kept == 1
-    if monitor:
+    if kept and monitor:
         st.caption(
             f"{kept:,} of these auto labels {'comes' if one else 'come'} from an earlier model, on"
             f" {'a row' if one else 'rows'} below this model's threshold: an accept of this model replaces only"
             " the labels at or above its threshold."
         )
-    else:
+    elif kept:
         st.caption(
             f"{counted(kept, 'row')} below this threshold {'holds' if one else 'hold'} an earlier model's auto"
             " label: an accept of this model replaces only the labels at or above the threshold, so"
