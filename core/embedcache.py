@@ -43,6 +43,24 @@ class EmbeddingCache:
             conn.close()
         return found
 
+    def cached(self, model_id: str, hashes: Sequence[str]) -> set[str]:
+        """Which of ``hashes`` have a vector for ``model_id`` (without reading the vectors)."""
+        found: set[str] = set()
+        conn = self._connect()
+        try:
+            for part in chunked(sorted(set(hashes))):
+                marks = ",".join("?" * len(part))
+                found.update(
+                    h
+                    for (h,) in conn.execute(
+                        f"SELECT content_hash FROM vectors WHERE model_id = ? AND content_hash IN ({marks})",
+                        [model_id, *part],
+                    )
+                )
+        finally:
+            conn.close()
+        return found
+
     def put(self, model_id: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         conn = self._connect()
         try:

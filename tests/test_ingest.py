@@ -2,6 +2,7 @@
 
 import dataclasses
 import io
+import re
 import shutil
 import struct
 import zipfile
@@ -62,8 +63,9 @@ def test_text_ingest_stores_embeds_and_searches(ws, minilm):
 
 def slow_clock(monkeypatch, embedder, *, units_per_s: float, setup_s: float = 2.0) -> list[float]:
     """core.ingest's clock advancing as a busy machine embeds: ``units_per_s`` of work (a text's length plus
-    TEXT_ROW_WORK, or one image) a second, and ``setup_s`` the first time. The vectors are random (seeded):
-    what is measured is when the reports come, and the real model would take minutes on a busy machine."""
+    TEXT_ROW_WORK, or one image) a second, ``setup_s`` the first time, and 1 ms a row for the rest (reading
+    and storing). The vectors are random (seeded): what is measured is when the reports come, and the real
+    model would take minutes on a busy machine."""
     import types
 
     import core.ingest
@@ -71,6 +73,13 @@ def slow_clock(monkeypatch, embedder, *, units_per_s: float, setup_s: float = 2.
     clock = [0.0]
     rng = np.random.default_rng(0)
     monkeypatch.setattr(core.ingest, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    compute_chunk = core.ingest._compute_chunk
+
+    def chunk_with_overhead(ws, embedder, ids, *args):
+        clock[0] += 0.001 * len(ids)
+        return compute_chunk(ws, embedder, ids, *args)
+
+    monkeypatch.setattr(core.ingest, "_compute_chunk", chunk_with_overhead)
     for name in ("embed_texts", "embed_images"):
 
         def timed(items, _name=name, **kwargs):
@@ -100,6 +109,28 @@ def test_progress_comes_every_few_seconds_on_a_busy_machine_too(ws, minilm, monk
     assert max(sizes) == 512 if units_per_s > 10_000 else max(sizes) < 512
 
 
+def test_a_resume_whose_first_rows_are_cached_still_reports_every_few_seconds(ws, minilm, monkeypatch):
+    """Pause stops a run at a report, after it embedded (and cached) the next chunk: a Resume finds those rows'
+    vectors at once, and their pace, read as the machine's, made a chunk of 240 texts that took 15 s."""
+    table = head(load_source(ws, shared("ag_news/test.csv")), 3000)
+    job = start_ingest(ws, table, infer_mapping(table), "news", source="test.csv")
+    slow_clock(monkeypatch, minilm, units_per_s=100_000)  # quick at first: chunks grow to 512
+
+    def pause(progress):  # Streamlit stops the run at its next progress update
+        if progress.done >= 1000:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ingest(ws, job, minilm, on_progress=pause)
+    stored = job_counts(ws, job)[1]
+    clock = slow_clock(monkeypatch, minilm, units_per_s=4_000)  # then the machine gets busy
+    seen = []
+    report = run_ingest(ws, job, minilm, on_progress=lambda p: seen.append((clock[0], p.done)))
+    assert report.computed < 3000 - stored  # a chunk was cached, not stored
+    gaps = [b[0] - a[0] for a, b in zip(seen, seen[1:], strict=False)]
+    assert report.embedded == 3000 and max(gaps) <= 7.0, gaps
+
+
 def test_images_embedded_slowly_read_as_a_pace_per_image(ws, effnet, monkeypatch):
     """'1 rows/s' for images: the pace reads in images, with a decimal, or as seconds per image."""
     from core.ingest import IngestProgress
@@ -116,7 +147,11 @@ def test_images_embedded_slowly_read_as_a_pace_per_image(ws, effnet, monkeypatch
     clock = slow_clock(monkeypatch, effnet, units_per_s=2.0)
     seen = []
     run_ingest(ws, job, effnet, on_progress=lambda p: seen.append((clock[0], p)))
-    assert seen[0][1].describe().startswith("Embedded 8 of 40 images (")
+    # The first report's time is mostly setting up: no pace is read from it (8 images in 22 s of loading
+    # said "2.8 s per image" in a walk, for a run that then embedded 5 images/s); then one in images.
+    assert seen[0][1].describe() == "Embedded 8 of 40 images (estimating the time left)"
+    later = [p.describe() for _, p in seen[1:]]
+    assert all(re.search(r"\(\d\.\d images/s, (about|under 1 s)", text) for text in later), later
     assert [p.done for _, p in seen][-1] == 40
     assert max(b[0] - a[0] for a, b in zip(seen, seen[1:], strict=False)) <= 7.0
 

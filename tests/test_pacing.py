@@ -45,3 +45,13 @@ def test_chunks_shrink_when_the_machine_slows_and_grow_back_at_most_doubling():
     assert all(seconds == pytest.approx(3.0) for _, seconds in busy[1:])
     back = [r for start, r, _ in chunks if start >= 60]
     assert back[:5] == [60, 120, 240, 480, 512]  # quick again: back to the most, doubling
+
+
+def test_chunks_are_whole_batches_unless_the_machine_is_too_slow_for_one():
+    """Chunks of ~40 rows, each ending in a part batch, cost ~10% more CPU under load than chunks of 512."""
+    ids = list(range(5000))
+    plan = ChunkPlan(ids, dict.fromkeys(ids, 280), first=32, least=8, step=32, most=512, every_s=3.0)
+    rows = [r for _, r, _ in run(plan, lambda now: 5_000 if now < 30 else 2_000)]  # ~18, then ~7 texts/s
+    whole = rows[1:-1]  # the last chunk is what is left
+    assert all(r % 32 == 0 for r in whole if r >= 32) and 32 in whole
+    assert {r for r in whole if r < 32} and min(whole) >= 8  # too slow for 32 in 3 s: fewer, no fewer than 8
