@@ -18,7 +18,7 @@ from core.issues import (
 )
 from core.issues import previous_report as load_previous
 from core.store import DEFAULT_LABEL_FIELD
-from core.wording import duration
+from core.wording import duration, utc_time
 from ui.charts import confusion_pairs, issues_by_class
 from ui.progress import eta_bar
 from ui.resources import workspace
@@ -135,7 +135,7 @@ def run_caption(report: IssueReport) -> None:
     run = report.run
     view = run.summary["checks"].get("label", {}).get("view")
     st.caption(
-        f"Run {run.id} · {run.created_at[:16].replace('T', ' ')} UTC · {report.n_rows:,} rows checked"
+        f"Run {run.id} · {utc_time(run.created_at)} · {report.n_rows:,} rows checked"
         f" (excluded rows are left out) · {duration(run.summary.get('seconds', 0))}"
         + (f" · label model: logistic regression on the {view} view" if view else "")
     )
